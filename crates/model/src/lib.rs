@@ -1,0 +1,242 @@
+//! The shared vocabulary of Shipshape.
+//!
+//! Plain data types every other crate speaks: what a package is, where it was found, which
+//! distribution an image runs, how severe a finding is. No I/O, no async, no parsing of
+//! foreign formats: those belong to the crates that own them.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The tenant every stored row belongs to (the TencentCloud `AppId`).
+pub type AccountId = i64;
+
+/// A package ecosystem: decides version ordering and which advisories apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Ecosystem {
+    Debian,
+    Alpine,
+    Rpm,
+    PyPI,
+    Npm,
+    Go,
+    CratesIo,
+    Maven,
+    RubyGems,
+}
+
+impl Ecosystem {
+    pub const ALL: [Ecosystem; 9] = [
+        Ecosystem::Debian,
+        Ecosystem::Alpine,
+        Ecosystem::Rpm,
+        Ecosystem::PyPI,
+        Ecosystem::Npm,
+        Ecosystem::Go,
+        Ecosystem::CratesIo,
+        Ecosystem::Maven,
+        Ecosystem::RubyGems,
+    ];
+
+    /// The OSV ecosystem name (without a release suffix such as `:12`).
+    pub fn osv_name(self) -> &'static str {
+        match self {
+            Ecosystem::Debian => "Debian",
+            Ecosystem::Alpine => "Alpine",
+            Ecosystem::Rpm => "Red Hat",
+            Ecosystem::PyPI => "PyPI",
+            Ecosystem::Npm => "npm",
+            Ecosystem::Go => "Go",
+            Ecosystem::CratesIo => "crates.io",
+            Ecosystem::Maven => "Maven",
+            Ecosystem::RubyGems => "RubyGems",
+        }
+    }
+
+    /// The package-url type (`pkg:<type>/...`).
+    pub fn purl_type(self) -> &'static str {
+        match self {
+            Ecosystem::Debian => "deb",
+            Ecosystem::Alpine => "apk",
+            Ecosystem::Rpm => "rpm",
+            Ecosystem::PyPI => "pypi",
+            Ecosystem::Npm => "npm",
+            Ecosystem::Go => "golang",
+            Ecosystem::CratesIo => "cargo",
+            Ecosystem::Maven => "maven",
+            Ecosystem::RubyGems => "gem",
+        }
+    }
+
+    /// Parses an OSV ecosystem name; a release suffix (`Debian:12`) is ignored.
+    pub fn from_osv(name: &str) -> Option<Ecosystem> {
+        let base = name.split(':').next().unwrap_or(name);
+        Ecosystem::ALL.into_iter().find(|e| e.osv_name() == base)
+    }
+
+    /// OS package ecosystems are matched per distribution release; language ones are not.
+    pub fn is_os(self) -> bool {
+        matches!(self, Ecosystem::Debian | Ecosystem::Alpine | Ecosystem::Rpm)
+    }
+}
+
+impl fmt::Display for Ecosystem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.osv_name())
+    }
+}
+
+/// Where a thing was found inside an image.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+pub struct Location {
+    /// Absolute path inside the image root, always starting with `/`.
+    pub path: String,
+    /// 0-based index of the layer in the image's layer list.
+    pub layer_index: u32,
+    /// The layer's diff-id (`sha256:...` of the uncompressed tar).
+    pub layer_digest: String,
+}
+
+/// The operating system an image runs, from os-release and friends.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+pub struct Distribution {
+    /// os-release `ID` (`debian`, `alpine`, `rhel`...).
+    pub id: String,
+    /// os-release `VERSION_ID` (`12`, `3.19.1`...).
+    pub version_id: String,
+    /// os-release `VERSION_CODENAME` (`bookworm`), empty when absent.
+    pub codename: String,
+    /// os-release `PRETTY_NAME`.
+    pub pretty_name: String,
+}
+
+/// An installed package as catalogued from an image.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Package {
+    pub ecosystem: Ecosystem,
+    /// The name as the ecosystem spells it (PyPI names are kept as written; matchers normalise).
+    pub name: String,
+    pub version: String,
+    /// The source package (dpkg `Source:`, rpm source rpm, apk origin) where one exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_version: Option<String>,
+    /// Package-url, e.g. `pkg:deb/debian/openssl@3.0.11-1?arch=amd64&distro=debian-12`.
+    pub purl: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub licenses: Vec<String>,
+    /// The metadata file that declared the package, and the layer it came from.
+    pub location: Location,
+}
+
+/// Severity on the TCSS scale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
+pub enum Severity {
+    #[default]
+    Unknown,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    /// The TCSS level string (`CRITICAL`, `HIGH`, `MEDIUM`, `LOW`; unknown reads as `LOW`
+    /// because TCSS has no unknown level).
+    pub fn tcss_level(self) -> &'static str {
+        match self {
+            Severity::Critical => "CRITICAL",
+            Severity::High => "HIGH",
+            Severity::Medium => "MEDIUM",
+            Severity::Low | Severity::Unknown => "LOW",
+        }
+    }
+
+    /// Maps a CVSS base score onto the CVSS v3 qualitative scale.
+    pub fn from_cvss_score(score: f64) -> Severity {
+        if score >= 9.0 {
+            Severity::Critical
+        } else if score >= 7.0 {
+            Severity::High
+        } else if score >= 4.0 {
+            Severity::Medium
+        } else if score > 0.0 {
+            Severity::Low
+        } else {
+            Severity::Unknown
+        }
+    }
+
+    /// Parses free-form severity words used by advisories (`important`, `moderate`...).
+    pub fn from_word(word: &str) -> Severity {
+        match word.trim().to_ascii_lowercase().as_str() {
+            "critical" => Severity::Critical,
+            "high" | "important" => Severity::High,
+            "medium" | "moderate" => Severity::Medium,
+            "low" | "negligible" | "unimportant" => Severity::Low,
+            _ => Severity::Unknown,
+        }
+    }
+}
+
+/// A leaked secret or sensitive file found in an image (the secret itself is never kept).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RiskFinding {
+    /// Stable rule id, e.g. `aws-access-key-id`.
+    pub rule_id: String,
+    /// Human title of the rule.
+    pub title: String,
+    /// `secret`, `private-key` or `sensitive-file`.
+    pub category: String,
+    pub severity: Severity,
+    pub location: Location,
+    /// 1-based line of the match, 0 when not line-oriented.
+    pub line: u32,
+    /// The matched value masked: first 4 characters, the rest starred.
+    pub masked: String,
+    /// Set when a later layer deleted or replaced the file: that layer's index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_in_layer: Option<u32>,
+}
+
+/// A malware (trojan) hit by a YARA rule or a ClamAV signature.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MalwareFinding {
+    /// The rule or signature name.
+    pub signature: String,
+    /// `yara:<file>` or `clamav:<file>`: which rule source matched.
+    pub source: String,
+    pub severity: Severity,
+    pub location: Location,
+    /// For a member of an archive: the path inside it (`inner/path`, nested with `!/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive_member: Option<String>,
+    pub size: u64,
+    pub md5: String,
+    pub sha256: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_in_layer: Option<u32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn osv_names_round_trip() {
+        for e in Ecosystem::ALL {
+            assert_eq!(Ecosystem::from_osv(e.osv_name()), Some(e));
+        }
+        assert_eq!(Ecosystem::from_osv("Debian:12"), Some(Ecosystem::Debian));
+        assert_eq!(Ecosystem::from_osv("Nope"), None);
+    }
+
+    #[test]
+    fn cvss_scale() {
+        assert_eq!(Severity::from_cvss_score(9.8), Severity::Critical);
+        assert_eq!(Severity::from_cvss_score(7.0), Severity::High);
+        assert_eq!(Severity::from_cvss_score(5.3), Severity::Medium);
+        assert_eq!(Severity::from_cvss_score(0.1), Severity::Low);
+        assert_eq!(Severity::Unknown.tcss_level(), "LOW");
+    }
+}
