@@ -13,6 +13,17 @@ use model::{Distribution, Location, MalwareFinding, Package, RiskFinding};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+mod decompress;
+mod error;
+mod merge;
+pub mod path;
+mod walk;
+
+pub use decompress::{Compression, decompress};
+pub use error::{Error, ErrorKind};
+pub use merge::{FileRecord, ImageContent, MAX_SYMLINK_HOPS, link_target, merge, resolve_symlink};
+pub use walk::{ReadBudget, WalkOptions, WalkProgress, walk_layer};
+
 /// What kind of tar entry a path is. Only regular files ever reach an analyzer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EntryKind {
@@ -98,9 +109,35 @@ pub struct LayerIndex {
     /// same path hides this layer's findings for it.
     pub files: Vec<String>,
     pub findings: LayerFindings,
-    /// Entries seen / bytes read, for progress and benchmarks.
+    /// Entries seen / uncompressed tar bytes read, for progress and benchmarks.
     pub entries: u64,
     pub bytes: u64,
+    /// Directories (no leading `/`) this layer writes.
+    #[serde(default)]
+    pub dirs: Vec<String>,
+    /// Symlinks this layer writes, target as stored in the tar (resolve with [`resolve_symlink`]).
+    #[serde(default)]
+    pub symlinks: Vec<LinkRecord>,
+    /// Hard links this layer writes (also listed in `files`), target normalised. Analyzers saw
+    /// the content at the target, not at the link path.
+    #[serde(default)]
+    pub hardlinks: Vec<LinkRecord>,
+    /// Devices, FIFOs and sockets: recorded, never opened.
+    #[serde(default)]
+    pub specials: Vec<String>,
+    /// Regular files with setuid or setgid bits.
+    #[serde(default)]
+    pub setuid_files: Vec<String>,
+    /// A walk limit stopped the walk early or left files unanalysed: do not cache as complete.
+    #[serde(default)]
+    pub partial: bool,
+}
+
+/// A link entry: its path (no leading `/`) and its target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkRecord {
+    pub path: String,
+    pub target: String,
 }
 
 /// A list of analyzers with unique names.

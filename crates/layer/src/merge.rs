@@ -1,0 +1,361 @@
+//! Applying layers in order: whiteouts, opaque directories and overwrites. Pure.
+
+use crate::LayerIndex;
+use crate::path::join_link;
+use model::{Distribution, MalwareFinding, Package, RiskFinding};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+/// The content report of a whole image: what is there after every layer is applied.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ImageContent {
+    /// Packages of the final file system, each with the layer it came from.
+    pub packages: Vec<Package>,
+    /// From the topmost layer that identified one.
+    pub distribution: Option<Distribution>,
+    /// All risks, including those in files a later layer deleted or replaced
+    /// (`deleted_in_layer` set): a secret in a lower layer is still in the image's blobs.
+    pub risks: Vec<RiskFinding>,
+    pub malware: Vec<MalwareFinding>,
+    /// Layer warnings (prefixed `layer N:`) and merge warnings.
+    pub warnings: Vec<String>,
+    /// Regular files (and hard links) of the final file system, sorted by path.
+    pub files: Vec<FileRecord>,
+    /// Symlinks of the final file system: path → raw target. Resolve with [`resolve_symlink`].
+    pub symlinks: BTreeMap<String, String>,
+    /// Files with setuid/setgid bits in the final file system.
+    pub setuid_files: Vec<String>,
+    /// Some layer hit a walk limit: the report may miss things.
+    pub partial: bool,
+    pub entries: u64,
+    pub bytes: u64,
+}
+
+/// A file of the final file system and the layer that wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRecord {
+    /// No leading `/`.
+    pub path: String,
+    pub layer: u32,
+}
+
+/// How a higher layer hides lower content.
+#[derive(Default)]
+struct Hides<'a> {
+    /// A directory entry replaces a lower non-directory at the same path only.
+    exact: HashMap<&'a str, u32>,
+    /// A file/link/special entry or a whiteout hides the path and everything under it.
+    tree: HashMap<&'a str, u32>,
+    /// An opaque directory hides everything under it (not itself).
+    children: HashMap<&'a str, u32>,
+}
+
+impl<'a> Hides<'a> {
+    /// The lowest higher layer that hides `path` (no leading `/`), if any.
+    fn hidden_by(&self, path: &str) -> Option<u32> {
+        let mut best = self.exact.get(path).copied();
+        let mut min = |v: Option<&u32>| {
+            if let Some(&v) = v {
+                best = Some(best.map_or(v, |b| b.min(v)));
+            }
+        };
+        min(self.tree.get(path));
+        min(self.children.get(""));
+        let mut end = 0;
+        while let Some(off) = path[end..].find('/') {
+            let anc = &path[..end + off];
+            min(self.tree.get(anc));
+            min(self.children.get(anc));
+            end += off + 1;
+        }
+        best
+    }
+
+    fn add_layer(&mut self, i: u32, idx: &'a LayerIndex) {
+        for d in &idx.dirs {
+            self.exact.insert(d, i);
+        }
+        let non_dirs = idx.files.iter().chain(&idx.specials).chain(idx.symlinks.iter().map(|l| &l.path));
+        for p in non_dirs.chain(&idx.whiteouts) {
+            self.tree.insert(p, i);
+        }
+        for d in &idx.opaque_dirs {
+            self.children.insert(d, i);
+        }
+    }
+}
+
+/// Merges per-layer indexes (`indexes[i]` is layer `i`, bottom first) into the image content.
+///
+/// A finding in layer `i` at path P is hidden when a layer above deletes P (whiteout of P or
+/// of a parent, opaque parent) or writes P again. Hidden packages are dropped (the higher
+/// layer's own copy, if any, was analysed there); hidden risks and malware are kept with
+/// `deleted_in_layer` = the lowest such layer.
+pub fn merge(indexes: &[LayerIndex]) -> ImageContent {
+    let mut out = ImageContent::default();
+    let mut hides = Hides::default();
+    // Per layer, filled top-down, emitted bottom-up.
+    let mut per_layer: Vec<(Vec<Package>, Vec<RiskFinding>, Vec<MalwareFinding>)> = Vec::new();
+    for (i, idx) in indexes.iter().enumerate().rev() {
+        let i = i as u32;
+        let f = &idx.findings;
+        let hidden = |p: &str| hides.hidden_by(p.strip_prefix('/').unwrap_or(p));
+        let packages = f.packages.iter().filter(|p| hidden(&p.location.path).is_none()).cloned().collect();
+        let mut risks = f.risks.clone();
+        for r in &mut risks {
+            r.deleted_in_layer = r.deleted_in_layer.or(hidden(&r.location.path));
+        }
+        let mut malware = f.malware.clone();
+        for m in &mut malware {
+            m.deleted_in_layer = m.deleted_in_layer.or(hidden(&m.location.path));
+        }
+        per_layer.push((packages, risks, malware));
+        if out.distribution.is_none() {
+            out.distribution = f.distribution.clone();
+        }
+        out.warnings.extend(f.warnings.iter().map(|w| format!("layer {i}: {w}")));
+        out.files.extend(
+            idx.files.iter().filter(|p| hidden(p).is_none()).map(|p| FileRecord { path: p.clone(), layer: i }),
+        );
+        for l in &idx.symlinks {
+            if hidden(&l.path).is_none() {
+                out.symlinks.entry(l.path.clone()).or_insert_with(|| l.target.clone());
+            }
+        }
+        out.setuid_files.extend(idx.setuid_files.iter().filter(|p| hidden(p).is_none()).cloned());
+        out.partial |= idx.partial;
+        out.entries += idx.entries;
+        out.bytes += idx.bytes;
+        hides.add_layer(i, idx);
+    }
+    // Layers were visited top-down: emit bottom-up; keep one copy of a path written twice
+    // within one layer.
+    for (p, r, m) in per_layer.into_iter().rev() {
+        out.packages.extend(p);
+        out.risks.extend(r);
+        out.malware.extend(m);
+    }
+    out.files.sort_by(|a, b| a.path.cmp(&b.path).then(b.layer.cmp(&a.layer)));
+    out.files.dedup_by(|a, b| a.path == b.path);
+    out.setuid_files.sort();
+    out.setuid_files.dedup();
+
+    // Hard links must point at a file of the image; anything else is reported, never resolved.
+    for (i, idx) in indexes.iter().enumerate() {
+        for l in &idx.hardlinks {
+            let exists = out.files.binary_search_by(|f| f.path.as_str().cmp(&l.target)).is_ok();
+            if !exists {
+                out.warnings.push(format!("layer {i}: hard link /{} → /{}: target not in the image", l.path, l.target));
+            }
+        }
+    }
+    out
+}
+
+/// Most symlink hops followed before giving up (Linux's MAXSYMLINKS).
+pub const MAX_SYMLINK_HOPS: usize = 40;
+
+/// Resolves `path` (with or without leading `/`) through the image's symlinks, inside the
+/// image root: `..` clamps at `/`, absolute targets restart at the image root, every
+/// component (directories too) is followed. `None` after [`MAX_SYMLINK_HOPS`] hops (a loop).
+/// The result has no leading `/`; it may name a path that does not exist.
+pub fn resolve_symlink(links: &BTreeMap<String, String>, path: &str) -> Option<String> {
+    let mut pending: Vec<String> = Vec::new(); // reversed: last element is the next component
+    push_components(&mut pending, path);
+    let mut resolved: Vec<String> = Vec::new();
+    let mut hops = 0;
+    while let Some(comp) = pending.pop() {
+        match comp.as_str() {
+            "" | "." => {}
+            ".." => {
+                resolved.pop();
+            }
+            _ => {
+                resolved.push(comp);
+                let here = resolved.join("/");
+                if let Some(target) = links.get(&here) {
+                    hops += 1;
+                    if hops > MAX_SYMLINK_HOPS {
+                        return None;
+                    }
+                    resolved.pop();
+                    if target.starts_with('/') {
+                        resolved.clear();
+                    }
+                    push_components(&mut pending, target);
+                }
+            }
+        }
+    }
+    Some(resolved.join("/"))
+}
+
+fn push_components(pending: &mut Vec<String>, path: &str) {
+    pending.extend(path.split('/').rev().filter(|c| !c.is_empty()).map(str::to_string));
+}
+
+/// Where a symlink at `link_path` points, as an image path, without following further links.
+pub fn link_target(link_path: &str, target: &str) -> String {
+    join_link(link_path, target).path
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{LayerFindings, LinkRecord};
+    use model::{Ecosystem, Location, Severity};
+
+    fn loc(path: &str, layer: u32) -> Location {
+        Location { path: format!("/{path}"), layer_index: layer, layer_digest: format!("sha256:{layer}") }
+    }
+    fn pkg(name: &str, path: &str, layer: u32) -> Package {
+        Package {
+            ecosystem: Ecosystem::PyPI,
+            name: name.into(),
+            version: "1".into(),
+            source_name: None,
+            source_version: None,
+            purl: format!("pkg:pypi/{name}@1"),
+            licenses: vec![],
+            location: loc(path, layer),
+        }
+    }
+    fn risk(path: &str, layer: u32) -> RiskFinding {
+        RiskFinding {
+            rule_id: "aws".into(),
+            title: "AWS".into(),
+            category: "secret".into(),
+            severity: Severity::High,
+            location: loc(path, layer),
+            line: 1,
+            masked: "AKIA****".into(),
+            deleted_in_layer: None,
+        }
+    }
+    fn layer(i: u32, files: &[&str], pkgs: Vec<Package>, risks: Vec<RiskFinding>) -> LayerIndex {
+        LayerIndex {
+            diff_id: format!("sha256:{i}"),
+            files: files.iter().map(|s| s.to_string()).collect(),
+            findings: LayerFindings { packages: pkgs, risks, ..Default::default() },
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn whiteout_deletes_and_keeps_risk_as_deleted() {
+        let l0 = layer(0, &["app/config/old.json", "app/config/settings.py"], vec![], vec![
+            risk("app/config/old.json", 0),
+            risk("app/config/settings.py", 0),
+        ]);
+        let mut l1 = layer(1, &[], vec![], vec![]);
+        l1.whiteouts.push("app/config/old.json".into());
+        let c = merge(&[l0, l1]);
+        assert_eq!(c.risks.len(), 2);
+        assert_eq!(c.risks[0].deleted_in_layer, Some(1));
+        assert_eq!(c.risks[1].deleted_in_layer, None);
+        assert_eq!(c.files, vec![FileRecord { path: "app/config/settings.py".into(), layer: 0 }]);
+    }
+
+    #[test]
+    fn whiteout_of_directory_and_opaque_dir() {
+        let l0 = layer(0, &["a/x/METADATA", "b/y/METADATA", "b/z"], vec![
+            pkg("x", "a/x/METADATA", 0),
+            pkg("y", "b/y/METADATA", 0),
+        ], vec![]);
+        let mut l1 = layer(1, &["b/new"], vec![], vec![]);
+        l1.whiteouts.push("a".into());
+        l1.opaque_dirs.push("b".into());
+        let c = merge(&[l0, l1]);
+        assert!(c.packages.is_empty());
+        assert_eq!(c.files, vec![FileRecord { path: "b/new".into(), layer: 1 }]);
+        // The opaque dir itself is not hidden, and a whiteout only hides lower layers.
+        let mut l2 = layer(2, &["b"], vec![], vec![]);
+        l2.opaque_dirs.push("c".into());
+        let l3 = layer(3, &["c/keep"], vec![], vec![]);
+        let c = merge(&[layer(0, &[], vec![], vec![]), layer(1, &[], vec![], vec![]), l2, l3]);
+        assert_eq!(c.files.len(), 2);
+    }
+
+    #[test]
+    fn overwrite_keeps_top_package_with_its_layer() {
+        let l0 = layer(0, &["var/lib/dpkg/status"], vec![pkg("old", "var/lib/dpkg/status", 0)], vec![]);
+        let l1 = layer(1, &["var/lib/dpkg/status"], vec![pkg("new", "var/lib/dpkg/status", 1)], vec![]);
+        let l2 = layer(2, &["other"], vec![pkg("other", "other", 2)], vec![]);
+        let c = merge(&[l0, l1, l2]);
+        let names: Vec<_> = c.packages.iter().map(|p| (p.name.as_str(), p.location.layer_index)).collect();
+        assert_eq!(names, vec![("new", 1), ("other", 2)]);
+        assert_eq!(c.files.iter().find(|f| f.path == "var/lib/dpkg/status").map(|f| f.layer), Some(1));
+    }
+
+    #[test]
+    fn deleted_in_lowest_hiding_layer() {
+        let l0 = layer(0, &["s"], vec![], vec![risk("s", 0)]);
+        let l1 = layer(1, &["s"], vec![], vec![]);
+        let mut l2 = layer(2, &[], vec![], vec![]);
+        l2.whiteouts.push("s".into());
+        let c = merge(&[l0, l1, l2]);
+        assert_eq!(c.risks[0].deleted_in_layer, Some(1));
+        assert!(c.files.is_empty());
+    }
+
+    #[test]
+    fn distribution_is_topmost_and_dir_replaces_file() {
+        let mut l0 = layer(0, &["etc/x"], vec![], vec![]);
+        l0.findings.distribution = Some(Distribution { id: "debian".into(), ..Default::default() });
+        let mut l1 = layer(1, &[], vec![], vec![]);
+        l1.findings.distribution = Some(Distribution { id: "alpine".into(), ..Default::default() });
+        l1.dirs.push("etc/x".into());
+        let c = merge(&[l0, l1]);
+        assert_eq!(c.distribution.unwrap().id, "alpine");
+        assert!(c.files.is_empty());
+    }
+
+    #[test]
+    fn hardlink_outside_is_reported() {
+        let mut l0 = layer(0, &["etc/passwd", "ok", "bad"], vec![], vec![]);
+        l0.hardlinks.push(LinkRecord { path: "ok".into(), target: "etc/passwd".into() });
+        l0.hardlinks.push(LinkRecord { path: "bad".into(), target: "etc/shadow".into() });
+        let c = merge(&[l0]);
+        assert_eq!(c.warnings.len(), 1);
+        assert!(c.warnings[0].contains("/etc/shadow"));
+    }
+
+    #[test]
+    fn symlinks_resolve_inside_root() {
+        let links: BTreeMap<String, String> = [
+            ("etc/os-release", "../usr/lib/os-release"),
+            ("etc/passwd-link", "../../../../etc/shadow"),
+            ("etc/abs-link", "/etc/shadow"),
+            ("loop/a", "b"),
+            ("loop/b", "a"),
+            ("loop/self", "self"),
+            ("lib", "usr/lib"),
+            ("usr/lib/x", "../../../lib/y"),
+        ]
+        .into_iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+        let r = |p| resolve_symlink(&links, p);
+        assert_eq!(r("etc/os-release").as_deref(), Some("usr/lib/os-release"));
+        assert_eq!(r("/etc/os-release").as_deref(), Some("usr/lib/os-release"));
+        assert_eq!(r("etc/passwd-link").as_deref(), Some("etc/shadow"));
+        assert_eq!(r("etc/abs-link").as_deref(), Some("etc/shadow"));
+        assert_eq!(r("loop/a"), None);
+        assert_eq!(r("loop/self"), None);
+        assert_eq!(r("lib/os-release").as_deref(), Some("usr/lib/os-release"));
+        // lib -> usr/lib, x -> ../../../lib/y (clamped) -> lib/y -> usr/lib/y
+        assert_eq!(r("lib/x").as_deref(), Some("usr/lib/y"));
+        assert_eq!(r("plain/file").as_deref(), Some("plain/file"));
+        assert_eq!(link_target("etc/os-release", "../usr/lib/os-release"), "usr/lib/os-release");
+    }
+
+    #[test]
+    fn symlink_whited_out_is_gone() {
+        let mut l0 = layer(0, &[], vec![], vec![]);
+        l0.symlinks.push(LinkRecord { path: "etc/os-release".into(), target: "x".into() });
+        let mut l1 = layer(1, &[], vec![], vec![]);
+        l1.whiteouts.push("etc".into());
+        assert!(merge(&[l0.clone(), l1]).symlinks.is_empty());
+        assert_eq!(merge(&[l0]).symlinks.len(), 1);
+    }
+}

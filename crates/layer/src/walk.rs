@@ -1,0 +1,499 @@
+//! The one streaming pass over an uncompressed layer tar.
+//!
+//! Nothing here touches the host file system: names become image-root-relative strings
+//! ([`crate::path`]), links are recorded and never followed, special files are never opened.
+//! Memory is one reused content buffer (at most the per-file cap) plus the path lists of the
+//! resulting [`LayerIndex`].
+
+use crate::error::{Error, ErrorKind};
+use crate::path::{file_name, normalize, parent};
+use crate::{Analyzer, AnalyzerSet, EntryKind, FileInput, FileMeta, LayerIndex, LinkRecord};
+use model::Location;
+use serde::{Deserialize, Serialize};
+use std::io::Read;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// Limits of one walk. Part of the layer cache key ([`WalkOptions::cache_key`]), except the
+/// shared image budget and the progress counters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WalkOptions {
+    /// Bytes of one file handed to analyzers; the rest is skipped (`FileInput::truncated`).
+    pub max_file_size: u64,
+    /// Bytes handed to analyzers per layer, all files together.
+    pub max_layer_read: u64,
+    /// Tar entries per layer; the walk stops there with a warning.
+    pub max_entries: u64,
+    /// Uncompressed tar bytes per layer; the walk stops there with a warning.
+    pub max_layer_size: u64,
+    /// Bytes handed to analyzers across every layer of an image (share one clone per image).
+    #[serde(skip)]
+    pub image_budget: Option<ReadBudget>,
+    /// Live counters for a progress bar.
+    #[serde(skip)]
+    pub progress: Option<Arc<WalkProgress>>,
+}
+
+impl Default for WalkOptions {
+    fn default() -> Self {
+        WalkOptions {
+            max_file_size: 64 << 20,
+            max_layer_read: 4 << 30,
+            max_entries: 10_000_000,
+            max_layer_size: 64 << 30,
+            image_budget: None,
+            progress: None,
+        }
+    }
+}
+
+impl WalkOptions {
+    /// The limits as a stable string, for the layer cache key.
+    pub fn cache_key(&self) -> String {
+        format!(
+            "file={};layer_read={};entries={};layer_size={}",
+            self.max_file_size, self.max_layer_read, self.max_entries, self.max_layer_size
+        )
+    }
+}
+
+/// Remaining analyzer bytes shared by all layer walks of one image.
+#[derive(Debug, Clone)]
+pub struct ReadBudget(Arc<AtomicU64>);
+
+impl ReadBudget {
+    pub fn new(bytes: u64) -> Self {
+        ReadBudget(Arc::new(AtomicU64::new(bytes)))
+    }
+    pub fn remaining(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+    fn take(&self, n: u64) {
+        let _ = self.0.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |r| Some(r.saturating_sub(n)));
+    }
+}
+
+/// Entries and uncompressed bytes walked so far, updated as the walk goes.
+#[derive(Debug, Default)]
+pub struct WalkProgress {
+    pub entries: AtomicU64,
+    pub bytes: AtomicU64,
+}
+
+/// Counts stream bytes and cuts the stream at a limit (reported as an error the walk
+/// recognises through the flag, not as corruption).
+struct Metered<R> {
+    inner: R,
+    read: u64,
+    limit: u64,
+    hit: Arc<AtomicBool>,
+    progress: Option<Arc<WalkProgress>>,
+}
+
+impl<R: Read> Read for Metered<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.read >= self.limit {
+            self.hit.store(true, Ordering::Relaxed);
+            return Err(std::io::Error::other("layer size limit reached"));
+        }
+        let room = usize::try_from(self.limit - self.read).unwrap_or(usize::MAX).min(buf.len());
+        let n = self.inner.read(&mut buf[..room])?;
+        self.read += n as u64;
+        if let Some(p) = &self.progress {
+            p.bytes.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        Ok(n)
+    }
+}
+
+/// Walks one uncompressed layer tar once and returns what the analyzers found in it.
+///
+/// Per-file problems (unreadable names, analyzer errors or panics, caps) become warnings in
+/// `findings.warnings`; only a corrupt or unreadable stream is an [`Error`]. Hard links are
+/// recorded, not re-read: a tar stream cannot rewind, so analyzers see the content once, at
+/// the first copy (the link target), never at the link path.
+pub fn walk_layer(
+    reader: impl Read,
+    diff_id: &str,
+    layer_index: u32,
+    analyzers: &AnalyzerSet,
+    opts: &WalkOptions,
+) -> Result<LayerIndex, Error> {
+    let hit = Arc::new(AtomicBool::new(false));
+    let metered = Metered {
+        inner: reader,
+        read: 0,
+        limit: opts.max_layer_size,
+        hit: hit.clone(),
+        progress: opts.progress.clone(),
+    };
+    let mut archive = tar::Archive::new(metered);
+    let mut idx = LayerIndex { diff_id: diff_id.to_string(), ..LayerIndex::default() };
+    let mut buf: Vec<u8> = Vec::new();
+    let mut wanting: Vec<&dyn Analyzer> = Vec::new();
+    let mut layer_read: u64 = 0;
+    let tar_err = |entries: u64, source: std::io::Error| -> Error {
+        ErrorKind::Tar { diff_id: diff_id.to_string(), entries, source }.into()
+    };
+
+    let entries = archive.entries().map_err(|e| tar_err(0, e))?;
+    for entry in entries {
+        let mut entry = match entry {
+            Ok(e) => e,
+            Err(e) if hit.load(Ordering::Relaxed) => {
+                limit_warning(&mut idx, format!("layer is larger than {} bytes: rest not walked", opts.max_layer_size));
+                let _ = e;
+                break;
+            }
+            Err(e) => return Err(tar_err(idx.entries, e)),
+        };
+        idx.entries += 1;
+        if let Some(p) = &opts.progress {
+            p.entries.fetch_add(1, Ordering::Relaxed);
+        }
+        if idx.entries > opts.max_entries {
+            limit_warning(&mut idx, format!("more than {} entries: rest not walked", opts.max_entries));
+            break;
+        }
+        let header = entry.header();
+        let etype = header.entry_type();
+        let meta = FileMeta {
+            kind: EntryKind::File,
+            size: entry.size(),
+            mode: header.mode().unwrap_or(0),
+            uid: header.uid().unwrap_or(0),
+            gid: header.gid().unwrap_or(0),
+        };
+        let kind = match etype {
+            tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => EntryKind::File,
+            tar::EntryType::Directory => EntryKind::Dir,
+            tar::EntryType::Symlink => EntryKind::Symlink,
+            tar::EntryType::Link => EntryKind::HardLink,
+            tar::EntryType::Char | tar::EntryType::Block | tar::EntryType::Fifo => EntryKind::Special,
+            // Extension headers the tar crate already applied to the next entry.
+            tar::EntryType::XGlobalHeader
+            | tar::EntryType::XHeader
+            | tar::EntryType::GNULongName
+            | tar::EntryType::GNULongLink => continue,
+            other => {
+                let raw = entry.path_bytes();
+                idx.findings.warnings.push(format!(
+                    "{}: unknown tar entry type {:?}: skipped",
+                    String::from_utf8_lossy(&raw),
+                    other.as_byte() as char
+                ));
+                continue;
+            }
+        };
+        let meta = FileMeta { kind, ..meta };
+        let raw = entry.path_bytes();
+        let np = normalize(&raw);
+        if np.escaped {
+            idx.findings.warnings.push(format!(
+                "entry {:?} climbs above the image root: kept as /{}",
+                String::from_utf8_lossy(&raw),
+                np.path
+            ));
+        }
+        if np.lossy {
+            idx.findings.warnings.push(format!("entry name is not UTF-8: kept as /{}", np.path));
+        }
+        drop(raw);
+        let path = np.path;
+        if path.is_empty() {
+            if kind != EntryKind::Dir {
+                idx.findings.warnings.push(format!("{kind:?} entry names the image root: skipped"));
+            }
+            continue;
+        }
+
+        // Whiteouts: `.wh.<name>` deletes <name> from lower layers, `.wh..wh..opq` empties the
+        // directory; other `.wh..wh.` names are aufs bookkeeping. None is a real file.
+        let name = file_name(&path);
+        if let Some(rest) = name.strip_prefix(".wh.") {
+            if kind != EntryKind::Dir {
+                let dir = parent(&path);
+                if rest == ".wh..opq" {
+                    idx.opaque_dirs.push(dir.to_string());
+                } else if !rest.starts_with(".wh.") && !rest.is_empty() {
+                    idx.whiteouts.push(if dir.is_empty() { rest.to_string() } else { format!("{dir}/{rest}") });
+                }
+                continue;
+            }
+        }
+
+        match kind {
+            EntryKind::Dir => idx.dirs.push(path),
+            EntryKind::Special => idx.specials.push(path),
+            EntryKind::Symlink => {
+                let target = entry.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned());
+                match target {
+                    Some(target) => idx.symlinks.push(LinkRecord { path, target }),
+                    None => idx.findings.warnings.push(format!("symlink /{path} has no target: skipped")),
+                }
+            }
+            EntryKind::HardLink => {
+                let target = entry.link_name_bytes().map(|t| normalize(&t));
+                match target {
+                    Some(t) => {
+                        if t.escaped {
+                            idx.findings.warnings.push(format!(
+                                "hard link /{path} points above the image root: kept as /{}",
+                                t.path
+                            ));
+                        }
+                        idx.files.push(path.clone());
+                        idx.hardlinks.push(LinkRecord { path, target: t.path });
+                    }
+                    None => idx.findings.warnings.push(format!("hard link /{path} has no target: skipped")),
+                }
+            }
+            EntryKind::File => {
+                if meta.mode & 0o6000 != 0 {
+                    idx.setuid_files.push(path.clone());
+                }
+                wanting.clear();
+                wanting.extend(analyzers.analyzers().iter().map(|a| &**a).filter(|a| a.wants(&path, &meta)));
+                if !wanting.is_empty() {
+                    let image_left = opts.image_budget.as_ref().map_or(u64::MAX, ReadBudget::remaining);
+                    let cap = opts.max_file_size.min(opts.max_layer_read - layer_read.min(opts.max_layer_read)).min(image_left);
+                    if cap == 0 && meta.size > 0 {
+                        limit_warning(&mut idx, format!("/{path}: read budget exhausted: not analysed"));
+                    } else {
+                        buf.clear();
+                        (&mut entry).take(cap).read_to_end(&mut buf).map_err(|e| {
+                            if hit.load(Ordering::Relaxed) {
+                                tar_err(idx.entries, std::io::Error::other("layer size limit reached inside a file"))
+                            } else {
+                                tar_err(idx.entries, e)
+                            }
+                        })?;
+                        let n = buf.len() as u64;
+                        layer_read += n;
+                        if let Some(b) = &opts.image_budget {
+                            b.take(n);
+                        }
+                        let truncated = meta.size > n;
+                        if truncated {
+                            idx.findings.warnings.push(format!(
+                                "/{path}: {} bytes, only the first {n} analysed",
+                                meta.size
+                            ));
+                        }
+                        let location = Location { path: format!("/{path}"), layer_index, layer_digest: diff_id.to_string() };
+                        let input = FileInput { path: &path, meta, data: &buf, truncated, location: &location };
+                        for a in &wanting {
+                            run_analyzer(*a, &input, &mut idx);
+                        }
+                    }
+                }
+                idx.files.push(path);
+            }
+        }
+    }
+    idx.bytes = archive.into_inner().read;
+    Ok(idx)
+}
+
+fn limit_warning(idx: &mut LayerIndex, msg: String) {
+    idx.partial = true;
+    idx.findings.warnings.push(msg);
+}
+
+/// One analyzer on one file: its error or panic is a warning, never the end of the walk.
+fn run_analyzer(a: &dyn Analyzer, input: &FileInput<'_>, idx: &mut LayerIndex) {
+    let findings = &mut idx.findings;
+    match catch_unwind(AssertUnwindSafe(|| a.analyze(input, findings))) {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => idx.findings.warnings.push(format!("{}: {e}", a.name())),
+        Err(_) => idx.findings.warnings.push(format!("{}: panicked on {}", a.name(), input.location.path)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AnalyzeError, LayerFindings};
+    use std::sync::Mutex;
+
+    /// Records every file it is handed; wants paths matching `want`.
+    struct Recorder {
+        want: fn(&str) -> bool,
+        seen: Mutex<Vec<(String, usize, bool)>>,
+    }
+    impl Analyzer for Recorder {
+        fn name(&self) -> &'static str {
+            "recorder"
+        }
+        fn version(&self) -> u32 {
+            1
+        }
+        fn wants(&self, path: &str, _: &FileMeta) -> bool {
+            (self.want)(path)
+        }
+        fn analyze(&self, f: &FileInput<'_>, out: &mut LayerFindings) -> Result<(), AnalyzeError> {
+            self.seen.lock().unwrap().push((f.path.to_string(), f.data.len(), f.truncated));
+            if f.data.starts_with(b"boom") {
+                panic!("analyzer bug");
+            }
+            if f.data.starts_with(b"bad") {
+                return Err(AnalyzeError::Other { path: f.path.into(), reason: "bad".into() });
+            }
+            out.warnings.push(format!("saw {}", f.location.path));
+            Ok(())
+        }
+    }
+
+    fn header(name: &[u8], kind: tar::EntryType, size: u64) -> tar::Header {
+        let mut h = tar::Header::new_ustar();
+        h.as_old_mut().name[..name.len()].copy_from_slice(name);
+        h.set_entry_type(kind);
+        h.set_size(size);
+        h.set_mode(0o644);
+        h.set_cksum();
+        h
+    }
+
+    fn tar_of(entries: &[(&[u8], tar::EntryType, &[u8])]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, kind, data) in entries {
+            b.append(&header(name, *kind, data.len() as u64), *data).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    fn set(want: fn(&str) -> bool) -> (AnalyzerSet, *const Recorder) {
+        let r = Box::new(Recorder { want, seen: Mutex::new(Vec::new()) });
+        let ptr = &*r as *const Recorder;
+        (AnalyzerSet::new(vec![r]).unwrap(), ptr)
+    }
+
+    fn seen(ptr: *const Recorder) -> Vec<(String, usize, bool)> {
+        // SAFETY: the set owning the recorder outlives every call in these tests.
+        unsafe { (*ptr).seen.lock().unwrap().clone() }
+    }
+
+    use tar::EntryType as T;
+
+    #[test]
+    fn records_whiteouts_opaque_links_specials() {
+        let data = tar_of(&[
+            (b"./", T::Directory, b""),
+            (b"./etc/", T::Directory, b""),
+            (b"./etc/os-release", T::Regular, b"ID=debian\n"),
+            (b"app/config/.wh.old_credentials.json", T::Regular, b""),
+            (b"usr/share/.wh..wh..opq", T::Regular, b""),
+            (b".wh..wh.plnk", T::Directory, b""),
+            (b"dev/mem", T::Char, b""),
+            (b"tmp/fifo", T::Fifo, b""),
+            (b"../../escape.txt", T::Regular, b"x"),
+            (b"/abs-escape.txt", T::Regular, b"y"),
+        ]);
+        let (s, r) = set(|_| true);
+        let idx = walk_layer(&data[..], "sha256:aa", 3, &s, &WalkOptions::default()).unwrap();
+        assert_eq!(idx.whiteouts, vec!["app/config/old_credentials.json"]);
+        assert_eq!(idx.opaque_dirs, vec!["usr/share"]);
+        assert_eq!(idx.specials, vec!["dev/mem", "tmp/fifo"]);
+        assert_eq!(idx.files, vec!["etc/os-release", "escape.txt", "abs-escape.txt"]);
+        assert_eq!(idx.dirs, vec!["etc", ".wh..wh.plnk"]);
+        assert!(idx.findings.warnings.iter().any(|w| w.contains("climbs above") && w.contains("/escape.txt")));
+        assert!(idx.findings.warnings.iter().any(|w| w == "saw /etc/os-release"));
+        let got: Vec<_> = seen(r).into_iter().map(|s| s.0).collect();
+        assert_eq!(got, vec!["etc/os-release", "escape.txt", "abs-escape.txt"]);
+        assert_eq!(idx.entries, 10);
+        // The walk stops at the end-of-archive block; trailing padding is not read.
+        assert!(idx.bytes <= data.len() as u64 && idx.bytes >= data.len() as u64 - 1024);
+    }
+
+    #[test]
+    fn links_are_recorded_not_followed() {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(T::Symlink);
+        h.set_size(0);
+        b.append_link(&mut h, "etc/os-release", "../usr/lib/os-release").unwrap();
+        let mut h = header(b"hardlink-outside", T::Link, 0);
+        h.as_old_mut().linkname[..21].copy_from_slice(b"../../../../etc/shado");
+        h.set_cksum();
+        b.append(&h, &[][..]).unwrap();
+        let data = b.into_inner().unwrap();
+        let (s, r) = set(|_| true);
+        let idx = walk_layer(&data[..], "d", 0, &s, &WalkOptions::default()).unwrap();
+        assert_eq!(idx.symlinks, vec![LinkRecord { path: "etc/os-release".into(), target: "../usr/lib/os-release".into() }]);
+        assert_eq!(idx.hardlinks, vec![LinkRecord { path: "hardlink-outside".into(), target: "etc/shado".into() }]);
+        assert!(idx.findings.warnings.iter().any(|w| w.contains("points above the image root")));
+        assert!(seen(r).is_empty());
+    }
+
+    #[test]
+    fn per_file_cap_truncates_and_budgets_hold() {
+        let big = vec![0u8; 10_000];
+        let data = tar_of(&[(b"big", T::Regular, &big), (b"small", T::Regular, b"abc")]);
+        let (s, r) = set(|_| true);
+        let opts = WalkOptions { max_file_size: 1000, ..Default::default() };
+        let idx = walk_layer(&data[..], "d", 0, &s, &opts).unwrap();
+        assert_eq!(seen(r), vec![("big".into(), 1000, true), ("small".into(), 3, false)]);
+        assert!(!idx.partial);
+
+        let (s, r) = set(|_| true);
+        let budget = ReadBudget::new(500);
+        let opts = WalkOptions { image_budget: Some(budget.clone()), ..Default::default() };
+        let idx = walk_layer(&data[..], "d", 0, &s, &opts).unwrap();
+        assert_eq!(seen(r), vec![("big".into(), 500, true)]);
+        assert_eq!(budget.remaining(), 0);
+        assert!(idx.partial);
+        assert_eq!(idx.files, vec!["big", "small"]);
+    }
+
+    #[test]
+    fn entry_and_size_limits_stop_with_warning() {
+        let data = tar_of(&[(b"a", T::Regular, b"1"), (b"b", T::Regular, b"2"), (b"c", T::Regular, b"3")]);
+        let (s, _) = set(|_| false);
+        let idx = walk_layer(&data[..], "d", 0, &s, &WalkOptions { max_entries: 2, ..Default::default() }).unwrap();
+        assert_eq!(idx.files, vec!["a", "b"]);
+        assert!(idx.partial);
+        let idx = walk_layer(&data[..], "d", 0, &s, &WalkOptions { max_layer_size: 1024, ..Default::default() }).unwrap();
+        assert!(idx.partial);
+        assert!(idx.files.len() < 3);
+    }
+
+    #[test]
+    fn analyzer_errors_and_panics_are_warnings() {
+        let data = tar_of(&[(b"p", T::Regular, b"boom"), (b"e", T::Regular, b"bad"), (b"ok", T::Regular, b"fine")]);
+        let (s, r) = set(|_| true);
+        let idx = walk_layer(&data[..], "d", 0, &s, &WalkOptions::default()).unwrap();
+        assert_eq!(seen(r).len(), 3);
+        let w = &idx.findings.warnings;
+        assert!(w.iter().any(|w| w.contains("panicked on /p")), "{w:?}");
+        assert!(w.iter().any(|w| w.starts_with("recorder: e: bad")), "{w:?}");
+        assert!(w.iter().any(|w| w == "saw /ok"));
+    }
+
+    #[test]
+    fn long_pax_names_and_deep_paths() {
+        let deep = "d/".repeat(300) + "bottom.txt";
+        let mut b = tar::Builder::new(Vec::new());
+        b.append_pax_extensions([("path", deep.as_bytes())]).unwrap();
+        b.append(&header(b"placeholder", T::Regular, 2), &b"hi"[..]).unwrap();
+        let mut h = tar::Header::new_gnu();
+        h.set_size(2);
+        h.set_entry_type(T::Regular);
+        b.append_data(&mut h, format!("gnu/{}", "x".repeat(300)), &b"yo"[..]).unwrap();
+        let data = b.into_inner().unwrap();
+        let (s, r) = set(|p| p.ends_with("bottom.txt") || p.starts_with("gnu/"));
+        let idx = walk_layer(&data[..], "d", 0, &s, &WalkOptions::default()).unwrap();
+        assert_eq!(idx.files[0], deep);
+        assert_eq!(idx.files[1].len(), 304);
+        assert_eq!(seen(r).len(), 2);
+    }
+
+    #[test]
+    fn corrupt_tar_is_an_error() {
+        let mut data = tar_of(&[(b"a", T::Regular, b"hello")]);
+        data[148..156].copy_from_slice(b"0000000\0"); // break the header checksum
+        let (s, _) = set(|_| true);
+        let err = walk_layer(&data[..], "sha256:x", 0, &s, &WalkOptions::default()).unwrap_err();
+        assert!(err.is_invalid_input(), "{err}");
+    }
+}
