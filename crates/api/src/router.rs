@@ -1,0 +1,295 @@
+//! The axum router: one `POST /` route for every action plus `GET /healthz`, wrapped in layers
+//! (outermost first): envelope (RequestId, X-TC-TraceId echo, error rendering, one log line per
+//! request) → body limit → TC3 authentication and action resolution → rate limit → dispatch.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use bytes::Bytes;
+use tracing::Instrument;
+
+use crate::action::{ActionTable, Caller};
+use crate::code::TcssCode;
+use crate::credentials::CredentialLookup;
+use crate::envelope;
+use crate::error::ApiError;
+use crate::rate_limit::RateLimiter;
+use crate::tc3;
+
+/// The only API version TCSS has.
+pub const API_VERSION: &str = "2020-11-01";
+/// The public service caps TC3 POST bodies at 10 MB.
+pub const DEFAULT_BODY_LIMIT: usize = 10 * 1024 * 1024;
+
+/// Knobs of the API layer.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Requests per second per (account, action); 0 = unlimited.
+    pub rate_limit: u32,
+    pub body_limit: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig { rate_limit: 20, body_limit: DEFAULT_BODY_LIMIT }
+    }
+}
+
+struct AppState {
+    table: ActionTable,
+    credentials: Arc<dyn CredentialLookup>,
+    limiter: RateLimiter,
+    body_limit: usize,
+}
+
+/// The request's id, set by the envelope layer for everything below it.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// The buffered raw body (the signature covers these exact bytes).
+#[derive(Debug, Clone)]
+struct RawBody(Bytes);
+
+/// What the log line needs from inner layers, passed back on the response.
+#[derive(Debug, Clone)]
+struct LogFields {
+    action: &'static str,
+    account: model::AccountId,
+}
+
+/// Builds the router. `table` comes from `service::actions()`.
+pub fn router(table: ActionTable, credentials: Arc<dyn CredentialLookup>, config: ApiConfig) -> Router {
+    let state = Arc::new(AppState {
+        table,
+        credentials,
+        limiter: RateLimiter::new(config.rate_limit),
+        body_limit: config.body_limit,
+    });
+    let api = Router::new()
+        .route("/", any(dispatch))
+        .route_layer(middleware::from_fn_with_state(Arc::clone(&state), rate_limit_layer))
+        .route_layer(middleware::from_fn_with_state(Arc::clone(&state), auth_layer))
+        .route_layer(middleware::from_fn_with_state(Arc::clone(&state), body_limit_layer))
+        .with_state(Arc::clone(&state));
+    api.route("/healthz", get(healthz))
+        .fallback(not_found)
+        .layer(middleware::from_fn(envelope_layer))
+}
+
+async fn healthz() -> Response {
+    envelope::json_response(br#"{"Status":"ok"}"#.to_vec())
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(TcssCode::UnsupportedProtocol, "Only `POST /` (TencentCloud API 3.0) and `GET /healthz` are served.")
+}
+
+/// Outermost: assigns the RequestId, echoes X-TC-TraceId, renders `ApiError`s into the envelope,
+/// and logs one line per request with action, account, latency and code.
+async fn envelope_layer(mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let trace_id = req.headers().get("x-tc-traceid").cloned();
+    let client = header_string(req.headers(), "x-tc-requestclient");
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    let span = tracing::info_span!("request", request_id = %request_id);
+    let mut resp = next.run(req).instrument(span.clone()).await;
+
+    let error = resp.extensions_mut().remove::<ApiError>();
+    if let Some(err) = &error {
+        resp = envelope::json_response(envelope::error_bytes(err, &request_id));
+    }
+    if let Some(t) = trace_id {
+        resp.headers_mut().insert("x-tc-traceid", t);
+    }
+    let fields = resp.extensions().get::<LogFields>().cloned();
+    let (action, account) = fields.map_or(("-", None), |f| (f.action, Some(f.account)));
+    let latency_us = started.elapsed().as_micros() as u64;
+    let _enter = span.enter();
+    match &error {
+        None => tracing::info!(action, account, latency_us, code = "", client, "ok"),
+        Some(e) if e.code == TcssCode::InternalError => {
+            tracing::error!(action, account, latency_us, code = e.code.as_str(), client, cause = ?e.internal, "internal error")
+        }
+        Some(e) => tracing::info!(action, account, latency_us, code = e.code.as_str(), client, message = %e.message, "error"),
+    }
+    resp
+}
+
+/// Buffers the body up to the limit (`RequestSizeLimitExceeded` beyond it).
+async fn body_limit_layer(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let too_large = || {
+        ApiError::new(
+            TcssCode::RequestSizeLimitExceeded,
+            format!("The request body exceeds {} bytes.", state.body_limit),
+        )
+        .into_response()
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > state.body_limit as u64) {
+        return too_large();
+    }
+    let (mut parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, state.body_limit).await {
+        Ok(b) => b,
+        Err(_) => return too_large(),
+    };
+    parts.extensions.insert(RawBody(bytes));
+    next.run(Request::from_parts(parts, Body::empty())).await
+}
+
+/// Verifies TC3, checks the version and resolves the action; inserts the `Caller`.
+async fn auth_layer(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    // Work on the parts: `Body` is not `Sync`, so a `&Request` cannot be held across an await.
+    let (mut parts, body) = req.into_parts();
+    let caller = match authenticate(&state, &parts).await {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    let fields = LogFields { action: caller.action, account: caller.account };
+    parts.extensions.insert(caller);
+    let mut resp = next.run(Request::from_parts(parts, body)).await;
+    resp.extensions_mut().insert(fields);
+    resp
+}
+
+async fn authenticate(state: &AppState, req: &axum::http::request::Parts) -> Result<Caller, ApiError> {
+    let headers = &req.headers;
+    if req.method != Method::POST {
+        return Err(ApiError::new(
+            TcssCode::UnsupportedProtocol,
+            format!("HTTP method {} is not supported: send POST / with a JSON body signed with TC3-HMAC-SHA256.", req.method),
+        ));
+    }
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let media_type = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if media_type == "application/x-www-form-urlencoded" || media_type == "multipart/form-data" {
+        return Err(ApiError::new(
+            TcssCode::UnsupportedProtocol,
+            "Form bodies and the legacy HmacSHA1/HmacSHA256 signature methods are not supported: \
+             send a JSON body signed with TC3-HMAC-SHA256 (the SDK default).",
+        ));
+    }
+    let invalid_auth = |m: String| ApiError::new(TcssCode::AuthFailureInvalidAuthorization, m);
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| invalid_auth("The Authorization header is missing.".into()))?
+        .to_str()
+        .map_err(|_| invalid_auth("The Authorization header is not visible ASCII.".into()))?;
+    let auth = tc3::parse_authorization(authorization).map_err(tc3_error)?;
+    let timestamp = header_str(headers, "x-tc-timestamp")
+        .ok_or_else(|| invalid_auth("The X-TC-Timestamp header is missing.".into()))?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    tc3::check_timestamp(&auth, timestamp, now).map_err(tc3_error)?;
+    let credential = state
+        .credentials
+        .lookup(auth.secret_id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| {
+            ApiError::new(
+                TcssCode::AuthFailureSecretIdNotFound,
+                format!("The SecretId `{}` does not exist or is disabled.", auth.secret_id),
+            )
+        })?;
+    let body = req.extensions.get::<RawBody>().map(|b| b.0.clone()).unwrap_or_default();
+    let signed = tc3::SignedRequest {
+        method: req.method.as_str(),
+        query: req.uri.query().unwrap_or(""),
+        headers,
+        body: &body,
+        timestamp,
+    };
+    tc3::verify(&auth, &credential.secret_key, &signed).map_err(tc3_error)?;
+
+    match header_str(headers, "x-tc-version") {
+        Some(API_VERSION) => {}
+        Some(other) => {
+            return Err(ApiError::new(
+                TcssCode::NoSuchVersion,
+                format!("The API version `{other}` does not exist; tcss has only {API_VERSION}."),
+            ));
+        }
+        None => return Err(ApiError::new(TcssCode::NoSuchVersion, "The X-TC-Version header is missing.")),
+    }
+    let action_name = header_str(headers, "x-tc-action")
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| ApiError::new(TcssCode::MissingParameter, "The X-TC-Action header is missing."))?;
+    let (action, _) = state.table.get(action_name).ok_or_else(|| {
+        ApiError::new(TcssCode::InvalidAction, format!("The action `{action_name}` does not exist in tcss {API_VERSION}."))
+    })?;
+    let request_id = req.extensions.get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+    Ok(Caller {
+        request_id,
+        account: credential.account,
+        secret_id: auth.secret_id.to_string(),
+        action,
+        region: header_string(headers, "x-tc-region"),
+    })
+}
+
+fn tc3_error(e: tc3::Tc3Error) -> ApiError {
+    let code = match e {
+        tc3::Tc3Error::InvalidAuthorization(_) => TcssCode::AuthFailureInvalidAuthorization,
+        tc3::Tc3Error::SignatureExpire { .. } => TcssCode::AuthFailureSignatureExpire,
+        tc3::Tc3Error::SignatureFailure => TcssCode::AuthFailureSignatureFailure,
+    };
+    let mut msg = e.to_string();
+    if let Some(first) = msg.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    ApiError::new(code, format!("{msg}."))
+}
+
+async fn rate_limit_layer(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    if let Some(caller) = req.extensions().get::<Caller>() {
+        if !state.limiter.check(caller.account, caller.action, Instant::now()) {
+            return ApiError::new(
+                TcssCode::RequestLimitExceeded,
+                format!(
+                    "More than {} requests per second for `{}` from this account.",
+                    state.limiter.per_second(),
+                    caller.action
+                ),
+            )
+            .into_response();
+        }
+    }
+    next.run(req).await
+}
+
+async fn dispatch(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    let (Some(caller), Some(body)) = (req.extensions().get::<Caller>().cloned(), req.extensions().get::<RawBody>())
+    else {
+        return ApiError::new(TcssCode::InternalError, "request reached dispatch without authentication").into_response();
+    };
+    let body = body.0.clone();
+    let Some((_, handler)) = state.table.get(caller.action) else {
+        return ApiError::new(TcssCode::InvalidAction, format!("The action `{}` does not exist.", caller.action))
+            .into_response();
+    };
+    match handler(caller, body).await {
+        Ok(bytes) => envelope::json_response(bytes),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn header_string(headers: &HeaderMap, name: &str) -> Option<String> {
+    header_str(headers, name).map(str::to_string)
+}
+
