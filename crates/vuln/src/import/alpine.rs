@@ -1,0 +1,89 @@
+//! Alpine secdb (`{distroversion, packages: [{pkg: {name, secfixes}}]}`, JSON as published).
+//!
+//! secfixes map a fixed apk version to the CVEs it fixes: every older version of the
+//! origin package is affected. The key `0` means Alpine's build was never affected: no
+//! range is emitted, so such CVEs never match.
+
+use super::Importer;
+use crate::advisory::{Advisory, AdvisorySeverity, Affected, Event, Range, RangeKind};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+pub struct AlpineSecdb;
+
+#[derive(Deserialize)]
+struct RawDb {
+    distroversion: String,
+    #[serde(default)]
+    packages: Vec<RawEntry>,
+}
+
+#[derive(Deserialize)]
+struct RawEntry {
+    pkg: RawPkg,
+}
+
+#[derive(Deserialize)]
+struct RawPkg {
+    name: String,
+    #[serde(default)]
+    secfixes: Option<BTreeMap<String, Option<Vec<Option<String>>>>>,
+}
+
+impl Importer for AlpineSecdb {
+    fn name(&self) -> &'static str {
+        "alpine-secdb"
+    }
+
+    fn detect(&self, path: &str, head: &[u8]) -> bool {
+        path.ends_with(".json") && String::from_utf8_lossy(head).contains("\"distroversion\"")
+    }
+
+    fn parse(&self, _path: &str, data: &[u8], source: &str) -> Result<Option<Vec<Advisory>>, String> {
+        let db: RawDb = serde_json::from_slice(data).map_err(|e| format!("invalid Alpine secdb JSON: {e}"))?;
+        let release = db.distroversion.trim();
+        if !release.starts_with('v') {
+            return Err(format!("unexpected distroversion {release:?}"));
+        }
+        let ecosystem = format!("Alpine:{release}");
+        let mut by_cve: BTreeMap<String, Advisory> = BTreeMap::new();
+        for e in db.packages {
+            for (fixed, ids) in e.pkg.secfixes.unwrap_or_default() {
+                let fixed = fixed.trim().to_owned();
+                for id in ids.unwrap_or_default().into_iter().flatten().flat_map(|s| {
+                    s.split_whitespace().map(str::to_owned).collect::<Vec<_>>()
+                }) {
+                    if fixed == "0" {
+                        continue; // not affected in Alpine
+                    }
+                    let adv = by_cve.entry(id.clone()).or_insert_with(|| Advisory {
+                        id: format!("ALPINE-{id}"),
+                        source: source.to_owned(),
+                        aliases: vec![id.clone()],
+                        related: vec![],
+                        summary: format!("{id} fixed in Alpine {release}"),
+                        details: String::new(),
+                        published: None,
+                        modified: None,
+                        withdrawn: None,
+                        severity: AdvisorySeverity::default(),
+                        references: vec![format!("https://security.alpinelinux.org/vuln/{id}")],
+                        affected: vec![],
+                    });
+                    adv.affected.push(Affected {
+                        ecosystem: ecosystem.clone(),
+                        name: e.pkg.name.clone(),
+                        ranges: vec![Range {
+                            kind: RangeKind::Ecosystem,
+                            events: vec![Event::Introduced("0".into()), Event::Fixed(fixed.clone())],
+                        }],
+                        versions: vec![],
+                        severity: None,
+                        informational: None,
+                    });
+                }
+            }
+        }
+        Ok(Some(by_cve.into_values().collect()))
+    }
+}

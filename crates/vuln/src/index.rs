@@ -1,0 +1,82 @@
+//! What matching needs from storage, and the in-memory implementation.
+
+use crate::advisory::{Advisory, normalize_name};
+use crate::error::IndexError;
+use crate::import::ParsedSource;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Where to look advisories up: an OSV ecosystem string with release where it has one
+/// (`PyPI`, `Debian:12`, `Alpine:v3.11`) and a normalised package name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AdvisoryKey {
+    pub ecosystem: String,
+    pub name: String,
+}
+
+impl AdvisoryKey {
+    /// Builds a key, normalising `name` for `ecosystem`.
+    pub fn new(ecosystem: &str, name: &str) -> AdvisoryKey {
+        AdvisoryKey { ecosystem: ecosystem.to_owned(), name: normalize_name(ecosystem, name) }
+    }
+}
+
+/// Advisory storage as matching sees it: all advisories with an affected entry under `key`
+/// (withdrawn ones included or not: matching skips them either way).
+pub trait AdvisoryIndex: Send + Sync {
+    fn advisories(&self, key: &AdvisoryKey) -> Result<Vec<Arc<Advisory>>, IndexError>;
+
+    /// Whether any advisory data is loaded (scanning without data must fail, not report 0).
+    fn is_empty(&self) -> Result<bool, IndexError>;
+}
+
+/// All advisories in memory, keyed by (ecosystem, normalised name). Real: used by tests,
+/// benchmarks and the CLI when matching straight from files.
+#[derive(Debug, Default, Clone)]
+pub struct MemoryIndex {
+    by_key: HashMap<AdvisoryKey, Vec<Arc<Advisory>>>,
+    count: usize,
+}
+
+impl MemoryIndex {
+    pub fn new() -> MemoryIndex {
+        MemoryIndex::default()
+    }
+
+    /// Adds one advisory under each of its affected (ecosystem, name) keys.
+    pub fn insert(&mut self, adv: Advisory) {
+        let adv = Arc::new(adv);
+        let mut keys: Vec<AdvisoryKey> = adv.affected.iter().map(|a| AdvisoryKey::new(&a.ecosystem, &a.name)).collect();
+        keys.sort();
+        keys.dedup();
+        for k in keys {
+            self.by_key.entry(k).or_default().push(Arc::clone(&adv));
+        }
+        self.count += 1;
+    }
+
+    pub fn from_sources(sources: impl IntoIterator<Item = ParsedSource>) -> MemoryIndex {
+        let mut idx = MemoryIndex::new();
+        for s in sources {
+            for a in s.advisories {
+                idx.insert(a);
+            }
+        }
+        idx
+    }
+
+    /// Number of advisories inserted.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+}
+
+impl AdvisoryIndex for MemoryIndex {
+    fn advisories(&self, key: &AdvisoryKey) -> Result<Vec<Arc<Advisory>>, IndexError> {
+        Ok(self.by_key.get(key).cloned().unwrap_or_default())
+    }
+
+    fn is_empty(&self) -> Result<bool, IndexError> {
+        Ok(self.count == 0)
+    }
+}

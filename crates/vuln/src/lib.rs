@@ -1,0 +1,157 @@
+//! Vulnerability data and matching.
+//!
+//! - [`import`]: reads OSV JSON (any ecosystem), Alpine secdb and Debian security-tracker
+//!   lists from directories and `.zip`/`.tar.gz` bundles into typed [`Advisory`] values,
+//!   grouped into fingerprinted sources.
+//! - [`AdvisoryIndex`]: what matching needs from storage; [`MemoryIndex`] keeps it in memory
+//!   (`store` implements it over SQL).
+//! - [`matcher_for`] / [`match_packages`]: per-ecosystem OSV range evaluation with each
+//!   ecosystem's own version ordering (`version` crate).
+//!
+//! Not here: fetching data from the network, storage, report formats.
+
+mod advisory;
+mod error;
+pub mod import;
+mod index;
+mod matcher;
+mod severity;
+
+pub use advisory::{Advisory, AdvisorySeverity, Affected, Cvss, Event, Range, RangeKind, ecosystem_of, normalize_name};
+pub use error::{ImportError, IndexError, MatchError};
+pub use index::{AdvisoryIndex, AdvisoryKey, MemoryIndex};
+pub use matcher::{Hit, Matcher, affected_entry, distro_key, matcher_for};
+pub use severity::cvss_from_vector;
+
+use model::{Distribution, Ecosystem, Location, Package, Severity};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The package a finding is about, as catalogued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingPackage {
+    pub name: String,
+    pub version: String,
+    pub ecosystem: Ecosystem,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_version: Option<String>,
+    pub purl: String,
+}
+
+/// One (advisory, package) match.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VulnFinding {
+    pub advisory_id: String,
+    /// The CVE when the advisory is about exactly one, else `advisory_id`.
+    pub display_id: String,
+    pub aliases: Vec<String>,
+    /// The data source the advisory came from.
+    pub source: String,
+    pub package: FindingPackage,
+    /// The version compared (the source version for OS packages).
+    pub installed_version: String,
+    /// Versions that fix it (empty: no fix known).
+    pub fixed_versions: Vec<String>,
+    pub severity: Severity,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cvss_score: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cvss_vector: Option<String>,
+    pub title: String,
+    pub links: Vec<String>,
+    /// The metadata file that declared the package and its layer.
+    pub location: Location,
+}
+
+/// The lookup keys `packages` need (for a store that prefetches into a [`MemoryIndex`]).
+pub fn query_keys(dist: Option<&Distribution>, packages: &[Package]) -> Vec<AdvisoryKey> {
+    let mut keys: Vec<AdvisoryKey> =
+        packages.iter().filter_map(|p| matcher_for(p.ecosystem).query(p, dist)).collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// Matches catalogued packages against the index. Findings are ordered by package (input
+/// order), then advisory id. A package whose version does not parse in its ecosystem is
+/// skipped (logged), since no range can be decided for it.
+pub fn match_packages(
+    index: &dyn AdvisoryIndex,
+    dist: Option<&Distribution>,
+    packages: &[Package],
+) -> Result<Vec<VulnFinding>, MatchError> {
+    let mut cache: HashMap<AdvisoryKey, Vec<Arc<Advisory>>> = HashMap::new();
+    let mut out = Vec::new();
+    for pkg in packages {
+        let m = matcher_for(pkg.ecosystem);
+        let Some(key) = m.query(pkg, dist) else { continue };
+        if !cache.contains_key(&key) {
+            let advs = index.advisories(&key)?;
+            cache.insert(key.clone(), advs);
+        }
+        let advs = &cache[&key];
+        if advs.is_empty() {
+            continue;
+        }
+        let installed_raw = m.installed_version(pkg);
+        let installed = match version::Version::parse(pkg.ecosystem, installed_raw) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::debug!(package = %pkg.name, error = %e, "version not comparable; package skipped");
+                continue;
+            }
+        };
+        let mut found: Vec<VulnFinding> = Vec::new();
+        for adv in advs {
+            let Some(hit) = m.affected(&installed, &key, adv) else { continue };
+            // The same advisory from two imported sources is reported once.
+            if found.iter().any(|f| f.advisory_id == adv.id) {
+                continue;
+            }
+            found.push(finding(pkg, installed_raw, adv, hit));
+        }
+        // An advisory that names another found one as an alias (GHSA ↔ PYSEC) is the same issue.
+        let ids: Vec<(String, Vec<String>)> = found.iter().map(|f| (f.advisory_id.clone(), f.aliases.clone())).collect();
+        found.retain(|f| {
+            !ids.iter().any(|(id, aliases)| {
+                id != &f.advisory_id && id < &f.advisory_id && (aliases.contains(&f.advisory_id) || f.aliases.contains(id))
+            })
+        });
+        found.sort_by(|a, b| a.advisory_id.cmp(&b.advisory_id));
+        out.extend(found);
+    }
+    Ok(out)
+}
+
+fn finding(pkg: &Package, installed: &str, adv: &Advisory, hit: Hit) -> VulnFinding {
+    let cvss = adv.severity.cvss.as_ref();
+    VulnFinding {
+        advisory_id: adv.id.clone(),
+        display_id: adv.display_id().to_owned(),
+        aliases: adv.aliases.clone(),
+        source: adv.source.clone(),
+        package: FindingPackage {
+            name: pkg.name.clone(),
+            version: pkg.version.clone(),
+            ecosystem: pkg.ecosystem,
+            source_name: pkg.source_name.clone(),
+            source_version: pkg.source_version.clone(),
+            purl: pkg.purl.clone(),
+        },
+        installed_version: installed.to_owned(),
+        fixed_versions: hit.fixed,
+        severity: hit.severity.unwrap_or(adv.severity.level),
+        cvss_score: cvss.map(|c| c.score),
+        cvss_vector: cvss.map(|c| c.vector.clone()),
+        title: if adv.summary.is_empty() {
+            adv.details.lines().next().unwrap_or_default().chars().take(200).collect()
+        } else {
+            adv.summary.clone()
+        },
+        links: adv.references.clone(),
+        location: pkg.location.clone(),
+    }
+}

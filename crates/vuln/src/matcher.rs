@@ -1,0 +1,210 @@
+//! Per-ecosystem matchers: which key a package is looked up under, which version is
+//! compared, and the OSV range walk with the ecosystem's own ordering.
+
+use crate::advisory::{Advisory, Affected, Event, normalize_name};
+use crate::import::debian_release_number;
+use crate::index::AdvisoryKey;
+use model::{Distribution, Ecosystem, Package};
+use std::cmp::Ordering;
+use version::Version;
+
+/// Matching rules of one ecosystem. Pure and synchronous.
+pub trait Matcher: Send + Sync {
+    fn ecosystem(&self) -> Ecosystem;
+
+    /// The lookup key, or `None` when the package cannot be matched (an OS package on an
+    /// unknown distribution release).
+    fn query(&self, pkg: &Package, dist: Option<&Distribution>) -> Option<AdvisoryKey>;
+
+    /// The version compared against the advisory: the source version for OS packages.
+    fn installed_version<'p>(&self, pkg: &'p Package) -> &'p str;
+
+    /// Whether `installed` (parsed from [`Matcher::installed_version`]) is affected by `adv`
+    /// under `key`; on a hit, the versions that fix it.
+    fn affected(&self, installed: &Version, key: &AdvisoryKey, adv: &Advisory) -> Option<Hit>;
+}
+
+/// An affected package: the fixed versions of the intervals that contain it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Hit {
+    pub fixed: Vec<String>,
+    /// Per-package severity override from the affected entry.
+    pub severity: Option<model::Severity>,
+}
+
+struct OsvMatcher(Ecosystem);
+
+static DEBIAN: OsvMatcher = OsvMatcher(Ecosystem::Debian);
+static ALPINE: OsvMatcher = OsvMatcher(Ecosystem::Alpine);
+static RPM: OsvMatcher = OsvMatcher(Ecosystem::Rpm);
+static PYPI: OsvMatcher = OsvMatcher(Ecosystem::PyPI);
+static NPM: OsvMatcher = OsvMatcher(Ecosystem::Npm);
+static GO: OsvMatcher = OsvMatcher(Ecosystem::Go);
+static CRATES: OsvMatcher = OsvMatcher(Ecosystem::CratesIo);
+static MAVEN: OsvMatcher = OsvMatcher(Ecosystem::Maven);
+static RUBYGEMS: OsvMatcher = OsvMatcher(Ecosystem::RubyGems);
+
+/// The matcher of an ecosystem. Exhaustive: a new `Ecosystem` variant does not compile
+/// until it has one.
+pub fn matcher_for(eco: Ecosystem) -> &'static dyn Matcher {
+    match eco {
+        Ecosystem::Debian => &DEBIAN,
+        Ecosystem::Alpine => &ALPINE,
+        Ecosystem::Rpm => &RPM,
+        Ecosystem::PyPI => &PYPI,
+        Ecosystem::Npm => &NPM,
+        Ecosystem::Go => &GO,
+        Ecosystem::CratesIo => &CRATES,
+        Ecosystem::Maven => &MAVEN,
+        Ecosystem::RubyGems => &RUBYGEMS,
+    }
+}
+
+/// The advisory ecosystem key of an OS release (`Debian:12`, `Alpine:v3.11`), from os-release.
+pub fn distro_key(eco: Ecosystem, dist: &Distribution) -> Option<String> {
+    let id = dist.id.trim().to_ascii_lowercase();
+    let major_minor = |v: &str| -> Option<String> {
+        let mut it = v.split('.');
+        let (a, b) = (it.next()?, it.next()?);
+        (!a.is_empty() && !b.is_empty()).then(|| format!("{a}.{b}"))
+    };
+    match (eco, id.as_str()) {
+        (Ecosystem::Debian, "debian") => {
+            let major = dist.version_id.split('.').next().unwrap_or("").trim();
+            let num = if !major.is_empty() && major.bytes().all(|b| b.is_ascii_digit()) {
+                major.to_owned()
+            } else {
+                debian_release_number(dist.codename.trim())?.to_owned()
+            };
+            Some(format!("Debian:{num}"))
+        }
+        (Ecosystem::Debian, "ubuntu") => Some(format!("Ubuntu:{}", dist.version_id.trim())),
+        (Ecosystem::Alpine, "alpine") => Some(format!("Alpine:v{}", major_minor(&dist.version_id)?)),
+        (Ecosystem::Rpm, "rocky") => Some(format!("Rocky Linux:{}", dist.version_id.split('.').next()?)),
+        (Ecosystem::Rpm, "almalinux") => Some(format!("AlmaLinux:{}", dist.version_id.split('.').next()?)),
+        _ => None,
+    }
+}
+
+impl Matcher for OsvMatcher {
+    fn ecosystem(&self) -> Ecosystem {
+        self.0
+    }
+
+    fn query(&self, pkg: &Package, dist: Option<&Distribution>) -> Option<AdvisoryKey> {
+        if self.0.is_os() {
+            let eco = distro_key(self.0, dist?)?;
+            let name = pkg.source_name.as_deref().filter(|s| !s.is_empty()).unwrap_or(&pkg.name);
+            Some(AdvisoryKey::new(&eco, name))
+        } else {
+            Some(AdvisoryKey::new(self.0.osv_name(), &pkg.name))
+        }
+    }
+
+    fn installed_version<'p>(&self, pkg: &'p Package) -> &'p str {
+        if self.0.is_os() {
+            pkg.source_version.as_deref().filter(|s| !s.is_empty()).unwrap_or(&pkg.version)
+        } else {
+            &pkg.version
+        }
+    }
+
+    fn affected(&self, installed: &Version, key: &AdvisoryKey, adv: &Advisory) -> Option<Hit> {
+        if adv.is_withdrawn() {
+            return None;
+        }
+        let mut hit: Option<Hit> = None;
+        for aff in &adv.affected {
+            if aff.ecosystem != key.ecosystem || normalize_name(&aff.ecosystem, &aff.name) != key.name {
+                continue;
+            }
+            // RustSec `informational` (unmaintained, unsound...) is not a vulnerability.
+            if aff.informational.is_some() {
+                continue;
+            }
+            if let Some(fixed) = affected_entry(self.0, installed, aff) {
+                let h = hit.get_or_insert_with(Hit::default);
+                for f in fixed {
+                    if !h.fixed.contains(&f) {
+                        h.fixed.push(f);
+                    }
+                }
+                if h.severity.is_none() {
+                    h.severity = aff.severity;
+                }
+            }
+        }
+        hit
+    }
+}
+
+/// Parsed event bound; `introduced: "0"` is below every version.
+enum Bound {
+    Zero,
+    At(Version),
+}
+
+fn cmp_bound(a: &Bound, b: &Bound) -> Ordering {
+    match (a, b) {
+        (Bound::Zero, Bound::Zero) => Ordering::Equal,
+        (Bound::Zero, _) => Ordering::Less,
+        (_, Bound::Zero) => Ordering::Greater,
+        (Bound::At(x), Bound::At(y)) => x.partial_cmp(y).unwrap_or(Ordering::Equal),
+    }
+}
+
+/// The OSV evaluation of one affected entry: `Some(fixed versions)` when affected.
+/// Ranges and the explicit `versions` list are united.
+pub fn affected_entry(eco: Ecosystem, v: &Version, aff: &Affected) -> Option<Vec<String>> {
+    let mut affected = false;
+    let mut fixed = Vec::new();
+    let vb = Bound::At(v.clone());
+    for r in &aff.ranges {
+        let mut evs: Vec<(Bound, &Event)> = Vec::with_capacity(r.events.len());
+        for e in &r.events {
+            let raw = e.version();
+            let b = if matches!(e, Event::Introduced(_)) && raw == "0" {
+                Bound::Zero
+            } else {
+                match Version::parse(eco, raw) {
+                    Ok(p) => Bound::At(p),
+                    // An unparsable bound is dropped, as OSV's reference evaluator does.
+                    Err(_) => continue,
+                }
+            };
+            evs.push((b, e));
+        }
+        evs.sort_by(|a, b| cmp_bound(&a.0, &b.0));
+        let mut state = false;
+        let mut limits = Vec::new();
+        for (b, e) in &evs {
+            let c = cmp_bound(&vb, b);
+            match e {
+                Event::Introduced(_) if c != Ordering::Less => state = true,
+                Event::Fixed(_) if c != Ordering::Less => state = false,
+                Event::LastAffected(_) if c == Ordering::Greater => state = false,
+                Event::Limit(_) => limits.push(c),
+                _ => {}
+            }
+        }
+        if state && !limits.is_empty() && !limits.contains(&Ordering::Less) {
+            state = false;
+        }
+        if state {
+            affected = true;
+            if let Some((_, e)) = evs.iter().find(|(b, e)| matches!(e, Event::Fixed(_)) && cmp_bound(b, &vb) == Ordering::Greater) {
+                let f = e.version().to_owned();
+                if !fixed.contains(&f) {
+                    fixed.push(f);
+                }
+            }
+        }
+    }
+    if !affected {
+        affected = aff.versions.iter().any(|lv| match Version::parse(eco, lv) {
+            Ok(p) => p.partial_cmp(v) == Some(Ordering::Equal),
+            Err(_) => false,
+        });
+    }
+    affected.then_some(fixed)
+}
