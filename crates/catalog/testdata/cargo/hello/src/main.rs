@@ -1,0 +1,3 @@
+fn main() {
+    println!("{:?}", memchr::memchr(b'l', b"hello"));
+}
