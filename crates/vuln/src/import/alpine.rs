@@ -27,7 +27,8 @@ struct RawEntry {
 struct RawPkg {
     name: String,
     #[serde(default)]
-    secfixes: Option<BTreeMap<String, Option<Vec<Option<String>>>>>,
+    /// `{fixed version: [ids]}`; a few real entries carry `""` instead of a list.
+    secfixes: Option<BTreeMap<String, serde_json::Value>>,
 }
 
 impl Importer for AlpineSecdb {
@@ -50,9 +51,15 @@ impl Importer for AlpineSecdb {
         for e in db.packages {
             for (fixed, ids) in e.pkg.secfixes.unwrap_or_default() {
                 let fixed = fixed.trim().to_owned();
-                for id in ids.unwrap_or_default().into_iter().flatten().flat_map(|s| {
-                    s.split_whitespace().map(str::to_owned).collect::<Vec<_>>()
-                }) {
+                let ids: Vec<String> = match &ids {
+                    serde_json::Value::Array(a) => a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(" "),
+                    serde_json::Value::String(s) => s.clone(),
+                    _ => String::new(),
+                }
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect();
+                for id in ids {
                     if fixed == "0" {
                         continue; // not affected in Alpine
                     }

@@ -34,8 +34,9 @@ struct RawOsv {
     severity: Option<Vec<RawSeverity>>,
     #[serde(default)]
     affected: Option<Vec<RawAffected>>,
+    /// Kept loose: non-OSV JSON with a `references` list of strings must not fail the parse.
     #[serde(default)]
-    references: Option<Vec<RawRef>>,
+    references: Option<Value>,
     #[serde(default)]
     database_specific: Option<Value>,
 }
@@ -45,11 +46,6 @@ struct RawSeverity {
     #[serde(rename = "type")]
     kind: String,
     score: String,
-}
-
-#[derive(Deserialize)]
-struct RawRef {
-    url: String,
 }
 
 #[derive(Deserialize)]
@@ -179,7 +175,12 @@ impl Importer for Osv {
             modified: raw.modified,
             withdrawn: raw.withdrawn,
             severity: adv_sev,
-            references: raw.references.unwrap_or_default().into_iter().map(|r| r.url).collect(),
+            references: match raw.references {
+                Some(Value::Array(refs)) => {
+                    refs.iter().filter_map(|r| r.get("url").and_then(Value::as_str)).map(str::to_owned).collect()
+                }
+                _ => vec![],
+            },
             affected,
         }]))
     }
