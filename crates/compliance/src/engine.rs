@@ -1,0 +1,164 @@
+//! The Rego engine: every policy compiled once into one `regorus::Engine`; each evaluation works on a clone
+//! (cheap: the compiled modules are shared), with the asset's facts as input.
+
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use crate::asset::Asset;
+use crate::catalog::{AssetType, Catalog, CatalogItem};
+use crate::error::ComplianceError;
+use crate::result::{CheckResult, CheckStatus, Evaluation, ItemResult, NotApplicable};
+
+/// The policy files, one per asset family plus shared helpers.
+const POLICIES: &[(&str, &str)] = &[
+    ("lib.rego", include_str!("../policy/lib.rego")),
+    ("host.rego", include_str!("../policy/host.rego")),
+    ("container.rego", include_str!("../policy/container.rego")),
+    ("image.rego", include_str!("../policy/image.rego")),
+    ("k8s.rego", include_str!("../policy/k8s.rego")),
+    ("containerd.rego", include_str!("../policy/containerd.rego")),
+    ("containerd_container.rego", include_str!("../policy/containerd_container.rego")),
+];
+
+/// Compiled checks for a catalog.
+#[derive(Clone)]
+pub struct Engine {
+    base: regorus::Engine,
+    catalog: Catalog,
+}
+
+#[derive(Deserialize)]
+struct RuleOutput {
+    result: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    evidence: serde_json::Value,
+}
+
+impl Engine {
+    /// Compiles the built-in policies. Fails when a policy does not compile or when a catalog item has no
+    /// rule, so a catalog/policy mismatch is found at start-up, not per asset.
+    pub fn new(catalog: &Catalog) -> Result<Engine, ComplianceError> {
+        let mut base = regorus::Engine::new();
+        for (file, text) in POLICIES {
+            base.add_policy(file.to_string(), text.to_string())
+                .map_err(|e| ComplianceError::Policy { file, message: e.to_string() })?;
+        }
+        for item in catalog.items() {
+            let (file, text) = policy_file(item.asset_type);
+            if !text.contains(&format!("\nc{} :=", item.id)) {
+                return Err(ComplianceError::Policy { file, message: format!("no rule c{} for item {}", item.id, item.id) });
+            }
+        }
+        Ok(Engine { base, catalog: catalog.clone() })
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// Evaluates the items of `item_ids` (all items of the asset's type when None) on one asset. Items of
+    /// another asset type and unknown ids are ignored; callers validate ids against the catalog first.
+    pub fn evaluate(&self, asset: &Asset, item_ids: Option<&[u64]>) -> Evaluation {
+        let items: Vec<&CatalogItem> = self
+            .catalog
+            .items_for(asset.asset_type)
+            .filter(|i| item_ids.is_none_or(|ids| ids.contains(&i.id)))
+            .collect();
+        let mut out = Evaluation::default();
+        let facts = match &asset.facts {
+            Ok(f) => f,
+            Err(e) => {
+                let now = OffsetDateTime::now_utc();
+                for item in items {
+                    out.results.push(failed(item.id, e.to_string(), now));
+                }
+                return out;
+            }
+        };
+        let mut engine = self.base.clone();
+        let input = match serde_json::from_value::<regorus::Value>(facts.clone()) {
+            Ok(v) => v,
+            Err(e) => {
+                let now = OffsetDateTime::now_utc();
+                for item in items {
+                    out.results.push(failed(item.id, format!("input not usable by Rego: {e}"), now));
+                }
+                return out;
+            }
+        };
+        engine.set_input(input);
+        let pkg = asset.asset_type.rego_package();
+        for item in items {
+            let now = OffsetDateTime::now_utc();
+            let rule = format!("data.shipshape.{pkg}.c{}", item.id);
+            let value = match engine.eval_rule(rule) {
+                Ok(v) => v,
+                Err(e) => {
+                    out.results.push(failed(item.id, format!("Rego error: {e}"), now));
+                    continue;
+                }
+            };
+            if value == regorus::Value::Undefined {
+                out.results.push(failed(item.id, "Rego rule produced no result".into(), now));
+                continue;
+            }
+            let parsed = serde_json::to_value(&value)
+                .map_err(|e| e.to_string())
+                .and_then(|v| serde_json::from_value::<RuleOutput>(v).map_err(|e| e.to_string()));
+            let o = match parsed {
+                Ok(o) => o,
+                Err(e) => {
+                    out.results.push(failed(item.id, format!("Rego rule output malformed: {e}"), now));
+                    continue;
+                }
+            };
+            let result = match o.result.as_str() {
+                "PASSED" => Some(CheckResult::Passed),
+                "FAILED" => Some(CheckResult::Failed),
+                "NOT_APPLICABLE" => {
+                    out.not_applicable.push(NotApplicable { item_id: item.id, reason: o.reason });
+                    continue;
+                }
+                "ERROR" => None,
+                other => {
+                    out.results.push(failed(item.id, format!("Rego rule returned unknown result {other:?}"), now));
+                    continue;
+                }
+            };
+            out.results.push(ItemResult {
+                item_id: item.id,
+                status: if result.is_some() { CheckStatus::Finished } else { CheckStatus::Failed },
+                result,
+                reason: o.reason,
+                evidence: o.evidence,
+                checked_at: now,
+            });
+        }
+        out
+    }
+}
+
+fn failed(item_id: u64, reason: String, now: OffsetDateTime) -> ItemResult {
+    ItemResult {
+        item_id,
+        status: CheckStatus::Failed,
+        result: None,
+        reason,
+        evidence: serde_json::Value::Null,
+        checked_at: now,
+    }
+}
+
+fn policy_file(t: AssetType) -> (&'static str, &'static str) {
+    let name = match t {
+        AssetType::Host => "host.rego",
+        AssetType::Container => "container.rego",
+        AssetType::Image => "image.rego",
+        AssetType::K8s => "k8s.rego",
+        AssetType::Containerd => "containerd.rego",
+        AssetType::ContainerdContainer => "containerd_container.rego",
+    };
+    POLICIES.iter().copied().find(|(f, _)| *f == name).unwrap_or(("?", ""))
+}
