@@ -1,0 +1,8 @@
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Some(info) = catalog::parsers::parse_build_info(data) {
+        let _ = info.packages();
+    }
+});
