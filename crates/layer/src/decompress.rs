@@ -22,24 +22,48 @@ const BZIP2: &[u8] = b"BZh";
 /// read multi-member (as `gzip -d` does); zstd keeps its default window limit (128 MiB) so a
 /// crafted frame cannot make us allocate gigabytes.
 pub fn decompress<'a>(
+    reader: impl Read + 'a,
+    media_type: Option<&str>,
+) -> Result<(Box<dyn Read + 'a>, Compression), Error> {
+    let (c, buf) = sniff(reader, media_type)?;
+    Ok(match c {
+        Compression::Gzip => (Box::new(flate2::bufread::MultiGzDecoder::new(buf)), c),
+        Compression::Zstd => (Box::new(zstd_decoder(buf)?), c),
+        Compression::None => (Box::new(buf), c),
+    })
+}
+
+/// [`decompress`] for a `Send` reader, giving a `Send` reader (to hand to another thread).
+pub fn decompress_send<'a>(
     reader: impl Read + Send + 'a,
     media_type: Option<&str>,
 ) -> Result<(Box<dyn Read + Send + 'a>, Compression), Error> {
+    let (c, buf) = sniff(reader, media_type)?;
+    Ok(match c {
+        Compression::Gzip => (Box::new(flate2::bufread::MultiGzDecoder::new(buf)), c),
+        Compression::Zstd => (Box::new(zstd_decoder(buf)?), c),
+        Compression::None => (Box::new(buf), c),
+    })
+}
+
+fn zstd_decoder<R: BufRead>(buf: R) -> Result<zstd::stream::read::Decoder<'static, R>, Error> {
+    zstd::stream::read::Decoder::with_buffer(buf).map_err(|source| ErrorKind::Io { diff_id: String::new(), source }.into())
+}
+
+fn sniff<R: Read>(reader: R, media_type: Option<&str>) -> Result<(Compression, BufReader<R>), Error> {
     let mut buf = BufReader::with_capacity(256 * 1024, reader);
     let head = fill_at_least(&mut buf, 6).map_err(|source| ErrorKind::Io { diff_id: String::new(), source })?;
     if head.starts_with(GZIP) {
-        return Ok((Box::new(flate2::bufread::MultiGzDecoder::new(buf)), Compression::Gzip));
+        return Ok((Compression::Gzip, buf));
     }
     if head.starts_with(ZSTD) {
-        let dec = zstd::stream::read::Decoder::with_buffer(buf)
-            .map_err(|source| ErrorKind::Io { diff_id: String::new(), source })?;
-        return Ok((Box::new(dec), Compression::Zstd));
+        return Ok((Compression::Zstd, buf));
     }
     if head.starts_with(XZ) || head.starts_with(BZIP2) {
         let what = media_type.unwrap_or(if head.starts_with(XZ) { "xz" } else { "bzip2" });
         return Err(ErrorKind::UnsupportedCompression(what.to_string()).into());
     }
-    Ok((Box::new(buf), Compression::None))
+    Ok((Compression::None, buf))
 }
 
 /// Peeks at least `n` bytes (fewer only at EOF) without consuming them.

@@ -19,7 +19,7 @@ mod merge;
 pub mod path;
 mod walk;
 
-pub use decompress::{Compression, decompress};
+pub use decompress::{Compression, decompress, decompress_send};
 pub use error::{Error, ErrorKind};
 pub use merge::{FileRecord, ImageContent, MAX_SYMLINK_HOPS, link_target, merge, resolve_symlink};
 pub use walk::{ReadBudget, WalkOptions, WalkProgress, walk_layer};

@@ -162,32 +162,43 @@ pub const MAX_SYMLINK_HOPS: usize = 40;
 pub fn resolve_symlink(links: &BTreeMap<String, String>, path: &str) -> Option<String> {
     let mut pending: Vec<String> = Vec::new(); // reversed: last element is the next component
     push_components(&mut pending, path);
-    let mut resolved: Vec<String> = Vec::new();
+    // The resolved prefix, kept as one string plus the lengths to truncate back to: linear
+    // in the path length, however deep.
+    let mut here = String::new();
+    let mut marks: Vec<usize> = Vec::new();
     let mut hops = 0;
     while let Some(comp) = pending.pop() {
         match comp.as_str() {
             "" | "." => {}
             ".." => {
-                resolved.pop();
+                if let Some(m) = marks.pop() {
+                    here.truncate(m);
+                }
             }
             _ => {
-                resolved.push(comp);
-                let here = resolved.join("/");
+                marks.push(here.len());
+                if !here.is_empty() {
+                    here.push('/');
+                }
+                here.push_str(&comp);
                 if let Some(target) = links.get(&here) {
                     hops += 1;
                     if hops > MAX_SYMLINK_HOPS {
                         return None;
                     }
-                    resolved.pop();
+                    if let Some(m) = marks.pop() {
+                        here.truncate(m);
+                    }
                     if target.starts_with('/') {
-                        resolved.clear();
+                        here.clear();
+                        marks.clear();
                     }
                     push_components(&mut pending, target);
                 }
             }
         }
     }
-    Some(resolved.join("/"))
+    Some(here)
 }
 
 fn push_components(pending: &mut Vec<String>, path: &str) {
