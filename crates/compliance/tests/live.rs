@@ -110,7 +110,7 @@ async fn docker_containers_images_and_host() {
         "--cap-add", "net_admin", "-v", "/etc:/host/etc:ro", "-v", "/var/run/docker.sock:/var/run/docker.sock",
         "--restart", "always", "-e", "DB_PASSWORD=hunter2", "--security-opt", "seccomp=unconfined",
         "--security-opt", "no-new-privileges=false", "--pid", "host", "--ipc", "host", "--uts", "host",
-        "--health-cmd", "NONE", &img]);
+        "--no-healthcheck", &img]);
     sh(&["docker", "create", "--name", &ports, "--network", "host", "-p", "80:80", "-p", "127.0.0.1:8080:8080",
         "--privileged", &img]);
     let ids: Vec<String> = [&good, &bad, &ports].iter().map(|n| sh(&["docker", "inspect", "-f", "{{.Id}}", n])).collect();
