@@ -216,6 +216,8 @@ pub fn walk_layer(
                 let dir = parent(&path);
                 if rest == ".wh..opq" {
                     idx.opaque_dirs.push(dir.to_string());
+                } else if rest == "." || rest == ".." {
+                    idx.findings.warnings.push(format!("whiteout /{path} names no file: ignored"));
                 } else if !rest.starts_with(".wh.") && !rest.is_empty() {
                     idx.whiteouts.push(if dir.is_empty() { rest.to_string() } else { format!("{dir}/{rest}") });
                 }
