@@ -97,6 +97,14 @@ mod tests {
         assert_eq!(got, vec!["pkg:cargo/memchr@2.7.4", "pkg:cargo/regex@1.11.1"]);
     }
 
+    #[test]
+    fn deeply_nested_lock_file_does_not_overflow_the_stack() {
+        let deep = format!("x = {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(parse_cargo_lock(deep.as_bytes()).is_err() || parse_cargo_lock(deep.as_bytes()).is_ok_and(|v| v.is_empty()));
+        let deep = format!("x = {}1{}\n", "{a=".repeat(50_000), "}".repeat(50_000));
+        let _ = parse_cargo_lock(deep.as_bytes());
+    }
+
     /// A cargo-auditable binary needs `cargo auditable`; CI installs it (cargo install
     /// cargo-auditable). Without it the test builds nothing and says so.
     #[test]

@@ -112,6 +112,37 @@ mod tests {
         assert!(!Dpkg.wants("usr/var/lib/dpkg/status", &meta(1)));
     }
 
+    proptest::proptest! {
+        /// Any set of stanzas in dpkg's shape parses back to exactly its installed packages.
+        #[test]
+        fn stanzas_round_trip(pkgs in proptest::collection::vec((
+            "[a-z0-9][a-z0-9.+-]{0,20}",
+            "([0-9]:)?[0-9][A-Za-z0-9.+~]{0,10}(-[A-Za-z0-9.+~]{1,8})?",
+            proptest::option::of(("[a-z0-9][a-z0-9.+-]{0,20}", proptest::option::of("[0-9][A-Za-z0-9.+~-]{0,10}"))),
+            proptest::bool::ANY,
+        ), 0..12)) {
+            let mut text = String::new();
+            let mut want = Vec::new();
+            for (name, version, source, installed) in &pkgs {
+                let status = if *installed { "install ok installed" } else { "deinstall ok config-files" };
+                text.push_str(&format!("Package: {name}\nStatus: {status}\nArchitecture: amd64\nVersion: {version}\n"));
+                let (sn, sv) = match source {
+                    Some((sn, Some(sv))) => { text.push_str(&format!("Source: {sn} ({sv})\n")); (sn.clone(), sv.clone()) }
+                    Some((sn, None)) => { text.push_str(&format!("Source: {sn}\n")); (sn.clone(), version.clone()) }
+                    None => (name.clone(), version.clone()),
+                };
+                text.push_str("Description: x\n multi-line: with a colon\n\n");
+                if *installed {
+                    want.push((name.clone(), version.clone(), sn, sv));
+                }
+            }
+            let got: Vec<_> = parse_status(&text).into_iter()
+                .map(|p| (p.name, p.version, p.source_name.unwrap_or_default(), p.source_version.unwrap_or_default()))
+                .collect();
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
+
     #[test]
     fn garbage_is_not_a_package() {
         assert!(parse_status("Package:\nVersion: 1\n\n\u{0}\u{1}\n\nPackage: x\n").is_empty());

@@ -41,7 +41,10 @@ pub fn parse_bdb(data: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     }
     let last = order.u32(data, 32).ok_or("short metadata page")? as usize;
     let pages = (last + 1).min(data.len() / page_size);
-    let mut out = Vec::new();
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    // Each value is stored once, so all values together fit in the file; more means items
+    // that share pages (hostile), which would otherwise cost quadratic time and memory.
+    let mut total = 0usize;
     for n in 1..pages {
         let page = &data[n * page_size..(n + 1) * page_size];
         if page[25] != P_HASH && page[25] != P_HASH_UNSORTED {
@@ -58,9 +61,19 @@ pub fn parse_bdb(data: &[u8]) -> Result<Vec<Vec<u8>>, String> {
             match item.first() {
                 Some(&H_OFFPAGE) => {
                     let (Some(pgno), Some(len)) = (order.u32(item, 4), order.u32(item, 8)) else { continue };
+                    total = total.saturating_add(len as usize);
+                    if total > data.len() {
+                        return Err("values larger than the database".into());
+                    }
                     out.push(overflow(data, page_size, order, pgno as usize, len as usize)?);
                 }
-                Some(&H_KEYDATA) => out.push(item[1..].to_vec()),
+                Some(&H_KEYDATA) => {
+                    total = total.saturating_add(item.len());
+                    if total > data.len() {
+                        return Err("values larger than the database".into());
+                    }
+                    out.push(item[1..].to_vec());
+                }
                 _ => {}
             }
         }

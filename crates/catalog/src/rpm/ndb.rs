@@ -28,6 +28,8 @@ pub fn parse_ndb(data: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     // The first two slot-sized entries hold the 32-byte database header.
     let slots = slot_pages * (PAGE / BLK) - 2;
     let mut out = Vec::new();
+    // Blobs are stored once; slots sharing a blob (hostile) must not multiply memory.
+    let mut total = 0usize;
     for i in 0..slots {
         let at = 32 + i * BLK;
         let (Some(magic), Some(pkg), Some(blkoff), Some(_blkcnt)) =
@@ -46,6 +48,10 @@ pub fn parse_ndb(data: &[u8]) -> Result<Vec<Vec<u8>>, String> {
             return Err(format!("package {pkg}: bad blob header"));
         }
         let len = le32(data, b + 12).ok_or("short blob header")? as usize;
+        total = total.saturating_add(len);
+        if total > data.len() {
+            return Err("blobs larger than the database".into());
+        }
         let blob = data.get(b + 16..(b + 16).checked_add(len).ok_or("blob length overflow")?).ok_or("blob out of range")?;
         out.push(blob.to_vec());
     }

@@ -24,7 +24,12 @@ pub fn parse_sqlite(data: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     let db = Db { data, page_size, usable };
     // sqlite_schema: type, name, tbl_name, rootpage, sql.
     let mut root = None;
+    let mut schema_total = 0usize;
     db.walk_table(1, &mut |rec| {
+        schema_total = schema_total.saturating_add(rec.total);
+        if schema_total > data.len() {
+            return Err("schema larger than the database".into());
+        }
         let cols = record(&db, rec)?;
         if let (Some(Value::Text(t)), Some(Value::Text(n)), Some(Value::Int(r))) = (cols.first(), cols.get(1), cols.get(3)) {
             if t == b"table" && n == b"Packages" {
@@ -36,7 +41,14 @@ pub fn parse_sqlite(data: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     let root = root.ok_or("no Packages table")?;
     let root = u32::try_from(root).map_err(|_| "bad root page")?;
     let mut blobs = Vec::new();
+    // Payloads are stored once; cells or chains that share pages (hostile) must not
+    // multiply time and memory.
+    let mut total = 0usize;
     db.walk_table(root, &mut |rec| {
+        total = total.saturating_add(rec.total);
+        if total > data.len() {
+            return Err("payloads larger than the database".into());
+        }
         // Packages(hnum INTEGER PRIMARY KEY, blob BLOB NOT NULL): hnum is the rowid.
         if let Some(Value::Blob(b)) = record(&db, rec)?.into_iter().nth(1) {
             blobs.push(b);

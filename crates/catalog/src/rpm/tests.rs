@@ -105,3 +105,17 @@ fn corrupt_databases_fail_cleanly() {
     assert_eq!(split_source_rpm("openssl-3.0.7-24.el9.src.rpm"), Some(("openssl", "3.0.7", "24.el9")));
     assert_eq!(split_source_rpm("garbage"), None);
 }
+
+/// Slots that all point at one large blob must not multiply memory.
+#[test]
+fn shared_blobs_are_refused() {
+    let blob = vec![0u8; 2048];
+    let mut f = ndb_of(&[blob]);
+    for i in 1..254 {
+        let (s, first) = (32 + i * 16, 32);
+        let copy: Vec<u8> = f[first + 4..first + 16].to_vec();
+        f[s + 4..s + 16].copy_from_slice(&copy);
+    }
+    // Same package index everywhere, so the blob header check passes for every slot.
+    assert!(parse_ndb(&f).is_err());
+}
