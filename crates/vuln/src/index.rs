@@ -1,6 +1,8 @@
 //! What matching needs from storage, and the in-memory implementation.
 
 use crate::advisory::{Advisory, normalize_name};
+use crate::matcher::PreparedEntry;
+use rayon::prelude::*;
 use crate::error::IndexError;
 use crate::import::ParsedSource;
 use std::collections::HashMap;
@@ -21,10 +23,25 @@ impl AdvisoryKey {
     }
 }
 
+/// An advisory with its affected entries' versions parsed once (matching compares many
+/// packages against the same events).
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub advisory: Advisory,
+    pub(crate) entries: Vec<PreparedEntry>,
+}
+
+impl Prepared {
+    pub fn new(advisory: Advisory) -> Prepared {
+        let entries = advisory.affected.iter().filter_map(PreparedEntry::new).collect();
+        Prepared { advisory, entries }
+    }
+}
+
 /// Advisory storage as matching sees it: all advisories with an affected entry under `key`
 /// (withdrawn ones included or not: matching skips them either way).
 pub trait AdvisoryIndex: Send + Sync {
-    fn advisories(&self, key: &AdvisoryKey) -> Result<Vec<Arc<Advisory>>, IndexError>;
+    fn advisories(&self, key: &AdvisoryKey) -> Result<Vec<Arc<Prepared>>, IndexError>;
 
     /// Whether any advisory data is loaded (scanning without data must fail, not report 0).
     fn is_empty(&self) -> Result<bool, IndexError>;
@@ -34,7 +51,7 @@ pub trait AdvisoryIndex: Send + Sync {
 /// benchmarks and the CLI when matching straight from files.
 #[derive(Debug, Default, Clone)]
 pub struct MemoryIndex {
-    by_key: HashMap<AdvisoryKey, Vec<Arc<Advisory>>>,
+    by_key: HashMap<AdvisoryKey, Vec<Arc<Prepared>>>,
     count: usize,
 }
 
@@ -45,8 +62,13 @@ impl MemoryIndex {
 
     /// Adds one advisory under each of its affected (ecosystem, name) keys.
     pub fn insert(&mut self, adv: Advisory) {
-        let adv = Arc::new(adv);
-        let mut keys: Vec<AdvisoryKey> = adv.affected.iter().map(|a| AdvisoryKey::new(&a.ecosystem, &a.name)).collect();
+        self.insert_prepared(Prepared::new(adv));
+    }
+
+    fn insert_prepared(&mut self, p: Prepared) {
+        let adv = Arc::new(p);
+        let mut keys: Vec<AdvisoryKey> =
+            adv.advisory.affected.iter().map(|a| AdvisoryKey { ecosystem: a.ecosystem.clone(), name: normalize_name(&a.ecosystem, &a.name) }).collect();
         keys.sort();
         keys.dedup();
         for k in keys {
@@ -56,11 +78,11 @@ impl MemoryIndex {
     }
 
     pub fn from_sources(sources: impl IntoIterator<Item = ParsedSource>) -> MemoryIndex {
+        let all: Vec<Advisory> = sources.into_iter().flat_map(|s| s.advisories).collect();
+        let prepared: Vec<Prepared> = all.into_par_iter().map(Prepared::new).collect();
         let mut idx = MemoryIndex::new();
-        for s in sources {
-            for a in s.advisories {
-                idx.insert(a);
-            }
+        for p in prepared {
+            idx.insert_prepared(p);
         }
         idx
     }
@@ -72,7 +94,7 @@ impl MemoryIndex {
 }
 
 impl AdvisoryIndex for MemoryIndex {
-    fn advisories(&self, key: &AdvisoryKey) -> Result<Vec<Arc<Advisory>>, IndexError> {
+    fn advisories(&self, key: &AdvisoryKey) -> Result<Vec<Arc<Prepared>>, IndexError> {
         Ok(self.by_key.get(key).cloned().unwrap_or_default())
     }
 

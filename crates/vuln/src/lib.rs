@@ -19,7 +19,7 @@ mod severity;
 
 pub use advisory::{Advisory, AdvisorySeverity, Affected, Cvss, Event, Range, RangeKind, ecosystem_of, normalize_name};
 pub use error::{ImportError, IndexError, MatchError};
-pub use index::{AdvisoryIndex, AdvisoryKey, MemoryIndex};
+pub use index::{AdvisoryIndex, AdvisoryKey, MemoryIndex, Prepared};
 pub use matcher::{Hit, Matcher, affected_entry, distro_key, matcher_for};
 pub use severity::cvss_from_vector;
 
@@ -83,7 +83,7 @@ pub fn match_packages(
     dist: Option<&Distribution>,
     packages: &[Package],
 ) -> Result<Vec<VulnFinding>, MatchError> {
-    let mut cache: HashMap<AdvisoryKey, Vec<Arc<Advisory>>> = HashMap::new();
+    let mut cache: HashMap<AdvisoryKey, Vec<Arc<Prepared>>> = HashMap::new();
     let mut out = Vec::new();
     for pkg in packages {
         let m = matcher_for(pkg.ecosystem);
@@ -108,10 +108,10 @@ pub fn match_packages(
         for adv in advs {
             let Some(hit) = m.affected(&installed, &key, adv) else { continue };
             // The same advisory from two imported sources is reported once.
-            if found.iter().any(|f| f.advisory_id == adv.id) {
+            if found.iter().any(|f| f.advisory_id == adv.advisory.id) {
                 continue;
             }
-            found.push(finding(pkg, installed_raw, adv, hit));
+            found.push(finding(pkg, installed_raw, &adv.advisory, hit));
         }
         // An advisory that names another found one as an alias (GHSA ↔ PYSEC) is the same issue.
         let ids: Vec<(String, Vec<String>)> = found.iter().map(|f| (f.advisory_id.clone(), f.aliases.clone())).collect();

@@ -1,7 +1,8 @@
 //! Per-ecosystem matchers: which key a package is looked up under, which version is
 //! compared, and the OSV range walk with the ecosystem's own ordering.
 
-use crate::advisory::{Advisory, Affected, Event, normalize_name};
+use crate::advisory::{Affected, Event};
+use crate::index::Prepared;
 use crate::import::debian_release_number;
 use crate::index::AdvisoryKey;
 use model::{Distribution, Ecosystem, Package};
@@ -21,7 +22,7 @@ pub trait Matcher: Send + Sync {
 
     /// Whether `installed` (parsed from [`Matcher::installed_version`]) is affected by `adv`
     /// under `key`; on a hit, the versions that fix it.
-    fn affected(&self, installed: &Version, key: &AdvisoryKey, adv: &Advisory) -> Option<Hit>;
+    fn affected(&self, installed: &Version, key: &AdvisoryKey, adv: &Prepared) -> Option<Hit>;
 }
 
 /// An affected package: the fixed versions of the intervals that contain it.
@@ -109,20 +110,17 @@ impl Matcher for OsvMatcher {
         }
     }
 
-    fn affected(&self, installed: &Version, key: &AdvisoryKey, adv: &Advisory) -> Option<Hit> {
-        if adv.is_withdrawn() {
+    fn affected(&self, installed: &Version, key: &AdvisoryKey, adv: &Prepared) -> Option<Hit> {
+        if adv.advisory.is_withdrawn() {
             return None;
         }
         let mut hit: Option<Hit> = None;
-        for aff in &adv.affected {
-            if aff.ecosystem != key.ecosystem || normalize_name(&aff.ecosystem, &aff.name) != key.name {
-                continue;
-            }
+        for e in &adv.entries {
             // RustSec `informational` (unmaintained, unsound...) is not a vulnerability.
-            if aff.informational.is_some() {
+            if e.key != *key || e.informational {
                 continue;
             }
-            if let Some(fixed) = affected_entry(self.0, installed, aff) {
+            if let Some(fixed) = e.evaluate(installed) {
                 let h = hit.get_or_insert_with(Hit::default);
                 for f in fixed {
                     if !h.fixed.contains(&f) {
@@ -130,7 +128,7 @@ impl Matcher for OsvMatcher {
                     }
                 }
                 if h.severity.is_none() {
-                    h.severity = aff.severity;
+                    h.severity = e.severity;
                 }
             }
         }
@@ -139,6 +137,7 @@ impl Matcher for OsvMatcher {
 }
 
 /// Parsed event bound; `introduced: "0"` is below every version.
+#[derive(Debug, Clone)]
 enum Bound {
     Zero,
     At(Version),
@@ -153,58 +152,111 @@ fn cmp_bound(a: &Bound, b: &Bound) -> Ordering {
     }
 }
 
-/// The OSV evaluation of one affected entry: `Some(fixed versions)` when affected.
-/// Ranges and the explicit `versions` list are united.
-pub fn affected_entry(eco: Ecosystem, v: &Version, aff: &Affected) -> Option<Vec<String>> {
-    let mut affected = false;
-    let mut fixed = Vec::new();
-    let vb = Bound::At(v.clone());
-    for r in &aff.ranges {
-        let mut evs: Vec<(Bound, &Event)> = Vec::with_capacity(r.events.len());
-        for e in &r.events {
-            let raw = e.version();
-            let b = if matches!(e, Event::Introduced(_)) && raw == "0" {
-                Bound::Zero
-            } else {
-                match Version::parse(eco, raw) {
-                    Ok(p) => Bound::At(p),
-                    // An unparsable bound is dropped, as OSV's reference evaluator does.
-                    Err(_) => continue,
-                }
-            };
-            evs.push((b, e));
+/// `v` against a bound.
+fn cmp_v(v: &Version, b: &Bound) -> Ordering {
+    match b {
+        Bound::Zero => Ordering::Greater,
+        Bound::At(x) => v.partial_cmp(x).unwrap_or(Ordering::Less),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Introduced,
+    Fixed,
+    LastAffected,
+    Limit,
+}
+
+/// One affected entry with its versions parsed once, events sorted.
+#[derive(Debug, Clone)]
+pub(crate) struct PreparedEntry {
+    key: AdvisoryKey,
+    /// Sorted events per range; the raw string kept for reporting fixed versions.
+    ranges: Vec<Vec<(Bound, Kind, String)>>,
+    versions: Vec<Version>,
+    severity: Option<model::Severity>,
+    informational: bool,
+}
+
+impl PreparedEntry {
+    /// `None` for ecosystems no matcher knows (never matchable).
+    pub(crate) fn new(aff: &Affected) -> Option<PreparedEntry> {
+        let eco = Ecosystem::from_osv(&aff.ecosystem)?;
+        let mut ranges = Vec::with_capacity(aff.ranges.len());
+        for r in &aff.ranges {
+            let mut evs = Vec::with_capacity(r.events.len());
+            for e in &r.events {
+                let raw = e.version();
+                let kind = match e {
+                    Event::Introduced(_) => Kind::Introduced,
+                    Event::Fixed(_) => Kind::Fixed,
+                    Event::LastAffected(_) => Kind::LastAffected,
+                    Event::Limit(_) => Kind::Limit,
+                };
+                let b = if kind == Kind::Introduced && raw == "0" {
+                    Bound::Zero
+                } else {
+                    match Version::parse(eco, raw) {
+                        Ok(p) => Bound::At(p),
+                        // An unparsable bound is dropped, as OSV's reference evaluator does.
+                        Err(_) => continue,
+                    }
+                };
+                evs.push((b, kind, raw.to_owned()));
+            }
+            // Stable: equal versions keep their order (`introduced X, last_affected X`).
+            evs.sort_by(|a, b| cmp_bound(&a.0, &b.0));
+            ranges.push(evs);
         }
-        evs.sort_by(|a, b| cmp_bound(&a.0, &b.0));
-        let mut state = false;
-        let mut limits = Vec::new();
-        for (b, e) in &evs {
-            let c = cmp_bound(&vb, b);
-            match e {
-                Event::Introduced(_) if c != Ordering::Less => state = true,
-                Event::Fixed(_) if c != Ordering::Less => state = false,
-                Event::LastAffected(_) if c == Ordering::Greater => state = false,
-                Event::Limit(_) => limits.push(c),
-                _ => {}
+        Some(PreparedEntry {
+            key: AdvisoryKey::new(&aff.ecosystem, &aff.name),
+            ranges,
+            versions: aff.versions.iter().filter_map(|v| Version::parse(eco, v).ok()).collect(),
+            severity: aff.severity,
+            informational: aff.informational.is_some(),
+        })
+    }
+
+    /// The OSV evaluation: `Some(fixed versions)` when `v` is affected. Ranges and the
+    /// explicit `versions` list are united.
+    fn evaluate(&self, v: &Version) -> Option<Vec<String>> {
+        let mut affected = false;
+        let mut fixed = Vec::new();
+        for evs in &self.ranges {
+            let mut state = false;
+            let mut below_limit: Option<bool> = None;
+            for (b, kind, _) in evs {
+                let c = cmp_v(v, b);
+                match kind {
+                    Kind::Introduced if c != Ordering::Less => state = true,
+                    Kind::Fixed if c != Ordering::Less => state = false,
+                    Kind::LastAffected if c == Ordering::Greater => state = false,
+                    Kind::Limit => *below_limit.get_or_insert(false) |= c == Ordering::Less,
+                    _ => {}
+                }
+            }
+            if state && below_limit == Some(false) {
+                state = false;
+            }
+            if state {
+                affected = true;
+                if let Some((_, _, raw)) = evs.iter().find(|(b, k, _)| *k == Kind::Fixed && cmp_v(v, b) == Ordering::Less) {
+                    if !fixed.contains(raw) {
+                        fixed.push(raw.clone());
+                    }
+                }
             }
         }
-        if state && !limits.is_empty() && !limits.contains(&Ordering::Less) {
-            state = false;
+        if !affected {
+            affected = self.versions.iter().any(|lv| lv.partial_cmp(v) == Some(Ordering::Equal));
         }
-        if state {
-            affected = true;
-            if let Some((_, e)) = evs.iter().find(|(b, e)| matches!(e, Event::Fixed(_)) && cmp_bound(b, &vb) == Ordering::Greater) {
-                let f = e.version().to_owned();
-                if !fixed.contains(&f) {
-                    fixed.push(f);
-                }
-            }
-        }
+        affected.then_some(fixed)
     }
-    if !affected {
-        affected = aff.versions.iter().any(|lv| match Version::parse(eco, lv) {
-            Ok(p) => p.partial_cmp(v) == Some(Ordering::Equal),
-            Err(_) => false,
-        });
-    }
-    affected.then_some(fixed)
+}
+
+/// The OSV evaluation of one affected entry for `v` (parsed in the entry's ecosystem):
+/// `Some(fixed versions)` when affected. Matching uses entries prepared once per advisory.
+pub fn affected_entry(v: &Version, aff: &Affected) -> Option<Vec<String>> {
+    PreparedEntry::new(aff)?.evaluate(v)
 }

@@ -94,3 +94,25 @@ impl Importer for AlpineSecdb {
         Ok(Some(by_cve.into_values().collect()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secfixes_zero_and_quirks() {
+        // Shape of ../shared/vulndata/alpine/v3.6/main.json (heimdal has `"7.4.0-r0": ""`).
+        let doc = br#"{"distroversion":"v3.6","reponame":"main","packages":[
+          {"pkg":{"name":"heimdal","secfixes":{"7.1.0-r2":["CVE-2017-17439"],"7.4.0-r0":""}}},
+          {"pkg":{"name":"openssl","secfixes":{"0":["CVE-2099-1"],"1.1.1d-r3":["CVE-2019-1551 CVE-2019-9999"]}}},
+          {"pkg":{"name":"libressl","secfixes":{"2.5.5-r0":["CVE-2019-1551"]}}}]}"#;
+        let advs = AlpineSecdb.parse("main.json", doc, "t").unwrap().unwrap();
+        let ids: Vec<&str> = advs.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, ["ALPINE-CVE-2017-17439", "ALPINE-CVE-2019-1551", "ALPINE-CVE-2019-9999"], "key 0: never affected");
+        let a = &advs[1];
+        assert_eq!(a.display_id(), "CVE-2019-1551");
+        assert_eq!(a.affected.len(), 2);
+        assert_eq!(a.affected[0].ecosystem, "Alpine:v3.6");
+        assert!(AlpineSecdb.parse("x.json", br#"{"distroversion":"3.6"}"#, "t").is_err());
+    }
+}

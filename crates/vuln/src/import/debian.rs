@@ -155,3 +155,35 @@ fn iso_date(d: &str) -> Option<String> {
     let year: u32 = it.next()?.parse().ok()?;
     Some(format!("{year:04}-{month:02}-{day:02}T00:00:00Z"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Excerpts of the tracker's data/DSA/list (../shared/vulndata/debian/security-tracker/DSA.list).
+    const LIST: &str = "[29 Mar 2023] DSA-5380-1 xorg-server - security update\n\t{CVE-2023-1393}\n\t[bullseye] - xorg-server 2:1.20.11-1+deb11u6\n[02 Nov 2005] DSA-880-1 phpmyadmin - several\n\t{CVE-2005-2869 CVE-2005-3300}\n\t[woody] - phpmyadmin <unfixed>\n\t[sarge] - phpmyadmin 4:2.6.2-3sarge1\n\tNOTE: fixed in testing at time of DSA\n[02 Nov 2005] DSA-879-1 gallery - programming error\n\t{CVE-2005-2596}\n\t[woody] - gallery <not-affected> (Not affected, according to DSA-879)\n\t[sarge] - gallery 1.5-1sarge1\n[01 Jan 2005] DSA-800-2 foo - regression update\n        [sarge] - foo 1.0-2\n";
+
+    #[test]
+    fn states_and_releases() {
+        let advs = DebianTrackerList.parse("DSA.list", LIST.as_bytes(), "t").unwrap().unwrap();
+        let ids: Vec<&str> = advs.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, ["DSA-5380-1", "DSA-880-1", "DSA-879-1"], "a DSA naming no CVE is not a vulnerability");
+        let xorg = &advs[0];
+        assert_eq!(xorg.display_id(), "CVE-2023-1393");
+        assert_eq!(xorg.published.as_deref(), Some("2023-03-29T00:00:00Z"));
+        assert_eq!(xorg.affected[0].ecosystem, "Debian:11");
+        assert_eq!(xorg.affected[0].ranges[0].events[1], Event::Fixed("2:1.20.11-1+deb11u6".into()));
+        let pma = &advs[1];
+        assert_eq!(pma.affected.len(), 2);
+        assert_eq!(pma.affected[0].ecosystem, "Debian:3.0");
+        assert_eq!(pma.affected[0].ranges[0].events, vec![Event::Introduced("0".into())], "unfixed: no fix");
+        let gallery = &advs[2];
+        assert_eq!(gallery.affected.len(), 1, "not-affected release gets no entry");
+        assert_eq!(gallery.affected[0].ecosystem, "Debian:3.1");
+    }
+
+    #[test]
+    fn bad_header_is_an_error() {
+        assert!(DebianTrackerList.parse("x.list", b"[garbage\n", "t").is_err());
+    }
+}
