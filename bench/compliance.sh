@@ -19,7 +19,8 @@ mkdir -p "$WORK/root"
 printf '#!/bin/sh\necho app\n' > "$WORK/root/app"; chmod 755 "$WORK/root/app"
 tar -C "$WORK/root" -cf "$WORK/root.tar" .
 docker import --change 'CMD ["/app"]' "$WORK/root.tar" "$TAG" >/dev/null
-cargo build --release -q -p compliance --example bench
+PROFILE=${PROFILE:-release}
+if [ "$PROFILE" = release ]; then cargo build --release -q -p compliance --example bench; BIN=$CARGO_TARGET_DIR/release/examples/bench; else cargo build -q -p compliance --example bench; BIN=$CARGO_TARGET_DIR/debug/examples/bench; fi
 start=$(date +%s.%N)
 # Half hardened, half risky, so both branches of every rule run.
 seq 1 "$N" | xargs -P 8 -I{} sh -c '
@@ -31,4 +32,4 @@ seq 1 "$N" | xargs -P 8 -I{} sh -c '
       -e API_TOKEN=x -v /etc:/host/etc:ro --restart always '"$TAG"' >/dev/null
   fi'
 echo "created $N containers in $(echo "$(date +%s.%N) - $start" | bc) s"
-"$CARGO_TARGET_DIR/release/examples/bench" "$ENDPOINT"
+"$BIN" "$ENDPOINT"

@@ -90,27 +90,34 @@ impl Engine {
         };
         engine.set_input(input);
         let pkg = asset.asset_type.rego_package();
+        // Fast path: one query over the whole package evaluates every rule once, sharing helper values
+        // between items. If it errors (one broken item), fall back to per-item evaluation so only the
+        // broken item ends CHECK_FAILED.
+        let mut package: Option<serde_json::Value> = None;
+        if items.len() > 3 {
+            let q = engine.eval_query(format!("data.shipshape.{pkg}"), false);
+            if let Ok(r) = q
+                && let Some(v) = r.result.first().and_then(|r| r.expressions.first())
+            {
+                package = serde_json::to_value(&v.value).ok();
+            }
+        }
         for item in items {
             let now = OffsetDateTime::now_utc();
-            let rule = format!("data.shipshape.{pkg}.c{}", item.id);
-            let value = match engine.eval_rule(rule) {
-                Ok(v) => v,
-                Err(e) => {
-                    out.results.push(failed(item.id, format!("Rego error: {e}"), now));
-                    continue;
-                }
+            let key = format!("c{}", item.id);
+            let from_package = package.as_ref().and_then(|p| p.get(&key)).cloned();
+            let json = match from_package {
+                Some(v) => Ok(v),
+                None => match engine.eval_rule(format!("data.shipshape.{pkg}.{key}")) {
+                    Ok(v) if v == regorus::Value::Undefined => Err("Rego rule produced no result".to_string()),
+                    Ok(v) => serde_json::to_value(&v).map_err(|e| format!("Rego rule output malformed: {e}")),
+                    Err(e) => Err(format!("Rego error: {e}")),
+                },
             };
-            if value == regorus::Value::Undefined {
-                out.results.push(failed(item.id, "Rego rule produced no result".into(), now));
-                continue;
-            }
-            let parsed = serde_json::to_value(&value)
-                .map_err(|e| e.to_string())
-                .and_then(|v| serde_json::from_value::<RuleOutput>(v).map_err(|e| e.to_string()));
-            let o = match parsed {
+            let o = match json.and_then(|v| serde_json::from_value::<RuleOutput>(v).map_err(|e| format!("Rego rule output malformed: {e}"))) {
                 Ok(o) => o,
                 Err(e) => {
-                    out.results.push(failed(item.id, format!("Rego rule output malformed: {e}"), now));
+                    out.results.push(failed(item.id, e, now));
                     continue;
                 }
             };

@@ -339,3 +339,15 @@ fn rego_error_is_check_failed_not_passed() {
     assert_eq!(outcome(&ev, 3007), "CHECK_FAILED");
     assert!(ev.get(3004).unwrap().result.is_none());
 }
+
+#[test]
+fn one_broken_item_does_not_fail_the_others() {
+    // HostPort "abc" makes to_number fail inside 2007 (a Rego error): only that item ends CHECK_FAILED.
+    let c = json!({"Id": "x", "State": {"Running": false}, "Config": {"User": "1000"},
+        "HostConfig": {"PortBindings": {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "abc"}]}}, "Mounts": []});
+    let input = container_input(c, &plain(), &ProcTable::default(), Path::new("/nonexistent"));
+    let ev = engine().evaluate(&asset_from_facts(AssetType::Container, "c", input), None);
+    assert_eq!(outcome(&ev, 2007), "CHECK_FAILED");
+    assert_eq!(outcome(&ev, 2012), "PASSED");
+    assert_eq!(ev.results.iter().filter(|r| r.status == CheckStatus::Failed).count(), 1);
+}
