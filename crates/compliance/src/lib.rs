@@ -9,6 +9,7 @@ mod discover;
 mod engine;
 mod error;
 pub mod facts;
+pub mod report;
 mod result;
 
 pub use asset::Asset;
