@@ -24,6 +24,23 @@ pub use error::{Error, ErrorKind};
 pub use merge::{FileRecord, ImageContent, MAX_SYMLINK_HOPS, link_target, merge, resolve_symlink};
 pub use walk::{ReadBudget, WalkOptions, WalkProgress, walk_layer};
 
+/// The layer cache key: sha256 over the diff-id, the analyzer name→version map and the walk
+/// limits (as trivy's `CalcKey`). `extra` carries other inputs that change results (rule or
+/// signature set digests), in a fixed order.
+pub fn cache_key(diff_id: &str, analyzers: &AnalyzerSet, opts: &WalkOptions, extra: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(diff_id.as_bytes());
+    for (name, version) in analyzers.versions() {
+        h.update(format!("\0{name}={version}").as_bytes());
+    }
+    h.update(format!("\0{}", opts.cache_key()).as_bytes());
+    for e in extra {
+        h.update(format!("\0{e}").as_bytes());
+    }
+    format!("sha256:{}", hex::encode(h.finalize()))
+}
+
 /// What kind of tar entry a path is. Only regular files ever reach an analyzer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EntryKind {
@@ -168,5 +185,39 @@ impl AnalyzerSet {
     /// Sorted name → version map: part of the layer cache key.
     pub fn versions(&self) -> BTreeMap<&'static str, u32> {
         self.analyzers.iter().map(|a| (a.name(), a.version())).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Named(&'static str, u32);
+    impl Analyzer for Named {
+        fn name(&self) -> &'static str {
+            self.0
+        }
+        fn version(&self) -> u32 {
+            self.1
+        }
+        fn wants(&self, _: &str, _: &FileMeta) -> bool {
+            false
+        }
+        fn analyze(&self, _: &FileInput<'_>, _: &mut LayerFindings) -> Result<(), AnalyzeError> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn cache_key_changes_with_every_input() {
+        let set = |v| AnalyzerSet::new(vec![Box::new(Named("a", v)), Box::new(Named("b", 1))]).unwrap();
+        let o = WalkOptions::default();
+        let k = cache_key("sha256:1", &set(1), &o, &[]);
+        assert_eq!(k, cache_key("sha256:1", &set(1), &o, &[]));
+        assert_ne!(k, cache_key("sha256:2", &set(1), &o, &[]));
+        assert_ne!(k, cache_key("sha256:1", &set(2), &o, &[]));
+        assert_ne!(k, cache_key("sha256:1", &set(1), &WalkOptions { max_file_size: 1, ..o.clone() }, &[]));
+        assert_ne!(k, cache_key("sha256:1", &set(1), &o, &["rules:x"]));
+        assert!(AnalyzerSet::new(vec![Box::new(Named("a", 1)), Box::new(Named("a", 2))]).is_err());
     }
 }
