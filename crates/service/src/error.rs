@@ -1,0 +1,60 @@
+//! The one place where service failures become TCSS error codes. Handlers return
+//! `Result<Resp, ServiceError>` and never build codes themselves.
+
+use api::{ApiError, TcssCode};
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServiceError {
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    /// A value of the right JSON type that breaks a rule (format, range).
+    #[error("The parameter `{field}` is invalid: {reason}.")]
+    InvalidFormat { field: &'static str, reason: String },
+    /// A value too long, or a list with too many entries.
+    #[error("The parameter `{field}` is too long: {reason}.")]
+    LengthLimit { field: &'static str, reason: String },
+    /// A field required by the value of another field.
+    #[error("The parameter `{field}` is required: {reason}.")]
+    MissingParameter { field: &'static str, reason: String },
+    #[error("{what} `{id}` does not exist.")]
+    NotFound { what: &'static str, id: String },
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> ApiError {
+        let code = match &e {
+            ServiceError::Store(_) => return ApiError::internal(e),
+            ServiceError::InvalidFormat { .. } => TcssCode::InvalidParameterInvalidFormat,
+            ServiceError::LengthLimit { .. } => TcssCode::InvalidParameterValueLengthLimit,
+            ServiceError::MissingParameter { .. } => TcssCode::InvalidParameterMissingParameter,
+            ServiceError::NotFound { .. } => TcssCode::ResourceNotFound,
+        };
+        ApiError::new(code, e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every variant with its code: a new variant must be added here deliberately.
+    #[test]
+    fn code_table() {
+        let table: Vec<(ServiceError, &str)> = vec![
+            (ServiceError::Store(store::Error::KeyNotFound("x".into())), "InternalError"),
+            (ServiceError::InvalidFormat { field: "F", reason: "r".into() }, "InvalidParameter.InvalidFormat"),
+            (ServiceError::LengthLimit { field: "F", reason: "r".into() }, "InvalidParameterValue.LengthLimit"),
+            (ServiceError::MissingParameter { field: "F", reason: "r".into() }, "InvalidParameter.MissingParameter"),
+            (ServiceError::NotFound { what: "image", id: "i".into() }, "ResourceNotFound"),
+        ];
+        for (err, code) in table {
+            let api: ApiError = err.into();
+            assert_eq!(api.code.as_str(), code);
+        }
+        // Internal details stay out of the message.
+        let api: ApiError = ServiceError::Store(store::Error::KeyNotFound("secret-ish".into())).into();
+        assert!(!api.message.contains("secret-ish"));
+        assert!(api.internal.is_some());
+    }
+}

@@ -1,0 +1,98 @@
+//! TCSS actions over the store. [`actions`] is the dispatch list: every action of tcss 2020-11-01
+//! appears exactly once, either with its real handler or as `api::unsupported` (answered with
+//! `UnsupportedOperation` naming it). Names outside TCSS get `InvalidAction` from the api crate.
+//! [`error`] is the one place that maps failures to TCSS codes.
+//!
+//! Adding an action: a module (one per family) with its request/response structs and handler, and
+//! one line in `implemented()`.
+
+use std::sync::Arc;
+
+use api::{Action, Credential, CredentialLookup, LookupError, action};
+use futures::future::BoxFuture;
+
+pub mod error;
+pub mod image_scan_setting;
+
+pub use error::ServiceError;
+
+/// Every action name of tcss 2020-11-01 (from ../shared/spec/actions.md, 357 names).
+pub const TCSS_ACTIONS: &str = include_str!("tcss_actions.txt");
+
+/// What handlers share.
+pub struct Service {
+    pub store: store::Store,
+}
+
+impl Service {
+    pub fn new(store: store::Store) -> Arc<Service> {
+        Arc::new(Service { store })
+    }
+}
+
+/// Wraps a `Service` method as a typed action.
+macro_rules! handler {
+    ($svc:expr, $name:literal, $f:path) => {{
+        let svc = Arc::clone($svc);
+        action($name, move |caller, req| {
+            let svc = Arc::clone(&svc);
+            async move { $f(&svc, caller, req).await }
+        })
+    }};
+}
+
+/// The actions Shipshape implements, one line each.
+fn implemented(svc: &Arc<Service>) -> Vec<Action> {
+    vec![
+        handler!(svc, "CreateAssetImageScanSetting", image_scan_setting::create),
+        handler!(svc, "DescribeAssetImageScanSetting", image_scan_setting::describe),
+    ]
+}
+
+/// The full dispatch list: implemented actions plus an `UnsupportedOperation` entry for every other
+/// TCSS action.
+pub fn actions(svc: &Arc<Service>) -> Vec<Action> {
+    let mut list = implemented(svc);
+    let done: Vec<&'static str> = list.iter().map(|a| a.name).collect();
+    list.extend(tcss_action_names().filter(|n| !done.contains(n)).map(api::unsupported));
+    list
+}
+
+pub fn tcss_action_names() -> impl Iterator<Item = &'static str> {
+    TCSS_ACTIONS.lines().map(str::trim).filter(|l| !l.is_empty())
+}
+
+/// `api::CredentialLookup` over the store's key table.
+pub struct StoreCredentials(pub store::Store);
+
+impl CredentialLookup for StoreCredentials {
+    fn lookup<'a>(&'a self, secret_id: &'a str) -> BoxFuture<'a, Result<Option<Credential>, LookupError>> {
+        Box::pin(async move {
+            self.0
+                .lookup_key(secret_id)
+                .await
+                .map(|found| found.map(|(account, secret_key)| Credential { account, secret_key }))
+                .map_err(|e| LookupError(Box::new(e)))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn every_tcss_action_once_and_implemented_ones_are_real() {
+        let dir = tempfile::tempdir().unwrap();
+        let svc = Service::new(store::Store::open(dir.path(), None).await.unwrap());
+        let list = actions(&svc);
+        assert_eq!(list.len(), 357);
+        for a in implemented(&svc) {
+            assert!(tcss_action_names().any(|n| n == a.name), "{} is not a TCSS action", a.name);
+            let entry = list.iter().find(|x| x.name == a.name).unwrap();
+            assert!(!entry.is_unsupported());
+        }
+        assert_eq!(list.iter().filter(|a| !a.is_unsupported()).count(), implemented(&svc).len());
+        assert!(api::ActionTable::new(list).is_ok(), "no duplicates");
+    }
+}

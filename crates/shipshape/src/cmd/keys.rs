@@ -1,0 +1,68 @@
+//! `shipshape keys`: accounts and API keys.
+
+use crate::Global;
+
+/// Manage accounts and API keys (SecretId / SecretKey)
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    command: KeysCommand,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum KeysCommand {
+    /// Create a key; without --app-id it also creates a new account. Prints the secret once.
+    Create {
+        /// Add the key to this existing account
+        #[arg(long, value_name = "N")]
+        app_id: Option<i64>,
+    },
+    /// List keys (no secrets) as JSON
+    List,
+    /// Disable a key: requests signed with it are refused from then on
+    Disable {
+        #[arg(value_name = "SECRETID")]
+        secret_id: String,
+    },
+}
+
+pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
+    let store = global.open_store().await?;
+    match args.command {
+        KeysCommand::Create { app_id } => {
+            let key = match app_id {
+                Some(id) => store.create_key(id).await?,
+                None => store.create_account_with_key().await?,
+            };
+            println!("{}", key_json(&key));
+        }
+        KeysCommand::List => {
+            let keys: Vec<serde_json::Value> = store
+                .list_keys()
+                .await?
+                .into_iter()
+                .map(|k| {
+                    serde_json::json!({
+                        "SecretId": k.secret_id,
+                        "AppId": k.app_id,
+                        "Status": if k.enabled { "enabled" } else { "disabled" },
+                        "CreatedAt": k.created_at,
+                        "DisabledAt": k.disabled_at,
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&keys)?);
+        }
+        KeysCommand::Disable { secret_id } => {
+            store.disable_key(&secret_id).await?;
+            eprintln!("disabled {secret_id}");
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
+/// `{"SecretId", "SecretKey", "AppId"}`: what `keys create` prints and credentials.json holds.
+pub fn key_json(key: &store::NewKey) -> serde_json::Value {
+    serde_json::json!({"SecretId": key.secret_id, "SecretKey": key.secret_key, "AppId": key.app_id})
+}

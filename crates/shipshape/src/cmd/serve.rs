@@ -1,0 +1,93 @@
+//! `shipshape serve`: the TCSS API over HTTP.
+
+use std::net::SocketAddr;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::Global;
+
+/// Serve the TCSS API (TencentCloud API 3.0, TC3-HMAC-SHA256) over HTTP
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Address to listen on
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub listen: SocketAddr,
+    /// Docker Engine endpoint for image sources (e.g. unix:///var/run/docker.sock); kept for the image
+    /// scanner, which reads it once that lands
+    #[arg(long, env = "DOCKER_HOST", value_name = "URL")]
+    pub docker_host: Option<String>,
+    /// Requests per second per (account, action); 0 disables the limit (benchmarks)
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub rate_limit: u32,
+}
+
+pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
+    let store = global.open_store().await?;
+    tracing::info!(data_dir = %store.data_dir().display(), backend = ?store.backend(), "store open");
+    if store.count_accounts().await? == 0 {
+        bootstrap_account(&store).await?;
+    }
+
+    let svc = service::Service::new(store.clone());
+    let table = api::ActionTable::new(service::actions(&svc))?;
+    let config = api::ApiConfig { rate_limit: args.rate_limit, ..api::ApiConfig::default() };
+    let app = api::router(table, Arc::new(service::StoreCredentials(store.clone())), config);
+
+    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
+    tracing::info!(listen = %listener.local_addr()?, rate_limit = args.rate_limit, "serving TCSS API");
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// First start on an empty store: one account and key, written to DATA_DIR/credentials.json (0600).
+async fn bootstrap_account(store: &store::Store) -> anyhow::Result<()> {
+    let key = store.create_account_with_key().await?;
+    let path = store.data_dir().join("credentials.json");
+    write_private(&path, &super::keys::key_json(&key))?;
+    tracing::info!(
+        path = %path.display(),
+        app_id = key.app_id,
+        secret_id = %key.secret_id,
+        "empty store: created a first account and key; the secret key is in this file (mode 0600)"
+    );
+    Ok(())
+}
+
+fn write_private(path: &Path, value: &serde_json::Value) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    // The mode above only applies to a new file; tighten an existing one too.
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    writeln!(f, "{}", serde_json::to_string_pretty(value)?)?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = term => tracing::info!("SIGTERM: finishing in-flight requests"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: finishing in-flight requests"),
+    }
+}

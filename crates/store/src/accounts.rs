@@ -1,0 +1,144 @@
+//! Accounts (TCSS AppId) and their API keys (SecretId / SecretKey, the secret sealed at rest).
+
+use model::AccountId;
+use sqlx::Row;
+
+use crate::secrets::random_alnum;
+use crate::{Error, Store, now_unix};
+
+/// The first AppId handed out (the shape of a real Tencent Cloud AppId).
+pub const FIRST_APP_ID: AccountId = 1_250_000_000;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub app_id: AccountId,
+    pub created_at: i64,
+}
+
+/// A freshly created key: the only time the secret is shown.
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    pub app_id: AccountId,
+    pub secret_id: String,
+    pub secret_key: String,
+}
+
+/// A key as listed (no secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyInfo {
+    pub secret_id: String,
+    pub app_id: AccountId,
+    pub enabled: bool,
+    pub created_at: i64,
+    pub disabled_at: Option<i64>,
+}
+
+impl Store {
+    /// Creates a new account with the next free AppId.
+    pub async fn create_account(&self) -> Result<Account, Error> {
+        // Retry on a concurrent creator taking the same AppId (primary-key conflict).
+        let mut last_err = None;
+        for _ in 0..5 {
+            let row = sqlx::query("SELECT MAX(app_id) FROM accounts").fetch_one(&self.pool).await?;
+            let max: Option<i64> = row.try_get(0)?;
+            let app_id = max.map_or(FIRST_APP_ID, |m| m + 1);
+            let created_at = now_unix();
+            match sqlx::query("INSERT INTO accounts (app_id, created_at) VALUES ($1, $2)")
+                .bind(app_id)
+                .bind(created_at)
+                .execute(&self.pool)
+                .await
+            {
+                Ok(_) => return Ok(Account { app_id, created_at }),
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => last_err = Some(sqlx::Error::Database(e)),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(last_err.map_or(Error::Corrupt { table: "accounts", reason: "AppId allocation failed".into() }, Error::from))
+    }
+
+    pub async fn account_exists(&self, app_id: AccountId) -> Result<bool, Error> {
+        let row = sqlx::query("SELECT COUNT(*) FROM accounts WHERE app_id = $1").bind(app_id).fetch_one(&self.pool).await?;
+        Ok(row.try_get::<i64, _>(0)? > 0)
+    }
+
+    pub async fn count_accounts(&self) -> Result<i64, Error> {
+        let row = sqlx::query("SELECT COUNT(*) FROM accounts").fetch_one(&self.pool).await?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// Adds a key to an existing account.
+    pub async fn create_key(&self, app_id: AccountId) -> Result<NewKey, Error> {
+        if !self.account_exists(app_id).await? {
+            return Err(Error::AccountNotFound(app_id));
+        }
+        let secret_id = format!("AKID{}", random_alnum(32)?);
+        let secret_key = random_alnum(32)?;
+        let (nonce, ct) = self.secrets.seal(&secret_id, &secret_key)?;
+        sqlx::query(
+            "INSERT INTO api_keys (secret_id, account_id, secret_nonce, secret_ciphertext, enabled, created_at) \
+             VALUES ($1, $2, $3, $4, 1, $5)",
+        )
+        .bind(&secret_id)
+        .bind(app_id)
+        .bind(nonce)
+        .bind(ct)
+        .bind(now_unix())
+        .execute(&self.pool)
+        .await?;
+        Ok(NewKey { app_id, secret_id, secret_key })
+    }
+
+    /// A new account with its first key.
+    pub async fn create_account_with_key(&self) -> Result<NewKey, Error> {
+        let account = self.create_account().await?;
+        self.create_key(account.app_id).await
+    }
+
+    /// The account and plain secret of an enabled key; `None` when unknown or disabled.
+    pub async fn lookup_key(&self, secret_id: &str) -> Result<Option<(AccountId, String)>, Error> {
+        let row = sqlx::query(
+            "SELECT account_id, secret_nonce, secret_ciphertext FROM api_keys WHERE secret_id = $1 AND enabled = 1",
+        )
+        .bind(secret_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let account: i64 = row.try_get(0)?;
+        let nonce: Vec<u8> = row.try_get(1)?;
+        let ct: Vec<u8> = row.try_get(2)?;
+        Ok(Some((account, self.secrets.open(secret_id, &nonce, &ct)?)))
+    }
+
+    pub async fn list_keys(&self) -> Result<Vec<KeyInfo>, Error> {
+        let rows = sqlx::query(
+            "SELECT secret_id, account_id, enabled, created_at, disabled_at FROM api_keys ORDER BY account_id, created_at, secret_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(KeyInfo {
+                    secret_id: r.try_get(0)?,
+                    app_id: r.try_get(1)?,
+                    enabled: r.try_get::<i64, _>(2)? != 0,
+                    created_at: r.try_get(3)?,
+                    disabled_at: r.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Disables a key; requests signed with it then fail with `AuthFailure.SecretIdNotFound`.
+    pub async fn disable_key(&self, secret_id: &str) -> Result<(), Error> {
+        let done = sqlx::query("UPDATE api_keys SET enabled = 0, disabled_at = $1 WHERE secret_id = $2")
+            .bind(now_unix())
+            .bind(secret_id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::KeyNotFound(secret_id.to_string()));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,125 @@
+//! Shipshape's persistence. One code path over `sqlx::AnyPool`: SQLite in the data dir by default,
+//! PostgreSQL when given a `postgres://` URL. Migrations per backend (`migrations/{sqlite,postgres}`)
+//! run at open. Every row of account data carries an `account_id`; every query filters by it.
+//! How to add tables: see this crate's README.md.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, Executor};
+
+mod error;
+mod secrets;
+
+pub mod accounts;
+pub mod image_scan;
+pub mod testing;
+
+pub use accounts::{Account, KeyInfo, NewKey};
+pub use error::Error;
+pub use image_scan::ImageScanSetting;
+pub use secrets::MASTER_KEY_FILE;
+
+/// File name of the SQLite database inside the data dir.
+pub const SQLITE_FILE: &str = "shipshape.db";
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Which database is behind the pool, for the few statements that differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A handle to the database plus the secret-key sealer. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    secrets: std::sync::Arc<secrets::SecretBox>,
+    data_dir: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating when needed) the data dir, its master key and the database, and runs migrations.
+    /// `database_url`: `None` → SQLite file `DATA_DIR/shipshape.db`; `postgres://…` or `sqlite://…` otherwise.
+    pub async fn open(data_dir: &Path, database_url: Option<&str>) -> Result<Store, Error> {
+        create_private_dir(data_dir)?;
+        let secrets = secrets::SecretBox::open_or_create(data_dir)?;
+        sqlx::any::install_default_drivers();
+
+        let (url, backend) = match database_url {
+            None => (format!("sqlite://{}?mode=rwc", data_dir.join(SQLITE_FILE).display()), Backend::Sqlite),
+            Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => (u.to_string(), Backend::Postgres),
+            Some(u) if u.starts_with("sqlite:") => (u.to_string(), Backend::Sqlite),
+            Some(u) => return Err(Error::UnsupportedUrl(u.to_string())),
+        };
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = match backend {
+            Backend::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // WAL: readers never block the writer; NORMAL is durable across crashes of
+                            // the process (not of the OS) and avoids an fsync per commit.
+                            conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
+                                .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await?
+            }
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await?
+            }
+        };
+        match backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
+        }
+        Ok(Store { pool, backend, secrets: std::sync::Arc::new(secrets), data_dir: data_dir.to_path_buf() })
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Closes the pool (waits for connections to be returned).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn create_private_dir(dir: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::DirBuilderExt;
+    if !dir.is_dir() {
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(Error::io(dir))?;
+    }
+    Ok(())
+}
+
+pub(crate) fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,45 @@
+//! Helpers for tests of this and other crates (real databases, no mocks).
+
+use sqlx::Executor;
+use sqlx::any::AnyPoolOptions;
+
+use crate::Error;
+
+/// When `SHIPSHAPE_TEST_PG` (a server URL) is set, creates a fresh, uniquely named database on that
+/// server and returns its URL. `None` when the variable is unset.
+pub async fn fresh_postgres() -> Result<Option<String>, Error> {
+    let Ok(base) = std::env::var("SHIPSHAPE_TEST_PG") else { return Ok(None) };
+    sqlx::any::install_default_drivers();
+    let name = format!("shipshape_test_{}", crate::secrets::random_alnum(12)?.to_ascii_lowercase());
+    let pool = AnyPoolOptions::new().max_connections(1).connect(&base).await?;
+    pool.execute(format!("CREATE DATABASE {name}").as_str()).await?;
+    pool.close().await;
+    Ok(Some(with_database(&base, &name)))
+}
+
+/// `postgres://u@h:5432/db?x=y` with the database replaced by `name`.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (head, query) = match url.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (url, None),
+    };
+    let authority_start = head.find("://").map_or(0, |i| i + 3);
+    let base = match head[authority_start..].find('/') {
+        Some(i) => &head[..authority_start + i],
+        None => head,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn replaces_database() {
+        assert_eq!(super::with_database("postgres://p@h:5432/postgres", "x"), "postgres://p@h:5432/x");
+        assert_eq!(super::with_database("postgres://p@h:5432", "x"), "postgres://p@h:5432/x");
+        assert_eq!(super::with_database("postgres://p@h/db?sslmode=disable", "x"), "postgres://p@h/x?sslmode=disable");
+    }
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The one test command (README, .ci/run): every Rust test of the workspace, then the end-to-end tests
+# that drive the real `shipshape` binary with the official clients (tests/e2e, pytest in .venv).
+# Services/images are read from the SHIPSHAPE_TEST_* environment (scripts/services.sh prints it);
+# with SHIPSHAPE_TEST_SERVICES=1 a missing one is a failure, otherwise those tests say they skip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
+
+echo "=== cargo tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast
+else
+  cargo test --workspace --no-fail-fast
+fi
+
+echo "=== end-to-end tests (official clients against the real binary)"
+cargo build -p shipshape
+export SHIPSHAPE_BIN=${SHIPSHAPE_BIN:-$CARGO_TARGET_DIR/debug/shipshape}
+[ -x .venv/bin/python ] || { echo "no .venv: run scripts/clients.sh first" >&2; exit 2; }
+[ -d tests/e2e/node/node_modules ] || { echo "no Node SDK: run scripts/clients.sh first" >&2; exit 2; }
+.venv/bin/python -m pytest tests/e2e -q -p no:cacheprovider "$@"
