@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 DATA="${SHIPSHAPE_SHARED:-../shared}/vulndata"
 cargo build --release -p vuln --example import_timing
 BIN="${CARGO_TARGET_DIR:-target}/release/examples/import_timing"
-/usr/bin/time -f "wall %e s, peak RSS %M KiB, cpu %P" "$BIN" "$DATA"
+/usr/bin/time -f "process: wall %e s, user %U s, sys %S s, peak RSS %M KiB" "$BIN" "$DATA" 20
 if [ "${1:-}" = "--criterion" ]; then
     cargo bench -p vuln --bench vuln
 fi

@@ -212,7 +212,12 @@ impl PreparedEntry {
         Some(PreparedEntry {
             key: AdvisoryKey::new(&aff.ecosystem, &aff.name),
             ranges,
-            versions: aff.versions.iter().filter_map(|v| Version::parse(eco, v).ok()).collect(),
+            versions: {
+                // Sorted once so membership is a binary search (PyPI lists hundreds of versions).
+                let mut vs: Vec<Version> = aff.versions.iter().filter_map(|v| Version::parse(eco, v).ok()).collect();
+                vs.sort_by(|a, b| a.partial_cmp(b).unwrap_or(Ordering::Equal));
+                vs
+            },
             severity: aff.severity,
             informational: aff.informational.is_some(),
         })
@@ -249,7 +254,7 @@ impl PreparedEntry {
             }
         }
         if !affected {
-            affected = self.versions.iter().any(|lv| lv.partial_cmp(v) == Some(Ordering::Equal));
+            affected = self.versions.binary_search_by(|lv| lv.partial_cmp(v).unwrap_or(Ordering::Less)).is_ok();
         }
         affected.then_some(fixed)
     }
