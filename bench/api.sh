@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Throughput and latency of DescribeAssetImageScanSetting through the whole stack (TC3 verification,
+# key lookup + decryption, rate-limit bookkeeping, settings read, envelope), on SQLite and, when
+# SHIPSHAPE_TEST_PG (or BENCH_PG) is set, PostgreSQL. Uses wrk (Debian package `wrk`) with one
+# pre-signed request: TC3 signatures stay valid for 300 s and the server does not reject replays.
+#   usage: bench/api.sh [DURATION_SECONDS=10] [CONNECTIONS=32]
+# Builds the release binary in $CARGO_TARGET_DIR (default target/). The rate limit is disabled (0).
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+DURATION=${1:-10}
+CONNS=${2:-32}
+THREADS=${BENCH_THREADS:-2}
+TARGET=${CARGO_TARGET_DIR:-$REPO/target}
+command -v wrk >/dev/null || { echo "wrk not found: apt-get install wrk" >&2; exit 2; }
+
+cargo build --release -p shipshape >&2
+BIN=$TARGET/release/shipshape
+WORK=$(mktemp -d)
+PID=""
+cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+run_one() {  # $1 = label, $2 = database URL or ""
+  local label=$1 db=$2 dir=$WORK/$1 port
+  port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+  local args=(--data-dir "$dir")
+  [ -n "$db" ] && args+=(--database "$db")
+  RUST_LOG=warn "$BIN" serve --listen "127.0.0.1:$port" --rate-limit 0 "${args[@]}" 2>"$WORK/$label.log" &
+  PID=$!
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+  python3 "$HERE/sign.py" "$dir/credentials.json" "127.0.0.1:$port" DescribeAssetImageScanSetting > "$WORK/req.lua"
+  # Sanity: the pre-signed request succeeds.
+  wrk -t1 -c1 -d1s -s "$WORK/req.lua" "http://127.0.0.1:$port/" >/dev/null
+  echo "== $label: wrk -t$THREADS -c$CONNS -d${DURATION}s"
+  wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency -s "$WORK/req.lua" "http://127.0.0.1:$port/" \
+    | awk '/API errors|Requests\/sec|Non-2xx|Socket errors|^ +50%|^ +75%|^ +90%|^ +99%|requests in/'
+  kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""
+}
+
+run_one sqlite ""
+PG=${BENCH_PG:-${SHIPSHAPE_TEST_PG:-}}
+if [ -n "$PG" ]; then
+  name=shipshape_bench_$$
+  psql "$PG" -qc "CREATE DATABASE $name"
+  run_one postgres "$(python3 -c 'import sys;u=sys.argv[1];h,_,q=u.partition("?");s,_,r=h.partition("://");print(f"{s}://{r.split("/",1)[0]}/{sys.argv[2]}"+(f"?{q}" if q else ""))' "$PG" "$name")"
+  psql "$PG" -qc "DROP DATABASE $name" || true
+else
+  echo "== postgres: skipped (set SHIPSHAPE_TEST_PG or BENCH_PG)"
+fi
