@@ -44,10 +44,10 @@ pub fn parse_status(text: &str) -> Vec<Package> {
         if name.is_empty() || version.is_empty() {
             continue;
         }
-        if let Some(status) = get("Status") {
-            if status.split_whitespace().nth(2) != Some("installed") {
-                continue;
-            }
+        if let Some(status) = get("Status")
+            && status.split_whitespace().nth(2) != Some("installed")
+        {
+            continue;
         }
         let arch = get("Architecture").unwrap_or("");
         let (source_name, source_version) = match get("Source").and_then(parse_source) {

@@ -70,10 +70,12 @@ impl BuildInfo {
             let v = v.split_whitespace().next().unwrap_or(v);
             out.push(go_package("stdlib", &format!("v{v}")));
         }
-        if let Some((path, version)) = &self.main {
-            if !path.is_empty() && !version.is_empty() && version != "(devel)" {
-                out.push(go_package(path, version));
-            }
+        if let Some((path, version)) = &self.main
+            && !path.is_empty()
+            && !version.is_empty()
+            && version != "(devel)"
+        {
+            out.push(go_package(path, version));
         }
         for (path, version) in &self.deps {
             out.push(go_package(path, version));
@@ -104,10 +106,10 @@ pub fn parse_build_info(data: &[u8]) -> Option<BuildInfo> {
     let mut from = 0;
     while let Some(i) = memchr::memmem::find(&data[from..], MAGIC) {
         let at = from + i;
-        if at % 16 == 0 {
-            if let Some(info) = parse_header_at(&data[at..]) {
-                return Some(info);
-            }
+        if at % 16 == 0
+            && let Some(info) = parse_header_at(&data[at..])
+        {
+            return Some(info);
         }
         from = at + 1;
     }

@@ -106,10 +106,10 @@ pub fn read_archive(
             out.push(p);
         }
     }
-    if out.len() == before {
-        if let Some(p) = manifest.as_deref().and_then(from_manifest).or_else(|| from_file_name(file_name)) {
-            out.push(p);
-        }
+    if out.len() == before
+        && let Some(p) = manifest.as_deref().and_then(from_manifest).or_else(|| from_file_name(file_name))
+    {
+        out.push(p);
     }
     drop(zip);
     for (name, buf) in nested {

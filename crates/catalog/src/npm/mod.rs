@@ -107,10 +107,10 @@ pub fn parse_package_lock(data: &[u8]) -> Result<Vec<Package>, String> {
                 continue;
             }
             let name = e.get("name").and_then(Value::as_str).unwrap_or(&key[idx + "node_modules/".len()..]);
-            if let Some(ver) = e.get("version").and_then(Value::as_str).filter(|v| registry_version(v)) {
-                if !name.is_empty() {
-                    out.push(npm_package(name, ver));
-                }
+            if let Some(ver) = e.get("version").and_then(Value::as_str).filter(|v| registry_version(v))
+                && !name.is_empty()
+            {
+                out.push(npm_package(name, ver));
             }
         }
     } else if let Some(deps) = v.get("dependencies").and_then(Value::as_object) {

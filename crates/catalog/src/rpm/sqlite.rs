@@ -31,10 +31,11 @@ pub fn parse_sqlite(data: &[u8]) -> Result<Vec<Vec<u8>>, String> {
             return Err("schema larger than the database".into());
         }
         let cols = record(&db, rec)?;
-        if let (Some(Value::Text(t)), Some(Value::Text(n)), Some(Value::Int(r))) = (cols.first(), cols.get(1), cols.get(3)) {
-            if t == b"table" && n == b"Packages" {
-                root = Some(*r);
-            }
+        if let (Some(Value::Text(t)), Some(Value::Text(n)), Some(Value::Int(r))) = (cols.first(), cols.get(1), cols.get(3))
+            && t == b"table"
+            && n == b"Packages"
+        {
+            root = Some(*r);
         }
         Ok(())
     })?;

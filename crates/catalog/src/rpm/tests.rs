@@ -52,7 +52,7 @@ fn ndb_of(blobs: &[Vec<u8>]) -> Vec<u8> {
         let s = 32 + i * 16;
         f[s + 4..s + 8].copy_from_slice(&pkg.to_le_bytes());
         f[s + 8..s + 12].copy_from_slice(&((off / 16) as u32).to_le_bytes());
-        f[s + 12..s + 16].copy_from_slice(&(((16 + b.len() + 15) / 16) as u32).to_le_bytes());
+        f[s + 12..s + 16].copy_from_slice(&((16 + b.len()).div_ceil(16) as u32).to_le_bytes());
         f.extend_from_slice(b"BlbS");
         f.extend_from_slice(&pkg.to_le_bytes());
         f.extend_from_slice(&0u32.to_le_bytes());
