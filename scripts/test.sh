@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
+# Tools some Rust tests run (pyspdxtools, the official SPDX validator) live in the venv.
+[ -d .venv/bin ] && export PATH="$PWD/.venv/bin:$PATH"
 
 echo "=== cargo tests"
 if cargo nextest --version >/dev/null 2>&1; then
