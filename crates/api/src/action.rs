@@ -119,6 +119,14 @@ impl ActionTable {
 /// not JSON / not an object → `InvalidParameter.ParsingError`; unknown field → `UnknownParameter`;
 /// missing field → `InvalidParameter.MissingParameter`; wrong type → `InvalidParameter`. Messages name the field.
 pub fn decode_body<Req: DeserializeOwned>(body: &[u8]) -> Result<Req, ApiError> {
+    // Syntax first (trailing garbage included) so it is never reported as a field error; cheap, no allocation.
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+        return Err(parsing_error(&e));
+    }
+    // serde would also accept a JSON array for a struct (fields by position); TCSS bodies are objects.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::new(TcssCode::InvalidParameterParsingError, "The request body must be a JSON object."));
+    }
     let mut de = serde_json::Deserializer::from_slice(body);
     let result: Result<Req, serde_path_to_error::Error<serde_json::Error>> = serde_path_to_error::deserialize(&mut de);
     match result {
@@ -216,7 +224,9 @@ mod tests {
         assert_eq!(code("not json").0, TcssCode::InvalidParameterParsingError);
         assert_eq!(code("").0, TcssCode::InvalidParameterParsingError);
         assert_eq!(code(r#"{"ScanPeriod": 3} x"#).0, TcssCode::InvalidParameterParsingError);
+        assert_eq!(code("{} {}").0, TcssCode::InvalidParameterParsingError);
         assert_eq!(code("[1]").0, TcssCode::InvalidParameterParsingError);
+        assert_eq!(code("[3, null, null]").0, TcssCode::InvalidParameterParsingError);
         let (c, m) = code(r#"{"ScanPeriod": 3, "Bogus": 1}"#);
         assert_eq!(c, TcssCode::UnknownParameter);
         assert!(m.contains("`Bogus`"), "{m}");
