@@ -9,7 +9,7 @@ RUNS="${2:-5}"
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SHARED="${SHIPSHAPE_SHARED:-$REPO/../shared}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target-malware}"
-cargo build -q --release -p malware --example scan_dir
+cargo build -q --release -p malware --features yara --example scan_dir
 BIN="$CARGO_TARGET_DIR/release/examples/scan_dir"
 WORK="$(mktemp -d)"; trap 'rm -rf "$WORK"' EXIT
 # clamscan -d DIR reads the top-level files of DIR: give both tools the same four files.
