@@ -1,0 +1,349 @@
+//! `shipshape image sbom|scan SOURCE`: an image's packages, or its vulnerabilities, trojans and
+//! risks, from the Docker Engine, a docker-archive, an OCI layout or a registry. Also the
+//! wiring of the image scan worker that `serve` starts ([`start_worker`]).
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::Context;
+use model::{MalwareFinding, RiskFinding};
+use scan::{Cancel, DirCache, Engine, LayerCache, Progress, Scanners};
+
+use crate::Global;
+
+/// Inspect an image: list its packages (sbom) or scan it for vulnerabilities, trojans and risks
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: ImageCommand,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum ImageCommand {
+    /// The packages of an image as a table, Shipshape JSON, CycloneDX 1.5 or SPDX 2.3
+    Sbom(SbomArgs),
+    /// Vulnerabilities, trojans and risks (secrets, sensitive files) of an image
+    Scan(ScanArgs),
+}
+
+/// Where the image comes from and how it is read.
+#[derive(clap::Args, Debug)]
+pub struct SourceArgs {
+    /// The image: NAME[:TAG] or docker:NAME (Docker Engine), docker-archive:FILE, oci:DIR[:REF],
+    /// registry:HOST/REPO:TAG
+    pub source: String,
+    /// Talk plain http to the registry
+    #[arg(long)]
+    pub insecure_registry: bool,
+    /// Platform of a multi-arch image, OS/ARCH[/VARIANT]
+    #[arg(long, default_value = "linux/amd64", value_name = "OS/ARCH")]
+    pub platform: String,
+    /// Layer cache directory [default: $XDG_CACHE_HOME/shipshape, else ~/.cache/shipshape]
+    #[arg(long, env = "SHIPSHAPE_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Docker Engine address (unix:///var/run/docker.sock, tcp://HOST:PORT)
+    #[arg(long, env = "DOCKER_HOST", value_name = "URL")]
+    pub docker_host: Option<String>,
+    /// Registry user name (basic auth)
+    #[arg(long, env = "SHIPSHAPE_REGISTRY_USERNAME", value_name = "USER")]
+    pub registry_username: Option<String>,
+    /// Registry password (basic auth)
+    #[arg(long, env = "SHIPSHAPE_REGISTRY_PASSWORD", hide_env_values = true, value_name = "PASSWORD")]
+    pub registry_password: Option<String>,
+    /// Write the report here instead of standard output
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SbomArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// table, json, cyclonedx, spdx-json [default: table on a terminal, else json]
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Scanners, comma separated: vuln, virus, risk
+    #[arg(long, value_delimiter = ',', default_value = "vuln,virus,risk", value_name = "LIST")]
+    pub scanners: Vec<String>,
+    /// table, json, sarif [default: table on a terminal, else json]
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+}
+
+pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
+    match args.command {
+        ImageCommand::Sbom(a) => sbom(a).await,
+        ImageCommand::Scan(a) => scan_cmd(a, global).await,
+    }
+}
+
+fn default_format(out: &Option<PathBuf>) -> String {
+    if out.is_none() && std::io::stdout().is_terminal() { "table".into() } else { "json".into() }
+}
+
+fn open_options(s: &SourceArgs) -> anyhow::Result<image::OpenOptions> {
+    let auth = match (&s.registry_username, &s.registry_password) {
+        (Some(u), Some(p)) => image::RegistryAuth::Basic { username: u.clone(), password: p.clone() },
+        (None, None) => image::RegistryAuth::Anonymous,
+        _ => anyhow::bail!("--registry-username and --registry-password go together"),
+    };
+    Ok(image::OpenOptions {
+        platform: s.platform.parse().map_err(|e| anyhow::anyhow!("--platform: {e}"))?,
+        insecure: s.insecure_registry,
+        auth,
+        docker_host: s.docker_host.clone(),
+        ..Default::default()
+    })
+}
+
+fn cache(s: &SourceArgs) -> anyhow::Result<Arc<dyn LayerCache>> {
+    let dir = s
+        .cache_dir
+        .clone()
+        .or_else(DirCache::default_dir)
+        .context("no cache dir: pass --cache-dir (neither XDG_CACHE_HOME nor HOME is set)")?;
+    Ok(Arc::new(DirCache::new(dir)))
+}
+
+/// A progress bar on stderr when it is a terminal; nothing otherwise.
+fn progress_bar(progress: &Arc<Progress>, what: &str) -> Option<(indicatif::ProgressBar, tokio::task::JoinHandle<()>)> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} layers, {prefix}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(what.to_string());
+    let (b, p) = (bar.clone(), Arc::clone(progress));
+    let h = tokio::spawn(async move {
+        loop {
+            b.set_length(p.layers_total.load(Ordering::Relaxed));
+            b.set_position(p.layers_done.load(Ordering::Relaxed));
+            let files = p.walk.entries.load(Ordering::Relaxed);
+            b.set_prefix(format!(
+                "{} files, {} MiB read, {} cached",
+                files,
+                p.walk.bytes.load(Ordering::Relaxed) >> 20,
+                p.layers_cached.load(Ordering::Relaxed)
+            ));
+            b.tick();
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    Some((bar, h))
+}
+
+fn write_out(out: &Option<PathBuf>, text: &str) -> anyhow::Result<()> {
+    match out {
+        Some(p) => std::fs::write(p, text).with_context(|| format!("writing {}", p.display())),
+        None => {
+            let mut o = std::io::stdout().lock();
+            o.write_all(text.as_bytes())?;
+            o.flush()?;
+            Ok(())
+        }
+    }
+}
+
+async fn index(
+    s: &SourceArgs,
+    engine: &Arc<Engine>,
+    scanners: Scanners,
+) -> anyhow::Result<(image::Image, scan::Indexed)> {
+    let source = image::parse_source(&s.source).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let opts = open_options(s)?;
+    let progress = Arc::new(Progress::default());
+    let bar = progress_bar(&progress, "indexing");
+    let cancel = Cancel::new();
+    let res = scan::index_source(engine, scanners, &source, &opts, &progress, &cancel).await;
+    if let Some((b, h)) = bar {
+        h.abort();
+        b.finish_and_clear();
+    }
+    res.with_context(|| format!("reading {}", s.source))
+}
+
+fn sbom_report(s: &SourceArgs, img: &image::Image, indexed: &scan::Indexed) -> sbom::Report {
+    sbom::Report {
+        image: sbom::ImageIdentity {
+            name: s.source.clone(),
+            id: img.id.clone(),
+            repo_tags: img.repo_tags.clone(),
+            repo_digests: img.repo_digests.clone(),
+            os: img.os.clone(),
+            architecture: img.architecture.clone(),
+            layers: img.layers.iter().map(|l| l.diff_id.clone()).collect(),
+        },
+        distribution: indexed.content.distribution.clone(),
+        packages: indexed.content.packages.clone(),
+        created: time::OffsetDateTime::now_utc(),
+    }
+}
+
+async fn sbom(a: SbomArgs) -> anyhow::Result<()> {
+    let format: sbom::Format =
+        a.format.clone().unwrap_or_else(|| default_format(&a.source.output)).parse().map_err(|e| anyhow::anyhow!("--format: {e}"))?;
+    let engine = Arc::new(Engine::new(None, cache(&a.source)?)?);
+    let scanners = Scanners { packages: true, ..Default::default() };
+    let (img, indexed) = index(&a.source, &engine, scanners).await?;
+    let text = sbom::render(&sbom_report(&a.source, &img, &indexed), format)?;
+    write_out(&a.source.output, &text)
+}
+
+/// Exit status when vulnerability scanning is asked without advisory data.
+const EXIT_NO_ADVISORIES: i32 = 2;
+
+async fn scan_cmd(a: ScanArgs, global: &Global) -> anyhow::Result<()> {
+    let mut sc = Scanners::default();
+    for s in &a.scanners {
+        match s.trim() {
+            "vuln" => sc.vuln = true,
+            "virus" => sc.virus = true,
+            "risk" | "secret" => sc.risk = true,
+            "" => {}
+            other => anyhow::bail!("--scanners: unknown scanner {other:?} (vuln, virus, risk)"),
+        }
+    }
+    if !(sc.vuln || sc.virus || sc.risk) {
+        anyhow::bail!("--scanners: choose at least one of vuln, virus, risk");
+    }
+    let format = a.format.clone().unwrap_or_else(|| default_format(&a.source.output));
+    if !matches!(format.as_str(), "table" | "json" | "sarif") {
+        anyhow::bail!("--format: {format:?} is not table, json or sarif");
+    }
+    // Fail before reading the image when there is nothing to match against.
+    let store = if sc.vuln {
+        let store = global.open_store().await?;
+        if !store.has_advisories().await? {
+            eprintln!(
+                "shipshape: no vulnerability data is loaded in {}: import advisories first (`shipshape db import DIR`), \
+                 or scan with --scanners virus,risk",
+                store.data_dir().display()
+            );
+            std::process::exit(EXIT_NO_ADVISORIES);
+        }
+        Some(store)
+    } else {
+        None
+    };
+    let signatures = if sc.virus { Some(load_signatures(global)?) } else { None };
+    let engine = Arc::new(Engine::new(signatures, cache(&a.source)?)?);
+    let (img, indexed) = index(&a.source, &engine, sc).await?;
+    let vulns = match &store {
+        Some(store) => scan::match_vulns(store, &indexed.content).await?,
+        None => Vec::new(),
+    };
+    let c = &indexed.content;
+    let text = match format.as_str() {
+        "sarif" => {
+            let log = scan::sarif::render(&scan::sarif::SarifInput {
+                target: &a.source.source,
+                image_id: &img.id,
+                vulns: &vulns,
+                malware: &c.malware,
+                risks: &c.risks,
+            });
+            serde_json::to_string_pretty(&log)? + "\n"
+        }
+        "json" => {
+            let v = serde_json::json!({
+                "schema": "shipshape-scan/1",
+                "image": {
+                    "name": a.source.source, "id": img.id, "repo_tags": img.repo_tags, "repo_digests": img.repo_digests,
+                    "os": img.os, "architecture": img.architecture,
+                    "layers": img.layers.iter().map(|l| &l.diff_id).collect::<Vec<_>>(),
+                },
+                "distribution": c.distribution,
+                "scanners": { "vuln": sc.vuln, "virus": sc.virus, "risk": sc.risk },
+                "packages": c.packages.len(),
+                "vulnerabilities": vulns,
+                "malware": c.malware,
+                "risks": c.risks,
+                "warnings": c.warnings,
+                "partial": c.partial,
+                "layers": { "total": indexed.layers, "cached": indexed.cached_layers, "bytes_walked": indexed.bytes_walked },
+            });
+            serde_json::to_string_pretty(&v)? + "\n"
+        }
+        _ => table(&a.source.source, &img, &vulns, &c.malware, &c.risks, sc),
+    };
+    write_out(&a.source.output, &text)
+}
+
+fn table(name: &str, img: &image::Image, vulns: &[vuln::VulnFinding], malware: &[MalwareFinding], risks: &[RiskFinding], sc: Scanners) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let _ = writeln!(s, "{name} ({})", img.id);
+    if sc.vuln {
+        let _ = writeln!(s, "\nVulnerabilities: {}", vulns.len());
+        if !vulns.is_empty() {
+            let _ = writeln!(s, "{:<20} {:<9} {:<28} {:<24} {:<24} PATH", "ID", "SEVERITY", "PACKAGE", "INSTALLED", "FIXED");
+        }
+        for v in vulns {
+            let _ = writeln!(
+                s,
+                "{:<20} {:<9} {:<28} {:<24} {:<24} {}",
+                v.display_id,
+                v.severity.tcss_level(),
+                v.package.name,
+                v.installed_version,
+                v.fixed_versions.join(","),
+                v.location.path
+            );
+        }
+    }
+    if sc.virus {
+        let _ = writeln!(s, "\nTrojans: {}", malware.len());
+        for m in malware {
+            let member = m.archive_member.as_deref().map(|x| format!("!/{x}")).unwrap_or_default();
+            let deleted = m.deleted_in_layer.map(|d| format!(" (deleted in layer {d})")).unwrap_or_default();
+            let _ = writeln!(s, "{:<40} {}{member}  layer {}{deleted}", m.signature, m.location.path, m.location.layer_index);
+        }
+    }
+    if sc.risk {
+        let _ = writeln!(s, "\nRisks: {}", risks.len());
+        for r in risks {
+            let line = if r.line > 0 { format!(":{}", r.line) } else { String::new() };
+            let deleted = r.deleted_in_layer.map(|d| format!(" (deleted in layer {d})")).unwrap_or_default();
+            let _ = writeln!(
+                s,
+                "{:<9} {:<32} {}{line}  layer {}{deleted}  {}",
+                r.severity.tcss_level(),
+                r.rule_id,
+                r.location.path,
+                r.location.layer_index,
+                r.masked
+            );
+        }
+    }
+    s
+}
+
+fn load_signatures(global: &Global) -> anyhow::Result<Arc<malware::Signatures>> {
+    let dir = global.data_dir()?.join("rules");
+    malware::RuleStore::new(dir).load().map_err(|e| anyhow::anyhow!("loading malware rules: {e}"))
+}
+
+/// Starts the image scan worker (inventory refresh, queue, scheduler) for `serve`.
+pub fn start_worker(store: &store::Store, docker_host: Option<String>, global: &Global) -> anyhow::Result<scan::worker::WorkerHandle> {
+    let signatures = load_signatures(global)?;
+    let engine = Arc::new(Engine::new(Some(signatures), Arc::new(scan::StoreCache(store.clone())))?);
+    let cfg = scan::worker::WorkerConfig {
+        docker_host,
+        inventory_every: Duration::from_secs(15),
+        ..Default::default()
+    };
+    Ok(scan::worker::spawn(store.clone(), engine, cfg))
+}

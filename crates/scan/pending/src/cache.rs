@@ -1,0 +1,132 @@
+//! The per-layer index cache: a trait and its two homes, the store (server) and a directory
+//! (CLI). Entries are the walk result of one layer for one analyzer configuration; the key
+//! (`layer::cache_key`: diff-id, analyzer versions, walk limits, rule digests, [`ENTRY_FORMAT`])
+//! covers everything that can change that result.
+
+use crate::Error;
+use futures::future::BoxFuture;
+use layer::LayerIndex;
+use std::path::{Path, PathBuf};
+
+/// Bump when the entry encoding or the meaning of a cached `LayerIndex` changes.
+pub const ENTRY_FORMAT: u32 = 1;
+
+/// Where layer indexes are kept between scans. Values are opaque bytes ([`encode`]/[`decode`]).
+pub trait LayerCache: Send + Sync {
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, Error>>;
+    fn put<'a>(&'a self, key: &'a str, diff_id: &'a str, data: Vec<u8>) -> BoxFuture<'a, Result<(), Error>>;
+}
+
+/// zstd-compressed JSON of the layer index.
+pub fn encode(idx: &LayerIndex) -> Result<Vec<u8>, Error> {
+    let json = serde_json::to_vec(idx).map_err(|e| Error::Internal(format!("encoding a layer index: {e}")))?;
+    zstd::bulk::compress(&json, 3).map_err(|e| Error::Internal(format!("compressing a layer index: {e}")))
+}
+
+/// Cached entries are bounded by what we wrote, but a corrupt or foreign file must not make
+/// us allocate without limit.
+const MAX_ENTRY: usize = 1 << 30;
+
+pub fn decode(key: &str, data: &[u8]) -> Result<LayerIndex, Error> {
+    let bad = |reason: String| Error::CacheEntry { key: key.to_string(), reason };
+    let json = zstd::bulk::decompress(data, MAX_ENTRY).map_err(|e| bad(e.to_string()))?;
+    serde_json::from_slice(&json).map_err(|e| bad(e.to_string()))
+}
+
+/// The server's cache: the store's `layer_cache` table.
+pub struct StoreCache(pub store::Store);
+
+impl LayerCache for StoreCache {
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, Error>> {
+        Box::pin(async move { Ok(self.0.layer_cache_get(key).await?) })
+    }
+    fn put<'a>(&'a self, key: &'a str, diff_id: &'a str, data: Vec<u8>) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move { Ok(self.0.layer_cache_put(key, diff_id, &data).await?) })
+    }
+}
+
+/// The CLI's cache: `DIR/layers/<k0k1>/<key>`, written to a temp file and renamed so a
+/// killed run never leaves a torn entry.
+pub struct DirCache {
+    root: PathBuf,
+}
+
+impl DirCache {
+    pub fn new(root: impl Into<PathBuf>) -> DirCache {
+        DirCache { root: root.into() }
+    }
+
+    /// `$XDG_CACHE_HOME/shipshape`, else `~/.cache/shipshape`.
+    pub fn default_dir() -> Option<PathBuf> {
+        if let Some(x) = std::env::var_os("XDG_CACHE_HOME").filter(|x| !x.is_empty()) {
+            return Some(PathBuf::from(x).join("shipshape"));
+        }
+        std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/shipshape"))
+    }
+
+    fn path(&self, key: &str) -> Option<PathBuf> {
+        // Keys are our own (`sha256:`-prefixed) hex digests; anything else is refused rather
+        // than joined into a path.
+        let key = key.strip_prefix("sha256:").unwrap_or(key);
+        if key.len() < 8 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        Some(self.root.join("layers").join(&key[..2]).join(key))
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Cache { path: path.display().to_string(), source }
+}
+
+impl LayerCache for DirCache {
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, Error>> {
+        Box::pin(async move {
+            let Some(p) = self.path(key) else { return Ok(None) };
+            match tokio::fs::read(&p).await {
+                Ok(d) => Ok(Some(d)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(io(&p)(e)),
+            }
+        })
+    }
+
+    fn put<'a>(&'a self, key: &'a str, _diff_id: &'a str, data: Vec<u8>) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let Some(p) = self.path(key) else {
+                return Err(Error::CacheEntry { key: key.to_string(), reason: "not a hex key".into() });
+            };
+            let dir = p.parent().unwrap_or(&self.root).to_path_buf();
+            tokio::fs::create_dir_all(&dir).await.map_err(io(&dir))?;
+            let tmp = dir.join(format!(".{key}.{}.tmp", std::process::id()));
+            tokio::fs::write(&tmp, &data).await.map_err(io(&tmp))?;
+            tokio::fs::rename(&tmp, &p).await.map_err(io(&p))?;
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn dir_cache_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = DirCache::new(dir.path());
+        let idx = LayerIndex { diff_id: "sha256:x".into(), files: vec!["etc/passwd".into()], ..Default::default() };
+        let key = format!("sha256:{}", "ab".repeat(32));
+        assert!(c.get(&key).await.unwrap().is_none());
+        c.put(&key, "sha256:x", encode(&idx).unwrap()).await.unwrap();
+        let back = decode(&key, &c.get(&key).await.unwrap().unwrap()).unwrap();
+        assert_eq!(back, idx);
+        // Path-like keys never reach the file system.
+        assert!(c.get("../../etc/passwd").await.unwrap().is_none());
+        assert!(c.put("../x", "d", vec![]).await.is_err());
+        assert!(decode(&key, b"garbage").is_err());
+    }
+}

@@ -1,0 +1,39 @@
+/// What a scan can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error(transparent)]
+    Image(#[from] image::Error),
+    #[error(transparent)]
+    Layer(#[from] layer::Error),
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    #[error("vulnerability matching: {0}")]
+    Match(#[from] vuln::MatchError),
+    #[error("advisory index: {0}")]
+    Index(#[from] vuln::IndexError),
+    #[error("secret rules: {0}")]
+    Secrets(#[from] secrets::Error),
+    #[error("malware rules: {0}")]
+    Malware(#[from] malware::Error),
+    #[error("layer cache {path}: {source}")]
+    Cache { path: String, source: std::io::Error },
+    #[error("layer cache entry {key}: {reason}")]
+    CacheEntry { key: String, reason: String },
+    #[error("Docker Engine: {0}")]
+    Docker(String),
+    #[error("the image changed: expected layers {expected:?}, found {found:?}")]
+    LayersChanged { expected: Vec<String>, found: Vec<String> },
+    #[error("no vulnerability data is loaded: import advisories first (`shipshape db import DIR`)")]
+    NoAdvisories,
+    #[error("cancelled")]
+    Cancelled,
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, Error::Cancelled)
+    }
+}

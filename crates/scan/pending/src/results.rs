@@ -1,0 +1,114 @@
+//! What a finished image scan stores: a summary per image and finding rows per kind. The
+//! finding rows are the JSON of `vuln::VulnFinding`, `model::MalwareFinding` and
+//! `model::RiskFinding`; `service` reads them back with the field names used here.
+
+use crate::Indexed;
+use model::Severity;
+use serde::{Deserialize, Serialize};
+
+pub const KIND_VUL: &str = "vul";
+pub const KIND_VIRUS: &str = "virus";
+pub const KIND_RISK: &str = "risk";
+
+/// The stored summary of an image's latest scans.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ImageSummary {
+    /// Distribution pretty name (`Debian GNU/Linux 12 (bookworm)`), empty when unknown.
+    pub os_name: String,
+    pub component_cnt: u64,
+    /// Per scanner; `None`: never scanned by it.
+    pub vul: Option<KindSummary>,
+    pub virus: Option<KindSummary>,
+    pub risk: Option<KindSummary>,
+    /// A walk limit was hit: findings may be missing.
+    pub partial: bool,
+    /// Error of the whole image scan (image gone, unreadable), empty when none.
+    pub error: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KindSummary {
+    pub count: u64,
+    pub critical: u64,
+    pub high: u64,
+    pub medium: u64,
+    pub low: u64,
+    /// Why this scanner failed on the image, empty when it did not.
+    pub error: String,
+    pub scanned_at: i64,
+}
+
+impl KindSummary {
+    fn of(severities: impl Iterator<Item = Severity>, scanned_at: i64) -> KindSummary {
+        let mut k = KindSummary { scanned_at, ..Default::default() };
+        for s in severities {
+            k.count += 1;
+            match s {
+                Severity::Critical => k.critical += 1,
+                Severity::High => k.high += 1,
+                Severity::Medium => k.medium += 1,
+                Severity::Low | Severity::Unknown => k.low += 1,
+            }
+        }
+        k
+    }
+}
+
+/// Which scanners ran on an image and what they found.
+pub struct ImageFindings<'a> {
+    pub indexed: &'a Indexed,
+    pub scan_vul: bool,
+    pub scan_virus: bool,
+    pub scan_risk: bool,
+    /// The match result when `scan_vul` (an error message when matching failed).
+    pub vulns: Option<Result<&'a [vuln::VulnFinding], String>>,
+}
+
+/// The store outcome for an image: the new summary (merged over `previous` for the kinds not
+/// scanned now) and the finding rows of the kinds scanned now.
+pub fn outcome(previous: Option<&str>, f: &ImageFindings<'_>, now: i64) -> Result<store::scan_tasks::ImageScanOutcome, serde_json::Error> {
+    let mut summary: ImageSummary = previous.and_then(|p| serde_json::from_str(p).ok()).unwrap_or_default();
+    let content = &f.indexed.content;
+    summary.os_name = content.distribution.as_ref().map(|d| d.pretty_name.clone()).unwrap_or_default();
+    summary.component_cnt = content.packages.len() as u64;
+    summary.partial = content.partial;
+    summary.error.clear();
+    let mut out = store::scan_tasks::ImageScanOutcome::default();
+    if f.scan_vul {
+        out.kinds.push(KIND_VUL);
+        match &f.vulns {
+            Some(Ok(v)) => {
+                summary.vul = Some(KindSummary::of(v.iter().map(|x| x.severity), now));
+                for x in v.iter() {
+                    out.findings.push((KIND_VUL, serde_json::to_string(x)?));
+                }
+            }
+            Some(Err(e)) => summary.vul = Some(KindSummary { error: e.clone(), scanned_at: now, ..Default::default() }),
+            None => {}
+        }
+    }
+    if f.scan_virus {
+        out.kinds.push(KIND_VIRUS);
+        summary.virus = Some(KindSummary::of(content.malware.iter().map(|m| m.severity), now));
+        for m in &content.malware {
+            out.findings.push((KIND_VIRUS, serde_json::to_string(m)?));
+        }
+    }
+    if f.scan_risk {
+        out.kinds.push(KIND_RISK);
+        summary.risk = Some(KindSummary::of(content.risks.iter().map(|r| r.severity), now));
+        for r in &content.risks {
+            out.findings.push((KIND_RISK, serde_json::to_string(r)?));
+        }
+    }
+    out.risk_count = out.findings.len() as u64;
+    out.summary = serde_json::to_string(&summary)?;
+    Ok(out)
+}
+
+/// The summary of an image whose scan failed as a whole (previous per-kind results kept).
+pub fn failed_summary(previous: Option<&str>, error: &str) -> String {
+    let mut summary: ImageSummary = previous.and_then(|p| serde_json::from_str(p).ok()).unwrap_or_default();
+    summary.error = error.to_string();
+    serde_json::to_string(&summary).unwrap_or_default()
+}

@@ -1,0 +1,396 @@
+//! The image scan worker started by `serve`: claims queued images from the store, scans them
+//! with the shared [`Engine`], writes results atomically, heartbeats its claim (a stopped task
+//! or a lost claim cancels the scan within a heartbeat), refreshes the Docker inventory on a
+//! schedule, stops overdue tasks and fires scheduled scans.
+//!
+//! Crash safety comes from the store: a claim whose heartbeat stops (kill -9) goes back to the
+//! queue after [`WorkerConfig::stale_after`], and results are only written while the claim is
+//! held, in the transaction that marks the image done.
+
+use crate::results::{self, ImageFindings};
+use crate::schedule::{self, ScheduleSettings};
+use crate::{Cancel, Engine, Error, Progress, Scanners, inventory};
+use std::sync::Arc;
+use std::time::Duration;
+use store::Store;
+use store::scan_tasks::{CreatedTask, ImageScanClaim, ImageScanOutcome, NewImageScanTask};
+use time::OffsetDateTime;
+use tokio::sync::Notify;
+
+/// Worker settings.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Docker Engine address; `None`: `DOCKER_HOST`, else the local socket.
+    pub docker_host: Option<String>,
+    /// How often the Docker inventory is refreshed.
+    pub inventory_every: Duration,
+    /// How often a claim is heartbeated (and a stop noticed).
+    pub heartbeat_every: Duration,
+    /// A claim whose heartbeat is older than this is taken over.
+    pub stale_after: Duration,
+    /// Images scanned at the same time by this process.
+    pub concurrency: usize,
+    /// Claims of one image before it is given up as failing (a crash on it each time).
+    pub max_attempts: u64,
+    /// Where Docker exports are spooled (`None`: temp dir).
+    pub spool_dir: Option<std::path::PathBuf>,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            docker_host: None,
+            inventory_every: Duration::from_secs(60),
+            heartbeat_every: Duration::from_millis(400),
+            stale_after: Duration::from_secs(10),
+            concurrency: 1,
+            max_attempts: 3,
+            spool_dir: None,
+        }
+    }
+}
+
+/// Handle of the running worker: poke it after creating a task, stop it on shutdown.
+#[derive(Clone)]
+pub struct WorkerHandle {
+    wake: Arc<Notify>,
+    stop: Cancel,
+}
+
+impl WorkerHandle {
+    /// Wakes idle claim loops (a task was just queued).
+    pub fn wake(&self) {
+        self.wake.notify_waiters();
+    }
+    pub fn shutdown(&self) {
+        self.stop.cancel();
+        self.wake.notify_waiters();
+    }
+}
+
+struct Ctx {
+    store: Store,
+    engine: Arc<Engine>,
+    cfg: WorkerConfig,
+    id: String,
+    wake: Arc<Notify>,
+    stop: Cancel,
+}
+
+/// Starts the claim loops, the inventory refresher and the scheduler on the current runtime.
+pub fn spawn(store: Store, engine: Arc<Engine>, cfg: WorkerConfig) -> WorkerHandle {
+    let wake = Arc::new(Notify::new());
+    let stop = Cancel::new();
+    let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
+    let id = format!("{host}:{}:{:x}", std::process::id(), OffsetDateTime::now_utc().unix_timestamp_nanos() & 0xffff_ffff);
+    let ctx = Arc::new(Ctx { store, engine, cfg, id, wake: Arc::clone(&wake), stop: stop.clone() });
+    for n in 0..ctx.cfg.concurrency.max(1) {
+        let c = Arc::clone(&ctx);
+        tokio::spawn(async move { claim_loop(c, n).await });
+    }
+    let c = Arc::clone(&ctx);
+    tokio::spawn(async move { inventory_loop(c).await });
+    let c = Arc::clone(&ctx);
+    tokio::spawn(async move { scheduler_loop(c).await });
+    WorkerHandle { wake, stop }
+}
+
+/// The test clock: `SHIPSHAPE_CLOCK_OFFSET_SECS` shifts the scheduler's "now" (only the
+/// scheduler's; task times stay real), so tests can make a slot come due.
+pub fn scheduler_now() -> OffsetDateTime {
+    let off = std::env::var("SHIPSHAPE_CLOCK_OFFSET_SECS").ok().and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+    OffsetDateTime::now_utc() + time::Duration::seconds(off)
+}
+
+async fn inventory_loop(ctx: Arc<Ctx>) {
+    let docker = match inventory::connect(ctx.cfg.docker_host.as_deref()) {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!(error = %e, "no Docker Engine: the image inventory stays empty");
+            return;
+        }
+    };
+    // Accounts created since the last refresh get the last listing within a second.
+    let mut last: Option<(Vec<store::scan_tasks::ImageAsset>, std::collections::HashSet<model::AccountId>)> = None;
+    let mut next_full = tokio::time::Instant::now();
+    while !ctx.stop.is_cancelled() {
+        if tokio::time::Instant::now() >= next_full {
+            match inventory::docker_images(&docker).await {
+                Ok(assets) => {
+                    let mut synced = std::collections::HashSet::new();
+                    for account in ctx.store.account_ids().await.unwrap_or_default() {
+                        match ctx.store.sync_image_assets(account, inventory::DOCKER_SOURCE, &assets).await {
+                            Ok(()) => {
+                                synced.insert(account);
+                            }
+                            Err(e) => tracing::warn!(error = %e, account, "image inventory sync failed"),
+                        }
+                    }
+                    tracing::debug!(images = assets.len(), "image inventory refreshed");
+                    last = Some((assets, synced));
+                }
+                Err(e) => tracing::warn!(error = %e, "image inventory refresh failed"),
+            }
+            next_full = tokio::time::Instant::now() + ctx.cfg.inventory_every;
+        } else if let Some((assets, synced)) = &mut last
+            && let Ok(accounts) = ctx.store.account_ids().await
+        {
+            for account in accounts.into_iter().filter(|a| !synced.contains(a)) {
+                if ctx.store.sync_image_assets(account, inventory::DOCKER_SOURCE, assets).await.is_ok() {
+                    synced.insert(account);
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+async fn claim_loop(ctx: Arc<Ctx>, n: usize) {
+    let worker = format!("{}#{n}", ctx.id);
+    while !ctx.stop.is_cancelled() {
+        let stale = OffsetDateTime::now_utc().unix_timestamp() - ctx.cfg.stale_after.as_secs() as i64;
+        match ctx.store.claim_image_scan(&worker, stale).await {
+            Ok(Some(claim)) => {
+                if let Err(e) = scan_claim(&ctx, &worker, &claim).await {
+                    tracing::error!(error = %e, task = %claim.task_id, image = %claim.image_id, "image scan bookkeeping failed");
+                }
+            }
+            Ok(None) => {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    _ = ctx.wake.notified() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming an image scan failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+async fn scan_claim(ctx: &Arc<Ctx>, worker: &str, claim: &ImageScanClaim) -> Result<(), Error> {
+    let store = &ctx.store;
+    let previous = store.image_scan_result(claim.account, &claim.image_id).await?.map(|r| r.summary);
+    let fail = |msg: String| {
+        let summary = results::failed_summary(previous.as_deref(), &msg);
+        async move {
+            let o = ImageScanOutcome { summary, ..Default::default() };
+            let ended = store.finish_image_scan(claim, worker, Some(&o), Some(&msg)).await?;
+            after_finish(ctx, claim, ended).await
+        }
+    };
+    if claim.attempts > ctx.cfg.max_attempts {
+        return fail(format!("given up after {} attempts", claim.attempts - 1)).await;
+    }
+    let Some(asset) = store.image_asset(claim.account, &claim.image_id).await? else {
+        return fail("the image is no longer present".into()).await;
+    };
+    tracing::info!(task = %claim.task_id, image = %claim.image_id, attempt = claim.attempts, "scanning image");
+
+    let cancel = Cancel::new();
+    let progress = Arc::new(Progress::default());
+    // Heartbeat: keeps the claim and notices a stop (then cancels the scan).
+    let hb = {
+        let (store, claim, worker, cancel, progress, every) =
+            (store.clone(), claim.clone(), worker.to_string(), cancel.clone(), Arc::clone(&progress), ctx.cfg.heartbeat_every);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                match store.heartbeat_image_scan(&claim, &worker, progress.bytes_done()).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        cancel.cancel();
+                        return;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
+                }
+            }
+        })
+    };
+    let scanners = Scanners { packages: false, vuln: claim.scan_vul, virus: claim.scan_virus, risk: claim.scan_risk };
+    let opts = image::OpenOptions { docker_host: ctx.cfg.docker_host.clone(), spool_dir: ctx.cfg.spool_dir.clone(), ..Default::default() };
+    let source = image::Source::Docker { name: claim.image_id.clone() };
+    let open: crate::Opener = Box::new(move || {
+        let fut: futures::future::BoxFuture<'static, Result<Arc<image::OpenedImage>, Error>> =
+            Box::pin(async move { Ok(Arc::new(image::open(&source, &opts).await?)) });
+        fut
+    });
+    let stop = ctx.stop.clone();
+    let cancel2 = cancel.clone();
+    // Server shutdown also stops the scan (the claim goes stale and is resumed later).
+    let watch = tokio::spawn(async move {
+        while !cancel2.is_cancelled() {
+            if stop.is_cancelled() {
+                cancel2.cancel();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    let indexed = crate::index(&ctx.engine, scanners, &asset.layers, open, &progress, &cancel).await;
+    let result = match indexed {
+        Ok(indexed) => {
+            let vulns = if claim.scan_vul {
+                Some(crate::match_vulns(&ctx.store, &indexed.content).await.map_err(|e| e.to_string()))
+            } else {
+                None
+            };
+            Ok((indexed, vulns))
+        }
+        Err(e) => Err(e),
+    };
+    hb.abort();
+    cancel.cancel();
+    watch.abort();
+    match result {
+        Ok((indexed, vulns)) => {
+            let now = OffsetDateTime::now_utc().unix_timestamp();
+            let f = ImageFindings {
+                indexed: &indexed,
+                scan_vul: claim.scan_vul,
+                scan_virus: claim.scan_virus,
+                scan_risk: claim.scan_risk,
+                vulns: vulns.as_ref().map(|r| r.as_deref().map_err(Clone::clone)),
+            };
+            let o = results::outcome(previous.as_deref(), &f, now).map_err(|e| Error::Internal(e.to_string()))?;
+            let ended = store.finish_image_scan(claim, worker, Some(&o), None).await?;
+            if ended.is_none() {
+                tracing::info!(task = %claim.task_id, image = %claim.image_id, "claim lost (task stopped): result dropped");
+            }
+            after_finish(ctx, claim, ended).await
+        }
+        Err(e) if e.is_cancelled() => {
+            tracing::info!(task = %claim.task_id, image = %claim.image_id, "image scan cancelled");
+            Ok(())
+        }
+        Err(e) => fail(e.to_string()).await,
+    }
+}
+
+/// After the last image of a scheduled task, records `LastScanTime` / `ScanResult`.
+async fn after_finish(ctx: &Arc<Ctx>, claim: &ImageScanClaim, ended: Option<bool>) -> Result<(), Error> {
+    if ended != Some(true) {
+        return Ok(());
+    }
+    let Some(task) = ctx.store.image_scan_task(claim.account, Some(&claim.task_id)).await? else { return Ok(()) };
+    tracing::info!(task = %task.task_id, sub_status = %task.sub_status, "image scan task finished");
+    if task.scheduled {
+        let result = if task.sub_status == "Success" { "Success" } else { "InternalError" };
+        let at = store::scan_tasks::format_utc(task.started_at.unwrap_or(task.created_at));
+        ctx.store.record_scheduled_image_scan(claim.account, &at, result).await?;
+    }
+    Ok(())
+}
+
+async fn scheduler_loop(ctx: Arc<Ctx>) {
+    while !ctx.stop.is_cancelled() {
+        if let Err(e) = scheduler_tick(&ctx).await {
+            tracing::warn!(error = %e, "image scan scheduler tick failed");
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+async fn scheduler_tick(ctx: &Arc<Ctx>) -> Result<(), Error> {
+    let real_now = OffsetDateTime::now_utc().unix_timestamp();
+    for (account, task_id) in ctx.store.overdue_image_scan_tasks(real_now).await? {
+        if ctx.store.stop_image_scan_task(account, &task_id, "Timeout").await? {
+            tracing::info!(task = %task_id, "image scan task timed out");
+            if let Some(t) = ctx.store.image_scan_task(account, Some(&task_id)).await?
+                && t.scheduled
+            {
+                ctx.store
+                    .record_scheduled_image_scan(account, &store::scan_tasks::format_utc(t.started_at.unwrap_or(t.created_at)), "Success")
+                    .await?;
+            }
+        }
+    }
+    let now = scheduler_now();
+    for s in ctx.store.image_scan_schedules().await? {
+        let Some(settings) = schedule_settings(&s) else { continue };
+        let last = s.last_slot.and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok());
+        let Some(slot) = schedule::next_run(&settings, last, now) else { continue };
+        if slot > now {
+            continue;
+        }
+        // Remember the slot first: a crash right after must not fire it again.
+        ctx.store.set_image_scan_last_slot(s.account, slot.unix_timestamp()).await?;
+        tracing::info!(account = s.account, slot = %slot, "scheduled image scan due");
+        fire_scheduled(ctx, &s, &settings, now).await?;
+    }
+    Ok(())
+}
+
+fn schedule_settings(s: &store::scan_tasks::ImageScanSchedule) -> Option<ScheduleSettings> {
+    Some(ScheduleSettings {
+        enable: s.setting.enable,
+        scan_time: schedule::parse_time_of_day(&s.setting.scan_time).ok()?,
+        scan_period_days: u32::try_from(s.setting.scan_period).unwrap_or(u32::MAX).max(1),
+        scan_end_time: s.setting.scan_end_time.as_deref().filter(|e| !e.is_empty()).and_then(|e| schedule::parse_time_of_day(e).ok()),
+        updated_at: OffsetDateTime::from_unix_timestamp(s.updated_at).ok()?,
+    })
+}
+
+async fn fire_scheduled(
+    ctx: &Arc<Ctx>,
+    s: &store::scan_tasks::ImageScanSchedule,
+    settings: &ScheduleSettings,
+    now: OffsetDateTime,
+) -> Result<(), Error> {
+    let at = store::scan_tasks::format_utc(OffsetDateTime::now_utc().unix_timestamp());
+    let st = &s.setting;
+    if !(st.scan_vul || st.scan_virus || st.scan_risk) {
+        ctx.store.record_scheduled_image_scan(s.account, &at, "ImageNeedIsEmpty").await?;
+        return Ok(());
+    }
+    if st.scan_vul && !ctx.store.has_advisories().await.unwrap_or(false) {
+        tracing::warn!(account = s.account, "scheduled scan asks for vulnerabilities but no advisory data is loaded");
+        ctx.store.record_scheduled_image_scan(s.account, &at, "InternalError").await?;
+        return Ok(());
+    }
+    // The inventory as of now.
+    if let Ok(docker) = inventory::connect(ctx.cfg.docker_host.as_deref())
+        && let Err(e) = inventory::refresh(&ctx.store, &docker).await
+    {
+        tracing::warn!(error = %e, "inventory refresh before a scheduled scan failed");
+    }
+    let assets = ctx.store.image_assets(s.account).await?;
+    let selected: Vec<(String, u64)> = assets
+        .iter()
+        .filter(|a| match st.scan_scope {
+            1 => st.images.iter().any(|i| i == &a.image_id || a.names.contains(i)),
+            // Recommended: images in use by some container.
+            2 => a.container_cnt > 0,
+            // Cluster filter: Shipshape sees no clusters.
+            3 => false,
+            _ => true,
+        })
+        .filter(|a| !st.container_running || a.running_cnt > 0)
+        .filter(|a| !st.exclude_images.iter().any(|x| x == &a.image_id || a.names.contains(x)))
+        .map(|a| (a.image_id.clone(), a.size))
+        .collect();
+    if selected.is_empty() {
+        ctx.store.record_scheduled_image_scan(s.account, &at, "ImageNeedIsEmpty").await?;
+        return Ok(());
+    }
+    let real = OffsetDateTime::now_utc();
+    let deadline = schedule::deadline(settings, now).map(|d| real.unix_timestamp() + (d - now).whole_seconds());
+    let new = NewImageScanTask {
+        scan_vul: st.scan_vul,
+        scan_virus: st.scan_virus,
+        scan_risk: st.scan_risk,
+        scheduled: true,
+        deadline,
+        images: selected,
+    };
+    match ctx.store.create_image_scan_task(s.account, &new).await? {
+        CreatedTask::Created(id) => {
+            tracing::info!(account = s.account, task = %id, "scheduled image scan started");
+            ctx.wake.notify_waiters();
+        }
+        CreatedTask::AlreadyRunning(id) => {
+            tracing::info!(account = s.account, running = %id, "scheduled image scan skipped: a scan is running");
+        }
+    }
+    Ok(())
+}
