@@ -16,6 +16,8 @@ mod secrets;
 
 pub mod accounts;
 pub mod image_scan;
+pub mod layer_cache;
+pub mod scan_tasks;
 pub mod testing;
 
 pub use accounts::{Account, KeyInfo, NewKey};

@@ -1,0 +1,839 @@
+//! Image inventory, image scan tasks and their durable queue, and the latest results per image.
+//!
+//! A task is one row in `image_scan_tasks` plus one `image_scan_queue` row per image. Workers
+//! claim queue rows (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so several workers can share the
+//! queue; SQLite: one `UPDATE … RETURNING` statement, SQLite serialises writers), heartbeat
+//! them, and finish them by replacing the image's results in the same transaction that marks
+//! the row done, and only while they still own the row: a worker killed mid-image leaves a
+//! stale heartbeat, the row is claimed again and the image rescanned, never half-written nor
+//! written twice. Finding rows are opaque JSON to the store (`scan` writes them, `service`
+//! reads them).
+
+use model::AccountId;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::{Backend, Error, ImageScanSetting, Store, now_unix};
+
+/// An image the account sees.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ImageAsset {
+    /// Config digest `sha256:…`.
+    pub image_id: String,
+    /// All repo tags (`repo:tag`); empty for an untagged image.
+    pub names: Vec<String>,
+    pub repo_digests: Vec<String>,
+    pub size: u64,
+    /// RFC 3339 creation time from the image config, empty when unknown.
+    pub created: String,
+    pub os: String,
+    pub architecture: String,
+    pub author: String,
+    /// Build history, one line per step.
+    pub history: String,
+    /// Layer diff-ids, bottom first (lets a scan find every layer cached without exporting).
+    pub layers: Vec<String>,
+    pub container_cnt: u64,
+    pub running_cnt: u64,
+    /// Where the image was seen (`docker`).
+    pub source: String,
+}
+
+/// A task to create.
+#[derive(Debug, Clone, Default)]
+pub struct NewImageScanTask {
+    pub scan_vul: bool,
+    pub scan_virus: bool,
+    pub scan_risk: bool,
+    /// Started by the scheduler (its end records `LastScanTime`/`ScanResult`).
+    pub scheduled: bool,
+    /// Unix time after which the task is stopped with sub-status `Timeout`.
+    pub deadline: Option<i64>,
+    /// (image id, layer bytes to read) in scan order.
+    pub images: Vec<(String, u64)>,
+}
+
+/// What `create_image_scan_task` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreatedTask {
+    Created(String),
+    /// The account already has an unfinished task (its id).
+    AlreadyRunning(String),
+}
+
+/// A task as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageScanTask {
+    pub task_id: String,
+    pub created_at: i64,
+    /// `READY`, `SCANNING` or `END`.
+    pub status: String,
+    /// `Success`, `Timeout`, `Cancel`, `Error`; empty until the task ends.
+    pub sub_status: String,
+    pub scan_vul: bool,
+    pub scan_virus: bool,
+    pub scan_risk: bool,
+    pub scheduled: bool,
+    pub deadline: Option<i64>,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    pub image_total: u64,
+}
+
+/// Counters of a task's queue.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageScanProgress {
+    pub total: u64,
+    /// Rows that reached an end state (done, failed, cancelled).
+    pub finished: u64,
+    pub done: u64,
+    pub failed: u64,
+    pub cancelled: u64,
+    /// Findings in the images done so far.
+    pub risk_count: u64,
+    /// Layer bytes of all images, and of those read so far (finished rows count fully).
+    pub bytes_total: u64,
+    pub bytes_done: u64,
+}
+
+/// A claimed queue row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageScanClaim {
+    pub account: AccountId,
+    pub task_id: String,
+    pub image_id: String,
+    /// 1 on the first claim; more when a previous worker died on this image.
+    pub attempts: u64,
+    pub scan_vul: bool,
+    pub scan_virus: bool,
+    pub scan_risk: bool,
+}
+
+/// The results of one image, replacing the previous ones of the same kinds.
+#[derive(Debug, Clone, Default)]
+pub struct ImageScanOutcome {
+    /// JSON summary of the image (counts, errors per scanner), replaces the stored one.
+    pub summary: String,
+    /// Finding kinds this scan covered: their stored rows are replaced, other kinds kept.
+    pub kinds: Vec<&'static str>,
+    /// (kind, JSON) rows.
+    pub findings: Vec<(&'static str, String)>,
+    /// Findings counted into the task's `RiskCount`.
+    pub risk_count: u64,
+}
+
+/// A stored result of an image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageScanResult {
+    pub image_id: String,
+    pub task_id: String,
+    pub scanned_at: i64,
+    pub summary: String,
+}
+
+/// An account's schedule input: its settings, when they were saved, the last fired slot.
+#[derive(Debug, Clone)]
+pub struct ImageScanSchedule {
+    pub account: AccountId,
+    pub setting: ImageScanSetting,
+    pub updated_at: i64,
+    pub last_slot: Option<i64>,
+}
+
+fn json_list(v: &[String]) -> String {
+    serde_json::Value::from(v.to_vec()).to_string()
+}
+
+fn parse_list(table: &'static str, text: &str) -> Result<Vec<String>, Error> {
+    serde_json::from_str(text).map_err(|e| Error::Corrupt { table, reason: format!("list column: {e}") })
+}
+
+fn u(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+fn i(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn asset_from_row(r: &AnyRow) -> Result<ImageAsset, Error> {
+    Ok(ImageAsset {
+        image_id: r.try_get(0)?,
+        names: parse_list("image_assets", &r.try_get::<String, _>(1)?)?,
+        repo_digests: parse_list("image_assets", &r.try_get::<String, _>(2)?)?,
+        size: u(r.try_get(3)?),
+        created: r.try_get(4)?,
+        os: r.try_get(5)?,
+        architecture: r.try_get(6)?,
+        author: r.try_get(7)?,
+        history: r.try_get(8)?,
+        container_cnt: u(r.try_get(9)?),
+        running_cnt: u(r.try_get(10)?),
+        source: r.try_get(11)?,
+        layers: parse_list("image_assets", &r.try_get::<String, _>(12)?)?,
+    })
+}
+
+const ASSET_COLS: &str =
+    "image_id, names, repo_digests, size, created, os, architecture, author, history, container_cnt, running_cnt, source, layers";
+
+const TASK_COLS: &str = "task_id, created_at, status, sub_status, scan_vul, scan_virus, scan_risk, scheduled, deadline, \
+                         started_at, finished_at, image_total";
+
+fn task_from_row(r: &AnyRow) -> Result<ImageScanTask, Error> {
+    Ok(ImageScanTask {
+        task_id: r.try_get(0)?,
+        created_at: r.try_get(1)?,
+        status: r.try_get(2)?,
+        sub_status: r.try_get(3)?,
+        scan_vul: r.try_get::<i64, _>(4)? != 0,
+        scan_virus: r.try_get::<i64, _>(5)? != 0,
+        scan_risk: r.try_get::<i64, _>(6)? != 0,
+        scheduled: r.try_get::<i64, _>(7)? != 0,
+        deadline: r.try_get(8)?,
+        started_at: r.try_get(9)?,
+        finished_at: r.try_get(10)?,
+        image_total: u(r.try_get(11)?),
+    })
+}
+
+fn now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
+impl Store {
+    /// Every account id (the inventory of the server's Docker Engine is shared by all).
+    pub async fn account_ids(&self) -> Result<Vec<AccountId>, Error> {
+        let rows = sqlx::query("SELECT app_id FROM accounts ORDER BY app_id").fetch_all(&self.pool).await?;
+        rows.iter().map(|r| r.try_get::<i64, _>(0).map_err(Error::from)).collect()
+    }
+
+    /// Makes the account's images of `source` exactly `assets` (insert, update, delete), in one
+    /// transaction.
+    pub async fn sync_image_assets(&self, account: AccountId, source: &str, assets: &[ImageAsset]) -> Result<(), Error> {
+        // Microseconds: two refreshes within one second must still tell old rows from new.
+        let now = now_micros();
+        let mut tx = self.pool.begin().await?;
+        for a in assets {
+            sqlx::query(
+                "INSERT INTO image_assets (account_id, image_id, names, repo_digests, size, created, os, architecture, \
+                 author, history, container_cnt, running_cnt, source, seen_at, layers) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+                 ON CONFLICT (account_id, image_id) DO UPDATE SET names = excluded.names, \
+                 repo_digests = excluded.repo_digests, size = excluded.size, created = excluded.created, \
+                 os = excluded.os, architecture = excluded.architecture, author = excluded.author, \
+                 history = excluded.history, container_cnt = excluded.container_cnt, \
+                 running_cnt = excluded.running_cnt, source = excluded.source, seen_at = excluded.seen_at, \
+                 layers = excluded.layers",
+            )
+            .bind(account)
+            .bind(&a.image_id)
+            .bind(json_list(&a.names))
+            .bind(json_list(&a.repo_digests))
+            .bind(i(a.size))
+            .bind(&a.created)
+            .bind(&a.os)
+            .bind(&a.architecture)
+            .bind(&a.author)
+            .bind(&a.history)
+            .bind(i(a.container_cnt))
+            .bind(i(a.running_cnt))
+            .bind(source)
+            .bind(now)
+            .bind(json_list(&a.layers))
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("DELETE FROM image_assets WHERE account_id = $1 AND source = $2 AND seen_at <> $3")
+            .bind(account)
+            .bind(source)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// All images of the account, by image id.
+    pub async fn image_assets(&self, account: AccountId) -> Result<Vec<ImageAsset>, Error> {
+        let rows = sqlx::query(&format!("SELECT {ASSET_COLS} FROM image_assets WHERE account_id = $1 ORDER BY image_id"))
+            .bind(account)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(asset_from_row).collect()
+    }
+
+    pub async fn image_asset(&self, account: AccountId, image_id: &str) -> Result<Option<ImageAsset>, Error> {
+        let row = sqlx::query(&format!("SELECT {ASSET_COLS} FROM image_assets WHERE account_id = $1 AND image_id = $2"))
+            .bind(account)
+            .bind(image_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(asset_from_row).transpose()
+    }
+
+    /// Creates a task and its queue rows in one transaction, unless the account has an
+    /// unfinished task (a partial unique index makes that check race-free).
+    pub async fn create_image_scan_task(&self, account: AccountId, new: &NewImageScanTask) -> Result<CreatedTask, Error> {
+        if let Some(t) = self.active_image_scan_task(account).await? {
+            return Ok(CreatedTask::AlreadyRunning(t));
+        }
+        let now = now_unix();
+        let seq = now_micros();
+        // 24 hex digits like TCSS task ids; unique because seq is per-microsecond and random-suffixed.
+        let task_id = format!("{:016x}{}", seq, &crate::secrets::random_alnum(8)?.to_ascii_lowercase());
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO image_scan_tasks (account_id, task_id, seq, created_at, status, sub_status, scan_vul, scan_virus, \
+             scan_risk, scheduled, deadline, started_at, finished_at, image_total) \
+             VALUES ($1, $2, $3, $4, 'READY', '', $5, $6, $7, $8, $9, NULL, NULL, $10)",
+        )
+        .bind(account)
+        .bind(&task_id)
+        .bind(seq)
+        .bind(now)
+        .bind(new.scan_vul as i64)
+        .bind(new.scan_virus as i64)
+        .bind(new.scan_risk as i64)
+        .bind(new.scheduled as i64)
+        .bind(new.deadline)
+        .bind(new.images.len() as i64)
+        .execute(&mut *tx)
+        .await;
+        if let Err(e) = inserted {
+            drop(tx);
+            if let Some(t) = self.active_image_scan_task(account).await? {
+                return Ok(CreatedTask::AlreadyRunning(t));
+            }
+            return Err(e.into());
+        }
+        for (n, (image_id, bytes)) in new.images.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO image_scan_queue (account_id, task_id, image_id, seq, state, worker, heartbeat_at, attempts, \
+                 bytes, bytes_done, risk_count, error, started_at, finished_at) \
+                 VALUES ($1, $2, $3, $4, 'pending', NULL, NULL, 0, $5, 0, 0, '', NULL, NULL)",
+            )
+            .bind(account)
+            .bind(&task_id)
+            .bind(image_id)
+            .bind(seq.saturating_mul(1000).saturating_add(n as i64))
+            .bind(i(*bytes))
+            .execute(&mut *tx)
+            .await?;
+        }
+        if new.images.is_empty() {
+            sqlx::query("UPDATE image_scan_tasks SET status = 'END', sub_status = 'Success', finished_at = $1 WHERE task_id = $2")
+                .bind(now)
+                .bind(&task_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(CreatedTask::Created(task_id))
+    }
+
+    /// The account's unfinished task id, if any.
+    pub async fn active_image_scan_task(&self, account: AccountId) -> Result<Option<String>, Error> {
+        let row = sqlx::query("SELECT task_id FROM image_scan_tasks WHERE account_id = $1 AND status <> 'END'")
+            .bind(account)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    /// A task of the account; `None` as id: the latest one.
+    pub async fn image_scan_task(&self, account: AccountId, task_id: Option<&str>) -> Result<Option<ImageScanTask>, Error> {
+        let row = match task_id {
+            Some(id) => {
+                sqlx::query(&format!("SELECT {TASK_COLS} FROM image_scan_tasks WHERE account_id = $1 AND task_id = $2"))
+                    .bind(account)
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+            }
+            None => {
+                sqlx::query(&format!(
+                    "SELECT {TASK_COLS} FROM image_scan_tasks WHERE account_id = $1 ORDER BY seq DESC LIMIT 1"
+                ))
+                .bind(account)
+                .fetch_optional(&self.pool)
+                .await?
+            }
+        };
+        row.as_ref().map(task_from_row).transpose()
+    }
+
+    /// Queue counters of a task, in one query.
+    pub async fn image_scan_progress(&self, account: AccountId, task_id: &str) -> Result<ImageScanProgress, Error> {
+        let r = sqlx::query(
+            "SELECT COUNT(*), \
+             CAST(COALESCE(SUM(CASE WHEN state = 'done' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN state = 'cancelled' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN state = 'done' THEN risk_count ELSE 0 END), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(bytes), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN state IN ('done', 'failed') THEN bytes ELSE bytes_done END), 0) AS BIGINT) \
+             FROM image_scan_queue WHERE account_id = $1 AND task_id = $2",
+        )
+        .bind(account)
+        .bind(task_id)
+        .fetch_one(&self.pool)
+        .await?;
+        let get = |n: usize| -> Result<u64, Error> { Ok(u(r.try_get::<i64, _>(n)?)) };
+        let (done, failed, cancelled) = (get(1)?, get(2)?, get(3)?);
+        Ok(ImageScanProgress {
+            total: get(0)?,
+            finished: done + failed + cancelled,
+            done,
+            failed,
+            cancelled,
+            risk_count: get(4)?,
+            bytes_total: get(5)?,
+            bytes_done: get(6)?,
+        })
+    }
+
+    /// Image ids of the account that are queued or being scanned now, with their queue state.
+    pub async fn image_scan_active_images(&self, account: AccountId) -> Result<Vec<(String, String)>, Error> {
+        let rows = sqlx::query(
+            "SELECT q.image_id, q.state FROM image_scan_queue q JOIN image_scan_tasks t ON t.task_id = q.task_id \
+             WHERE q.account_id = $1 AND t.status <> 'END' AND q.state IN ('pending', 'running')",
+        )
+        .bind(account)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    }
+
+    /// Ends an unfinished task with `sub_status` (`Cancel`, `Timeout`, `Error`): its pending and
+    /// running rows become `cancelled` (a worker still scanning one loses its claim, so its
+    /// result is dropped); images already done keep their results. False when it had ended.
+    pub async fn stop_image_scan_task(&self, account: AccountId, task_id: &str, sub_status: &str) -> Result<bool, Error> {
+        let now = now_unix();
+        let mut tx = self.pool.begin().await?;
+        let n = sqlx::query(
+            "UPDATE image_scan_tasks SET status = 'END', sub_status = $1, finished_at = $2 \
+             WHERE account_id = $3 AND task_id = $4 AND status <> 'END'",
+        )
+        .bind(sub_status)
+        .bind(now)
+        .bind(account)
+        .bind(task_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query(
+            "UPDATE image_scan_queue SET state = 'cancelled', finished_at = $1 \
+             WHERE account_id = $2 AND task_id = $3 AND state IN ('pending', 'running')",
+        )
+        .bind(now)
+        .bind(account)
+        .bind(task_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    /// Stops some images of an unfinished task (their pending/running rows become `cancelled`);
+    /// when nothing is left to scan the task ends (`Cancel`). Returns the rows cancelled.
+    pub async fn cancel_image_scan_images(&self, account: AccountId, task_id: &str, image_ids: &[String]) -> Result<u64, Error> {
+        let now = now_unix();
+        let mut tx = self.pool.begin().await?;
+        let mut n = 0;
+        for id in image_ids {
+            n += sqlx::query(
+                "UPDATE image_scan_queue SET state = 'cancelled', finished_at = $1 \
+                 WHERE account_id = $2 AND task_id = $3 AND image_id = $4 AND state IN ('pending', 'running')",
+            )
+            .bind(now)
+            .bind(account)
+            .bind(task_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        sqlx::query(
+            "UPDATE image_scan_tasks SET status = 'END', sub_status = 'Cancel', finished_at = $1 \
+             WHERE account_id = $2 AND task_id = $3 AND status <> 'END' AND NOT EXISTS \
+             (SELECT 1 FROM image_scan_queue WHERE task_id = $3 AND state IN ('pending', 'running'))",
+        )
+        .bind(now)
+        .bind(account)
+        .bind(task_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Unfinished tasks whose deadline has passed: (account, task id).
+    pub async fn overdue_image_scan_tasks(&self, now: i64) -> Result<Vec<(AccountId, String)>, Error> {
+        let rows = sqlx::query(
+            "SELECT account_id, task_id FROM image_scan_tasks WHERE status <> 'END' AND deadline IS NOT NULL AND deadline < $1",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    }
+
+    /// Claims the next image to scan: a pending row, or a running row whose worker stopped
+    /// heartbeating before `stale_before` (unix seconds).
+    pub async fn claim_image_scan(&self, worker: &str, stale_before: i64) -> Result<Option<ImageScanClaim>, Error> {
+        let now = now_unix();
+        let pick = match self.backend {
+            Backend::Postgres => {
+                "SELECT q.task_id, q.image_id FROM image_scan_queue q \
+                 WHERE q.state = 'pending' OR (q.state = 'running' AND q.heartbeat_at < $3) \
+                 ORDER BY q.seq LIMIT 1 FOR UPDATE SKIP LOCKED"
+            }
+            Backend::Sqlite => {
+                "SELECT q.task_id, q.image_id FROM image_scan_queue q \
+                 WHERE q.state = 'pending' OR (q.state = 'running' AND q.heartbeat_at < $3) \
+                 ORDER BY q.seq LIMIT 1"
+            }
+        };
+        let row = sqlx::query(&format!(
+            "UPDATE image_scan_queue SET state = 'running', worker = $1, heartbeat_at = $2, attempts = attempts + 1, \
+             bytes_done = 0, started_at = COALESCE(started_at, $2) \
+             WHERE (task_id, image_id) IN ({pick}) \
+             RETURNING account_id, task_id, image_id, attempts"
+        ))
+        .bind(worker)
+        .bind(now)
+        .bind(stale_before)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let (account, task_id, image_id, attempts): (i64, String, String, i64) =
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
+        sqlx::query(
+            "UPDATE image_scan_tasks SET status = 'SCANNING', started_at = COALESCE(started_at, $1) \
+             WHERE task_id = $2 AND status = 'READY'",
+        )
+        .bind(now)
+        .bind(&task_id)
+        .execute(&self.pool)
+        .await?;
+        let t = sqlx::query("SELECT scan_vul, scan_virus, scan_risk FROM image_scan_tasks WHERE task_id = $1")
+            .bind(&task_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(Some(ImageScanClaim {
+            account,
+            task_id,
+            image_id,
+            attempts: u(attempts),
+            scan_vul: t.try_get::<i64, _>(0)? != 0,
+            scan_virus: t.try_get::<i64, _>(1)? != 0,
+            scan_risk: t.try_get::<i64, _>(2)? != 0,
+        }))
+    }
+
+    /// Records liveness and bytes read of a claimed row. False when the claim is lost (task
+    /// stopped, or another worker took the row over): the worker must stop this image.
+    pub async fn heartbeat_image_scan(&self, claim: &ImageScanClaim, worker: &str, bytes_done: u64) -> Result<bool, Error> {
+        let n = sqlx::query(
+            "UPDATE image_scan_queue SET heartbeat_at = $1, bytes_done = $2 \
+             WHERE task_id = $3 AND image_id = $4 AND state = 'running' AND worker = $5",
+        )
+        .bind(now_unix())
+        .bind(i(bytes_done))
+        .bind(&claim.task_id)
+        .bind(&claim.image_id)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Finishes a claimed row: replaces the image's results (when `outcome` is given) and marks
+    /// the row `done` (or `failed` with `error`) in one transaction, only while `worker` still
+    /// owns it. Returns `None` when the claim was lost (nothing written), else whether this
+    /// row was the task's last (the task is then `END`/`Success`).
+    pub async fn finish_image_scan(
+        &self,
+        claim: &ImageScanClaim,
+        worker: &str,
+        outcome: Option<&ImageScanOutcome>,
+        error: Option<&str>,
+    ) -> Result<Option<bool>, Error> {
+        let now = now_unix();
+        let mut tx = self.pool.begin().await?;
+        let state = if error.is_some() { "failed" } else { "done" };
+        let n = sqlx::query(
+            "UPDATE image_scan_queue SET state = $1, error = $2, risk_count = $3, finished_at = $4, heartbeat_at = $4 \
+             WHERE task_id = $5 AND image_id = $6 AND state = 'running' AND worker = $7",
+        )
+        .bind(state)
+        .bind(error.unwrap_or(""))
+        .bind(i(outcome.map_or(0, |o| o.risk_count)))
+        .bind(now)
+        .bind(&claim.task_id)
+        .bind(&claim.image_id)
+        .bind(worker)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n != 1 {
+            return Ok(None);
+        }
+        if let Some(o) = outcome {
+            for kind in &o.kinds {
+                sqlx::query("DELETE FROM image_findings WHERE account_id = $1 AND image_id = $2 AND kind = $3")
+                    .bind(claim.account)
+                    .bind(&claim.image_id)
+                    .bind(*kind)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for (seq, (kind, data)) in o.findings.iter().enumerate() {
+                sqlx::query("INSERT INTO image_findings (account_id, image_id, kind, seq, data) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(claim.account)
+                    .bind(&claim.image_id)
+                    .bind(*kind)
+                    .bind(seq as i64)
+                    .bind(data)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query(
+                "INSERT INTO image_scan_results (account_id, image_id, task_id, scanned_at, summary) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (account_id, image_id) DO UPDATE SET task_id = excluded.task_id, \
+                 scanned_at = excluded.scanned_at, summary = excluded.summary",
+            )
+            .bind(claim.account)
+            .bind(&claim.image_id)
+            .bind(&claim.task_id)
+            .bind(now)
+            .bind(&o.summary)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let ended = sqlx::query(
+            "UPDATE image_scan_tasks SET status = 'END', \
+             sub_status = CASE WHEN EXISTS (SELECT 1 FROM image_scan_queue WHERE task_id = $1 AND state = 'done') \
+                          THEN 'Success' ELSE 'Error' END, finished_at = $2 \
+             WHERE task_id = $1 AND status <> 'END' AND NOT EXISTS \
+             (SELECT 1 FROM image_scan_queue WHERE task_id = $1 AND state IN ('pending', 'running'))",
+        )
+        .bind(&claim.task_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(Some(ended == 1))
+    }
+
+    /// The stored result of one image.
+    pub async fn image_scan_result(&self, account: AccountId, image_id: &str) -> Result<Option<ImageScanResult>, Error> {
+        let row = sqlx::query(
+            "SELECT image_id, task_id, scanned_at, summary FROM image_scan_results WHERE account_id = $1 AND image_id = $2",
+        )
+        .bind(account)
+        .bind(image_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok(ImageScanResult { image_id: r.try_get(0)?, task_id: r.try_get(1)?, scanned_at: r.try_get(2)?, summary: r.try_get(3)? }))
+            .transpose()
+    }
+
+    /// Stored results of all the account's images.
+    pub async fn image_scan_results(&self, account: AccountId) -> Result<Vec<ImageScanResult>, Error> {
+        let rows = sqlx::query("SELECT image_id, task_id, scanned_at, summary FROM image_scan_results WHERE account_id = $1")
+            .bind(account)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok(ImageScanResult { image_id: r.try_get(0)?, task_id: r.try_get(1)?, scanned_at: r.try_get(2)?, summary: r.try_get(3)? }))
+            .collect()
+    }
+
+    /// The finding rows (JSON) of one kind for an image, in stored order.
+    pub async fn image_findings(&self, account: AccountId, image_id: &str, kind: &str) -> Result<Vec<String>, Error> {
+        let rows = sqlx::query(
+            "SELECT data FROM image_findings WHERE account_id = $1 AND image_id = $2 AND kind = $3 ORDER BY seq",
+        )
+        .bind(account)
+        .bind(image_id)
+        .bind(kind)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| r.try_get(0).map_err(Error::from)).collect()
+    }
+
+    /// Whether any advisory data is loaded (an image scan with `ScanVul` needs it). The advisory
+    /// tables (migrations 0010-0019) belong to the vulnerability side and may not exist yet:
+    /// then nothing is loaded.
+    pub async fn advisories_loaded(&self) -> Result<bool, Error> {
+        let exists = match self.backend {
+            Backend::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'advisories'",
+            Backend::Postgres => "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'advisories'",
+        };
+        let n: i64 = sqlx::query(exists).fetch_one(&self.pool).await?.try_get(0)?;
+        if n == 0 {
+            return Ok(false);
+        }
+        let row = sqlx::query("SELECT 1 FROM advisories LIMIT 1").fetch_optional(&self.pool).await?;
+        Ok(row.is_some())
+    }
+
+    /// Accounts with scheduled scans enabled, with what the scheduler needs.
+    pub async fn image_scan_schedules(&self) -> Result<Vec<ImageScanSchedule>, Error> {
+        let rows = sqlx::query(
+            "SELECT s.account_id, s.updated_at, c.last_slot FROM image_scan_settings s \
+             LEFT JOIN image_scan_schedule c ON c.account_id = s.account_id WHERE s.enable = 1",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let account: i64 = r.try_get(0)?;
+            if let Some(setting) = self.image_scan_setting(account).await? {
+                out.push(ImageScanSchedule { account, setting, updated_at: r.try_get(1)?, last_slot: r.try_get(2)? });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Remembers the slot the scheduler fired for the account.
+    pub async fn set_image_scan_last_slot(&self, account: AccountId, slot: i64) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO image_scan_schedule (account_id, last_slot) VALUES ($1, $2) \
+             ON CONFLICT (account_id) DO UPDATE SET last_slot = excluded.last_slot",
+        )
+        .bind(account)
+        .bind(slot)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS` (UTC) of a unix time, as TCSS prints times.
+pub fn format_utc(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn stores(dir: &std::path::Path) -> Vec<(Store, AccountId)> {
+        let mut out = vec![Store::open(dir, None).await.unwrap()];
+        if let Some(url) = crate::testing::fresh_postgres().await.unwrap() {
+            out.push(Store::open(&dir.join("pg"), Some(&url)).await.unwrap());
+        }
+        let mut with = Vec::new();
+        for s in out {
+            let a = s.create_account().await.unwrap().app_id;
+            with.push((s, a));
+        }
+        with
+    }
+
+    fn asset(id: &str, name: &str) -> ImageAsset {
+        ImageAsset { image_id: id.into(), names: vec![name.into()], size: 100, source: "docker".into(), ..Default::default() }
+    }
+
+    #[test]
+    fn formats_utc() {
+        assert_eq!(format_utc(0), "1970-01-01 00:00:00");
+        assert_eq!(format_utc(1_700_000_000), "2023-11-14 22:13:20");
+        assert_eq!(format_utc(951_782_400), "2000-02-29 00:00:00");
+    }
+
+    #[tokio::test]
+    async fn inventory_sync_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        for (s, a) in stores(dir.path()).await {
+            s.sync_image_assets(a, "docker", &[asset("sha256:1", "a:1"), asset("sha256:2", "b:1")]).await.unwrap();
+            assert_eq!(s.image_assets(a).await.unwrap().len(), 2);
+            // A second refresh (within the same second) deletes what vanished.
+            s.sync_image_assets(a, "docker", &[asset("sha256:2", "b:2")]).await.unwrap();
+            let all = s.image_assets(a).await.unwrap();
+            assert_eq!(all.len(), 1);
+            assert_eq!(all[0].names, vec!["b:2".to_string()]);
+            // Another account sees nothing.
+            let other = s.create_account().await.unwrap().app_id;
+            assert!(s.image_assets(other).await.unwrap().is_empty());
+        }
+    }
+
+    #[tokio::test]
+    async fn queue_lifecycle_and_lost_claims() {
+        let dir = tempfile::tempdir().unwrap();
+        for (s, a) in stores(dir.path()).await {
+            let new = NewImageScanTask {
+                scan_risk: true,
+                images: vec![("sha256:1".into(), 10), ("sha256:2".into(), 30)],
+                ..Default::default()
+            };
+            let CreatedTask::Created(id) = s.create_image_scan_task(a, &new).await.unwrap() else { panic!() };
+            assert_eq!(s.create_image_scan_task(a, &new).await.unwrap(), CreatedTask::AlreadyRunning(id.clone()));
+            assert_eq!(s.image_scan_task(a, None).await.unwrap().unwrap().status, "READY");
+
+            let c1 = s.claim_image_scan("w1", 0).await.unwrap().unwrap();
+            assert_eq!((c1.image_id.as_str(), c1.attempts, c1.scan_risk), ("sha256:1", 1, true));
+            assert_eq!(s.image_scan_task(a, Some(&id)).await.unwrap().unwrap().status, "SCANNING");
+            // The worker dies: a stale row is claimed again by another worker, attempts counted.
+            let c1b = s.claim_image_scan("w2", now_unix() + 1).await.unwrap().unwrap();
+            assert_eq!((c1b.image_id.as_str(), c1b.attempts), ("sha256:1", 2));
+            // The dead worker's late write is refused and changes nothing.
+            let o = ImageScanOutcome { summary: "{}".into(), kinds: vec!["risk"], findings: vec![("risk", "{\"a\":1}".into())], risk_count: 1 };
+            assert!(!s.heartbeat_image_scan(&c1, "w1", 5).await.unwrap());
+            assert_eq!(s.finish_image_scan(&c1, "w1", Some(&o), None).await.unwrap(), None);
+            assert!(s.image_findings(a, "sha256:1", "risk").await.unwrap().is_empty());
+            // The owner finishes it.
+            assert_eq!(s.finish_image_scan(&c1b, "w2", Some(&o), None).await.unwrap(), Some(false));
+            assert_eq!(s.image_findings(a, "sha256:1", "risk").await.unwrap().len(), 1);
+            let p = s.image_scan_progress(a, &id).await.unwrap();
+            assert_eq!((p.total, p.done, p.risk_count, p.bytes_total, p.bytes_done), (2, 1, 1, 40, 10));
+
+            // A rescan replaces, never duplicates.
+            let c2 = s.claim_image_scan("w2", 0).await.unwrap().unwrap();
+            assert_eq!(c2.image_id, "sha256:2");
+            assert!(s.heartbeat_image_scan(&c2, "w2", 15).await.unwrap());
+            assert_eq!(s.image_scan_progress(a, &id).await.unwrap().bytes_done, 25);
+            assert_eq!(s.finish_image_scan(&c2, "w2", None, Some("boom")).await.unwrap(), Some(true));
+            let t = s.image_scan_task(a, Some(&id)).await.unwrap().unwrap();
+            assert_eq!((t.status.as_str(), t.sub_status.as_str()), ("END", "Success"));
+            assert!(s.claim_image_scan("w3", i64::MAX).await.unwrap().is_none());
+
+            let CreatedTask::Created(id2) = s.create_image_scan_task(a, &new).await.unwrap() else { panic!() };
+            let c = s.claim_image_scan("w1", 0).await.unwrap().unwrap();
+            let o2 = ImageScanOutcome { summary: "{}".into(), kinds: vec!["risk"], findings: vec![("risk", "{\"b\":2}".into())], risk_count: 1 };
+            s.finish_image_scan(&c, "w1", Some(&o2), None).await.unwrap();
+            assert_eq!(s.image_findings(a, "sha256:1", "risk").await.unwrap(), vec!["{\"b\":2}".to_string()]);
+            // Stop: the rest is cancelled, finished results kept, stopping twice is a no-op.
+            let c = s.claim_image_scan("w1", 0).await.unwrap().unwrap();
+            assert!(s.stop_image_scan_task(a, &id2, "Cancel").await.unwrap());
+            assert!(!s.stop_image_scan_task(a, &id2, "Cancel").await.unwrap());
+            assert!(!s.heartbeat_image_scan(&c, "w1", 1).await.unwrap());
+            assert_eq!(s.finish_image_scan(&c, "w1", Some(&o2), None).await.unwrap(), None);
+            let p = s.image_scan_progress(a, &id2).await.unwrap();
+            assert_eq!((p.done, p.cancelled, p.finished), (1, 1, 2));
+            assert_eq!(s.image_scan_task(a, None).await.unwrap().unwrap().sub_status, "Cancel");
+            assert!(s.image_scan_result(a, "sha256:1").await.unwrap().is_some());
+        }
+    }
+}
