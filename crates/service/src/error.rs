@@ -19,6 +19,15 @@ pub enum ServiceError {
     MissingParameter { field: &'static str, reason: String },
     #[error("{what} `{id}` does not exist.")]
     NotFound { what: &'static str, id: String },
+    /// A value that is well-formed but not acceptable here (a choice between fields, a range).
+    #[error("The parameter `{field}` is invalid: {reason}.")]
+    InvalidParameter { field: &'static str, reason: String },
+    /// The account already runs an image scan task.
+    #[error("An image scan is already running (task {task_id}); wait for it or stop it first.")]
+    AlreadyScanning { task_id: String },
+    /// The request is valid but cannot be carried out now.
+    #[error("{reason}")]
+    FailedOperation { reason: String },
 }
 
 impl From<ServiceError> for ApiError {
@@ -29,6 +38,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::LengthLimit { .. } => TcssCode::InvalidParameterValueLengthLimit,
             ServiceError::MissingParameter { .. } => TcssCode::InvalidParameterMissingParameter,
             ServiceError::NotFound { .. } => TcssCode::ResourceNotFound,
+            ServiceError::InvalidParameter { .. } => TcssCode::InvalidParameter,
+            ServiceError::AlreadyScanning { .. } => TcssCode::FailedOperationErrAlreadyScanning,
+            ServiceError::FailedOperation { .. } => TcssCode::FailedOperation,
         };
         ApiError::new(code, e.to_string())
     }
@@ -47,6 +59,9 @@ mod tests {
             (ServiceError::LengthLimit { field: "F", reason: "r".into() }, "InvalidParameterValue.LengthLimit"),
             (ServiceError::MissingParameter { field: "F", reason: "r".into() }, "InvalidParameter.MissingParameter"),
             (ServiceError::NotFound { what: "image", id: "i".into() }, "ResourceNotFound"),
+            (ServiceError::InvalidParameter { field: "F", reason: "r".into() }, "InvalidParameter"),
+            (ServiceError::AlreadyScanning { task_id: "t".into() }, "FailedOperation.ErrAlreadyScanning"),
+            (ServiceError::FailedOperation { reason: "r".into() }, "FailedOperation"),
         ];
         for (err, code) in table {
             let api: ApiError = err.into();

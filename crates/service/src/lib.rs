@@ -13,6 +13,7 @@ use futures::future::BoxFuture;
 
 pub mod error;
 pub mod image_scan_setting;
+pub mod images;
 
 pub use error::ServiceError;
 
@@ -46,6 +47,15 @@ fn implemented(svc: &Arc<Service>) -> Vec<Action> {
     vec![
         handler!(svc, "CreateAssetImageScanSetting", image_scan_setting::create),
         handler!(svc, "DescribeAssetImageScanSetting", image_scan_setting::describe),
+        handler!(svc, "DescribeAssetImageList", images::describe_image_list),
+        handler!(svc, "CreateAssetImageScanTask", images::create_scan_task),
+        handler!(svc, "DescribeAssetImageScanStatus", images::describe_scan_status),
+        handler!(svc, "ModifyAssetImageScanStop", images::stop_scan),
+        handler!(svc, "DescribeAssetImageScanTask", images::describe_scan_task),
+        handler!(svc, "DescribeAssetImageVulList", images::describe_vul_list),
+        handler!(svc, "DescribeAssetImageVirusList", images::describe_virus_list),
+        handler!(svc, "DescribeAssetImageRiskList", images::describe_risk_list),
+        handler!(svc, "DescribeAssetImageDetail", images::describe_image_detail),
     ]
 }
 
