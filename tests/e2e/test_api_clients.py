@@ -20,7 +20,7 @@ def test_tccli_error_exit_255_with_code(tccli):
               "--ScanVirus", "true", "--ScanRisk", "true", "--ScanVul", "true")
     assert r.returncode == 255, r.stdout
     assert "code:InvalidParameter.InvalidFormat" in r.stderr + r.stdout
-    r = tccli("DescribeAssetImageList")
+    r = tccli("DescribeVirusMonitorSetting")
     assert r.returncode == 255
     assert "code:UnsupportedOperation" in r.stderr + r.stdout
 

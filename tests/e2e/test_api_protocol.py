@@ -100,9 +100,9 @@ def test_invalid_action(call):
 
 
 def test_unsupported_operation_names_the_action(call):
-    e = sdk_error(call, "DescribeAssetImageList", {"Limit": 10})
+    e = sdk_error(call, "DescribeVirusMonitorSetting", {})
     assert e.get_code() == "UnsupportedOperation"
-    assert "DescribeAssetImageList" in e.get_message()
+    assert "DescribeVirusMonitorSetting" in e.get_message()
 
 
 def test_no_such_version(server, account):
