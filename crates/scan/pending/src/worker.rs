@@ -135,7 +135,8 @@ async fn inventory_loop(ctx: Arc<Ctx>) {
         } else if let Some((assets, synced)) = &mut last
             && let Ok(accounts) = ctx.store.account_ids().await
         {
-            for account in accounts.into_iter().filter(|a| !synced.contains(a)) {
+            let new: Vec<model::AccountId> = accounts.into_iter().filter(|a| !synced.contains(a)).collect();
+            for account in new {
                 if ctx.store.sync_image_assets(account, inventory::DOCKER_SOURCE, assets).await.is_ok() {
                     synced.insert(account);
                 }
