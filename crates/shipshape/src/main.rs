@@ -33,6 +33,9 @@ macro_rules! commands {
 commands! {
     Serve => serve,
     Keys => keys,
+    Db => db,
+    Rules => rules,
+    Compliance => compliance,
     // New subcommands here, one line each (e.g. `Scan => scan,` with src/cmd/scan.rs).
 }
 

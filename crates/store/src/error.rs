@@ -26,6 +26,8 @@ pub enum Error {
     Corrupt { table: &'static str, reason: String },
     #[error("no randomness available from the OS: {0}")]
     Random(String),
+    #[error("advisory import: {0}")]
+    Advisories(String),
 }
 
 impl Error {

@@ -15,6 +15,7 @@ mod error;
 mod secrets;
 
 pub mod accounts;
+pub mod advisories;
 pub mod image_scan;
 pub mod layer_cache;
 pub mod scan_tasks;
