@@ -14,8 +14,9 @@ THREADS=${BENCH_THREADS:-2}
 TARGET=${CARGO_TARGET_DIR:-$REPO/target}
 command -v wrk >/dev/null || { echo "wrk not found: apt-get install wrk" >&2; exit 2; }
 
-cargo build --release -p shipshape >&2
-BIN=$TARGET/release/shipshape
+# SHIPSHAPE_BIN overrides the binary (e.g. a debug build when a release build is not at hand).
+if [ -z "${SHIPSHAPE_BIN:-}" ]; then cargo build --release -p shipshape >&2; fi
+BIN=${SHIPSHAPE_BIN:-$TARGET/release/shipshape}
 WORK=$(mktemp -d)
 PID=""
 cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
@@ -43,7 +44,7 @@ PG=${BENCH_PG:-${SHIPSHAPE_TEST_PG:-}}
 if [ -n "$PG" ]; then
   name=shipshape_bench_$$
   psql "$PG" -qc "CREATE DATABASE $name"
-  run_one postgres "$(python3 -c 'import sys;u=sys.argv[1];h,_,q=u.partition("?");s,_,r=h.partition("://");print(f"{s}://{r.split("/",1)[0]}/{sys.argv[2]}"+(f"?{q}" if q else ""))' "$PG" "$name")"
+  run_one postgres "$(python3 -c 'import sys;u=sys.argv[1];h,_,q=u.partition("?");s,_,r=h.partition("://");print(f"{s}://{r.split(chr(47),1)[0]}/{sys.argv[2]}"+(f"?{q}" if q else ""))' "$PG" "$name")"
   psql "$PG" -qc "DROP DATABASE $name" || true
 else
   echo "== postgres: skipped (set SHIPSHAPE_TEST_PG or BENCH_PG)"
