@@ -56,13 +56,18 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     }
 }
 
-async fn import(paths: Vec<PathBuf>, format: Format, global: &Global) -> anyhow::Result<()> {
-    // Check every argument before touching the store: a typo must not half-import.
-    for p in &paths {
+/// Checks every argument before touching the store (a typo must not half-import): exit 2 on
+/// the first path that cannot be read.
+pub fn check_paths(paths: &[PathBuf]) {
+    for p in paths {
         if let Err(e) = std::fs::metadata(p) {
             usage_error(format_args!("{}: {e}", p.display()));
         }
     }
+}
+
+async fn import(paths: Vec<PathBuf>, format: Format, global: &Global) -> anyhow::Result<()> {
+    check_paths(&paths);
     let store = global.open_store().await?;
     let mut results: Vec<(PathBuf, Result<ImportReport, String>)> = Vec::new();
     for p in paths {

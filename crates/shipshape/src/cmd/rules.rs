@@ -49,11 +49,7 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
 }
 
 async fn import(paths: Vec<PathBuf>, format: Format, global: &Global) -> anyhow::Result<()> {
-    for p in &paths {
-        if let Err(e) = std::fs::metadata(p) {
-            usage_error(format_args!("{}: {e}", p.display()));
-        }
-    }
+    super::db::check_paths(&paths);
     let rs = rule_store(global)?;
     // Parsing ClamAV databases and compiling YARA is CPU work: off the async threads.
     let results = tokio::task::spawn_blocking(move || {
