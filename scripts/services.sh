@@ -46,10 +46,12 @@ fi
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 if ! "$PGBIN/pg_isready" -h 127.0.0.1 -p 5432 >/dev/null 2>&1; then
   log "starting postgresql"
-  install -d -o postgres "$STATE/pgdata"
+  install -d -o postgres -m 700 "$STATE/pgdata"
   if [ ! -f "$STATE/pgdata/PG_VERSION" ]; then
     su postgres -c "$PGBIN/initdb -D $STATE/pgdata -A trust -U postgres" >"$STATE/initdb.log" 2>&1
   fi
+  # Not ready yet a pid file: left by a killed server (machine restart); pg_ctl would refuse.
+  rm -f "$STATE/pgdata/postmaster.pid"
   su postgres -c "$PGBIN/pg_ctl -D $STATE/pgdata -o '-p 5432 -k $STATE/pgdata -c listen_addresses=127.0.0.1 -c max_connections=300' -l $STATE/pgdata/log start" >/dev/null
   wait_for postgresql "$PGBIN/pg_isready" -h 127.0.0.1 -p 5432
 fi

@@ -36,6 +36,7 @@ commands! {
     Db => db,
     Rules => rules,
     Compliance => compliance,
+    Image => image,
     // New subcommands here, one line each (e.g. `Scan => scan,` with src/cmd/scan.rs).
 }
 

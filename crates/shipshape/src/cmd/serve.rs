@@ -15,8 +15,7 @@ pub struct Args {
     /// Address to listen on
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
     pub listen: SocketAddr,
-    /// Docker Engine endpoint for image sources (e.g. unix:///var/run/docker.sock); kept for the image
-    /// scanner, which reads it once that lands
+    /// Docker Engine endpoint the image inventory and scans read (e.g. unix:///var/run/docker.sock)
     #[arg(long, env = "DOCKER_HOST", value_name = "URL")]
     pub docker_host: Option<String>,
     /// Requests per second per (account, action); 0 disables the limit (benchmarks)
@@ -31,6 +30,7 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         bootstrap_account(&store).await?;
     }
 
+    let worker = super::image::start_worker(&store, args.docker_host.clone(), global)?;
     let svc = service::Service::new(store.clone());
     let table = api::ActionTable::new(service::actions(&svc))?;
     let config = api::ApiConfig { rate_limit: args.rate_limit, ..api::ApiConfig::default() };
@@ -39,6 +39,7 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(listen = %listener.local_addr()?, rate_limit = args.rate_limit, "serving TCSS API");
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    worker.shutdown();
     store.close().await;
     tracing::info!("stopped");
     Ok(())
