@@ -49,6 +49,15 @@ impl AssetType {
         }
     }
 
+    /// The TCSS benchmark standard (id, name) the items of this asset type belong to.
+    pub fn benchmark_standard(self) -> (u64, &'static str) {
+        match self {
+            AssetType::Container | AssetType::Image | AssetType::Host => (1, "CIS Docker Benchmark"),
+            AssetType::K8s => (2, "CIS Kubernetes Benchmark"),
+            AssetType::Containerd | AssetType::ContainerdContainer => (3, "Containerd baseline (CIS Docker-style)"),
+        }
+    }
+
     /// The Rego package holding this asset type's rules (`data.shipshape.<pkg>.c<id>`).
     pub(crate) fn rego_package(self) -> &'static str {
         match self {

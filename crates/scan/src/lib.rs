@@ -9,6 +9,7 @@
 //! [`sarif`] rendering of findings. No HTTP here (see `service`), no SQL (see `store`).
 
 pub mod cache;
+pub mod compliance;
 mod error;
 pub mod inventory;
 mod pipeline;

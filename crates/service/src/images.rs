@@ -27,19 +27,12 @@ use store::scan_tasks::{CreatedTask, ImageAsset, ImageScanResult, NewImageScanTa
 
 use crate::Service;
 use crate::error::ServiceError;
+pub use crate::list::AssetFilters;
+use crate::list::{check_filters, descending, invalid, page, paged, sorted, text_match};
 
-const DEFAULT_LIMIT: u64 = 10;
-const MAX_LIMIT: u64 = 100;
 const DEFAULT_TIMEOUT_SECS: u64 = 3600;
 const MAX_LIST: usize = 1000;
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct AssetFilters {
-    pub name: String,
-    pub values: Vec<String>,
-    pub exact_match: Option<bool>,
-}
 
 // ---- stored rows (written by `scan`: results::ImageSummary and the finding types) ----
 
@@ -143,63 +136,12 @@ fn parse_level(field: &'static str, v: &str) -> Result<u64, ServiceError> {
     }
 }
 
-fn invalid(field: &'static str, reason: String) -> ServiceError {
-    ServiceError::InvalidParameter { field, reason }
-}
-
 fn parse_summary(r: Option<&ImageScanResult>) -> Summary {
     r.and_then(|r| serde_json::from_str(&r.summary).ok()).unwrap_or_default()
 }
 
 fn corrupt<E: std::fmt::Display>(e: E) -> ServiceError {
     ServiceError::Store(store::Error::Corrupt { table: "image_findings", reason: e.to_string() })
-}
-
-// ---- shared request handling ----
-
-fn page(limit: Option<u64>, offset: Option<u64>) -> Result<(usize, usize), ServiceError> {
-    let limit = limit.unwrap_or(DEFAULT_LIMIT);
-    if limit > MAX_LIMIT {
-        return Err(invalid("Limit", format!("at most {MAX_LIMIT}, got {limit}")));
-    }
-    let offset = usize::try_from(offset.unwrap_or(0)).unwrap_or(usize::MAX);
-    Ok((usize::try_from(limit).unwrap_or(usize::MAX), offset))
-}
-
-fn paged<T>(list: Vec<T>, (limit, offset): (usize, usize)) -> Vec<T> {
-    list.into_iter().skip(offset).take(limit).collect()
-}
-
-/// `asc`/`desc` (any case) or TCSS's `+`/`-`; default ascending.
-fn descending(order: Option<&str>) -> Result<bool, ServiceError> {
-    match order.map(|o| o.trim().to_ascii_lowercase()) {
-        None => Ok(false),
-        Some(o) if o.is_empty() || o == "asc" || o == "+" => Ok(false),
-        Some(o) if o == "desc" || o == "-" => Ok(true),
-        Some(o) => Err(invalid("Order", format!("expected ASC or DESC, got {o:?}"))),
-    }
-}
-
-fn text_match(f: &AssetFilters, value: &str) -> bool {
-    let exact = f.exact_match.unwrap_or(false);
-    f.values.iter().any(|v| {
-        if exact { value == v } else { value.to_lowercase().contains(&v.to_lowercase()) }
-    })
-}
-
-fn check_filters(filters: &[AssetFilters]) -> Result<(), ServiceError> {
-    if filters.len() > 20 {
-        return Err(ServiceError::LengthLimit { field: "Filters", reason: format!("at most 20 filters, got {}", filters.len()) });
-    }
-    if filters.iter().any(|f| f.values.is_empty()) {
-        return Err(invalid("Filters", "every filter needs at least one value".into()));
-    }
-    Ok(())
-}
-
-fn sorted<T>(mut list: Vec<T>, desc: bool, key: impl Fn(&T, &T) -> Ordering) -> Vec<T> {
-    list.sort_by(|a, b| if desc { key(b, a) } else { key(a, b) });
-    list
 }
 
 // ---- the image list ----

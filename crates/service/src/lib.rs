@@ -11,9 +11,11 @@ use std::sync::Arc;
 use api::{Action, Credential, CredentialLookup, LookupError, action};
 use futures::future::BoxFuture;
 
+pub mod compliance;
 pub mod error;
 pub mod image_scan_setting;
 pub mod images;
+pub mod list;
 
 pub use error::ServiceError;
 
@@ -56,6 +58,27 @@ fn implemented(svc: &Arc<Service>) -> Vec<Action> {
         handler!(svc, "DescribeAssetImageVirusList", images::describe_virus_list),
         handler!(svc, "DescribeAssetImageRiskList", images::describe_risk_list),
         handler!(svc, "DescribeAssetImageDetail", images::describe_image_detail),
+        handler!(svc, "ScanComplianceAssets", compliance::scan_assets),
+        handler!(svc, "ScanComplianceAssetsByPolicyItem", compliance::scan_assets_by_item),
+        handler!(svc, "ScanComplianceScanFailedAssets", compliance::scan_failed_assets),
+        handler!(svc, "ScanCompliancePolicyItems", compliance::scan_items),
+        handler!(svc, "DescribeComplianceAssetList", compliance::describe_asset_list),
+        handler!(svc, "DescribeComplianceScanFailedAssetList", compliance::describe_failed_asset_list),
+        handler!(svc, "DescribeComplianceAssetPolicyItemList", compliance::describe_asset_policy_items),
+        handler!(svc, "DescribeComplianceAssetDetailInfo", compliance::describe_asset_detail),
+        handler!(svc, "DescribeCompliancePolicyItemAffectedAssetList", compliance::describe_item_affected_assets),
+        handler!(svc, "DescribeCompliancePolicyItemAffectedSummary", compliance::describe_item_summary),
+        handler!(svc, "DescribeComplianceTaskPolicyItemSummaryList", compliance::describe_task_item_summaries),
+        handler!(svc, "DescribeComplianceTaskAssetSummary", compliance::describe_task_asset_summary),
+        handler!(svc, "AddCompliancePolicyItemToWhitelist", compliance::whitelist_add_items),
+        handler!(svc, "AddCompliancePolicyAssetSetToWhitelist", compliance::whitelist_add_policy_assets),
+        handler!(svc, "AddComplianceAssetPolicySetToWhitelist", compliance::whitelist_add_asset_policies),
+        handler!(svc, "DeleteCompliancePolicyItemFromWhitelist", compliance::whitelist_delete_ids),
+        handler!(svc, "DeleteComplianceAssetPolicySetFromWhitelist", compliance::whitelist_delete_asset_policies),
+        handler!(svc, "DeleteCompliancePolicyAssetSetFromWhitelist", compliance::whitelist_delete_policy_assets),
+        handler!(svc, "DescribeComplianceWhitelistItemList", compliance::whitelist_list),
+        handler!(svc, "DescribeCompliancePeriodTaskList", compliance::describe_period_tasks),
+        handler!(svc, "ModifyCompliancePeriodTask", compliance::modify_period_task),
     ]
 }
 

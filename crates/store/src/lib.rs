@@ -16,6 +16,7 @@ mod secrets;
 
 pub mod accounts;
 pub mod advisories;
+pub mod compliance;
 pub mod image_scan;
 pub mod layer_cache;
 pub mod scan_tasks;

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -18,6 +18,21 @@ pub struct Args {
     /// Docker Engine endpoint the image inventory and scans read (e.g. unix:///var/run/docker.sock)
     #[arg(long, env = "DOCKER_HOST", value_name = "URL")]
     pub docker_host: Option<String>,
+    /// containerd socket for the ASSET_CONTAINERD and ASSET_CONTAINERD_CONTAINER compliance assets
+    #[arg(long, value_name = "PATH")]
+    pub containerd_socket: Option<PathBuf>,
+    /// Kubernetes node root (etc/kubernetes, var/lib/kubelet below it) for the ASSET_K8S compliance asset
+    #[arg(long, value_name = "DIR")]
+    pub k8s_root: Option<PathBuf>,
+    /// Node directory with workload manifests (Pods, Deployments...) for the pod items; repeatable
+    #[arg(long, value_name = "DIR")]
+    pub k8s_pods: Vec<String>,
+    /// The node's root for the Docker host's files (daemon.json, units, audit rules)
+    #[arg(long, default_value = "/", value_name = "DIR")]
+    pub node_root: PathBuf,
+    /// Seconds between compliance asset discoveries
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub discover_every: u64,
     /// Requests per second per (account, action); 0 disables the limit (benchmarks)
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub rate_limit: u32,
@@ -31,6 +46,7 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     }
 
     let worker = super::image::start_worker(&store, args.docker_host.clone(), global)?;
+    let compliance_stop = start_compliance(&store, &args)?;
     let svc = service::Service::new(store.clone());
     let table = api::ActionTable::new(service::actions(&svc))?;
     let config = api::ApiConfig { rate_limit: args.rate_limit, ..api::ApiConfig::default() };
@@ -40,9 +56,29 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     tracing::info!(listen = %listener.local_addr()?, rate_limit = args.rate_limit, "serving TCSS API");
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     worker.shutdown();
+    compliance_stop.cancel();
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The compliance worker: discovery of this machine's assets, check tasks, periodic tasks.
+fn start_compliance(store: &store::Store, args: &Args) -> anyhow::Result<scan::Cancel> {
+    let docker = args.docker_host.clone().unwrap_or_else(|| "unix:///var/run/docker.sock".into());
+    let sources = compliance::Sources {
+        docker: Some(docker),
+        node_root: args.node_root.clone(),
+        proc_root: args.node_root.join("proc"),
+        containerd: args.containerd_socket.clone().map(|socket| compliance::ContainerdSource { socket, config: None, namespaces: None }),
+        k8s: args.k8s_root.clone().map(|root| compliance::K8sSource { root, pod_dirs: args.k8s_pods.clone(), kubelet_argv: None }),
+        ..compliance::Sources::default()
+    };
+    let engine = Arc::new(compliance::Engine::new(&compliance::Catalog::builtin())?);
+    let mut cfg = scan::compliance::ComplianceConfig::new(sources);
+    cfg.discover_every = std::time::Duration::from_secs(args.discover_every.max(1));
+    let stop = scan::Cancel::new();
+    scan::compliance::spawn(store.clone(), engine, cfg, stop.clone());
+    Ok(stop)
 }
 
 /// First start on an empty store: one account and key, written to DATA_DIR/credentials.json (0600).

@@ -1,0 +1,361 @@
+//! The compliance worker started by `serve`: discovers assets into the store on a schedule, claims
+//! queued check tasks (durable, like image scans: a killed worker's task is re-claimed once its
+//! heartbeat is stale and re-run; results are keyed by (asset, item), so nothing is duplicated),
+//! re-collects the facts of exactly the assets a task names, evaluates the items with the compiled
+//! Rego [`compliance::Engine`] and writes the results; fires the periodic tasks.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use compliance::{Asset, AssetType, CheckResult, Engine, Sources};
+use serde_json::{Value, json};
+use store::Store;
+use store::compliance::{ComplianceResult, ComplianceTask, DiscoveredAsset, PeriodTask, Target};
+use time::OffsetDateTime;
+
+use crate::Cancel;
+
+/// Compliance worker settings.
+#[derive(Debug, Clone)]
+pub struct ComplianceConfig {
+    pub sources: Sources,
+    /// How often assets are re-discovered.
+    pub discover_every: Duration,
+    pub heartbeat_every: Duration,
+    pub stale_after: Duration,
+}
+
+impl ComplianceConfig {
+    pub fn new(sources: Sources) -> ComplianceConfig {
+        ComplianceConfig {
+            sources,
+            discover_every: Duration::from_secs(30),
+            heartbeat_every: Duration::from_millis(500),
+            stale_after: Duration::from_secs(10),
+        }
+    }
+}
+
+struct Ctx {
+    store: Store,
+    engine: Arc<Engine>,
+    cfg: ComplianceConfig,
+    worker: String,
+    stop: Cancel,
+}
+
+/// Starts discovery, the claim loop and the periodic trigger; they end when `stop` is cancelled.
+pub fn spawn(store: Store, engine: Arc<Engine>, cfg: ComplianceConfig, stop: Cancel) {
+    let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
+    let worker = format!("{host}:{}:compliance:{:x}", std::process::id(), OffsetDateTime::now_utc().unix_timestamp_nanos() & 0xffff_ffff);
+    let ctx = Arc::new(Ctx { store, engine, cfg, worker, stop });
+    let c = Arc::clone(&ctx);
+    tokio::spawn(async move { discover_loop(c).await });
+    let c = Arc::clone(&ctx);
+    tokio::spawn(async move { claim_loop(c).await });
+    let c = Arc::clone(&ctx);
+    tokio::spawn(async move { period_loop(c).await });
+}
+
+/// Display details the list actions show (image tag, container id, versions...).
+pub fn asset_info(a: &Asset) -> Value {
+    let Ok(f) = &a.facts else { return json!({}) };
+    let s = |p: &str| f.pointer(p).and_then(Value::as_str).unwrap_or_default().to_string();
+    match a.asset_type {
+        AssetType::Container => json!({
+            "ContainerId": s("/container/Id"),
+            "ImageTag": s("/container/Config/Image"),
+            "PodName": s("/container/Config/Labels/io.kubernetes.pod.name"),
+        }),
+        AssetType::Image => {
+            let tag = f.pointer("/image/RepoTags/0").and_then(Value::as_str).unwrap_or_default().to_string();
+            json!({"ImageId": s("/image/Id"), "ImageTag": tag})
+        }
+        AssetType::Host => json!({
+            "HostName": s("/info/Name"),
+            "DockerVersion": s("/version/Version"),
+            "ContainerdVersion": s("/info/ContainerdCommit/ID"),
+        }),
+        AssetType::Containerd => json!({"ContainerdVersion": s("/version/Version")}),
+        AssetType::ContainerdContainer => json!({"ImageTag": s("/container/Image"), "ContainerId": a.key.clone()}),
+        AssetType::K8s => json!({"NodeName": a.name.clone()}),
+    }
+}
+
+/// One discovery pass: every account sees this machine's assets. Types whose listing failed keep
+/// their stored assets (an outage is not a disappearance).
+pub async fn discover_once(store: &Store, sources: &Sources) -> Result<usize, store::Error> {
+    let inv = compliance::discover(sources).await;
+    let failed: Vec<AssetType> = inv.errors.iter().map(|(t, _)| *t).collect();
+    let types: Vec<&str> = AssetType::ALL
+        .iter()
+        .filter(|t| sources.asset_types.as_ref().is_none_or(|v| v.contains(t)) && !failed.contains(t))
+        .map(|t| t.as_str())
+        .collect();
+    let assets: Vec<DiscoveredAsset> = inv
+        .assets
+        .iter()
+        .map(|a| DiscoveredAsset {
+            asset_type: a.asset_type.as_str().to_string(),
+            key: a.key.clone(),
+            name: a.name.clone(),
+            info: asset_info(a).to_string(),
+        })
+        .collect();
+    for account in store.account_ids().await? {
+        store.sync_compliance_assets(account, &types, &assets).await?;
+    }
+    for (t, e) in &inv.errors {
+        tracing::warn!(asset_type = t.as_str(), error = %e, "compliance discovery: source unavailable");
+    }
+    Ok(assets.len())
+}
+
+async fn discover_loop(ctx: Arc<Ctx>) {
+    let mut known_accounts = 0usize;
+    let mut next = tokio::time::Instant::now();
+    while !ctx.stop.is_cancelled() {
+        // New accounts get the inventory within a second.
+        let accounts = ctx.store.account_ids().await.map(|a| a.len()).unwrap_or(known_accounts);
+        if tokio::time::Instant::now() >= next || accounts != known_accounts {
+            match discover_once(&ctx.store, &ctx.cfg.sources).await {
+                Ok(n) => tracing::debug!(assets = n, "compliance assets discovered"),
+                Err(e) => tracing::warn!(error = %e, "compliance discovery failed"),
+            }
+            known_accounts = accounts;
+            next = tokio::time::Instant::now() + ctx.cfg.discover_every;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+async fn claim_loop(ctx: Arc<Ctx>) {
+    while !ctx.stop.is_cancelled() {
+        let stale = OffsetDateTime::now_utc().unix_timestamp() - ctx.cfg.stale_after.as_secs() as i64;
+        match ctx.store.claim_compliance_task(&ctx.worker, stale).await {
+            Ok(Some(task)) => {
+                tracing::info!(task = task.task_id, kind = %task.kind, assets = task.targets.len(), attempt = task.attempts, "compliance task");
+                let error = match run_task(&ctx, &task).await {
+                    Ok(true) => Some(String::new()),
+                    Ok(false) => None, // claim lost or shutting down: another claim finishes it
+                    Err(e) => Some(e.to_string()),
+                };
+                if let Some(error) = error
+                    && let Err(e) = ctx.store.finish_compliance_task(task.task_id, &ctx.worker, &error).await
+                {
+                    tracing::error!(error = %e, task = task.task_id, "finishing a compliance task failed");
+                }
+            }
+            Ok(None) => tokio::time::sleep(Duration::from_millis(300)).await,
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming a compliance task failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+/// Runs a claimed task. Ok(false): the claim was lost or the server is stopping.
+async fn run_task(ctx: &Ctx, task: &ComplianceTask) -> Result<bool, store::Error> {
+    let store = &ctx.store;
+    let assets: HashMap<u64, store::compliance::ComplianceAsset> =
+        store.compliance_assets(task.account).await?.into_iter().map(|a| (a.asset_id, a)).collect();
+    let pairs: Vec<(u64, u64)> = task.targets.iter().flat_map(|t| t.items.iter().map(move |i| (t.asset_id, *i))).collect();
+    store.mark_compliance_running(task.account, task.task_id, &pairs).await?;
+
+    // Heartbeat while facts are collected (a whole-daemon refresh can take seconds).
+    let hb = {
+        let (store, id, worker, every) = (store.clone(), task.task_id, ctx.worker.clone(), ctx.cfg.heartbeat_every);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                if !matches!(store.heartbeat_compliance_task(id, &worker, 0).await, Ok(true)) {
+                    return;
+                }
+            }
+        })
+    };
+    let mut wanted = Vec::new();
+    for t in &task.targets {
+        if let Some(a) = assets.get(&t.asset_id)
+            && let Ok(ty) = a.asset_type.parse::<AssetType>()
+        {
+            wanted.push((ty, a.key.clone()));
+        }
+    }
+    let fresh = compliance::refresh(&ctx.cfg.sources, &wanted).await;
+    hb.abort();
+    let by_key: HashMap<(AssetType, &str), &Asset> = fresh.iter().map(|a| (a.asset_type, a.key.as_str())).zip(fresh.iter()).collect();
+
+    for (n, t) in task.targets.iter().enumerate() {
+        if ctx.stop.is_cancelled() {
+            return Ok(false);
+        }
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let rows = match assets.get(&t.asset_id) {
+            None => failed_rows(task, t, now, "the asset is no longer known".into()),
+            Some(a) => match a.asset_type.parse::<AssetType>().ok().and_then(|ty| by_key.get(&(ty, a.key.as_str()))) {
+                None => failed_rows(task, t, now, format!("{} {} could not be collected", a.asset_type, a.key)),
+                Some(asset) => {
+                    let (engine, asset, items) = (Arc::clone(&ctx.engine), (*asset).clone(), t.items.clone());
+                    // Rego evaluation is CPU work: off the async threads.
+                    let ev = tokio::task::spawn_blocking(move || engine.evaluate(&asset, Some(&items)))
+                        .await
+                        .unwrap_or_default();
+                    evaluation_rows(task, t, &ev, now)
+                }
+            },
+        };
+        if !store.write_compliance_results(task, &ctx.worker, n as u64 + 1, &rows).await? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn failed_rows(task: &ComplianceTask, t: &Target, now: i64, reason: String) -> Vec<ComplianceResult> {
+    t.items
+        .iter()
+        .map(|i| ComplianceResult {
+            asset_id: t.asset_id,
+            item_id: *i,
+            status: "CHECK_FAILED".into(),
+            result: String::new(),
+            reason: reason.clone(),
+            evidence: "null".into(),
+            checked_at: now,
+            task_id: task.task_id,
+        })
+        .collect()
+}
+
+fn evaluation_rows(task: &ComplianceTask, t: &Target, ev: &compliance::Evaluation, now: i64) -> Vec<ComplianceResult> {
+    let mut rows = Vec::new();
+    for item in &t.items {
+        let row = if let Some(r) = ev.get(*item) {
+            ComplianceResult {
+                asset_id: t.asset_id,
+                item_id: *item,
+                status: r.status.as_str().into(),
+                result: r.result.map(CheckResult::as_str).unwrap_or_default().into(),
+                reason: r.reason.clone(),
+                evidence: r.evidence.to_string(),
+                checked_at: r.checked_at.unix_timestamp(),
+                task_id: task.task_id,
+            }
+        } else if let Some(na) = ev.not_applicable.iter().find(|n| n.item_id == *item) {
+            ComplianceResult {
+                asset_id: t.asset_id,
+                item_id: *item,
+                status: "NOT_APPLICABLE".into(),
+                result: String::new(),
+                reason: na.reason.clone(),
+                evidence: "null".into(),
+                checked_at: now,
+                task_id: task.task_id,
+            }
+        } else {
+            // An item of another asset type: the service never queues one; say so if it happens.
+            ComplianceResult {
+                asset_id: t.asset_id,
+                item_id: *item,
+                status: "CHECK_FAILED".into(),
+                result: String::new(),
+                reason: "the item does not apply to this asset type".into(),
+                evidence: "null".into(),
+                checked_at: now,
+                task_id: task.task_id,
+            }
+        };
+        rows.push(row);
+    }
+    rows
+}
+
+/// The scheduler's clock (shares the image scheduler's test offset).
+fn now() -> OffsetDateTime {
+    crate::worker::scheduler_now()
+}
+
+/// Unix time of the run due at or before `now` for a rule (None: none due yet).
+pub fn due_slot(rule: &PeriodTask, now: i64) -> Option<i64> {
+    if !rule.enable {
+        return None;
+    }
+    let mut parts = rule.execution_time.split(':').map(|p| p.parse::<i64>().ok());
+    let (h, m, s) = (parts.next().flatten()?, parts.next().flatten().unwrap_or(0), parts.next().flatten().unwrap_or(0));
+    let today = now.div_euclid(86_400) * 86_400 + h * 3600 + m * 60 + s;
+    let slot = if today <= now { today } else { today - 86_400 };
+    let period = rule.frequency.max(1) as i64 * 86_400;
+    // Fire when the last run is at least one period (minus the slack of the daily slot) old.
+    (slot > rule.last_trigger && slot - rule.last_trigger >= period - 86_400 + 1).then_some(slot)
+}
+
+async fn period_loop(ctx: Arc<Ctx>) {
+    while !ctx.stop.is_cancelled() {
+        if let Err(e) = period_tick(&ctx).await {
+            tracing::warn!(error = %e, "compliance periodic tasks");
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+async fn period_tick(ctx: &Ctx) -> Result<(), store::Error> {
+    let now = now().unix_timestamp();
+    for account in ctx.store.account_ids().await? {
+        for mut rule in ctx.store.compliance_period_tasks(account).await? {
+            let Some(slot) = due_slot(&rule, now) else { continue };
+            let Ok(ty) = rule.asset_type.parse::<AssetType>() else { continue };
+            let assets = ctx.store.compliance_assets(account).await?;
+            // A switched-off benchmark standard leaves the type with nothing to check.
+            let items: Vec<u64> = if rule.disabled_standards.contains(&ty.benchmark_standard().0) {
+                Vec::new()
+            } else {
+                ctx.engine.catalog().items_for(ty).map(|i| i.id).collect()
+            };
+            let whitelist = ctx.store.compliance_whitelist(account).await?;
+            let targets: Vec<Target> = assets
+                .iter()
+                .filter(|a| a.present && a.asset_type == rule.asset_type)
+                .map(|a| Target {
+                    asset_id: a.asset_id,
+                    items: items
+                        .iter()
+                        .copied()
+                        .filter(|i| !whitelist.iter().any(|w| w.item_id == *i && (w.asset_id == 0 || w.asset_id == a.asset_id)))
+                        .collect(),
+                })
+                .collect();
+            // Record the slot first: a restart never fires the same slot twice.
+            rule.last_trigger = slot;
+            ctx.store.put_compliance_period_task(account, &rule).await?;
+            if targets.iter().any(|t| !t.items.is_empty()) {
+                let id = ctx.store.create_compliance_task(account, "periodic", &[rule.asset_type.clone()], &targets).await?;
+                tracing::info!(account, task = id, asset_type = %rule.asset_type, "periodic compliance task queued");
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(freq: u64, at: &str, last: i64) -> PeriodTask {
+        PeriodTask { enable: true, frequency: freq, execution_time: at.into(), last_trigger: last, ..PeriodTask::defaults("ASSET_HOST") }
+    }
+
+    #[test]
+    fn periodic_slots() {
+        let day = 86_400;
+        let now = 10 * day + 3 * 3600; // 03:00 on day 10
+        assert_eq!(due_slot(&rule(1, "02:00:00", 0), now), Some(10 * day + 2 * 3600));
+        assert_eq!(due_slot(&rule(1, "04:00:00", 0), now), Some(9 * day + 4 * 3600), "yesterday's missed slot runs once");
+        assert_eq!(due_slot(&rule(1, "02:00:00", 10 * day + 2 * 3600), now), None, "already fired");
+        assert_eq!(due_slot(&rule(3, "02:00:00", 8 * day + 2 * 3600), now), None, "every 3 days: not yet");
+        assert_eq!(due_slot(&rule(3, "02:00:00", 7 * day + 2 * 3600), now), Some(10 * day + 2 * 3600));
+        assert_eq!(due_slot(&PeriodTask { enable: false, ..rule(1, "02:00:00", 0) }, now), None);
+    }
+}
