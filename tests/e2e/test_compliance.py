@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from conftest import Server, make_call, services_required
+from conftest import Server, make_call, services_required, shipshape_bin
 from test_image_scan import docker_image_id, error_code
 
 PRIVILEGED, MEMORY, PIDS = 2001, 2009, 2022
@@ -286,3 +286,52 @@ def test_host_asset_and_not_applicable_items(server, call):
     a = call("DescribeComplianceAssetList", {"AssetTypeSet": ["ASSET_HOST"]})["AssetInfoList"][0]
     judged = sum(1 for i in items.values() if i["CheckResult"] in ("RESULT_PASSED", "RESULT_FAILED"))
     assert a["PassedPolicyItemCount"] + a["FailedPolicyItemCount"] == judged
+
+
+def test_cli_check_json_and_table(containers, tmp_path):
+    """`shipshape compliance check` runs the same catalog on the same containers, without a server."""
+    good, bad = containers
+    base = [shipshape_bin(), "compliance", "check", "--asset-type", "ASSET_CONTAINER", "--data-dir", str(tmp_path / "d")]
+    out = subprocess.run([*base, "--format", "json"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    by_name = {a["Name"].lstrip("/"): a for a in report["Assets"]}
+    assert {good, bad} <= set(by_name)
+    result = lambda name, item: next(r for r in by_name[name]["Results"] if r["CustomerPolicyItemId"] == item)  # noqa: E731
+    assert [result(good, i)["CheckResult"] for i in (PRIVILEGED, MEMORY, PIDS)] == ["RESULT_PASSED"] * 3
+    assert [result(bad, i)["CheckResult"] for i in (PRIVILEGED, MEMORY, PIDS)] == ["RESULT_FAILED"] * 3
+    assert all(a["AssetType"] == "ASSET_CONTAINER" for a in report["Assets"])
+    table = subprocess.run([*base, "--format", "table"], capture_output=True, text=True, timeout=300)
+    assert table.returncode == 0, table.stderr
+    assert bad[:20] in table.stdout and str(PRIVILEGED) in table.stdout
+    bad_type = subprocess.run([*base[:3], "--asset-type", "ASSET_NOPE"], capture_output=True, text=True, timeout=60)
+    assert bad_type.returncode != 0 and "ASSET_NOPE" in bad_type.stderr
+
+
+def test_kill9_mid_task_resumes_without_loss(tmp_path, tiny_image):
+    """A task survives `kill -9` of the server: after a restart it is claimed again and finishes; every
+    (asset, item) has exactly one result."""
+    tag = uuid.uuid4().hex[:8]
+    names = [f"ss-k9-{tag}-{i}" for i in range(12)]
+    try:
+        for n in names:
+            docker("create", "--name", n, "--network", "none", tiny_image, "true")
+        srv = Server("sqlite", tmp_path / "srv")
+        srv.start()
+        call = make_call(srv.endpoint, srv.first_key())
+        ids = wait_assets(call, names)
+        task = call("ScanComplianceAssets", {"CustomerAssetIdSet": ids, "AssetType": "ASSET_CONTAINER"})["TaskId"]
+        time.sleep(0.3)
+        srv.proc.send_signal(signal.SIGKILL)
+        srv.proc.wait()
+        srv.proc = None
+        srv.start()
+        call = make_call(srv.endpoint, srv.first_key())
+        wait_task(call, task, timeout=180)
+        for asset in ids:
+            items = items_of(call, asset)
+            assert all(i["CheckStatus"] in ("CHECK_FINISHED", "CHECK_FAILED") for i in items.values())
+            assert items[MEMORY]["CheckResult"] == "RESULT_FAILED" and items[PRIVILEGED]["CheckResult"] == "RESULT_PASSED"
+        srv.stop()
+    finally:
+        subprocess.run(["docker", "rm", "-f", *names], capture_output=True, timeout=300)
