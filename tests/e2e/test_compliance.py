@@ -7,6 +7,7 @@ and bad settings: memory and PIDs limits, privileged mode. Items (../shared/spec
 2001 not privileged, 2009 memory limited, 2022 PIDs limit set.
 """
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -335,3 +336,41 @@ def test_kill9_mid_task_resumes_without_loss(tmp_path, tiny_image):
         srv.stop()
     finally:
         subprocess.run(["docker", "rm", "-f", *names], capture_output=True, timeout=300)
+
+
+def test_periodic_task_fires_once_and_not_again_after_restart(tmp_path, containers):
+    """A periodic rule set for 30 s from now fires on a server whose scheduler clock runs 60 s ahead
+    (SHIPSHAPE_CLOCK_OFFSET_SECS, the scheduler's test clock); a restart does not fire the same slot again."""
+    from datetime import datetime, timedelta, timezone
+
+    good, _ = containers
+    srv = Server("sqlite", tmp_path / "srv")
+    srv.start()
+    call = make_call(srv.endpoint, srv.first_key())
+    (good_id,) = wait_assets(call, [good])
+    assert latest_task(call) == 0
+    at = (datetime.now(timezone.utc) + timedelta(seconds=30)).strftime("%H:%M:%S")
+    call("ModifyCompliancePeriodTask", {"PeriodTaskId": 1, "PeriodRule": {"Frequency": 1, "ExecutionTime": at, "Enable": True}})
+    time.sleep(2)
+    assert latest_task(call) == 0, "fired before its time"
+    srv.stop()
+    os.environ["SHIPSHAPE_CLOCK_OFFSET_SECS"] = "60"
+    try:
+        srv.start()
+        call = make_call(srv.endpoint, srv.first_key())
+        deadline = time.time() + 30
+        while latest_task(call) == 0 and time.time() < deadline:
+            time.sleep(0.3)
+        task = latest_task(call)
+        assert task > 0, "the periodic task did not fire"
+        wait_task(call, task)
+        assert items_of(call, good_id)[MEMORY]["CheckResult"] == "RESULT_PASSED"
+        assert call("DescribeCompliancePeriodTaskList", {"AssetType": "ASSET_CONTAINER"})["PeriodTaskSet"][0]["LastTriggerTime"]
+        srv.stop()
+        srv.start()
+        call = make_call(srv.endpoint, srv.first_key())
+        time.sleep(3)
+        assert latest_task(call) == task, "the same slot fired twice"
+    finally:
+        os.environ.pop("SHIPSHAPE_CLOCK_OFFSET_SECS", None)
+        srv.stop()

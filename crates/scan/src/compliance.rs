@@ -278,7 +278,9 @@ fn now() -> OffsetDateTime {
     crate::worker::scheduler_now()
 }
 
-/// Unix time of the run due at or before `now` for a rule (None: none due yet).
+/// Unix time of the run due at or before `now` for a rule (None: none due). Runs start with the first
+/// daily slot after the rule was saved, then every `frequency` days; slots missed while the server was
+/// down collapse into one run.
 pub fn due_slot(rule: &PeriodTask, now: i64) -> Option<i64> {
     if !rule.enable {
         return None;
@@ -288,8 +290,8 @@ pub fn due_slot(rule: &PeriodTask, now: i64) -> Option<i64> {
     let today = now.div_euclid(86_400) * 86_400 + h * 3600 + m * 60 + s;
     let slot = if today <= now { today } else { today - 86_400 };
     let period = rule.frequency.max(1) as i64 * 86_400;
-    // Fire when the last run is at least one period (minus the slack of the daily slot) old.
-    (slot > rule.last_trigger && slot - rule.last_trigger >= period - 86_400 + 1).then_some(slot)
+    let after_last = rule.last_trigger == 0 || slot - rule.last_trigger > period - 86_400;
+    (slot > rule.saved_at && slot > rule.last_trigger && after_last).then_some(slot)
 }
 
 async fn period_loop(ctx: Arc<Ctx>) {
@@ -352,6 +354,9 @@ mod tests {
         let day = 86_400;
         let now = 10 * day + 3 * 3600; // 03:00 on day 10
         assert_eq!(due_slot(&rule(1, "02:00:00", 0), now), Some(10 * day + 2 * 3600));
+        let saved = |at: i64| PeriodTask { saved_at: at, ..rule(1, "02:00:00", 0) };
+        assert_eq!(due_slot(&saved(10 * day + 2 * 3600 + 1), now), None, "saved after today's slot: tomorrow's is the first");
+        assert_eq!(due_slot(&saved(10 * day + 3600), now), Some(10 * day + 2 * 3600));
         assert_eq!(due_slot(&rule(1, "04:00:00", 0), now), Some(9 * day + 4 * 3600), "yesterday's missed slot runs once");
         assert_eq!(due_slot(&rule(1, "02:00:00", 10 * day + 2 * 3600), now), None, "already fired");
         assert_eq!(due_slot(&rule(3, "02:00:00", 8 * day + 2 * 3600), now), None, "every 3 days: not yet");

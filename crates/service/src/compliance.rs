@@ -1501,6 +1501,7 @@ pub async fn modify_period_task(svc: &Service, caller: Caller, req: ModifyPeriod
             p.disabled_standards.push(id);
         }
     }
+    p.saved_at = now_unix();
     svc.store.put_compliance_period_task(caller.account, &p).await?;
     Ok(Empty {})
 }

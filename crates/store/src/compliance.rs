@@ -115,6 +115,8 @@ pub struct PeriodTask {
     pub disabled_standards: Vec<u64>,
     /// Unix time of the last run (0: never).
     pub last_trigger: i64,
+    /// When the rule was last saved (runs start with the first slot after it).
+    pub saved_at: i64,
 }
 
 impl PeriodTask {
@@ -127,6 +129,7 @@ impl PeriodTask {
             enable: false,
             disabled_standards: Vec::new(),
             last_trigger: 0,
+            saved_at: 0,
         }
     }
 }
@@ -518,7 +521,7 @@ impl Store {
     /// Stored periodic task rules of the account (types without a row use the defaults).
     pub async fn compliance_period_tasks(&self, account: AccountId) -> Result<Vec<PeriodTask>, Error> {
         let rows = sqlx::query(
-            "SELECT asset_type, frequency, execution_time, enable, disabled_standards, last_trigger \
+            "SELECT asset_type, frequency, execution_time, enable, disabled_standards, last_trigger, saved_at \
              FROM compliance_period_tasks WHERE account_id = $1 ORDER BY asset_type",
         )
         .bind(account)
@@ -534,6 +537,7 @@ impl Store {
                     enable: r.try_get::<i64, _>(3)? != 0,
                     disabled_standards: serde_json::from_str(&disabled).map_err(|e| corrupt("compliance_period_tasks", e))?,
                     last_trigger: r.try_get(5)?,
+                    saved_at: r.try_get(6)?,
                 })
             })
             .collect()
@@ -541,10 +545,10 @@ impl Store {
 
     pub async fn put_compliance_period_task(&self, account: AccountId, t: &PeriodTask) -> Result<(), Error> {
         sqlx::query(
-            "INSERT INTO compliance_period_tasks (account_id, asset_type, frequency, execution_time, enable, disabled_standards, last_trigger) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (account_id, asset_type) DO UPDATE SET \
+            "INSERT INTO compliance_period_tasks (account_id, asset_type, frequency, execution_time, enable, disabled_standards, \
+             last_trigger, saved_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (account_id, asset_type) DO UPDATE SET \
              frequency = excluded.frequency, execution_time = excluded.execution_time, enable = excluded.enable, \
-             disabled_standards = excluded.disabled_standards, last_trigger = excluded.last_trigger",
+             disabled_standards = excluded.disabled_standards, last_trigger = excluded.last_trigger, saved_at = excluded.saved_at",
         )
         .bind(account)
         .bind(&t.asset_type)
@@ -553,6 +557,7 @@ impl Store {
         .bind(t.enable as i64)
         .bind(serde_json::Value::from(t.disabled_standards.clone()).to_string())
         .bind(t.last_trigger)
+        .bind(t.saved_at)
         .execute(&self.pool)
         .await?;
         Ok(())
