@@ -124,9 +124,19 @@ pub(crate) fn timestamp(t: time::OffsetDateTime) -> String {
 
 /// A stable id for a package within one report: hash of what makes it distinct.
 pub(crate) fn package_key(p: &Package) -> String {
+    package_key_of(p.ecosystem, &p.name, &p.version, &p.location)
+}
+
+/// The CycloneDX `bom-ref` of a package component (`pkg:<key>`), for documents that point at it
+/// (a vulnerability's `affects`).
+pub fn package_bom_ref(ecosystem: model::Ecosystem, name: &str, version: &str, location: &model::Location) -> String {
+    format!("pkg:{}", package_key_of(ecosystem, name, version, location))
+}
+
+fn package_key_of(ecosystem: model::Ecosystem, name: &str, version: &str, location: &model::Location) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
-    for part in [p.ecosystem.osv_name(), &p.name, &p.version, &p.location.path, &p.location.layer_digest] {
+    for part in [ecosystem.osv_name(), name, version, &location.path, &location.layer_digest] {
         h.update(part.as_bytes());
         h.update([0]);
     }

@@ -10,6 +10,7 @@
 
 pub mod cache;
 pub mod compliance;
+pub mod cyclonedx;
 mod error;
 pub mod inventory;
 mod pipeline;

@@ -160,3 +160,68 @@ fn vuln_scan_without_advisories_exits_2() {
     let out = run(&["image", "scan", &src, "--scanners", "nope"], dir.path());
     assert!(!out.status.success());
 }
+
+/// (package named as expected.json names it, installed version, advisory id) of a JSON finding.
+fn triple(f: &Value) -> (String, String, String) {
+    let p = &f["package"];
+    let os = matches!(p["ecosystem"].as_str(), Some("Debian" | "Alpine" | "Ubuntu" | "RedHat" | "Rocky Linux" | "AlmaLinux"));
+    let name = p["source_name"].as_str().filter(|_| os).or(p["name"].as_str()).unwrap().to_string();
+    (name, f["installed_version"].as_str().unwrap().to_string(), f["advisory_id"].as_str().unwrap().to_string())
+}
+
+#[test]
+fn vuln_scan_matches_expected_in_every_format() {
+    let Some(imgs) = need("SHIPSHAPE_TESTIMAGES") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let import = Command::new(env!("CARGO_BIN_EXE_shipshape"))
+        .args(["db", "import"])
+        .arg(shared().join("vulndata"))
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stderr));
+    let src = format!("docker-archive:{imgs}/bookworm-app.docker.tar");
+
+    let report = json_ok(&run(&["image", "scan", &src, "--scanners", "vuln", "--format", "json"], dir.path()));
+    let found = report["vulnerabilities"].as_array().unwrap();
+    let got: std::collections::BTreeSet<_> = found.iter().map(triple).collect();
+    let expected: Value = serde_json::from_str(&std::fs::read_to_string(shared().join("testimages/expected.json")).unwrap()).unwrap();
+    let want: std::collections::BTreeSet<_> = expected["vulns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v[0].as_str().unwrap().to_string(), v[1].as_str().unwrap().to_string(), v[2].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(got, want, "missing {:?}\nextra {:?}", want.difference(&got).collect::<Vec<_>>(), got.difference(&want).collect::<Vec<_>>());
+    for f in found {
+        assert!(f["location"]["path"].as_str().is_some_and(|p| !p.is_empty()), "{f}");
+    }
+
+    // CycloneDX: one vulnerability per finding, each pointing at a component of the same BOM.
+    let cdx = json_ok(&run(&["image", "scan", &src, "--scanners", "vuln", "--format", "cyclonedx"], dir.path()));
+    assert_eq!(cdx["specVersion"], "1.5");
+    let refs: std::collections::HashSet<&str> =
+        cdx["components"].as_array().unwrap().iter().filter_map(|c| c["bom-ref"].as_str()).collect();
+    let vulns = cdx["vulnerabilities"].as_array().unwrap();
+    assert_eq!(vulns.len(), found.len());
+    for v in vulns {
+        let r = v["affects"][0]["ref"].as_str().unwrap();
+        assert!(refs.contains(r), "{r} is not a component");
+        assert!(v["ratings"][0]["severity"].is_string());
+    }
+    let django = vulns.iter().find(|v| v["properties"][0]["value"] == "PYSEC-2021-98").expect("PYSEC-2021-98");
+    assert_eq!(django["id"], "CVE-2021-33203");
+    assert!(django["references"].as_array().unwrap().iter().any(|r| r["id"] == "PYSEC-2021-98"));
+
+    // SARIF: one result per (advisory, package), at the package's metadata file.
+    let sarif = json_ok(&run(&["image", "scan", &src, "--scanners", "vuln", "--format", "sarif"], dir.path()));
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), found.len());
+    assert!(results.iter().all(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].is_string()));
+
+    let table = run(&["image", "scan", &src, "--scanners", "vuln", "--format", "table"], dir.path());
+    assert!(table.status.success());
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.contains(&format!("Vulnerabilities: {}", found.len())) && text.contains("CVE-2021-33203"), "{text}");
+}

@@ -74,7 +74,7 @@ pub struct ScanArgs {
     /// Scanners, comma separated: vuln, virus, risk
     #[arg(long, value_delimiter = ',', default_value = "vuln,virus,risk", value_name = "LIST")]
     pub scanners: Vec<String>,
-    /// table, json, sarif [default: table on a terminal, else json]
+    /// table, json, cyclonedx (packages and their vulnerabilities), sarif [default: table on a terminal, else json]
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
 }
@@ -220,9 +220,11 @@ async fn scan_cmd(a: ScanArgs, global: &Global) -> anyhow::Result<()> {
         anyhow::bail!("--scanners: choose at least one of vuln, virus, risk");
     }
     let format = a.format.clone().unwrap_or_else(|| default_format(&a.source.output));
-    if !matches!(format.as_str(), "table" | "json" | "sarif") {
-        anyhow::bail!("--format: {format:?} is not table, json or sarif");
+    if !matches!(format.as_str(), "table" | "json" | "sarif" | "cyclonedx") {
+        anyhow::bail!("--format: {format:?} is not table, json, cyclonedx or sarif");
     }
+    // CycloneDX lists the packages the vulnerabilities point at.
+    sc.packages = format == "cyclonedx";
     // Fail before reading the image when there is nothing to match against.
     let store = if sc.vuln {
         let store = global.open_store().await?;
@@ -247,6 +249,11 @@ async fn scan_cmd(a: ScanArgs, global: &Global) -> anyhow::Result<()> {
     };
     let c = &indexed.content;
     let text = match format.as_str() {
+        "cyclonedx" => {
+            let mut bom = sbom::cyclonedx(&sbom_report(&a.source, &img, &indexed));
+            scan::cyclonedx::add_vulnerabilities(&mut bom, &vulns);
+            serde_json::to_string_pretty(&bom)? + "\n"
+        }
         "sarif" => {
             let log = scan::sarif::render(&scan::sarif::SarifInput {
                 target: &a.source.source,
