@@ -305,3 +305,36 @@ def test_scheduler_fires_once_and_after_restart(tmp_path):
         assert call("DescribeAssetImageScanTask", {})["TaskID"] == task2, "missed slots ran more than once"
     finally:
         srv2.stop()
+
+
+def test_advisory_update_rematches_stored_images_without_rescan(tmp_path):
+    """`shipshape db import` while the server runs: stored content reports are re-matched against the new
+    data (no new task, no image read) and the vulnerability list grows to what a fresh scan finds."""
+    image_id = docker_image_id()
+    srv = Server("sqlite", tmp_path / "rematch")
+    srv.data_dir.mkdir(parents=True)
+    srv.cli("db", "import", str(SHARED / "vulndata" / "osv" / "PyPI"))
+    srv.start()
+    try:
+        call = make_call(srv.endpoint, srv.first_key())
+        wait_image(call, image_id)
+        task = call("CreateAssetImageScanTask", {"All": True, "ScanVul": True})["TaskID"]
+        poll_until_end(call, task)
+        first = call("DescribeAssetImageVulList", {"ImageID": image_id, "Limit": 100})["TotalCount"]
+        assert first > 0
+
+        out = srv.cli("db", "import", str(SHARED / "vulndata"), check=False)
+        assert out.returncode == 0, out.stderr
+        want = len(cli_scan(srv.data_dir, image_id, scanners="vuln", tmp=tmp_path / "cache")["vulnerabilities"])
+        assert want > first
+        deadline, total = time.time() + 60, first
+        while time.time() < deadline:
+            total = call("DescribeAssetImageVulList", {"ImageID": image_id, "Limit": 100})["TotalCount"]
+            if total == want:
+                break
+            time.sleep(0.5)
+        assert total == want, f"re-match gave {total}, a fresh scan {want}"
+        assert call("DescribeAssetImageScanTask", {})["TaskID"] == task, "a new task ran"
+        assert "re-matched stored images" in srv.log()
+    finally:
+        srv.stop()

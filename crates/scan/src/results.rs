@@ -9,6 +9,16 @@ use serde::{Deserialize, Serialize};
 pub const KIND_VUL: &str = "vul";
 pub const KIND_VIRUS: &str = "virus";
 pub const KIND_RISK: &str = "risk";
+/// The image's packages and distribution (one row), kept so new advisory data is matched without
+/// reading the image again.
+pub const KIND_CONTENT: &str = "content";
+
+/// The stored content report of an image.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct StoredContent {
+    pub distribution: Option<model::Distribution>,
+    pub packages: Vec<model::Package>,
+}
 
 /// The stored summary of an image's latest scans.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -36,10 +46,13 @@ pub struct KindSummary {
     /// Why this scanner failed on the image, empty when it did not.
     pub error: String,
     pub scanned_at: i64,
+    /// The advisory data version the vulnerabilities were matched with (vul only).
+    #[serde(default)]
+    pub data_version: String,
 }
 
 impl KindSummary {
-    fn of(severities: impl Iterator<Item = Severity>, scanned_at: i64) -> KindSummary {
+    pub fn of(severities: impl Iterator<Item = Severity>, scanned_at: i64) -> KindSummary {
         let mut k = KindSummary { scanned_at, ..Default::default() };
         for s in severities {
             k.count += 1;
@@ -62,6 +75,8 @@ pub struct ImageFindings<'a> {
     pub scan_risk: bool,
     /// The match result when `scan_vul` (an error message when matching failed).
     pub vulns: Option<Result<&'a [vuln::VulnFinding], String>>,
+    /// The advisory data version `vulns` were matched with.
+    pub data_version: String,
 }
 
 /// The store outcome for an image: the new summary (merged over `previous` for the kinds not
@@ -78,10 +93,15 @@ pub fn outcome(previous: Option<&str>, f: &ImageFindings<'_>, now: i64) -> Resul
         out.kinds.push(KIND_VUL);
         match &f.vulns {
             Some(Ok(v)) => {
-                summary.vul = Some(KindSummary::of(v.iter().map(|x| x.severity), now));
+                let mut k = KindSummary::of(v.iter().map(|x| x.severity), now);
+                k.data_version = f.data_version.clone();
+                summary.vul = Some(k);
                 for x in v.iter() {
                     out.findings.push((KIND_VUL, serde_json::to_string(x)?));
                 }
+                out.kinds.push(KIND_CONTENT);
+                let c = StoredContent { distribution: content.distribution.clone(), packages: content.packages.clone() };
+                out.findings.push((KIND_CONTENT, serde_json::to_string(&c)?));
             }
             Some(Err(e)) => summary.vul = Some(KindSummary { error: e.clone(), scanned_at: now, ..Default::default() }),
             None => {}
@@ -101,7 +121,7 @@ pub fn outcome(previous: Option<&str>, f: &ImageFindings<'_>, now: i64) -> Resul
             out.findings.push((KIND_RISK, serde_json::to_string(r)?));
         }
     }
-    out.risk_count = out.findings.len() as u64;
+    out.risk_count = out.findings.iter().filter(|(k, _)| *k != KIND_CONTENT).count() as u64;
     out.summary = serde_json::to_string(&summary)?;
     Ok(out)
 }

@@ -92,6 +92,8 @@ pub fn spawn(store: Store, engine: Arc<Engine>, cfg: WorkerConfig) -> WorkerHand
     tokio::spawn(async move { inventory_loop(c).await });
     let c = Arc::clone(&ctx);
     tokio::spawn(async move { scheduler_loop(c).await });
+    let c = Arc::clone(&ctx);
+    tokio::spawn(async move { rematch_loop(c).await });
     WorkerHandle { wake, stop }
 }
 
@@ -144,6 +146,61 @@ async fn inventory_loop(ctx: Arc<Ctx>) {
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
+}
+
+/// After an advisory import, re-matches every stored content report whose vulnerabilities were
+/// matched under another data version: no image is read again.
+async fn rematch_loop(ctx: Arc<Ctx>) {
+    let mut done_for = String::new();
+    while !ctx.stop.is_cancelled() {
+        match ctx.store.advisory_data_version().await {
+            Ok(v) if v != done_for => match rematch_all(&ctx, &v).await {
+                Ok(n) => {
+                    if n > 0 {
+                        tracing::info!(images = n, "re-matched stored images against new advisory data");
+                    }
+                    done_for = v;
+                }
+                Err(e) => tracing::warn!(error = %e, "re-match after advisory update failed"),
+            },
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "reading the advisory data version failed"),
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+async fn rematch_all(ctx: &Ctx, version: &str) -> Result<usize, Error> {
+    let store = &ctx.store;
+    if !store.has_advisories().await? {
+        return Ok(0);
+    }
+    let mut n = 0;
+    for account in store.account_ids().await? {
+        for r in store.image_scan_results(account).await? {
+            let Ok(mut summary) = serde_json::from_str::<results::ImageSummary>(&r.summary) else { continue };
+            let Some(vul) = &summary.vul else { continue };
+            if vul.data_version == version || !vul.error.is_empty() {
+                continue;
+            }
+            let Some(text) = store.image_findings(account, &r.image_id, results::KIND_CONTENT).await?.into_iter().next() else {
+                continue; // scanned before content reports were kept: the next scan stores one
+            };
+            let Ok(content) = serde_json::from_str::<results::StoredContent>(&text) else { continue };
+            let image = layer::ImageContent { packages: content.packages, distribution: content.distribution, ..Default::default() };
+            let vulns = crate::match_vulns(store, &image).await?;
+            let now = OffsetDateTime::now_utc().unix_timestamp();
+            let mut k = results::KindSummary::of(vulns.iter().map(|x| x.severity), now);
+            k.data_version = version.to_string();
+            summary.vul = Some(k);
+            let rows = vulns.iter().map(serde_json::to_string).collect::<Result<Vec<_>, _>>().map_err(|e| Error::Internal(e.to_string()))?;
+            let text = serde_json::to_string(&summary).map_err(|e| Error::Internal(e.to_string()))?;
+            if store.replace_image_findings(account, &r.image_id, r.scanned_at, results::KIND_VUL, &rows, &text).await? {
+                n += 1;
+            }
+        }
+    }
+    Ok(n)
 }
 
 async fn claim_loop(ctx: Arc<Ctx>, n: usize) {
@@ -246,7 +303,9 @@ async fn scan_claim(ctx: &Arc<Ctx>, worker: &str, claim: &ImageScanClaim) -> Res
     match result {
         Ok((indexed, vulns)) => {
             let now = OffsetDateTime::now_utc().unix_timestamp();
+            let data_version = if claim.scan_vul { store.advisory_data_version().await? } else { String::new() };
             let f = ImageFindings {
+                data_version,
                 indexed: &indexed,
                 scan_vul: claim.scan_vul,
                 scan_virus: claim.scan_virus,

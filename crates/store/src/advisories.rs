@@ -78,6 +78,18 @@ pub struct AdvisoryStatus {
     pub data_version: String,
 }
 
+/// Changes whenever any source's content changes.
+fn data_version<'a>(sources: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    let mut h = Sha256::new();
+    for (name, fingerprint) in sources {
+        h.update(name.as_bytes());
+        h.update([0]);
+        h.update(fingerprint.as_bytes());
+        h.update([0]);
+    }
+    hex::encode(h.finalize())
+}
+
 fn content_hash(json: &str) -> String {
     hex::encode(Sha256::digest(json.as_bytes()))
 }
@@ -296,15 +308,15 @@ impl Store {
         }
         st.total = sqlx::query("SELECT COUNT(*) FROM advisories").fetch_one(&self.pool).await?.try_get::<i64, _>(0)?.max(0) as u64;
         st.newest_modified = st.sources.iter().filter_map(|s| s.newest_modified.clone()).max();
-        let mut h = Sha256::new();
-        for s in &st.sources {
-            h.update(s.name.as_bytes());
-            h.update([0]);
-            h.update(s.fingerprint.as_bytes());
-            h.update([0]);
-        }
-        st.data_version = hex::encode(h.finalize());
+        st.data_version = data_version(st.sources.iter().map(|s| (s.name.as_str(), s.fingerprint.as_str())));
         Ok(st)
+    }
+
+    /// The advisory data version alone (cheap: one small query), for the re-match loop.
+    pub async fn advisory_data_version(&self) -> Result<String, Error> {
+        let rows = sqlx::query("SELECT name, fingerprint FROM advisory_sources ORDER BY name").fetch_all(&self.pool).await?;
+        let pairs: Vec<(String, String)> = rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<_, Error>>()?;
+        Ok(data_version(pairs.iter().map(|(a, b)| (a.as_str(), b.as_str()))))
     }
 
     async fn advisories_at(&self, key: &AdvisoryKey) -> Result<Vec<Arc<Prepared>>, Error> {

@@ -632,6 +632,50 @@ impl Store {
         Ok(Some(ended == 1))
     }
 
+    /// Replaces one kind of an image's findings and its summary outside a task (the re-match
+    /// after an advisory update), only if the image's result is still the one read at
+    /// `scanned_at` (a scan that finished meanwhile wins). False when it was not.
+    pub async fn replace_image_findings(
+        &self,
+        account: AccountId,
+        image_id: &str,
+        scanned_at: i64,
+        kind: &str,
+        rows: &[String],
+        summary: &str,
+    ) -> Result<bool, Error> {
+        let mut tx = self.pool.begin().await?;
+        let n = sqlx::query("UPDATE image_scan_results SET summary = $1 WHERE account_id = $2 AND image_id = $3 AND scanned_at = $4")
+            .bind(summary)
+            .bind(account)
+            .bind(image_id)
+            .bind(scanned_at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n != 1 {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM image_findings WHERE account_id = $1 AND image_id = $2 AND kind = $3")
+            .bind(account)
+            .bind(image_id)
+            .bind(kind)
+            .execute(&mut *tx)
+            .await?;
+        for (seq, data) in rows.iter().enumerate() {
+            sqlx::query("INSERT INTO image_findings (account_id, image_id, kind, seq, data) VALUES ($1, $2, $3, $4, $5)")
+                .bind(account)
+                .bind(image_id)
+                .bind(kind)
+                .bind(seq as i64)
+                .bind(data)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// The stored result of one image.
     pub async fn image_scan_result(&self, account: AccountId, image_id: &str) -> Result<Option<ImageScanResult>, Error> {
         let row = sqlx::query(
