@@ -138,7 +138,7 @@ impl Store {
     }
 
     async fn replace_source(&self, src: vuln::import::ParsedSource) -> Result<SourceOutcome, Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let existing: HashMap<String, String> = sqlx::query("SELECT id, content_hash FROM advisories WHERE source = $1")
             .bind(&src.name)
             .fetch_all(&mut *tx)

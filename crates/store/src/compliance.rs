@@ -207,7 +207,7 @@ impl Store {
         assets: &[DiscoveredAsset],
     ) -> Result<(), Error> {
         let now = now_unix();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for t in asset_types {
             sqlx::query("UPDATE compliance_assets SET present = 2 WHERE account_id = $1 AND asset_type = $2 AND present = 1")
                 .bind(account)
@@ -368,7 +368,7 @@ impl Store {
     /// Marks (asset, item) pairs CHECK_RUNNING (their last result stays until replaced).
     pub async fn mark_compliance_running(&self, account: AccountId, task_id: u64, pairs: &[(u64, u64)]) -> Result<(), Error> {
         let now = now_unix();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for (asset, item) in pairs {
             sqlx::query(
                 "INSERT INTO compliance_results (account_id, asset_id, item_id, status, result, reason, evidence, checked_at, task_id) \
@@ -396,7 +396,7 @@ impl Store {
         done: u64,
         results: &[ComplianceResult],
     ) -> Result<bool, Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let held = sqlx::query(
             "UPDATE compliance_tasks SET heartbeat_at = $1, done_cnt = $2 WHERE task_id = $3 AND state = 'running' AND worker = $4",
         )
@@ -476,7 +476,7 @@ impl Store {
     /// Adds (item, asset) entries in one transaction; existing ones are refreshed, not duplicated.
     pub async fn add_compliance_whitelist(&self, account: AccountId, entries: &[(u64, u64)]) -> Result<(), Error> {
         let now = now_unix();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for (item, asset) in entries {
             sqlx::query(
                 "INSERT INTO compliance_whitelist (account_id, item_id, asset_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) \
@@ -495,7 +495,7 @@ impl Store {
 
     /// Removes entries by id, or by (item, asset) pairs, in one transaction. Returns rows removed.
     pub async fn delete_compliance_whitelist(&self, account: AccountId, ids: &[u64], pairs: &[(u64, u64)]) -> Result<u64, Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut n = 0;
         for id in ids {
             n += sqlx::query("DELETE FROM compliance_whitelist WHERE account_id = $1 AND whitelist_id = $2")
@@ -569,16 +569,7 @@ mod tests {
     use super::*;
 
     async fn stores(dir: &std::path::Path) -> Vec<(Store, AccountId)> {
-        let mut out = vec![Store::open(dir, None).await.unwrap()];
-        if let Some(url) = crate::testing::fresh_postgres().await.unwrap() {
-            out.push(Store::open(&dir.join("pg"), Some(&url)).await.unwrap());
-        }
-        let mut with = Vec::new();
-        for s in out {
-            let a = s.create_account().await.unwrap().app_id;
-            with.push((s, a));
-        }
-        with
+        crate::testing::stores_with_account(dir).await
     }
 
     fn asset(t: &str, key: &str) -> DiscoveredAsset {

@@ -72,7 +72,7 @@ impl Store {
                         Box::pin(async move {
                             // WAL: readers never block the writer; NORMAL is durable across crashes of
                             // the process (not of the OS) and avoids an fsync per commit.
-                            conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
+                            conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 15000;")
                                 .await?;
                             Ok(())
                         })
@@ -93,6 +93,16 @@ impl Store {
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
         Ok(Store { pool, backend, secrets: std::sync::Arc::new(secrets), data_dir: data_dir.to_path_buf() })
+    }
+
+    /// A write transaction. SQLite: `BEGIN IMMEDIATE`, so a transaction that reads before it writes
+    /// takes the write lock up front (waiting up to the busy timeout) instead of failing with
+    /// SQLITE_BUSY_SNAPSHOT when another process (a `db import` beside the server) committed between.
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, Error> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 
     pub fn pool(&self) -> &AnyPool {

@@ -216,7 +216,7 @@ impl Store {
     pub async fn sync_image_assets(&self, account: AccountId, source: &str, assets: &[ImageAsset]) -> Result<(), Error> {
         // Microseconds: two refreshes within one second must still tell old rows from new.
         let now = now_micros();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for a in assets {
             sqlx::query(
                 "INSERT INTO image_assets (account_id, image_id, names, repo_digests, size, created, os, architecture, \
@@ -285,7 +285,7 @@ impl Store {
         let seq = now_micros();
         // 24 hex digits like TCSS task ids; unique because seq is per-microsecond and random-suffixed.
         let task_id = format!("{:016x}{}", seq, &crate::secrets::random_alnum(8)?.to_ascii_lowercase());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO image_scan_tasks (account_id, task_id, seq, created_at, status, sub_status, scan_vul, scan_virus, \
              scan_risk, scheduled, deadline, started_at, finished_at, image_total) \
@@ -413,7 +413,7 @@ impl Store {
     /// result is dropped); images already done keep their results. False when it had ended.
     pub async fn stop_image_scan_task(&self, account: AccountId, task_id: &str, sub_status: &str) -> Result<bool, Error> {
         let now = now_unix();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let n = sqlx::query(
             "UPDATE image_scan_tasks SET status = 'END', sub_status = $1, finished_at = $2 \
              WHERE account_id = $3 AND task_id = $4 AND status <> 'END'",
@@ -442,7 +442,7 @@ impl Store {
     /// when nothing is left to scan the task ends (`Cancel`). Returns the rows cancelled.
     pub async fn cancel_image_scan_images(&self, account: AccountId, task_id: &str, image_ids: &[String]) -> Result<u64, Error> {
         let now = now_unix();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut n = 0;
         for id in image_ids {
             n += sqlx::query(
@@ -565,7 +565,7 @@ impl Store {
         error: Option<&str>,
     ) -> Result<Option<bool>, Error> {
         let now = now_unix();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let state = if error.is_some() { "failed" } else { "done" };
         let n = sqlx::query(
             "UPDATE image_scan_queue SET state = $1, error = $2, risk_count = $3, finished_at = $4, heartbeat_at = $4 \
@@ -644,7 +644,7 @@ impl Store {
         rows: &[String],
         summary: &str,
     ) -> Result<bool, Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let n = sqlx::query("UPDATE image_scan_results SET summary = $1 WHERE account_id = $2 AND image_id = $3 AND scanned_at = $4")
             .bind(summary)
             .bind(account)
@@ -783,16 +783,7 @@ mod tests {
     use super::*;
 
     async fn stores(dir: &std::path::Path) -> Vec<(Store, AccountId)> {
-        let mut out = vec![Store::open(dir, None).await.unwrap()];
-        if let Some(url) = crate::testing::fresh_postgres().await.unwrap() {
-            out.push(Store::open(&dir.join("pg"), Some(&url)).await.unwrap());
-        }
-        let mut with = Vec::new();
-        for s in out {
-            let a = s.create_account().await.unwrap().app_id;
-            with.push((s, a));
-        }
-        with
+        crate::testing::stores_with_account(dir).await
     }
 
     fn asset(id: &str, name: &str) -> ImageAsset {
