@@ -58,7 +58,10 @@ def timed(cmd, stdout_path):
     return wall, rss, p.returncode
 
 def shipshape_cmd(kind, path, data_dir):
-    return [bin_, "--data-dir", data_dir, "image", "sbom", f"{kind}:{path}", "--format", "cyclonedx"]
+    # The layer cache lives outside the data dir (default ~/.cache/shipshape): keep it in the
+    # per-run state dir too, or "cold" runs reuse the cache of earlier runs.
+    return [bin_, "--data-dir", data_dir, "image", "sbom", f"{kind}:{path}", "--format", "cyclonedx",
+            "--cache-dir", os.path.join(data_dir, "cache")]
 
 def trivy_cmd(kind, path, cache, sbom_out):
     return [trivy, "image", "--input", path, "--cache-dir", cache, *OFF, "--format", "cyclonedx", "--output", sbom_out]
@@ -86,6 +89,10 @@ def pkg_key(purl):
     t, rest = p[4:].split("/", 1)
     nv = rest.rsplit("/", 1)[-1]
     name, _, ver = nv.partition("@")
+    # deb/rpm epoch: in the version (1:2.38.1-5) for some tools, an epoch=1 qualifier for others.
+    q = dict(kv.partition("=")[::2] for kv in purl.split("#")[0].partition("?")[2].split("&") if kv)
+    if q.get("epoch") not in (None, "", "0") and ":" not in ver:
+        ver = f"{q['epoch']}:{ver}"
     if t == "maven":  # group is part of identity
         name = rest.rsplit("@", 1)[0]
     return (t, name.lower() if t in ("pypi", "npm", "golang") else name, ver)
