@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Shipshape's secret scanner (crates/secrets, examples/scan_dir) side by side with Trivy's
+# Shipshape's secret scanner (crates/secrets, examples/secrets_scan_dir) side by side with Trivy's
 # secret scanner on one extracted rootfs: median of RUNS runs, wall time and peak RSS.
 # Usage: bench/risk.sh ROOTFS [RUNS]   (trivy: ../shared/tools/get-trivy.sh .peers/bin)
 set -euo pipefail
@@ -8,8 +8,8 @@ RUNS="${2:-5}"
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TRIVY="${TRIVY:-$REPO/.peers/bin/trivy}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target-malware}"
-cargo build -q --release -p secrets --example scan_dir
-BIN="$CARGO_TARGET_DIR/release/examples/scan_dir"
+cargo build -q --release -p secrets --example secrets_scan_dir
+BIN="$CARGO_TARGET_DIR/release/examples/secrets_scan_dir"
 WORK="$(mktemp -d)"; trap 'rm -rf "$WORK"' EXIT
 OFF=(--skip-db-update --skip-java-db-update --offline-scan --quiet)
 echo "rootfs: $ROOT ($(find "$ROOT" -type f | wc -l) files, $(du -sh "$ROOT" | cut -f1)); $RUNS runs each"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Shipshape's trojan scanner (crates/malware, examples/scan_dir) side by side with
+# Shipshape's trojan scanner (crates/malware, examples/virus_scan_dir) side by side with
 # `clamscan -r` (same ClamAV signature files) and `yara -r` (same YARA rules, compiled set)
 # on one extracted rootfs: median of RUNS runs, wall time and peak RSS (/usr/bin/time -v).
 # Usage: bench/virus.sh ROOTFS [RUNS]      (peers: ../shared/tools/get-peers.sh)
@@ -9,8 +9,8 @@ RUNS="${2:-5}"
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SHARED="${SHIPSHAPE_SHARED:-$REPO/../shared}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target-malware}"
-cargo build -q --release -p malware --features yara --example scan_dir
-BIN="$CARGO_TARGET_DIR/release/examples/scan_dir"
+cargo build -q --release -p malware --features yara --example virus_scan_dir
+BIN="$CARGO_TARGET_DIR/release/examples/virus_scan_dir"
 WORK="$(mktemp -d)"; trap 'rm -rf "$WORK"' EXIT
 # clamscan -d DIR reads the top-level files of DIR: give both tools the same four files.
 mkdir "$WORK/clam"; cp "$SHARED"/rules/clamav/*.{hdb,hsb,ndb,ldb} "$WORK/clam/"
