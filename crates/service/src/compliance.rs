@@ -26,7 +26,7 @@ use store::scan_tasks::format_utc;
 
 use crate::Service;
 use crate::error::ServiceError;
-use crate::list::{AssetFilters as ComplianceFilters, check_filters, descending, invalid, page, paged, sorted, text_match};
+use crate::list::{AssetFilters as ComplianceFilters, all_match, check_filters, descending, invalid, page, paged, sorted, text_match};
 
 const MAX_IDS: usize = 10_000;
 
@@ -418,11 +418,7 @@ fn filtered_assets<'a>(
     check_filters(filters)?;
     let mut out = Vec::new();
     for a in view.assets.iter().filter(|a| a.present && types.iter().any(|t| t.as_str() == a.asset_type)) {
-        let mut keep = true;
-        for f in filters {
-            keep &= asset_filter(view, a, f)?;
-        }
-        if keep {
+        if all_match(filters, |f| asset_filter(view, a, f))? {
             out.push(a);
         }
     }
@@ -551,16 +547,15 @@ pub async fn describe_asset_policy_items(
     let ty = parse_type("AssetType", &a.asset_type)?;
     let mut list = Vec::new();
     for it in catalog().items_for(ty) {
-        let mut keep = true;
-        for f in &filters {
-            keep &= match f.name.as_str() {
+        let keep = all_match(&filters, |f| {
+            Ok(match f.name.as_str() {
                 "RiskLevel" => text_match(f, &it.risk),
                 "AppId" => f.values.iter().any(|v| v == &caller.account.to_string()),
                 "Name" => text_match(f, &it.name),
                 "CheckResult" => text_match(f, &item_state(&view, a, it).1),
                 other => return Err(invalid("Filters", format!("unknown filter name {other:?} (RiskLevel, AppId, Name, CheckResult)"))),
-            };
-        }
+            })
+        })?;
         if keep {
             list.push(it);
         }
@@ -755,15 +750,14 @@ pub async fn describe_item_affected_assets(
         if status == "CHECK_INIT" || view.results.get(&(a.asset_id, it.id)).is_some_and(|r| r.status == "NOT_APPLICABLE") {
             continue;
         }
-        let mut keep = true;
-        for f in &filters {
-            keep &= match f.name.as_str() {
+        let keep = all_match(&filters, |f| {
+            Ok(match f.name.as_str() {
                 "NodeName" => text_match(f, &info(a, "NodeName")),
                 "CheckResult" => text_match(f, &result),
                 "AssetName" => text_match(f, &a.name),
                 other => return Err(invalid("Filters", format!("unknown filter name {other:?} (NodeName, CheckResult, AssetName)"))),
-            };
-        }
+            })
+        })?;
         if keep {
             list.push(ComplianceAffectedAsset {
                 customer_asset_id: a.asset_id,
@@ -934,17 +928,16 @@ pub async fn describe_task_item_summaries(
     let mut list = Vec::new();
     for it in catalog().items_for(ty) {
         let s = item_summary(&view, it, &disabled);
-        let mut keep = true;
-        for f in &filters {
-            keep &= match f.name.as_str() {
+        let keep = all_match(&filters, |f| {
+            Ok(match f.name.as_str() {
                 "Name" => text_match(f, &s.name),
                 "ItemType" => text_match(f, &s.category),
                 "RiskLevel" => text_match(f, &s.risk_level),
                 "IsOpen" => f.values.iter().any(|v| v == &s.is_enable.to_string()),
                 "CheckResult" => text_match(f, &s.check_result),
                 other => return Err(invalid("Filters", format!("unknown filter name {other:?} (Name, ItemType, RiskLevel, IsOpen, CheckResult)"))),
-            };
-        }
+            })
+        })?;
         if keep {
             list.push(s);
         }
@@ -1332,14 +1325,13 @@ pub async fn whitelist_list(svc: &Service, caller: Caller, req: WhitelistListReq
             last_update_time: format_utc(w.updated_at),
             insert_time: format_utc(w.created_at),
         };
-        let mut keep = true;
-        for f in &filters {
-            keep &= match f.name.as_str() {
+        let keep = all_match(&filters, |f| {
+            Ok(match f.name.as_str() {
                 "Name" | "ItemName" => text_match(f, &row.name),
                 "CustomerPolicyItemId" => f.values.iter().any(|v| v == &row.customer_policy_item_id.to_string()),
                 other => return Err(invalid("Filters", format!("unknown filter name {other:?} (Name, CustomerPolicyItemId)"))),
-            };
-        }
+            })
+        })?;
         if keep {
             list.push(row);
         }

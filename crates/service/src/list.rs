@@ -68,3 +68,16 @@ pub fn sorted<T>(mut list: Vec<T>, desc: bool, key: impl Fn(&T, &T) -> Ordering)
     list
 }
 
+
+/// Whether every filter accepts a row. All are evaluated, so an unknown filter name is reported
+/// even when an earlier filter already rejected the row.
+pub fn all_match(
+    filters: &[AssetFilters],
+    mut one: impl FnMut(&AssetFilters) -> Result<bool, ServiceError>,
+) -> Result<bool, ServiceError> {
+    let mut keep = true;
+    for f in filters {
+        keep &= one(f)?;
+    }
+    Ok(keep)
+}
