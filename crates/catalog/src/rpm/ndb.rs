@@ -25,6 +25,11 @@ pub fn parse_ndb(data: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     if slot_pages.checked_mul(PAGE).is_none_or(|n| n > data.len()) {
         return Err("slot table larger than the file".into());
     }
+    // The slot table starts in the header's page, so rpm never writes 0 (nor reads a file
+    // claiming it).
+    if slot_pages == 0 {
+        return Err("no slot table".into());
+    }
     // The first two slot-sized entries hold the 32-byte database header.
     let slots = slot_pages * (PAGE / BLK) - 2;
     let mut out = Vec::new();

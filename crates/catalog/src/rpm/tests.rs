@@ -119,3 +119,15 @@ fn shared_blobs_are_refused() {
     // Same package index everywhere, so the blob header check passes for every slot.
     assert!(parse_ndb(&f).is_err());
 }
+
+/// A header claiming zero slot pages (input of the catalog_rpm fuzz target, minus its selector
+/// byte): the slot count underflowed, a panic with overflow checks, else a walk over slots
+/// to the end of the file.
+#[test]
+fn ndb_without_slot_pages_is_an_error() {
+    let crash = b"RpmP\0\0\0\0\x01\0\0\0\0\0\0\0";
+    assert_eq!(parse_ndb(crash), Err("no slot table".to_string()));
+    let mut f = ndb_of(&[vec![0u8; 64]]);
+    f[12..16].copy_from_slice(&0u32.to_le_bytes());
+    assert_eq!(parse_ndb(&f), Err("no slot table".to_string()));
+}
