@@ -186,7 +186,7 @@ async fn run_task(ctx: &Ctx, task: &ComplianceTask) -> Result<bool, store::Error
     }
     let fresh = compliance::refresh(&ctx.cfg.sources, &wanted).await;
     hb.abort();
-    let by_key: HashMap<(AssetType, &str), &Asset> = fresh.iter().map(|a| (a.asset_type, a.key.as_str())).zip(fresh.iter()).collect();
+    let by_key: HashMap<(AssetType, &str), &Asset> = fresh.iter().map(|a| ((a.asset_type, a.key.as_str()), a)).collect();
 
     for (n, t) in task.targets.iter().enumerate() {
         if ctx.stop.is_cancelled() {
