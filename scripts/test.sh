@@ -11,12 +11,10 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 
 echo "=== cargo tests"
 if cargo nextest --version >/dev/null 2>&1; then
+  # `shipshape` enables malware's `yara` feature by default, so the workspace run tests it.
   cargo nextest run --workspace --no-fail-fast
-  # The YARA half of the trojan scanner is an opt-in feature (yara-x/wasmtime): test it too.
-  cargo nextest run -p malware --features yara --no-fail-fast
 else
   cargo test --workspace --no-fail-fast
-  cargo test -p malware --features yara --no-fail-fast
 fi
 
 echo "=== end-to-end tests (official clients against the real binary)"

@@ -21,6 +21,7 @@ mod verify;
 
 pub use config::{Healthcheck, History, Image, ImageConfig, LayerInfo};
 pub use error::Error;
+pub use registry::list_references as registry_references;
 
 use std::fmt;
 use std::io::Read;

@@ -40,8 +40,7 @@ fn map_err(what: &str, e: oci_client::errors::OciDistributionError) -> Error {
     }
 }
 
-pub(crate) async fn open(reference: &str, opts: &OpenOptions) -> Result<(Image, Remote), Error> {
-    let parsed: Reference = reference.parse().map_err(|e| Error::InvalidReference(format!("{reference}: {e}")))?;
+fn client(opts: &OpenOptions) -> Client {
     let platform = opts.platform.clone();
     let config = ClientConfig {
         protocol: if opts.insecure { ClientProtocol::Http } else { ClientProtocol::Https },
@@ -59,14 +58,79 @@ pub(crate) async fn open(reference: &str, opts: &OpenOptions) -> Result<(Image, 
         })),
         ..Default::default()
     };
-    let client = Client::new(config);
-    let auth = match &opts.auth {
+    Client::new(config)
+}
+
+fn auth(opts: &OpenOptions) -> oci_client::secrets::RegistryAuth {
+    match &opts.auth {
         RegistryAuth::Anonymous => oci_client::secrets::RegistryAuth::Anonymous,
         RegistryAuth::Basic { username, password } => {
             oci_client::secrets::RegistryAuth::Basic(username.clone(), password.clone())
         }
         RegistryAuth::Bearer(t) => oci_client::secrets::RegistryAuth::Bearer(t.clone()),
+    }
+}
+
+/// Page size asked of `/v2/_catalog` and `/tags/list` (registries may return fewer).
+const PAGE: usize = 1000;
+
+/// Every `HOST/REPO:TAG` of a registry: the repositories given, or all of `/v2/_catalog`.
+pub async fn list_references(host: &str, repositories: Option<&[String]>, opts: &OpenOptions) -> Result<Vec<String>, Error> {
+    let client = client(opts);
+    let auth = auth(opts);
+    let probe = |repo: &str| -> Result<Reference, Error> {
+        format!("{host}/{repo}").parse().map_err(|e| Error::InvalidReference(format!("{host}/{repo}: {e}")))
     };
+    let repos = match repositories {
+        Some(r) => r.to_vec(),
+        None => {
+            let at = probe("catalog")?;
+            let mut all: Vec<String> = Vec::new();
+            loop {
+                let page = client
+                    .catalog(&at, &auth, Some(PAGE), all.last().map(String::as_str))
+                    .await
+                    .map_err(|e| map_err(&format!("{host} catalog"), e))?;
+                let n = page.repositories.len();
+                // A registry ignoring `last` would repeat a page forever: stop on no progress.
+                let before = all.len();
+                all.extend(page.repositories.into_iter().filter(|r| !r.is_empty()));
+                all.dedup();
+                if n < PAGE || all.len() == before {
+                    break;
+                }
+            }
+            all
+        }
+    };
+    let mut out = Vec::new();
+    for repo in repos {
+        let at = probe(&repo)?;
+        let mut tags: Vec<String> = Vec::new();
+        loop {
+            let page = client
+                .list_tags(&at, &auth, Some(PAGE), tags.last().map(String::as_str))
+                .await
+                .map_err(|e| map_err(&format!("{host}/{repo} tags"), e))?;
+            let n = page.tags.len();
+            let before = tags.len();
+            tags.extend(page.tags);
+            tags.dedup();
+            if n < PAGE || tags.len() == before {
+                break;
+            }
+        }
+        out.extend(tags.into_iter().map(|t| format!("{host}/{repo}:{t}")));
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+pub(crate) async fn open(reference: &str, opts: &OpenOptions) -> Result<(Image, Remote), Error> {
+    let parsed: Reference = reference.parse().map_err(|e| Error::InvalidReference(format!("{reference}: {e}")))?;
+    let client = client(opts);
+    let auth = auth(opts);
     let (manifest, digest, config_json, list_digest) = client
         .pull_manifest_and_config_and_list_digest(&parsed, &auth)
         .await

@@ -20,6 +20,8 @@ pub enum Error {
     Cache { path: String, source: std::io::Error },
     #[error("layer cache entry {key}: {reason}")]
     CacheEntry { key: String, reason: String },
+    #[error("registries file: {0}")]
+    Config(String),
     #[error("Docker Engine: {0}")]
     Docker(String),
     #[error("the image changed: expected layers {expected:?}, found {found:?}")]

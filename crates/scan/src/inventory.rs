@@ -1,10 +1,14 @@
-//! The images of a Docker Engine, as the store's inventory rows. ImageID is the config digest
-//! (what Docker calls the image id); every repo tag is kept.
+//! The images of a Docker Engine and of user-configured registries, as the store's inventory
+//! rows. ImageID is the config digest (what Docker calls the image id) wherever the image is, so
+//! an image pushed from the engine to a registry is one asset with both names; every repo tag
+//! is kept.
 
 use crate::Error;
 use bollard::Docker;
 use bollard::query_parameters::{ListContainersOptions, ListImagesOptions};
 use std::collections::HashMap;
+use serde::Deserialize;
+use std::path::Path;
 use store::scan_tasks::ImageAsset;
 
 /// Source name of inventory rows from the Docker Engine.
@@ -74,19 +78,168 @@ pub async fn docker_images(docker: &Docker) -> Result<Vec<ImageAsset>, Error> {
             layers: inspect.root_fs.as_ref().and_then(|r| r.layers.clone()).unwrap_or_default(),
             container_cnt: containers,
             running_cnt: running,
-            source: DOCKER_SOURCE.into(),
+            sources: vec![DOCKER_SOURCE.into()],
         });
     }
     out.sort_by(|a, b| a.image_id.cmp(&b.image_id));
     Ok(out)
 }
 
-/// Refreshes every account's Docker inventory from the engine (the server's engine is the
+/// A place the inventory lists images from.
+pub enum InventorySource {
+    Docker(Docker),
+    Registry(RegistryConfig),
+}
+
+impl InventorySource {
+    /// The `source` of its inventory rows.
+    pub fn name(&self) -> String {
+        match self {
+            InventorySource::Docker(_) => DOCKER_SOURCE.into(),
+            InventorySource::Registry(r) => r.source(),
+        }
+    }
+
+    pub async fn list(&self) -> Result<Vec<ImageAsset>, Error> {
+        match self {
+            InventorySource::Docker(d) => docker_images(d).await,
+            InventorySource::Registry(r) => registry_images(r).await,
+        }
+    }
+}
+
+/// Refreshes every account's rows of `source` (the server's engine and registries are the
 /// same for all accounts).
-pub async fn refresh(store: &store::Store, docker: &Docker) -> Result<usize, Error> {
-    let assets = docker_images(docker).await?;
+pub async fn refresh(store: &store::Store, source: &InventorySource) -> Result<usize, Error> {
+    let assets = source.list().await?;
     for account in store.account_ids().await? {
-        store.sync_image_assets(account, DOCKER_SOURCE, &assets).await?;
+        store.sync_image_assets(account, &source.name(), &assets).await?;
     }
     Ok(assets.len())
+}
+
+/// A registry whose images join the inventory: one `[[registry]]` table of the registries
+/// file (`DATA_DIR/registries.toml` or `serve --registries FILE`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryConfig {
+    /// `HOST[:PORT]`, as in image references.
+    pub host: String,
+    /// Plain HTTP instead of HTTPS.
+    #[serde(default)]
+    pub insecure: bool,
+    #[serde(default)]
+    pub username: Option<String>,
+    /// The password itself; prefer `password_env` (keeps it out of the file).
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Name of an environment variable holding the password.
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// Repositories to list; absent: every repository of the registry's `/v2/_catalog`.
+    #[serde(default)]
+    pub repositories: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegistriesFile {
+    #[serde(default)]
+    registry: Vec<RegistryConfig>,
+}
+
+impl RegistryConfig {
+    /// Inventory source name of this registry's rows.
+    pub fn source(&self) -> String {
+        format!("{REGISTRY_SOURCE_PREFIX}{}", self.host)
+    }
+
+    /// How to open images of this registry (credentials resolved now).
+    pub fn open_options(&self) -> Result<image::OpenOptions, Error> {
+        let password = match (&self.password, &self.password_env) {
+            (Some(p), None) => Some(p.clone()),
+            (None, Some(var)) => Some(std::env::var(var).map_err(|_| {
+                Error::Config(format!("registry {}: environment variable {var} (password_env) is not set", self.host))
+            })?),
+            (None, None) => None,
+            (Some(_), Some(_)) => {
+                return Err(Error::Config(format!("registry {}: give password or password_env, not both", self.host)));
+            }
+        };
+        let auth = match (&self.username, password) {
+            (Some(u), Some(p)) => image::RegistryAuth::Basic { username: u.clone(), password: p },
+            (None, None) => image::RegistryAuth::Anonymous,
+            _ => return Err(Error::Config(format!("registry {}: username and password go together", self.host))),
+        };
+        Ok(image::OpenOptions { insecure: self.insecure, auth, ..Default::default() })
+    }
+}
+
+/// Source names of registry rows start with this, then the host.
+pub const REGISTRY_SOURCE_PREFIX: &str = "registry:";
+
+/// Reads a registries file; every entry is checked (credentials resolvable, host unique).
+pub fn load_registries(path: &Path) -> Result<Vec<RegistryConfig>, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+    let file: RegistriesFile = toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+    let mut seen = std::collections::HashSet::new();
+    for r in &file.registry {
+        if r.host.is_empty() || r.host.contains('/') || r.host.contains(char::is_whitespace) {
+            return Err(Error::Config(format!("{}: registry host {:?} must be HOST[:PORT]", path.display(), r.host)));
+        }
+        if !seen.insert(r.host.clone()) {
+            return Err(Error::Config(format!("{}: registry {} is listed twice", path.display(), r.host)));
+        }
+        r.open_options()?;
+    }
+    Ok(file.registry)
+}
+
+/// Lists a registry's images (manifest and config of every tag; no layer is fetched). Tags of
+/// one image are folded into one row.
+pub async fn registry_images(reg: &RegistryConfig) -> Result<Vec<ImageAsset>, Error> {
+    let opts = reg.open_options()?;
+    let refs = image::registry_references(&reg.host, reg.repositories.as_deref(), &opts).await?;
+    let mut by_id: HashMap<String, ImageAsset> = HashMap::new();
+    for reference in refs {
+        let opened = match image::open(&image::Source::Registry { reference: reference.clone() }, &opts).await {
+            Ok(o) => o,
+            // A tag deleted or unreadable (e.g. another platform only) between list and read.
+            Err(e) => {
+                tracing::debug!(reference, error = %e, "registry image skipped");
+                continue;
+            }
+        };
+        let img = opened.image();
+        let a = by_id.entry(img.id.clone()).or_insert_with(|| ImageAsset {
+            image_id: img.id.clone(),
+            size: img.layers.iter().filter_map(|l| l.size).sum(),
+            created: img.created.clone().unwrap_or_default(),
+            os: img.os.clone(),
+            architecture: img.architecture.clone(),
+            history: img
+                .history
+                .iter()
+                .filter_map(|h| {
+                    let by = h.created_by.as_deref().unwrap_or("").trim();
+                    (!by.is_empty()).then(|| format!("# {}\n{by}", h.created.as_deref().unwrap_or("")))
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+            layers: img.layers.iter().map(|l| l.diff_id.clone()).collect(),
+            sources: vec![reg.source()],
+            ..Default::default()
+        });
+        a.names.push(reference);
+        a.repo_digests.extend(img.repo_digests.iter().cloned());
+    }
+    let mut out: Vec<ImageAsset> = by_id.into_values().collect();
+    for a in &mut out {
+        a.names.sort();
+        a.names.dedup();
+        a.repo_digests.sort();
+        a.repo_digests.dedup();
+    }
+    out.sort_by(|a, b| a.image_id.cmp(&b.image_id));
+    Ok(out)
 }

@@ -10,6 +10,7 @@
 use crate::results::{self, ImageFindings};
 use crate::schedule::{self, ScheduleSettings};
 use crate::{Cancel, Engine, Error, Progress, Scanners, inventory};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 use store::Store;
@@ -34,6 +35,8 @@ pub struct WorkerConfig {
     pub max_attempts: u64,
     /// Where Docker exports are spooled (`None`: temp dir).
     pub spool_dir: Option<std::path::PathBuf>,
+    /// Registries whose images join the inventory (and are read from there: layer by layer).
+    pub registries: Vec<inventory::RegistryConfig>,
 }
 
 impl Default for WorkerConfig {
@@ -46,6 +49,7 @@ impl Default for WorkerConfig {
             concurrency: 1,
             max_attempts: 3,
             spool_dir: None,
+            registries: Vec::new(),
         }
     }
 }
@@ -104,43 +108,59 @@ pub fn scheduler_now() -> OffsetDateTime {
     OffsetDateTime::now_utc() + time::Duration::seconds(off)
 }
 
+/// The Docker Engine (when reachable) and the configured registries.
+fn inventory_sources(cfg: &WorkerConfig) -> Vec<inventory::InventorySource> {
+    let mut sources = Vec::new();
+    match inventory::connect(cfg.docker_host.as_deref()) {
+        Ok(d) => sources.push(inventory::InventorySource::Docker(d)),
+        Err(e) => tracing::warn!(error = %e, "no Docker Engine: the inventory lists registry images only"),
+    }
+    sources.extend(cfg.registries.iter().cloned().map(inventory::InventorySource::Registry));
+    sources
+}
+
 async fn inventory_loop(ctx: Arc<Ctx>) {
-    let docker = match inventory::connect(ctx.cfg.docker_host.as_deref()) {
-        Ok(d) => d,
-        Err(e) => {
-            tracing::warn!(error = %e, "no Docker Engine: the image inventory stays empty");
-            return;
+    let sources = inventory_sources(&ctx.cfg);
+    // Rows of registries no longer configured would otherwise stay forever.
+    let configured: HashSet<String> = ctx.cfg.registries.iter().map(|r| r.source()).collect();
+    for gone in ctx.store.image_asset_sources().await.unwrap_or_default() {
+        if gone.starts_with(inventory::REGISTRY_SOURCE_PREFIX) && !configured.contains(&gone) {
+            match ctx.store.forget_image_asset_source(&gone).await {
+                Ok(n) => tracing::info!(source = %gone, rows = n, "registry no longer configured: its images left the inventory"),
+                Err(e) => tracing::warn!(source = %gone, error = %e, "forgetting an unconfigured registry failed"),
+            }
         }
-    };
-    // Accounts created since the last refresh get the last listing within a second.
-    let mut last: Option<(Vec<store::scan_tasks::ImageAsset>, std::collections::HashSet<model::AccountId>)> = None;
+    }
+    // Per source: its last listing and the accounts it was written to. Accounts created since
+    // get the last listing within a second; a source whose listing fails keeps its rows (an
+    // outage is not a disappearance).
+    let mut last: Vec<Option<(Vec<store::scan_tasks::ImageAsset>, HashSet<model::AccountId>)>> = vec![None; sources.len()];
     let mut next_full = tokio::time::Instant::now();
     while !ctx.stop.is_cancelled() {
-        if tokio::time::Instant::now() >= next_full {
-            match inventory::docker_images(&docker).await {
-                Ok(assets) => {
-                    let mut synced = std::collections::HashSet::new();
-                    for account in ctx.store.account_ids().await.unwrap_or_default() {
-                        match ctx.store.sync_image_assets(account, inventory::DOCKER_SOURCE, &assets).await {
-                            Ok(()) => {
-                                synced.insert(account);
-                            }
-                            Err(e) => tracing::warn!(error = %e, account, "image inventory sync failed"),
-                        }
+        let full = tokio::time::Instant::now() >= next_full;
+        if full {
+            for (src, slot) in sources.iter().zip(last.iter_mut()) {
+                match src.list().await {
+                    Ok(assets) => {
+                        tracing::debug!(source = %src.name(), images = assets.len(), "image inventory refreshed");
+                        *slot = Some((assets, HashSet::new()));
                     }
-                    tracing::debug!(images = assets.len(), "image inventory refreshed");
-                    last = Some((assets, synced));
+                    Err(e) => tracing::warn!(source = %src.name(), error = %e, "image inventory refresh failed"),
                 }
-                Err(e) => tracing::warn!(error = %e, "image inventory refresh failed"),
             }
             next_full = tokio::time::Instant::now() + ctx.cfg.inventory_every;
-        } else if let Some((assets, synced)) = &mut last
-            && let Ok(accounts) = ctx.store.account_ids().await
-        {
-            let new: Vec<model::AccountId> = accounts.into_iter().filter(|a| !synced.contains(a)).collect();
-            for account in new {
-                if ctx.store.sync_image_assets(account, inventory::DOCKER_SOURCE, assets).await.is_ok() {
-                    synced.insert(account);
+        }
+        if let Ok(accounts) = ctx.store.account_ids().await {
+            for (src, slot) in sources.iter().zip(last.iter_mut()) {
+                let Some((assets, synced)) = slot else { continue };
+                let new: Vec<model::AccountId> = accounts.iter().copied().filter(|a| !synced.contains(a)).collect();
+                for account in new {
+                    match ctx.store.sync_image_assets(account, &src.name(), assets).await {
+                        Ok(()) => {
+                            synced.insert(account);
+                        }
+                        Err(e) => tracing::warn!(error = %e, account, "image inventory sync failed"),
+                    }
                 }
             }
         }
@@ -227,6 +247,30 @@ async fn claim_loop(ctx: Arc<Ctx>, n: usize) {
     }
 }
 
+/// Where to read an image from, best first: a configured registry holding it (layers are
+/// fetched one by one, so cached layers cost nothing), then the Docker Engine (which can only
+/// export the whole image).
+fn read_from(cfg: &WorkerConfig, asset: &store::scan_tasks::ImageAsset) -> Vec<(image::Source, image::OpenOptions)> {
+    let mut out = Vec::new();
+    for reg in cfg.registries.iter().filter(|r| asset.seen_in(&r.source())) {
+        let prefix = format!("{}/", reg.host);
+        let reference = asset
+            .repo_digests
+            .iter()
+            .chain(&asset.names)
+            .find(|n| n.starts_with(&prefix))
+            .cloned();
+        if let (Some(reference), Ok(opts)) = (reference, reg.open_options()) {
+            out.push((image::Source::Registry { reference }, opts));
+        }
+    }
+    if asset.seen_in(inventory::DOCKER_SOURCE) {
+        let opts = image::OpenOptions { docker_host: cfg.docker_host.clone(), spool_dir: cfg.spool_dir.clone(), ..Default::default() };
+        out.push((image::Source::Docker { name: asset.image_id.clone() }, opts));
+    }
+    out
+}
+
 async fn scan_claim(ctx: &Arc<Ctx>, worker: &str, claim: &ImageScanClaim) -> Result<(), Error> {
     let store = &ctx.store;
     let previous = store.image_scan_result(claim.account, &claim.image_id).await?.map(|r| r.summary);
@@ -267,11 +311,24 @@ async fn scan_claim(ctx: &Arc<Ctx>, worker: &str, claim: &ImageScanClaim) -> Res
         })
     };
     let scanners = Scanners { packages: false, vuln: claim.scan_vul, virus: claim.scan_virus, risk: claim.scan_risk };
-    let opts = image::OpenOptions { docker_host: ctx.cfg.docker_host.clone(), spool_dir: ctx.cfg.spool_dir.clone(), ..Default::default() };
-    let source = image::Source::Docker { name: claim.image_id.clone() };
+    let places = read_from(&ctx.cfg, &asset);
     let open: crate::Opener = Box::new(move || {
-        let fut: futures::future::BoxFuture<'static, Result<Arc<image::OpenedImage>, Error>> =
-            Box::pin(async move { Ok(Arc::new(image::open(&source, &opts).await?)) });
+        let fut: futures::future::BoxFuture<'static, Result<Arc<image::OpenedImage>, Error>> = Box::pin(async move {
+            let mut last = Error::Internal("the image is in no source this server reads".into());
+            for (source, opts) in &places {
+                match image::open(source, opts).await {
+                    Ok(o) => {
+                        tracing::info!(?source, "image opened");
+                        return Ok(Arc::new(o));
+                    }
+                    Err(e) => {
+                        tracing::warn!(?source, error = %e, "opening the image failed; trying its next source");
+                        last = e.into();
+                    }
+                }
+            }
+            Err(last)
+        });
         fut
     });
     let stop = ctx.stop.clone();
@@ -409,10 +466,10 @@ async fn fire_scheduled(
         return Ok(());
     }
     // The inventory as of now.
-    if let Ok(docker) = inventory::connect(ctx.cfg.docker_host.as_deref())
-        && let Err(e) = inventory::refresh(&ctx.store, &docker).await
-    {
-        tracing::warn!(error = %e, "inventory refresh before a scheduled scan failed");
+    for src in inventory_sources(&ctx.cfg) {
+        if let Err(e) = inventory::refresh(&ctx.store, &src).await {
+            tracing::warn!(source = %src.name(), error = %e, "inventory refresh before a scheduled scan failed");
+        }
     }
     let assets = ctx.store.image_assets(s.account).await?;
     let selected: Vec<(String, u64)> = assets

@@ -35,8 +35,16 @@ pub struct ImageAsset {
     pub layers: Vec<String>,
     pub container_cnt: u64,
     pub running_cnt: u64,
-    /// Where the image was seen (`docker`).
-    pub source: String,
+    /// Where the image was seen, sorted: `docker` (the Docker Engine) and/or
+    /// `registry:HOST` (a configured registry). One asset per image id across all of them.
+    pub sources: Vec<String>,
+}
+
+impl ImageAsset {
+    /// Whether the image was seen in `source`.
+    pub fn seen_in(&self, source: &str) -> bool {
+        self.sources.iter().any(|s| s == source)
+    }
 }
 
 /// A task to create.
@@ -169,7 +177,7 @@ fn asset_from_row(r: &AnyRow) -> Result<ImageAsset, Error> {
         history: r.try_get(8)?,
         container_cnt: u(r.try_get(9)?),
         running_cnt: u(r.try_get(10)?),
-        source: r.try_get(11)?,
+        sources: vec![r.try_get(11)?],
         layers: parse_list("image_assets", &r.try_get::<String, _>(12)?)?,
     })
 }
@@ -197,6 +205,41 @@ fn task_from_row(r: &AnyRow) -> Result<ImageScanTask, Error> {
     })
 }
 
+/// Folds per-source rows (sorted by image id, then source) into one asset per image: names,
+/// digests and sources united in that order; container counts added (only the Docker Engine reports any); the rest
+/// comes from the config, which is the same bytes wherever the image is (same image id).
+fn merge_sources(rows: Vec<ImageAsset>) -> Vec<ImageAsset> {
+    let mut out: Vec<ImageAsset> = Vec::with_capacity(rows.len());
+    for r in rows {
+        match out.last_mut() {
+            Some(m) if m.image_id == r.image_id => {
+                // Rows come by source name, so the Docker Engine's names lead (`ImageName`
+                // shows the local name when there is one).
+                for (into, from) in [(&mut m.names, r.names), (&mut m.repo_digests, r.repo_digests), (&mut m.sources, r.sources)] {
+                    for x in from {
+                        if !into.contains(&x) {
+                            into.push(x);
+                        }
+                    }
+                }
+                m.container_cnt += r.container_cnt;
+                m.running_cnt += r.running_cnt;
+                m.size = m.size.max(r.size);
+                for (into, from) in [(&mut m.created, r.created), (&mut m.os, r.os), (&mut m.architecture, r.architecture), (&mut m.author, r.author), (&mut m.history, r.history)] {
+                    if into.is_empty() {
+                        *into = from;
+                    }
+                }
+                if m.layers.is_empty() {
+                    m.layers = r.layers;
+                }
+            }
+            _ => out.push(r),
+        }
+    }
+    out
+}
+
 fn now_micros() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -222,11 +265,11 @@ impl Store {
                 "INSERT INTO image_assets (account_id, image_id, names, repo_digests, size, created, os, architecture, \
                  author, history, container_cnt, running_cnt, source, seen_at, layers) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-                 ON CONFLICT (account_id, image_id) DO UPDATE SET names = excluded.names, \
+                 ON CONFLICT (account_id, image_id, source) DO UPDATE SET names = excluded.names, \
                  repo_digests = excluded.repo_digests, size = excluded.size, created = excluded.created, \
                  os = excluded.os, architecture = excluded.architecture, author = excluded.author, \
                  history = excluded.history, container_cnt = excluded.container_cnt, \
-                 running_cnt = excluded.running_cnt, source = excluded.source, seen_at = excluded.seen_at, \
+                 running_cnt = excluded.running_cnt, seen_at = excluded.seen_at, \
                  layers = excluded.layers",
             )
             .bind(account)
@@ -257,22 +300,38 @@ impl Store {
         Ok(())
     }
 
-    /// All images of the account, by image id.
+    /// Every inventory source with rows, over all accounts.
+    pub async fn image_asset_sources(&self) -> Result<Vec<String>, Error> {
+        let rows = sqlx::query("SELECT DISTINCT source FROM image_assets ORDER BY source").fetch_all(&self.pool).await?;
+        rows.iter().map(|r| r.try_get::<String, _>(0).map_err(Error::from)).collect()
+    }
+
+    /// Deletes every row of `source` (a registry no longer configured), all accounts.
+    pub async fn forget_image_asset_source(&self, source: &str) -> Result<u64, Error> {
+        let done = sqlx::query("DELETE FROM image_assets WHERE source = $1").bind(source).execute(&self.pool).await?;
+        Ok(done.rows_affected())
+    }
+
+    /// All images of the account, by image id, each merged over the sources it was seen in.
     pub async fn image_assets(&self, account: AccountId) -> Result<Vec<ImageAsset>, Error> {
-        let rows = sqlx::query(&format!("SELECT {ASSET_COLS} FROM image_assets WHERE account_id = $1 ORDER BY image_id"))
-            .bind(account)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(asset_from_row).collect()
+        let rows = sqlx::query(&format!(
+            "SELECT {ASSET_COLS} FROM image_assets WHERE account_id = $1 ORDER BY image_id, source"
+        ))
+        .bind(account)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(merge_sources(rows.iter().map(asset_from_row).collect::<Result<_, _>>()?))
     }
 
     pub async fn image_asset(&self, account: AccountId, image_id: &str) -> Result<Option<ImageAsset>, Error> {
-        let row = sqlx::query(&format!("SELECT {ASSET_COLS} FROM image_assets WHERE account_id = $1 AND image_id = $2"))
-            .bind(account)
-            .bind(image_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(asset_from_row).transpose()
+        let rows = sqlx::query(&format!(
+            "SELECT {ASSET_COLS} FROM image_assets WHERE account_id = $1 AND image_id = $2 ORDER BY source"
+        ))
+        .bind(account)
+        .bind(image_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(merge_sources(rows.iter().map(asset_from_row).collect::<Result<_, _>>()?).pop())
     }
 
     /// Creates a task and its queue rows in one transaction, unless the account has an
@@ -787,7 +846,7 @@ mod tests {
     }
 
     fn asset(id: &str, name: &str) -> ImageAsset {
-        ImageAsset { image_id: id.into(), names: vec![name.into()], size: 100, source: "docker".into(), ..Default::default() }
+        ImageAsset { image_id: id.into(), names: vec![name.into()], size: 100, sources: vec!["docker".into()], ..Default::default() }
     }
 
     #[test]
@@ -811,6 +870,38 @@ mod tests {
             // Another account sees nothing.
             let other = s.create_account().await.unwrap().app_id;
             assert!(s.image_assets(other).await.unwrap().is_empty());
+        }
+    }
+
+    #[tokio::test]
+    async fn one_asset_per_image_across_sources() {
+        let dir = tempfile::tempdir().unwrap();
+        for (s, a) in stores(dir.path()).await {
+            let mut docker = asset("sha256:1", "app:1");
+            docker.container_cnt = 2;
+            docker.running_cnt = 1;
+            s.sync_image_assets(a, "docker", &[docker, asset("sha256:2", "b:1")]).await.unwrap();
+            let mut reg = asset("sha256:1", "reg:5000/app:1");
+            reg.repo_digests = vec!["reg:5000/app@sha256:m".into()];
+            s.sync_image_assets(a, "registry:reg:5000", &[reg, asset("sha256:3", "reg:5000/only:1")]).await.unwrap();
+            let all = s.image_assets(a).await.unwrap();
+            assert_eq!(all.iter().map(|x| x.image_id.as_str()).collect::<Vec<_>>(), ["sha256:1", "sha256:2", "sha256:3"]);
+            let both = &all[0];
+            assert_eq!(both.names, ["app:1", "reg:5000/app:1"]);
+            assert_eq!(both.sources, ["docker", "registry:reg:5000"]);
+            assert_eq!(both.repo_digests, ["reg:5000/app@sha256:m"]);
+            assert_eq!((both.container_cnt, both.running_cnt), (2, 1));
+            assert_eq!(s.image_asset(a, "sha256:1").await.unwrap().as_ref(), Some(both));
+            // A registry refresh that no longer sees the image leaves the Docker row alone.
+            s.sync_image_assets(a, "registry:reg:5000", &[asset("sha256:3", "reg:5000/only:1")]).await.unwrap();
+            let one = s.image_asset(a, "sha256:1").await.unwrap().unwrap();
+            assert_eq!((one.names.as_slice(), one.sources.as_slice()), (&["app:1".to_string()][..], &["docker".to_string()][..]));
+            s.sync_image_assets(a, "docker", &[]).await.unwrap();
+            let left = s.image_assets(a).await.unwrap();
+            assert_eq!(left.iter().map(|x| x.image_id.as_str()).collect::<Vec<_>>(), ["sha256:3"]);
+            assert_eq!(s.image_asset_sources().await.unwrap(), ["registry:reg:5000"]);
+            assert_eq!(s.forget_image_asset_source("registry:reg:5000").await.unwrap(), 1);
+            assert!(s.image_assets(a).await.unwrap().is_empty());
         }
     }
 

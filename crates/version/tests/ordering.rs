@@ -228,8 +228,10 @@ law_test!(laws_pep440, Ecosystem::PyPI, "[0-2](\\.[0-2]){0,2}((a|b|rc)[0-2])?(\\
 law_test!(laws_npm, Ecosystem::Npm, "[0-2]\\.[0-2]\\.[0-2](-(alpha|beta|[0-2])(\\.(alpha|[0-9]{1,2})){0,2})?(\\+b[0-2])?");
 law_test!(laws_go, Ecosystem::Go, "v[0-2]\\.[0-2]\\.[0-2](-(0\\.2019010[1-2]000000-abcdef12345[0-1]|rc\\.[0-2]|0))?(\\+incompatible)?");
 // The shapes real Maven versions take (numbers, then hyphen-led qualifiers or builds). Maven's own
-// order is not total once qualifiers follow dots or meet sub-lists; see the test below.
-law_test!(laws_maven, Ecosystem::Maven, "[0-2](\\.[0-2]){0,3}(-(alpha|beta|milestone|rc|cr|snapshot|ga|final|sp|[0-2])[0-2]?){0,2}");
+// order is not total once qualifiers follow dots or meet sub-lists, nor when a release alias
+// (`ga`, `final`) is followed by more qualifiers (`2 < 2-sp`, `2-sp <= 2-ga-alpha`, `2 > 2-ga-alpha`);
+// see the test below. Release aliases are checked against the upstream table instead.
+law_test!(laws_maven, Ecosystem::Maven, "[0-2](\\.[0-2]){0,3}(-(alpha|beta|milestone|rc|cr|snapshot|sp|[0-2])[0-2]?){0,2}");
 law_test!(laws_gem, Ecosystem::RubyGems, "[0-2](\\.([0-2]|a|b|rc|pre)){0,4}(-[a-b0-1]{1,2})?");
 
 /// Maven 3's `ComparableVersion` answers 2.aa < 2-snapshot < 2 < 2.aa and 1-snapshot > 1.sp while

@@ -339,17 +339,22 @@ fn table(name: &str, img: &image::Image, vulns: &[vuln::VulnFinding], malware: &
 }
 
 fn load_signatures(global: &Global) -> anyhow::Result<Arc<malware::Signatures>> {
-    let dir = global.data_dir()?.join("rules");
-    malware::RuleStore::new(dir).load().map_err(|e| anyhow::anyhow!("loading malware rules: {e}"))
+    super::rules::rule_store(global)?.load().map_err(|e| anyhow::anyhow!("loading malware rules: {e}"))
 }
 
 /// Starts the image scan worker (inventory refresh, queue, scheduler) for `serve`.
-pub fn start_worker(store: &store::Store, docker_host: Option<String>, global: &Global) -> anyhow::Result<scan::worker::WorkerHandle> {
+pub fn start_worker(
+    store: &store::Store,
+    docker_host: Option<String>,
+    registries: Vec<scan::inventory::RegistryConfig>,
+    global: &Global,
+) -> anyhow::Result<scan::worker::WorkerHandle> {
     let signatures = load_signatures(global)?;
     let engine = Arc::new(Engine::new(Some(signatures), Arc::new(scan::StoreCache(store.clone())))?);
     let cfg = scan::worker::WorkerConfig {
         docker_host,
         inventory_every: Duration::from_secs(15),
+        registries,
         ..Default::default()
     };
     Ok(scan::worker::spawn(store.clone(), engine, cfg))

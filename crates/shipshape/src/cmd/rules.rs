@@ -37,8 +37,11 @@ enum RulesCommand {
     },
 }
 
-fn rule_store(global: &Global) -> anyhow::Result<RuleStore> {
-    Ok(RuleStore::new(global.data_dir()?.join("rules")))
+/// DATA_DIR/rules, with compiled YARA rules in the user cache (shared by every data dir: one
+/// compile per rule set per machine; entries are keyed by the sources' digest).
+pub(crate) fn rule_store(global: &Global) -> anyhow::Result<RuleStore> {
+    let compiled = scan::cache::DirCache::default_dir().map(|d| d.join("yara-compiled"));
+    Ok(RuleStore::new(global.data_dir()?.join("rules")).with_compiled_cache(compiled))
 }
 
 pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {

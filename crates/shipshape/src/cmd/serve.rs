@@ -18,6 +18,10 @@ pub struct Args {
     /// Docker Engine endpoint the image inventory and scans read (e.g. unix:///var/run/docker.sock)
     #[arg(long, env = "DOCKER_HOST", value_name = "URL")]
     pub docker_host: Option<String>,
+    /// Registries whose images join the image inventory (TOML `[[registry]]` tables; see README).
+    /// Default: DATA_DIR/registries.toml when it exists
+    #[arg(long, value_name = "FILE")]
+    pub registries: Option<PathBuf>,
     /// containerd socket for the ASSET_CONTAINERD and ASSET_CONTAINERD_CONTAINER compliance assets
     #[arg(long, value_name = "PATH")]
     pub containerd_socket: Option<PathBuf>,
@@ -45,7 +49,15 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         bootstrap_account(&store).await?;
     }
 
-    let worker = super::image::start_worker(&store, args.docker_host.clone(), global)?;
+    let registries = match &args.registries {
+        Some(f) => scan::inventory::load_registries(f)?,
+        None => {
+            let f = store.data_dir().join("registries.toml");
+            if f.exists() { scan::inventory::load_registries(&f)? } else { Vec::new() }
+        }
+    };
+    tracing::info!(registries = ?registries.iter().map(|r| r.host.as_str()).collect::<Vec<_>>(), "image inventory sources");
+    let worker = super::image::start_worker(&store, args.docker_host.clone(), registries, global)?;
     let compliance_stop = start_compliance(&store, &args)?;
     let svc = service::Service::new(store.clone());
     let table = api::ActionTable::new(service::actions(&svc))?;
