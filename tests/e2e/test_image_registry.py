@@ -6,6 +6,7 @@ one asset with all its names; an image only in a registry is listed and scanned 
 """
 import io
 import os
+import signal
 import socket
 import subprocess
 import tarfile
@@ -105,7 +106,8 @@ insecure = true
 """)
     os.environ["SHIPSHAPE_E2E_REGISTRY_PASSWORD"] = PASSWORD
     try:
-        srv = Server("sqlite", tmp_path / "srv", extra=["--registries", str(cfg)]).start()
+        # A long period: after the first listing only SIGHUP refreshes the inventory.
+        srv = Server("sqlite", tmp_path / "srv", extra=["--registries", str(cfg), "--inventory-every", "3600"]).start()
     finally:
         del os.environ["SHIPSHAPE_E2E_REGISTRY_PASSWORD"]
     try:
@@ -123,6 +125,18 @@ insecure = true
         by_id = call("DescribeAssetImageList", {"Filters": [{"Name": "ImageID", "Values": [bookworm_id], "ExactMatch": True}]})
         assert by_id["TotalCount"] == 1
         assert "image inventory refresh failed" in srv.log() and dead in srv.log()
+
+        # A new tag pushed now shows up (as one more name of the same image) on SIGHUP.
+        retag = remote.rsplit(":", 1)[0] + ":retagged-" + uuid.uuid4().hex[:6]
+        subprocess.run(["skopeo", "copy", "-q", "--src-tls-verify=false", "--dest-tls-verify=false",
+                        "--src-creds", f"{USER}:{PASSWORD}", "--dest-creds", f"{USER}:{PASSWORD}",
+                        f"docker://{remote}", f"docker://{retag}"], check=True, capture_output=True, timeout=300)
+        time.sleep(2)
+        assert find(call, retag)["TotalCount"] == 0
+        srv.proc.send_signal(signal.SIGHUP)
+        r = wait_for(lambda: find(call, retag)["List"], f"{retag} after SIGHUP", timeout=30)
+        assert [x["ImageID"] for x in r] == [regonly_id]
+        assert call("DescribeAssetImageList", {"Filters": [{"Name": "ImageID", "Values": [regonly_id], "ExactMatch": True}]})["TotalCount"] == 1
 
         # Scan both: the registry-only image can only come from the registry; the engine's
         # image is read from a registry too (layer by layer), not exported from dockerd.

@@ -58,6 +58,7 @@ impl Default for WorkerConfig {
 #[derive(Clone)]
 pub struct WorkerHandle {
     wake: Arc<Notify>,
+    refresh: Arc<Notify>,
     stop: Cancel,
 }
 
@@ -65,6 +66,10 @@ impl WorkerHandle {
     /// Wakes idle claim loops (a task was just queued).
     pub fn wake(&self) {
         self.wake.notify_waiters();
+    }
+    /// Lists every inventory source now instead of at the next period (`serve` on SIGHUP).
+    pub fn refresh_inventory(&self) {
+        self.refresh.notify_one();
     }
     pub fn shutdown(&self) {
         self.stop.cancel();
@@ -78,6 +83,7 @@ struct Ctx {
     cfg: WorkerConfig,
     id: String,
     wake: Arc<Notify>,
+    refresh: Arc<Notify>,
     stop: Cancel,
 }
 
@@ -87,7 +93,8 @@ pub fn spawn(store: Store, engine: Arc<Engine>, cfg: WorkerConfig) -> WorkerHand
     let stop = Cancel::new();
     let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
     let id = format!("{host}:{}:{:x}", std::process::id(), OffsetDateTime::now_utc().unix_timestamp_nanos() & 0xffff_ffff);
-    let ctx = Arc::new(Ctx { store, engine, cfg, id, wake: Arc::clone(&wake), stop: stop.clone() });
+    let refresh = Arc::new(Notify::new());
+    let ctx = Arc::new(Ctx { store, engine, cfg, id, wake: Arc::clone(&wake), refresh: Arc::clone(&refresh), stop: stop.clone() });
     for n in 0..ctx.cfg.concurrency.max(1) {
         let c = Arc::clone(&ctx);
         tokio::spawn(async move { claim_loop(c, n).await });
@@ -98,7 +105,7 @@ pub fn spawn(store: Store, engine: Arc<Engine>, cfg: WorkerConfig) -> WorkerHand
     tokio::spawn(async move { scheduler_loop(c).await });
     let c = Arc::clone(&ctx);
     tokio::spawn(async move { rematch_loop(c).await });
-    WorkerHandle { wake, stop }
+    WorkerHandle { wake, refresh, stop }
 }
 
 /// The test clock: `SHIPSHAPE_CLOCK_OFFSET_SECS` shifts the scheduler's "now" (only the
@@ -164,7 +171,13 @@ async fn inventory_loop(ctx: Arc<Ctx>) {
                 }
             }
         }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = ctx.refresh.notified() => {
+                tracing::info!("image inventory refresh asked for");
+                next_full = tokio::time::Instant::now();
+            }
+        }
     }
 }
 

@@ -347,13 +347,14 @@ pub fn start_worker(
     store: &store::Store,
     docker_host: Option<String>,
     registries: Vec<scan::inventory::RegistryConfig>,
+    inventory_every: Duration,
     global: &Global,
 ) -> anyhow::Result<scan::worker::WorkerHandle> {
     let signatures = load_signatures(global)?;
     let engine = Arc::new(Engine::new(Some(signatures), Arc::new(scan::StoreCache(store.clone())))?);
     let cfg = scan::worker::WorkerConfig {
         docker_host,
-        inventory_every: Duration::from_secs(15),
+        inventory_every,
         registries,
         ..Default::default()
     };

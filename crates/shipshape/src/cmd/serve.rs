@@ -34,6 +34,9 @@ pub struct Args {
     /// The node's root for the Docker host's files (daemon.json, units, audit rules)
     #[arg(long, default_value = "/", value_name = "DIR")]
     pub node_root: PathBuf,
+    /// Seconds between image inventory refreshes (SIGHUP refreshes at once)
+    #[arg(long, default_value_t = 15, value_name = "SECS")]
+    pub inventory_every: u64,
     /// Seconds between compliance asset discoveries
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub discover_every: u64,
@@ -57,7 +60,9 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         }
     };
     tracing::info!(registries = ?registries.iter().map(|r| r.host.as_str()).collect::<Vec<_>>(), "image inventory sources");
-    let worker = super::image::start_worker(&store, args.docker_host.clone(), registries, global)?;
+    let every = std::time::Duration::from_secs(args.inventory_every.max(1));
+    let worker = super::image::start_worker(&store, args.docker_host.clone(), registries, every, global)?;
+    refresh_on_sighup(worker.clone());
     let compliance_stop = start_compliance(&store, &args)?;
     let svc = service::Service::new(store.clone());
     let table = api::ActionTable::new(service::actions(&svc))?;
@@ -121,6 +126,20 @@ fn write_private(path: &Path, value: &serde_json::Value) -> anyhow::Result<()> {
     f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     writeln!(f, "{}", serde_json::to_string_pretty(value)?)?;
     Ok(())
+}
+
+/// `kill -HUP` asks for an image inventory refresh now (e.g. right after a push or a build).
+fn refresh_on_sighup(worker: scan::worker::WorkerHandle) {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(mut hup) => {
+            tokio::spawn(async move {
+                while hup.recv().await.is_some() {
+                    worker.refresh_inventory();
+                }
+            });
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot listen for SIGHUP: the inventory refreshes on its period only"),
+    }
 }
 
 async fn shutdown_signal() {
