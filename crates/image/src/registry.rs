@@ -74,6 +74,26 @@ fn auth(opts: &OpenOptions) -> oci_client::secrets::RegistryAuth {
 /// Page size asked of `/v2/_catalog` and `/tags/list` (registries may return fewer).
 const PAGE: usize = 1000;
 
+/// Follows `n`/`last` paging to a short page, or to a page with nothing new (a registry that
+/// ignores `last` would repeat its first page forever).
+async fn all_pages<F, Fut>(mut fetch: F) -> Result<Vec<String>, Error>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<String>, Error>>,
+{
+    let mut out: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    loop {
+        let page = fetch(out.last().cloned()).await?;
+        let n = page.len();
+        let before = out.len();
+        out.extend(page.into_iter().filter(|x| !x.is_empty() && seen.insert(x.clone())));
+        if n < PAGE || out.len() == before {
+            return Ok(out);
+        }
+    }
+}
+
 /// Every `HOST/REPO:TAG` of a registry: the repositories given, or all of `/v2/_catalog`.
 pub async fn list_references(host: &str, repositories: Option<&[String]>, opts: &OpenOptions) -> Result<Vec<String>, Error> {
     let client = client(opts);
@@ -81,45 +101,27 @@ pub async fn list_references(host: &str, repositories: Option<&[String]>, opts: 
     let probe = |repo: &str| -> Result<Reference, Error> {
         format!("{host}/{repo}").parse().map_err(|e| Error::InvalidReference(format!("{host}/{repo}: {e}")))
     };
+    let (client, auth) = (&client, &auth);
     let repos = match repositories {
         Some(r) => r.to_vec(),
         None => {
-            let at = probe("catalog")?;
-            let mut all: Vec<String> = Vec::new();
-            loop {
-                let page = client
-                    .catalog(&at, &auth, Some(PAGE), all.last().map(String::as_str))
-                    .await
-                    .map_err(|e| map_err(&format!("{host} catalog"), e))?;
-                let n = page.repositories.len();
-                // A registry ignoring `last` would repeat a page forever: stop on no progress.
-                let before = all.len();
-                all.extend(page.repositories.into_iter().filter(|r| !r.is_empty()));
-                all.dedup();
-                if n < PAGE || all.len() == before {
-                    break;
-                }
-            }
-            all
+            let at = &probe("catalog")?;
+            all_pages(move |last| async move {
+                let page = client.catalog(at, auth, Some(PAGE), last.as_deref()).await;
+                Ok(page.map_err(|e| map_err(&format!("{host} catalog"), e))?.repositories)
+            })
+            .await?
         }
     };
     let mut out = Vec::new();
     for repo in repos {
-        let at = probe(&repo)?;
-        let mut tags: Vec<String> = Vec::new();
-        loop {
-            let page = client
-                .list_tags(&at, &auth, Some(PAGE), tags.last().map(String::as_str))
-                .await
-                .map_err(|e| map_err(&format!("{host}/{repo} tags"), e))?;
-            let n = page.tags.len();
-            let before = tags.len();
-            tags.extend(page.tags);
-            tags.dedup();
-            if n < PAGE || tags.len() == before {
-                break;
-            }
-        }
+        let at = &probe(&repo)?;
+        let repo = repo.as_str();
+        let tags = all_pages(move |last| async move {
+            let page = client.list_tags(at, auth, Some(PAGE), last.as_deref()).await;
+            Ok(page.map_err(|e| map_err(&format!("{host}/{repo} tags"), e))?.tags)
+        })
+        .await?;
         out.extend(tags.into_iter().map(|t| format!("{host}/{repo}:{t}")));
     }
     out.sort();

@@ -61,9 +61,23 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     };
     tracing::info!(registries = ?registries.iter().map(|r| r.host.as_str()).collect::<Vec<_>>(), "image inventory sources");
     let every = std::time::Duration::from_secs(args.inventory_every.max(1));
-    let worker = super::image::start_worker(&store, args.docker_host.clone(), registries, every, global)?;
+    // The scan and compliance workers get their own runtime with nicer threads: the API's
+    // runtime keeps the CPU it needs while scans take the rest.
+    let workers = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("shipshape-worker")
+        .on_thread_start(|| {
+            scan::priority::lower_current_thread(scan::priority::WORKER_NICE);
+        })
+        .enable_all()
+        .build()
+        .context("starting the worker runtime")?;
+    let (worker, compliance_stop) = {
+        let _on_workers = workers.enter();
+        let worker = super::image::start_worker(&store, args.docker_host.clone(), registries, every, global)?;
+        (worker, start_compliance(&store, &args)?)
+    };
     refresh_on_sighup(worker.clone());
-    let compliance_stop = start_compliance(&store, &args)?;
     let svc = service::Service::new(store.clone());
     let table = api::ActionTable::new(service::actions(&svc))?;
     let config = api::ApiConfig { rate_limit: args.rate_limit, ..api::ApiConfig::default() };
@@ -74,6 +88,9 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     worker.shutdown();
     compliance_stop.cancel();
+    // In-flight scans stop at their next check; their claims are resumed by the next start.
+    // (`shutdown_background`: blocking on it is not allowed from this async context.)
+    workers.shutdown_background();
     store.close().await;
     tracing::info!("stopped");
     Ok(())
