@@ -120,7 +120,7 @@ pub async fn refresh(store: &store::Store, source: &InventorySource) -> Result<u
 
 /// A registry whose images join the inventory: one `[[registry]]` table of the registries
 /// file (`DATA_DIR/registries.toml` or `serve --registries FILE`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegistryConfig {
     /// `HOST[:PORT]`, as in image references.
@@ -139,6 +139,20 @@ pub struct RegistryConfig {
     /// Repositories to list; absent: every repository of the registry's `/v2/_catalog`.
     #[serde(default)]
     pub repositories: Option<Vec<String>>,
+}
+
+impl std::fmt::Debug for RegistryConfig {
+    // The password never reaches a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistryConfig")
+            .field("host", &self.host)
+            .field("insecure", &self.insecure)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "****"))
+            .field("password_env", &self.password_env)
+            .field("repositories", &self.repositories)
+            .finish()
+    }
 }
 
 #[derive(Deserialize)]
@@ -242,4 +256,30 @@ pub async fn registry_images(reg: &RegistryConfig) -> Result<Vec<ImageAsset>, Er
     }
     out.sort_by(|a, b| a.image_id.cmp(&b.image_id));
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registries_file_is_checked_and_passwords_stay_out_of_debug() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("r.toml");
+        std::fs::write(&f, "[[registry]]\nhost = \"r:5000\"\nusername = \"u\"\npassword = \"hunter2\"\nrepositories = [\"a/b\"]\n").unwrap();
+        let regs = load_registries(&f).unwrap();
+        assert_eq!(regs.len(), 1);
+        assert_eq!(regs[0].source(), "registry:r:5000");
+        assert!(!format!("{:?}", regs[0]).contains("hunter2"));
+        for (body, want) in [
+            ("[[registry]]\nhost = \"a:1\"\npassword = \"p\"\n", "username and password go together"),
+            ("[[registry]]\nhost = \"a:1\"\nusername = \"u\"\npassword = \"p\"\npassword_env = \"X\"\n", "not both"),
+            ("[[registry]]\nhost = \"\"\n", "HOST[:PORT]"),
+            ("[[registry]]\nhost = \"a:1\"\nport = 1\n", "port"),
+        ] {
+            std::fs::write(&f, body).unwrap();
+            let e = load_registries(&f).unwrap_err().to_string();
+            assert!(e.contains(want), "{body}: {e}");
+        }
+    }
 }
