@@ -41,7 +41,7 @@ def closed_port() -> int:
     return port
 
 
-def push_registry_only(tmp_path, tag):
+def push_registry_only(tmp_path, repo, tag):
     """A one-layer image (docker import of a tar holding app/.env) copied to the auth registry
     with skopeo, then removed from dockerd: it exists only in the registry."""
     layer = tmp_path / "layer.tar"
@@ -55,11 +55,11 @@ def push_registry_only(tmp_path, tag):
         info.size = len(ENV_FILE)
         info.mode = 0o600
         t.addfile(info, io.BytesIO(ENV_FILE))
-    local = f"shipshape-e2e/regonly:{tag}"
+    local = f"{repo}:{tag}"
     subprocess.run(["docker", "import", str(layer), local], check=True, capture_output=True, timeout=120)
     image_id = subprocess.run(["docker", "image", "inspect", "-f", "{{.Id}}", local], check=True, capture_output=True,
                               text=True, timeout=60).stdout.strip()
-    remote = f"{AUTH}/shipshape-e2e/regonly:{tag}"
+    remote = f"{AUTH}/{repo}:{tag}"
     subprocess.run(["skopeo", "copy", "-q", "--dest-tls-verify=false", "--dest-creds", f"{USER}:{PASSWORD}",
                     f"docker-daemon:{local}", f"docker://{remote}"], check=True, capture_output=True, timeout=300)
     subprocess.run(["docker", "rmi", local], check=True, capture_output=True, timeout=120)
@@ -83,21 +83,23 @@ def wait_for(pred, what, timeout=90):
 def test_registry_images_in_inventory_and_scanned_from_the_registry(tmp_path):
     need_registries()
     bookworm_id = docker_image_id()
-    remote, regonly_id = push_registry_only(tmp_path, uuid.uuid4().hex[:10])
+    # A repository of its own per run: the registries outlive test runs on a workstation.
+    repo = f"shipshape-e2e/regonly-{uuid.uuid4().hex[:10]}"
+    remote, regonly_id = push_registry_only(tmp_path, repo, "1")
     dead = f"127.0.0.1:{closed_port()}"
     cfg = tmp_path / "registries.toml"
     cfg.write_text(f"""
-# every repository of the catalog
 [[registry]]
 host = "{AUTH}"
 insecure = true
 username = "{USER}"
 password_env = "SHIPSHAPE_E2E_REGISTRY_PASSWORD"
+repositories = ["shipshape-test/bookworm-app", "{repo}"]
 
+# every repository of the catalog
 [[registry]]
 host = "{ANON}"
 insecure = true
-repositories = ["shipshape-test/bookworm-app"]
 
 # down: its listing fails, the others are unaffected
 [[registry]]
@@ -147,7 +149,7 @@ insecure = true
         assert risks["TotalCount"] >= 1 and any("/app/.env" in x["Desc"] for x in risks["List"]), risks
         no_secrets(risks)
         log = srv.log()
-        assert f'Registry {{ reference: "{AUTH}/shipshape-e2e/regonly' in log
+        assert f'Registry {{ reference: "{AUTH}/{repo}@' in log
         assert "Docker { name" not in log, "an image held by a configured registry was exported from dockerd"
         docker_risks = call("DescribeAssetImageRiskList", {"ImageID": bookworm_id, "Limit": 100})
         assert docker_risks["TotalCount"] >= 5

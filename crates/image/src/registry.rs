@@ -71,11 +71,13 @@ fn auth(opts: &OpenOptions) -> oci_client::secrets::RegistryAuth {
     }
 }
 
-/// Page size asked of `/v2/_catalog` and `/tags/list` (registries may return fewer).
-const PAGE: usize = 1000;
+/// Page size asked of `/v2/_catalog` and `/tags/list` (Docker Hub's cap; registries may return
+/// fewer, so paging goes on until an empty page).
+const PAGE: usize = 100;
 
-/// Follows `n`/`last` paging to a short page, or to a page with nothing new (a registry that
-/// ignores `last` would repeat its first page forever).
+/// Follows `n`/`last` paging to an empty page, or to a page with nothing new (a registry that
+/// ignores `last` would repeat its first page forever). A page shorter than asked is not the
+/// end: registries may cap `n` lower.
 async fn all_pages<F, Fut>(mut fetch: F) -> Result<Vec<String>, Error>
 where
     F: FnMut(Option<String>) -> Fut,
@@ -85,10 +87,9 @@ where
     let mut seen = std::collections::HashSet::new();
     loop {
         let page = fetch(out.last().cloned()).await?;
-        let n = page.len();
         let before = out.len();
         out.extend(page.into_iter().filter(|x| !x.is_empty() && seen.insert(x.clone())));
-        if n < PAGE || out.len() == before {
+        if out.len() == before {
             return Ok(out);
         }
     }

@@ -108,14 +108,17 @@ impl InventorySource {
     }
 }
 
-/// Refreshes every account's rows of `source` (the server's engine and registries are the
-/// same for all accounts).
-pub async fn refresh(store: &store::Store, source: &InventorySource) -> Result<usize, Error> {
-    let assets = source.list().await?;
-    for account in store.account_ids().await? {
-        store.sync_image_assets(account, &source.name(), &assets).await?;
-    }
-    Ok(assets.len())
+/// Longest one source's listing may take (a blackholed registry must not stall the others).
+pub const LIST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Lists every source at once, each within [`LIST_TIMEOUT`]; results in the sources' order.
+pub async fn list_all(sources: &[InventorySource]) -> Vec<Result<Vec<ImageAsset>, Error>> {
+    futures::future::join_all(sources.iter().map(|s| async move {
+        tokio::time::timeout(LIST_TIMEOUT, s.list())
+            .await
+            .unwrap_or_else(|_| Err(Error::Config(format!("{}: listing took over {} s", s.name(), LIST_TIMEOUT.as_secs()))))
+    }))
+    .await
 }
 
 /// A registry whose images join the inventory: one `[[registry]]` table of the registries
@@ -195,7 +198,11 @@ pub const REGISTRY_SOURCE_PREFIX: &str = "registry:";
 /// Reads a registries file; every entry is checked (credentials resolvable, host unique).
 pub fn load_registries(path: &Path) -> Result<Vec<RegistryConfig>, Error> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
-    let file: RegistriesFile = toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+    let file: RegistriesFile = toml::from_str(&text).map_err(|e| {
+        // toml's Display quotes the offending line, which may hold a password: message and line only.
+        let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1).unwrap_or(0);
+        Error::Config(format!("{}:{line}: {}", path.display(), e.message()))
+    })?;
     let mut seen = std::collections::HashSet::new();
     for r in &file.registry {
         if r.host.is_empty() || r.host.contains('/') || r.host.contains(char::is_whitespace) {
@@ -218,9 +225,14 @@ pub async fn registry_images(reg: &RegistryConfig) -> Result<Vec<ImageAsset>, Er
     for reference in refs {
         let opened = match image::open(&image::Source::Registry { reference: reference.clone() }, &opts).await {
             Ok(o) => o,
-            // A tag deleted or unreadable (e.g. another platform only) between list and read.
+            // Unreachable or refused: the listing fails and the source keeps its rows (an outage
+            // is not a disappearance).
+            Err(e @ (image::Error::Unauthorized(_) | image::Error::Registry(_) | image::Error::Io { .. })) => {
+                return Err(e.into());
+            }
+            // This tag only (deleted since the listing, another platform, a broken manifest).
             Err(e) => {
-                tracing::debug!(reference, error = %e, "registry image skipped");
+                tracing::warn!(reference, error = %e, "registry image skipped");
                 continue;
             }
         };
@@ -281,5 +293,9 @@ mod tests {
             let e = load_registries(&f).unwrap_err().to_string();
             assert!(e.contains(want), "{body}: {e}");
         }
+        // A syntax error names the line, never quotes it (it may hold the password).
+        std::fs::write(&f, "[[registry]]\nhost = \"a:1\"\npassword = hunter2\n").unwrap();
+        let e = load_registries(&f).unwrap_err().to_string();
+        assert!(e.contains("r.toml:3") && !e.contains("hunter2"), "{e}");
     }
 }

@@ -14,7 +14,6 @@ pub mod cyclonedx;
 mod error;
 pub mod inventory;
 mod pipeline;
-pub mod priority;
 pub mod results;
 pub mod sarif;
 pub mod schedule;

@@ -23,7 +23,7 @@ use tokio::sync::Notify;
 pub struct WorkerConfig {
     /// Docker Engine address; `None`: `DOCKER_HOST`, else the local socket.
     pub docker_host: Option<String>,
-    /// How often the Docker inventory is refreshed.
+    /// How often the image inventory (Docker Engine and registries) is refreshed.
     pub inventory_every: Duration,
     /// How often a claim is heartbeated (and a stop noticed).
     pub heartbeat_every: Duration,
@@ -146,8 +146,9 @@ async fn inventory_loop(ctx: Arc<Ctx>) {
     while !ctx.stop.is_cancelled() {
         let full = tokio::time::Instant::now() >= next_full;
         if full {
-            for (src, slot) in sources.iter().zip(last.iter_mut()) {
-                match src.list().await {
+            let listed = inventory::list_all(&sources).await;
+            for ((src, slot), listing) in sources.iter().zip(last.iter_mut()).zip(listed) {
+                match listing {
                     Ok(assets) => {
                         tracing::debug!(source = %src.name(), images = assets.len(), "image inventory refreshed");
                         *slot = Some((assets, HashSet::new()));
@@ -479,8 +480,13 @@ async fn fire_scheduled(
         return Ok(());
     }
     // The inventory as of now.
-    for src in inventory_sources(&ctx.cfg) {
-        if let Err(e) = inventory::refresh(&ctx.store, &src).await {
+    let sources = inventory_sources(&ctx.cfg);
+    for (src, listing) in sources.iter().zip(inventory::list_all(&sources).await) {
+        let synced = match listing {
+            Ok(assets) => ctx.store.sync_image_assets(s.account, &src.name(), &assets).await.map_err(Error::from),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = synced {
             tracing::warn!(source = %src.name(), error = %e, "inventory refresh before a scheduled scan failed");
         }
     }

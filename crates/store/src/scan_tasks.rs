@@ -224,7 +224,11 @@ fn merge_sources(rows: Vec<ImageAsset>) -> Vec<ImageAsset> {
                 }
                 m.container_cnt += r.container_cnt;
                 m.running_cnt += r.running_cnt;
-                m.size = m.size.max(r.size);
+                // The engine's size (uncompressed) when it has the image; a registry's is the
+                // compressed blob sum.
+                if m.size == 0 {
+                    m.size = r.size;
+                }
                 for (into, from) in [(&mut m.created, r.created), (&mut m.os, r.os), (&mut m.architecture, r.architecture), (&mut m.author, r.author), (&mut m.history, r.history)] {
                     if into.is_empty() {
                         *into = from;

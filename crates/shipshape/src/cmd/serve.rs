@@ -46,6 +46,9 @@ pub struct Args {
 }
 
 pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
+    let hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .inspect_err(|e| tracing::warn!(error = %e, "cannot listen for SIGHUP: the inventory refreshes on its period only"))
+        .ok();
     let store = global.open_store().await?;
     tracing::info!(data_dir = %store.data_dir().display(), backend = ?store.backend(), "store open");
     if store.count_accounts().await? == 0 {
@@ -61,23 +64,9 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     };
     tracing::info!(registries = ?registries.iter().map(|r| r.host.as_str()).collect::<Vec<_>>(), "image inventory sources");
     let every = std::time::Duration::from_secs(args.inventory_every.max(1));
-    // The scan and compliance workers get their own runtime with nicer threads: the API's
-    // runtime keeps the CPU it needs while scans take the rest.
-    let workers = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("shipshape-worker")
-        .on_thread_start(|| {
-            scan::priority::lower_current_thread(scan::priority::WORKER_NICE);
-        })
-        .enable_all()
-        .build()
-        .context("starting the worker runtime")?;
-    let (worker, compliance_stop) = {
-        let _on_workers = workers.enter();
-        let worker = super::image::start_worker(&store, args.docker_host.clone(), registries, every, global)?;
-        (worker, start_compliance(&store, &args)?)
-    };
-    refresh_on_sighup(worker.clone());
+    let worker = super::image::start_worker(&store, args.docker_host.clone(), registries, every, global)?;
+    let compliance_stop = start_compliance(&store, &args)?;
+    refresh_on_sighup(hup, worker.clone());
     let svc = service::Service::new(store.clone());
     let table = api::ActionTable::new(service::actions(&svc))?;
     let config = api::ApiConfig { rate_limit: args.rate_limit, ..api::ApiConfig::default() };
@@ -88,9 +77,6 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     worker.shutdown();
     compliance_stop.cancel();
-    // In-flight scans stop at their next check; their claims are resumed by the next start.
-    // (`shutdown_background`: blocking on it is not allowed from this async context.)
-    workers.shutdown_background();
     store.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -146,17 +132,14 @@ fn write_private(path: &Path, value: &serde_json::Value) -> anyhow::Result<()> {
 }
 
 /// `kill -HUP` asks for an image inventory refresh now (e.g. right after a push or a build).
-fn refresh_on_sighup(worker: scan::worker::WorkerHandle) {
-    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
-        Ok(mut hup) => {
-            tokio::spawn(async move {
-                while hup.recv().await.is_some() {
-                    worker.refresh_inventory();
-                }
-            });
+/// The handler is installed first thing in `run` (SIGHUP's default action would end the process).
+fn refresh_on_sighup(hup: Option<tokio::signal::unix::Signal>, worker: scan::worker::WorkerHandle) {
+    let Some(mut hup) = hup else { return };
+    tokio::spawn(async move {
+        while hup.recv().await.is_some() {
+            worker.refresh_inventory();
         }
-        Err(e) => tracing::warn!(error = %e, "cannot listen for SIGHUP: the inventory refreshes on its period only"),
-    }
+    });
 }
 
 async fn shutdown_signal() {
