@@ -22,6 +22,8 @@ pub enum Error {
     CacheEntry { key: String, reason: String },
     #[error("registries file: {0}")]
     Config(String),
+    #[error("inventory source {name}: listing took over {secs} s")]
+    ListTimeout { name: String, secs: u64 },
     #[error("Docker Engine: {0}")]
     Docker(String),
     #[error("the image changed: expected layers {expected:?}, found {found:?}")]

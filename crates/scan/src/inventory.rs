@@ -51,15 +51,14 @@ pub async fn docker_images(docker: &Docker) -> Result<Vec<ImageAsset>, Error> {
         // An image removed between list and inspect is simply not in this refresh.
         let Ok(inspect) = docker.inspect_image(&id).await else { continue };
         let history = docker.image_history(&id).await.unwrap_or_default();
-        let mut steps: Vec<String> = history
+        let steps: Vec<String> = history
             .iter()
             .rev()
             .map(|h| {
                 let created = if h.created > 0 { store::scan_tasks::format_utc(h.created) } else { String::new() };
-                format!("# {created}\n{}", h.created_by.trim())
+                history_step(&created, &h.created_by)
             })
             .collect();
-        steps.retain(|s| !s.trim().is_empty());
         let (containers, running) = counts.get(&id).copied().unwrap_or_default();
         let mut names: Vec<String> = s.repo_tags.iter().filter(|t| t.as_str() != "<none>:<none>").cloned().collect();
         names.sort();
@@ -83,6 +82,11 @@ pub async fn docker_images(docker: &Docker) -> Result<Vec<ImageAsset>, Error> {
     }
     out.sort_by(|a, b| a.image_id.cmp(&b.image_id));
     Ok(out)
+}
+
+/// One build step of an asset's `history`: `# <created>` then the command.
+fn history_step(created: &str, created_by: &str) -> String {
+    format!("# {created}\n{}", created_by.trim())
 }
 
 /// A place the inventory lists images from.
@@ -116,7 +120,7 @@ pub async fn list_all(sources: &[InventorySource]) -> Vec<Result<Vec<ImageAsset>
     futures::future::join_all(sources.iter().map(|s| async move {
         tokio::time::timeout(LIST_TIMEOUT, s.list())
             .await
-            .unwrap_or_else(|_| Err(Error::Config(format!("{}: listing took over {} s", s.name(), LIST_TIMEOUT.as_secs()))))
+            .unwrap_or_else(|_| Err(Error::ListTimeout { name: s.name(), secs: LIST_TIMEOUT.as_secs() }))
     }))
     .await
 }
@@ -248,7 +252,7 @@ pub async fn registry_images(reg: &RegistryConfig) -> Result<Vec<ImageAsset>, Er
                 .iter()
                 .filter_map(|h| {
                     let by = h.created_by.as_deref().unwrap_or("").trim();
-                    (!by.is_empty()).then(|| format!("# {}\n{by}", h.created.as_deref().unwrap_or("")))
+                    (!by.is_empty()).then(|| history_step(h.created.as_deref().unwrap_or(""), by))
                 })
                 .collect::<Vec<_>>()
                 .join("\n"),
@@ -259,10 +263,9 @@ pub async fn registry_images(reg: &RegistryConfig) -> Result<Vec<ImageAsset>, Er
         a.names.push(reference);
         a.repo_digests.extend(img.repo_digests.iter().cloned());
     }
+    // Names arrive sorted and unique (the references are); tags of one image share digests.
     let mut out: Vec<ImageAsset> = by_id.into_values().collect();
     for a in &mut out {
-        a.names.sort();
-        a.names.dedup();
         a.repo_digests.sort();
         a.repo_digests.dedup();
     }

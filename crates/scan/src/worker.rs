@@ -144,8 +144,7 @@ async fn inventory_loop(ctx: Arc<Ctx>) {
     let mut last: Vec<Option<(Vec<store::scan_tasks::ImageAsset>, HashSet<model::AccountId>)>> = vec![None; sources.len()];
     let mut next_full = tokio::time::Instant::now();
     while !ctx.stop.is_cancelled() {
-        let full = tokio::time::Instant::now() >= next_full;
-        if full {
+        if tokio::time::Instant::now() >= next_full {
             let listed = inventory::list_all(&sources).await;
             for ((src, slot), listing) in sources.iter().zip(last.iter_mut()).zip(listed) {
                 match listing {

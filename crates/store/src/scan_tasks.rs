@@ -206,8 +206,8 @@ fn task_from_row(r: &AnyRow) -> Result<ImageScanTask, Error> {
 }
 
 /// Folds per-source rows (sorted by image id, then source) into one asset per image: names,
-/// digests and sources united in that order; container counts added (only the Docker Engine reports any); the rest
-/// comes from the config, which is the same bytes wherever the image is (same image id).
+/// digests and sources united in that order; container counts added (only the Docker Engine
+/// reports any); the rest comes from the config, the same bytes wherever the image is.
 fn merge_sources(rows: Vec<ImageAsset>) -> Vec<ImageAsset> {
     let mut out: Vec<ImageAsset> = Vec::with_capacity(rows.len());
     for r in rows {
