@@ -9,6 +9,10 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 # Tools some Rust tests run (pyspdxtools, the official SPDX validator) live in the venv.
 [ -d .venv/bin ] && export PATH="$PWD/.venv/bin:$PATH"
 
+echo "=== fast tier: formatting and lints"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
 echo "=== cargo tests"
 if cargo nextest --version >/dev/null 2>&1; then
   # `shipshape` enables malware's `yara` feature by default, so the workspace run tests it.

@@ -86,8 +86,9 @@ class Server:
     def start(self):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
+        # --db-update-every 0: tests load advisory data themselves, never from the internet.
         cmd = [shipshape_bin(), "serve", "--listen", self.endpoint, "--rate-limit", str(self.rate_limit),
-               *self.global_args(), *self.extra]
+               "--db-update-every", "0", *self.global_args(), *self.extra]
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, env={**os.environ, "RUST_LOG": "info"})
         deadline = time.time() + 60
         while time.time() < deadline:

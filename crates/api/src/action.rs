@@ -74,9 +74,7 @@ pub fn unsupported(name: &'static str) -> Action {
     Action {
         name,
         unsupported: true,
-        handler: Arc::new(move |_caller: Caller, _body: Bytes| {
-            Box::pin(async move { Err(ApiError::unsupported_operation(name)) })
-        }),
+        handler: Arc::new(move |_caller: Caller, _body: Bytes| Box::pin(async move { Err(ApiError::unsupported_operation(name)) })),
     }
 }
 
@@ -146,15 +144,14 @@ pub fn decode_body<Req: DeserializeOwned>(body: &[u8]) -> Result<Req, ApiError> 
 }
 
 fn parsing_error(e: &serde_json::Error) -> ApiError {
-    ApiError::new(
-        TcssCode::InvalidParameterParsingError,
-        format!("The request body is not a valid JSON object: {e}."),
-    )
+    ApiError::new(TcssCode::InvalidParameterParsingError, format!("The request body is not a valid JSON object: {e}."))
 }
 
 /// serde's messages for these two cases are fixed by `serde::de::Error::{unknown_field, missing_field}`.
 fn classify_data_error(path: &str, msg: &str) -> ApiError {
-    let qualify = |field: &str| if path == "." { field.to_string() } else { format!("{path}.{field}") };
+    let qualify = |field: &str| {
+        if path == "." { field.to_string() } else { format!("{path}.{field}") }
+    };
     if let Some(field) = backticked(msg, "unknown field `") {
         // serde_path_to_error already puts the unknown key at the end of the path.
         let name = if path.ends_with(field) { path.to_string() } else { qualify(field) };
@@ -168,10 +165,7 @@ fn classify_data_error(path: &str, msg: &str) -> ApiError {
     }
     if path == "." {
         // The top-level value has the wrong shape (an array, a string…).
-        return ApiError::new(
-            TcssCode::InvalidParameterParsingError,
-            format!("The request body must be a JSON object: {msg}."),
-        );
+        return ApiError::new(TcssCode::InvalidParameterParsingError, format!("The request body must be a JSON object: {msg}."));
     }
     ApiError::new(TcssCode::InvalidParameter, format!("The parameter `{path}` is invalid: {msg}."))
 }

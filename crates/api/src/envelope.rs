@@ -48,9 +48,8 @@ pub fn success_bytes<T: Serialize>(body: &T, request_id: &str) -> Result<Vec<u8>
 pub fn error_bytes(err: &ApiError, request_id: &str) -> Vec<u8> {
     let body = ErrorBody { error: ErrorFields { code: err.code.as_str(), message: &err.message } };
     // Serialising two strings cannot fail; fall back to a fixed body rather than panic.
-    serde_json::to_vec(&Envelope { response: Inner { body: &body, request_id } }).unwrap_or_else(|_| {
-        br#"{"Response":{"Error":{"Code":"InternalError","Message":"error rendering failed"}}}"#.to_vec()
-    })
+    serde_json::to_vec(&Envelope { response: Inner { body: &body, request_id } })
+        .unwrap_or_else(|_| br#"{"Response":{"Error":{"Code":"InternalError","Message":"error rendering failed"}}}"#.to_vec())
 }
 
 /// An HTTP 200 `application/json` response with the given body.
@@ -70,10 +69,7 @@ mod tests {
     fn error_envelope_shape() {
         let err = ApiError::new(TcssCode::InvalidAction, "nope");
         let v: serde_json::Value = serde_json::from_slice(&error_bytes(&err, "rid")).unwrap();
-        assert_eq!(
-            v,
-            serde_json::json!({"Response": {"Error": {"Code": "InvalidAction", "Message": "nope"}, "RequestId": "rid"}})
-        );
+        assert_eq!(v, serde_json::json!({"Response": {"Error": {"Code": "InvalidAction", "Message": "nope"}, "RequestId": "rid"}}));
     }
 
     #[test]
@@ -83,8 +79,7 @@ mod tests {
         struct R {
             scan_period: u64,
         }
-        let v: serde_json::Value =
-            serde_json::from_slice(&success_bytes(&R { scan_period: 7 }, "rid").unwrap()).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&success_bytes(&R { scan_period: 7 }, "rid").unwrap()).unwrap();
         assert_eq!(v, serde_json::json!({"Response": {"ScanPeriod": 7, "RequestId": "rid"}}));
     }
 }

@@ -23,11 +23,7 @@ impl ApiError {
 
     /// `InternalError` with a generic message; `cause` goes to the log only.
     pub fn internal(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
-        ApiError {
-            code: TcssCode::InternalError,
-            message: "An internal error occurred.".into(),
-            internal: Some(Arc::new(cause)),
-        }
+        ApiError { code: TcssCode::InternalError, message: "An internal error occurred.".into(), internal: Some(Arc::new(cause)) }
     }
 
     pub fn unsupported_operation(action: &str) -> Self {

@@ -66,21 +66,14 @@ struct LogFields {
 
 /// Builds the router. `table` comes from `service::actions()`.
 pub fn router(table: ActionTable, credentials: Arc<dyn CredentialLookup>, config: ApiConfig) -> Router {
-    let state = Arc::new(AppState {
-        table,
-        credentials,
-        limiter: RateLimiter::new(config.rate_limit),
-        body_limit: config.body_limit,
-    });
+    let state = Arc::new(AppState { table, credentials, limiter: RateLimiter::new(config.rate_limit), body_limit: config.body_limit });
     let api = Router::new()
         .route("/", any(dispatch))
         .route_layer(middleware::from_fn_with_state(Arc::clone(&state), rate_limit_layer))
         .route_layer(middleware::from_fn_with_state(Arc::clone(&state), auth_layer))
         .route_layer(middleware::from_fn_with_state(Arc::clone(&state), body_limit_layer))
         .with_state(Arc::clone(&state));
-    api.route("/healthz", get(healthz))
-        .fallback(not_found)
-        .layer(middleware::from_fn(envelope_layer))
+    api.route("/healthz", get(healthz)).fallback(not_found).layer(middleware::from_fn(envelope_layer))
 }
 
 async fn healthz() -> Response {
@@ -118,7 +111,9 @@ async fn envelope_layer(mut req: Request, next: Next) -> Response {
         Some(e) if e.code == TcssCode::InternalError => {
             tracing::error!(action, account, latency_us, code = e.code.as_str(), client, cause = ?e.internal, "internal error")
         }
-        Some(e) => tracing::info!(action, account, latency_us, code = e.code.as_str(), client, message = %e.message, "error"),
+        Some(e) => {
+            tracing::info!(action, account, latency_us, code = e.code.as_str(), client, message = %e.message, "error")
+        }
     }
     resp
 }
@@ -126,17 +121,9 @@ async fn envelope_layer(mut req: Request, next: Next) -> Response {
 /// Buffers the body up to the limit (`RequestSizeLimitExceeded` beyond it).
 async fn body_limit_layer(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let too_large = || {
-        ApiError::new(
-            TcssCode::RequestSizeLimitExceeded,
-            format!("The request body exceeds {} bytes.", state.body_limit),
-        )
-        .into_response()
+        ApiError::new(TcssCode::RequestSizeLimitExceeded, format!("The request body exceeds {} bytes.", state.body_limit)).into_response()
     };
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > state.body_limit as u64) {
         return too_large();
     }
@@ -188,29 +175,14 @@ async fn authenticate(state: &AppState, req: &axum::http::request::Parts) -> Res
         .to_str()
         .map_err(|_| invalid_auth("The Authorization header is not visible ASCII.".into()))?;
     let auth = tc3::parse_authorization(authorization).map_err(tc3_error)?;
-    let timestamp = header_str(headers, "x-tc-timestamp")
-        .ok_or_else(|| invalid_auth("The X-TC-Timestamp header is missing.".into()))?;
+    let timestamp = header_str(headers, "x-tc-timestamp").ok_or_else(|| invalid_auth("The X-TC-Timestamp header is missing.".into()))?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     tc3::check_timestamp(&auth, timestamp, now).map_err(tc3_error)?;
-    let credential = state
-        .credentials
-        .lookup(auth.secret_id)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| {
-            ApiError::new(
-                TcssCode::AuthFailureSecretIdNotFound,
-                format!("The SecretId `{}` does not exist or is disabled.", auth.secret_id),
-            )
-        })?;
+    let credential = state.credentials.lookup(auth.secret_id).await.map_err(ApiError::internal)?.ok_or_else(|| {
+        ApiError::new(TcssCode::AuthFailureSecretIdNotFound, format!("The SecretId `{}` does not exist or is disabled.", auth.secret_id))
+    })?;
     let body = req.extensions.get::<RawBody>().map(|b| b.0.clone()).unwrap_or_default();
-    let signed = tc3::SignedRequest {
-        method: req.method.as_str(),
-        query: req.uri.query().unwrap_or(""),
-        headers,
-        body: &body,
-        timestamp,
-    };
+    let signed = tc3::SignedRequest { method: req.method.as_str(), query: req.uri.query().unwrap_or(""), headers, body: &body, timestamp };
     tc3::verify(&auth, &credential.secret_key, &signed).map_err(tc3_error)?;
 
     match header_str(headers, "x-tc-version") {
@@ -221,7 +193,9 @@ async fn authenticate(state: &AppState, req: &axum::http::request::Parts) -> Res
                 format!("The API version `{other}` does not exist; tcss has only {API_VERSION}."),
             ));
         }
-        None => return Err(ApiError::new(TcssCode::NoSuchVersion, "The X-TC-Version header is missing.")),
+        None => {
+            return Err(ApiError::new(TcssCode::NoSuchVersion, "The X-TC-Version header is missing."));
+        }
     }
     let action_name = header_str(headers, "x-tc-action")
         .filter(|a| !a.is_empty())
@@ -253,31 +227,25 @@ fn tc3_error(e: tc3::Tc3Error) -> ApiError {
 }
 
 async fn rate_limit_layer(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
-    if let Some(caller) = req.extensions().get::<Caller>() {
-        if !state.limiter.check(caller.account, caller.action, Instant::now()) {
-            return ApiError::new(
-                TcssCode::RequestLimitExceeded,
-                format!(
-                    "More than {} requests per second for `{}` from this account.",
-                    state.limiter.per_second(),
-                    caller.action
-                ),
-            )
-            .into_response();
-        }
+    if let Some(caller) = req.extensions().get::<Caller>()
+        && !state.limiter.check(caller.account, caller.action, Instant::now())
+    {
+        return ApiError::new(
+            TcssCode::RequestLimitExceeded,
+            format!("More than {} requests per second for `{}` from this account.", state.limiter.per_second(), caller.action),
+        )
+        .into_response();
     }
     next.run(req).await
 }
 
 async fn dispatch(State(state): State<Arc<AppState>>, req: Request) -> Response {
-    let (Some(caller), Some(body)) = (req.extensions().get::<Caller>().cloned(), req.extensions().get::<RawBody>())
-    else {
+    let (Some(caller), Some(body)) = (req.extensions().get::<Caller>().cloned(), req.extensions().get::<RawBody>()) else {
         return ApiError::new(TcssCode::InternalError, "request reached dispatch without authentication").into_response();
     };
     let body = body.0.clone();
     let Some((_, handler)) = state.table.get(caller.action) else {
-        return ApiError::new(TcssCode::InvalidAction, format!("The action `{}` does not exist.", caller.action))
-            .into_response();
+        return ApiError::new(TcssCode::InvalidAction, format!("The action `{}` does not exist.", caller.action)).into_response();
     };
     match handler(caller, body).await {
         Ok(bytes) => envelope::json_response(bytes),
@@ -292,4 +260,3 @@ fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 fn header_string(headers: &HeaderMap, name: &str) -> Option<String> {
     header_str(headers, name).map(str::to_string)
 }
-

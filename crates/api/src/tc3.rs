@@ -48,10 +48,7 @@ pub enum HostVariant {
 /// Parses the Authorization header (tolerates any spacing after commas).
 pub fn parse_authorization(value: &str) -> Result<Authorization<'_>, Tc3Error> {
     let bad = |why: &str| Tc3Error::InvalidAuthorization(why.to_string());
-    let rest = value
-        .trim()
-        .strip_prefix(ALGORITHM)
-        .ok_or_else(|| bad("the Authorization header must start with TC3-HMAC-SHA256"))?;
+    let rest = value.trim().strip_prefix(ALGORITHM).ok_or_else(|| bad("the Authorization header must start with TC3-HMAC-SHA256"))?;
     if !rest.starts_with(' ') {
         return Err(bad("the Authorization header must start with TC3-HMAC-SHA256"));
     }
@@ -84,9 +81,7 @@ pub fn parse_authorization(value: &str) -> Result<Authorization<'_>, Tc3Error> {
     if date.len() != 10 || time::Date::parse(date, time::macros::format_description!("[year]-[month]-[day]")).is_err() {
         return Err(bad("Credential date must be YYYY-MM-DD"));
     }
-    if signed_headers.is_empty()
-        || signed_headers.split(';').any(|h| h.is_empty() || h.bytes().any(|b| b.is_ascii_uppercase()))
-    {
+    if signed_headers.is_empty() || signed_headers.split(';').any(|h| h.is_empty() || h.bytes().any(|b| b.is_ascii_uppercase())) {
         return Err(bad("SignedHeaders must be lower-case names separated by `;`"));
     }
     let mut sig = [0u8; 32];
@@ -96,18 +91,12 @@ pub fn parse_authorization(value: &str) -> Result<Authorization<'_>, Tc3Error> {
 
 /// Parses X-TC-Timestamp and checks it against `now` (±300 s) and the scope date (UTC date of it).
 pub fn check_timestamp(auth: &Authorization<'_>, timestamp: &str, now: i64) -> Result<i64, Tc3Error> {
-    let ts: i64 = timestamp
-        .trim()
-        .parse()
-        .map_err(|_| Tc3Error::InvalidAuthorization("X-TC-Timestamp must be Unix seconds".into()))?;
+    let ts: i64 = timestamp.trim().parse().map_err(|_| Tc3Error::InvalidAuthorization("X-TC-Timestamp must be Unix seconds".into()))?;
     if (now - ts).abs() > MAX_SKEW_SECS {
         return Err(Tc3Error::SignatureExpire { timestamp: ts, now });
     }
     if utc_date(ts).as_deref() != Some(auth.date) {
-        return Err(Tc3Error::InvalidAuthorization(format!(
-            "Credential date {} is not the UTC date of X-TC-Timestamp {ts}",
-            auth.date
-        )));
+        return Err(Tc3Error::InvalidAuthorization(format!("Credential date {} is not the UTC date of X-TC-Timestamp {ts}", auth.date)));
     }
     Ok(ts)
 }
@@ -172,10 +161,7 @@ pub fn canonical_request(
         headers.push_str(&value.trim().to_ascii_lowercase());
         headers.push('\n');
     }
-    Ok(format!(
-        "{}\n/\n{}\n{}\n{}\n{}",
-        req.method, req.query, headers, auth.signed_headers, payload_hash
-    ))
+    Ok(format!("{}\n/\n{}\n{}\n{}\n{}", req.method, req.query, headers, auth.signed_headers, payload_hash))
 }
 
 /// The string to sign (step 5).
@@ -189,15 +175,8 @@ pub fn string_to_sign(timestamp: &str, auth: &Authorization<'_>, canonical_reque
 }
 
 fn payload_hash(req: &SignedRequest<'_>) -> String {
-    let unsigned = req
-        .headers
-        .get("x-tc-content-sha256")
-        .is_some_and(|v| v.as_bytes() == b"UNSIGNED-PAYLOAD");
-    if unsigned {
-        hex::encode(Sha256::digest(b"UNSIGNED-PAYLOAD"))
-    } else {
-        hex::encode(Sha256::digest(req.body))
-    }
+    let unsigned = req.headers.get("x-tc-content-sha256").is_some_and(|v| v.as_bytes() == b"UNSIGNED-PAYLOAD");
+    if unsigned { hex::encode(Sha256::digest(b"UNSIGNED-PAYLOAD")) } else { hex::encode(Sha256::digest(req.body)) }
 }
 
 fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Result<&'h str, Tc3Error> {
@@ -230,10 +209,7 @@ mod tests {
 
     /// Requests captured from the real py / tccli / node clients (provenance: testdata/captures/README.md).
     fn captures() -> Vec<serde_json::Value> {
-        include_str!("../testdata/captures/requests.jsonl")
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        include_str!("../testdata/captures/requests.jsonl").lines().map(|l| serde_json::from_str(l).unwrap()).collect()
     }
 
     fn header_map(c: &serde_json::Value) -> HeaderMap {
@@ -249,17 +225,14 @@ mod tests {
     fn every_tc3_capture_verifies_with_the_variant_the_oracle_found() {
         let mut checked = 0;
         for c in captures() {
-            let Some(expected) = c["tc3"]["matches"].as_array() else { continue };
+            let Some(expected) = c["tc3"]["matches"].as_array() else {
+                continue;
+            };
             let headers = header_map(&c);
             let auth = parse_authorization(headers["authorization"].to_str().unwrap()).unwrap();
             let ts = headers["x-tc-timestamp"].to_str().unwrap();
-            let req = SignedRequest {
-                method: "POST",
-                query: "",
-                headers: &headers,
-                body: c["body"].as_str().unwrap().as_bytes(),
-                timestamp: ts,
-            };
+            let req =
+                SignedRequest { method: "POST", query: "", headers: &headers, body: c["body"].as_str().unwrap().as_bytes(), timestamp: ts };
             let variant = verify(&auth, SECRET, &req).unwrap_or_else(|e| panic!("capture {}: {e}", c["n"]));
             let want = match expected[0].as_str().unwrap() {
                 "host-as-sent" => HostVariant::AsSent,
@@ -300,10 +273,7 @@ mod tests {
         let ph = payload_hash(&req);
         assert_eq!(ph, "8a4264dba52c77b40939de2bcd6989873bfcc507e9246dca777a24f913cfd26e");
         let canonical = canonical_request(&auth, &req, "127.0.0.1:18080", &ph).unwrap();
-        assert_eq!(
-            hex::encode(Sha256::digest(canonical.as_bytes())),
-            "e1da9b8de28ae96963566085f3121a22f834df92d26d1c06fb7e9de1b44aa466"
-        );
+        assert_eq!(hex::encode(Sha256::digest(canonical.as_bytes())), "e1da9b8de28ae96963566085f3121a22f834df92d26d1c06fb7e9de1b44aa466");
         let k_date = hmac(format!("TC3{SECRET}").as_bytes(), b"2026-11-22");
         assert_eq!(hex::encode(k_date), "3aebb1431a60f23f1c5af4c02f6f2ba9393d5d1351437e09880c8980ac36d5d3");
         let k_service = hmac(&k_date, b"tcss");

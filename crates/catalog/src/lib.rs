@@ -76,10 +76,7 @@ pub fn finalize(mut packages: Vec<Package>, distribution: Option<&Distribution>)
         .filter(|p| !util::is_lock_file(&p.location.path))
         .map(|p| (p.ecosystem, p.name.clone(), p.version.clone()))
         .collect();
-    packages.retain(|p| {
-        !util::is_lock_file(&p.location.path)
-            || !installed.contains(&(p.ecosystem, p.name.clone(), p.version.clone()))
-    });
+    packages.retain(|p| !util::is_lock_file(&p.location.path) || !installed.contains(&(p.ecosystem, p.name.clone(), p.version.clone())));
     packages.sort_by(|a, b| {
         (a.ecosystem, &a.name, &a.version, &a.location.path, a.location.layer_index).cmp(&(
             b.ecosystem,
@@ -105,9 +102,6 @@ mod tests {
         sorted.sort();
         assert_eq!(names, sorted, "builtin() is alphabetical");
         let versions: Vec<String> = set.versions().iter().map(|(n, v)| format!("{n}={v}")).collect();
-        assert_eq!(
-            versions.join(" "),
-            "apk=1 cargo=1 dpkg=1 go-binary=1 java=1 npm=1 os-release=1 python=1 rpm=1 ruby=1"
-        );
+        assert_eq!(versions.join(" "), "apk=1 cargo=1 dpkg=1 go-binary=1 java=1 npm=1 os-release=1 python=1 rpm=1 ruby=1");
     }
 }

@@ -25,13 +25,7 @@ pub(crate) fn stanza_fields(stanza: &str) -> Vec<(&str, String)> {
 
 /// Builds a purl; `None` when a part is invalid for the purl spec (the package is still kept
 /// with an empty purl rather than dropped).
-pub(crate) fn purl(
-    ty: &str,
-    namespace: Option<&str>,
-    name: &str,
-    version: &str,
-    qualifiers: &[(&str, &str)],
-) -> String {
+pub(crate) fn purl(ty: &str, namespace: Option<&str>, name: &str, version: &str, qualifiers: &[(&str, &str)]) -> String {
     let build = || -> Result<String, packageurl::Error> {
         let mut p = packageurl::PackageUrl::new(ty.to_string(), name.to_string())?;
         if let Some(ns) = namespace.filter(|n| !n.is_empty()) {

@@ -27,9 +27,7 @@ fn testimages() -> Option<PathBuf> {
 }
 
 fn shared() -> PathBuf {
-    std::env::var_os("SHIPSHAPE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
+    std::env::var_os("SHIPSHAPE_SHARED").map(PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
 }
 
 /// (path, offset, size) of every regular member of the outer archive.
@@ -61,7 +59,8 @@ fn catalogue(archive: &Path) -> (layer::ImageContent, Vec<model::Package>) {
     let mut config = String::new();
     member(&mut f, &ms, m["Config"].as_str().expect("Config")).read_to_string(&mut config).expect("config");
     let config: serde_json::Value = serde_json::from_str(&config).expect("config json");
-    let diff_ids: Vec<String> = config["rootfs"]["diff_ids"].as_array().expect("diff_ids").iter().map(|d| d.as_str().unwrap_or("").to_string()).collect();
+    let diff_ids: Vec<String> =
+        config["rootfs"]["diff_ids"].as_array().expect("diff_ids").iter().map(|d| d.as_str().unwrap_or("").to_string()).collect();
     let set = layer::AnalyzerSet::new(catalog::builtin()).expect("analyzers");
     let opts = layer::WalkOptions::default();
     let mut indexes = Vec::new();

@@ -21,11 +21,7 @@ async fn main() {
     let catalog = Catalog::builtin();
     let engine = Engine::new(&catalog).expect("policies compile");
     let compile = t0.elapsed();
-    let sources = Sources {
-        docker: Some(endpoint),
-        asset_types: Some(vec![AssetType::Container, AssetType::Host]),
-        ..Sources::default()
-    };
+    let sources = Sources { docker: Some(endpoint), asset_types: Some(vec![AssetType::Container, AssetType::Host]), ..Sources::default() };
     let t1 = Instant::now();
     let inv = discover(&sources).await;
     let collect = t1.elapsed();

@@ -28,14 +28,8 @@ pub enum AssetType {
 }
 
 impl AssetType {
-    pub const ALL: [AssetType; 6] = [
-        AssetType::Container,
-        AssetType::Image,
-        AssetType::Host,
-        AssetType::K8s,
-        AssetType::Containerd,
-        AssetType::ContainerdContainer,
-    ];
+    pub const ALL: [AssetType; 6] =
+        [AssetType::Container, AssetType::Image, AssetType::Host, AssetType::K8s, AssetType::Containerd, AssetType::ContainerdContainer];
 
     /// The TCSS name, e.g. `ASSET_CONTAINER`.
     pub fn as_str(self) -> &'static str {
@@ -80,10 +74,7 @@ impl fmt::Display for AssetType {
 impl std::str::FromStr for AssetType {
     type Err = ComplianceError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        AssetType::ALL
-            .into_iter()
-            .find(|t| t.as_str() == s)
-            .ok_or_else(|| ComplianceError::UnknownAssetType(s.to_string()))
+        AssetType::ALL.into_iter().find(|t| t.as_str() == s).ok_or_else(|| ComplianceError::UnknownAssetType(s.to_string()))
     }
 }
 

@@ -235,7 +235,9 @@ pub async fn refresh(s: &Sources, wanted: &[(AssetType, String)]) -> Vec<Asset> 
                 None => no_source(t, &key, "docker"),
             },
             AssetType::Container | AssetType::Image => {
-                let Some(c) = ctx_ref else { return no_source(t, &key, "docker") };
+                let Some(c) = ctx_ref else {
+                    return no_source(t, &key, "docker");
+                };
                 let d = match &c.docker {
                     Ok(d) => d,
                     Err(e) => return Asset::new(t, key.clone(), key, Err(e.clone())),
@@ -258,7 +260,9 @@ pub async fn refresh(s: &Sources, wanted: &[(AssetType, String)]) -> Vec<Asset> 
                 None => no_source(t, &key, "containerd"),
             },
             AssetType::ContainerdContainer => {
-                let Some(ch) = ch_ref else { return no_source(t, &key, "containerd") };
+                let Some(ch) = ch_ref else {
+                    return no_source(t, &key, "containerd");
+                };
                 let facts = match ch {
                     Err(e) => Err(e.clone()),
                     Ok(ch) => match key.split_once('/') {

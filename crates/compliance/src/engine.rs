@@ -42,8 +42,7 @@ impl Engine {
     pub fn new(catalog: &Catalog) -> Result<Engine, ComplianceError> {
         let mut base = regorus::Engine::new();
         for (file, text) in POLICIES {
-            base.add_policy(file.to_string(), text.to_string())
-                .map_err(|e| ComplianceError::Policy { file, message: e.to_string() })?;
+            base.add_policy(file.to_string(), text.to_string()).map_err(|e| ComplianceError::Policy { file, message: e.to_string() })?;
         }
         for item in catalog.items() {
             let (file, text) = policy_file(item.asset_type);
@@ -61,11 +60,8 @@ impl Engine {
     /// Evaluates the items of `item_ids` (all items of the asset's type when None) on one asset. Items of
     /// another asset type and unknown ids are ignored; callers validate ids against the catalog first.
     pub fn evaluate(&self, asset: &Asset, item_ids: Option<&[u64]>) -> Evaluation {
-        let items: Vec<&CatalogItem> = self
-            .catalog
-            .items_for(asset.asset_type)
-            .filter(|i| item_ids.is_none_or(|ids| ids.contains(&i.id)))
-            .collect();
+        let items: Vec<&CatalogItem> =
+            self.catalog.items_for(asset.asset_type).filter(|i| item_ids.is_none_or(|ids| ids.contains(&i.id))).collect();
         let mut out = Evaluation::default();
         let facts = match &asset.facts {
             Ok(f) => f,
@@ -109,12 +105,13 @@ impl Engine {
             let json = match from_package {
                 Some(v) => Ok(v),
                 None => match engine.eval_rule(format!("data.shipshape.{pkg}.{key}")) {
-                    Ok(v) if v == regorus::Value::Undefined => Err("Rego rule produced no result".to_string()),
+                    Ok(regorus::Value::Undefined) => Err("Rego rule produced no result".to_string()),
                     Ok(v) => serde_json::to_value(&v).map_err(|e| format!("Rego rule output malformed: {e}")),
                     Err(e) => Err(format!("Rego error: {e}")),
                 },
             };
-            let o = match json.and_then(|v| serde_json::from_value::<RuleOutput>(v).map_err(|e| format!("Rego rule output malformed: {e}"))) {
+            let o = match json.and_then(|v| serde_json::from_value::<RuleOutput>(v).map_err(|e| format!("Rego rule output malformed: {e}")))
+            {
                 Ok(o) => o,
                 Err(e) => {
                     out.results.push(failed(item.id, e, now));
@@ -148,14 +145,7 @@ impl Engine {
 }
 
 fn failed(item_id: u64, reason: String, now: OffsetDateTime) -> ItemResult {
-    ItemResult {
-        item_id,
-        status: CheckStatus::Failed,
-        result: None,
-        reason,
-        evidence: serde_json::Value::Null,
-        checked_at: now,
-    }
+    ItemResult { item_id, status: CheckStatus::Failed, result: None, reason, evidence: serde_json::Value::Null, checked_at: now }
 }
 
 fn policy_file(t: AssetType) -> (&'static str, &'static str) {

@@ -15,9 +15,9 @@ mod result;
 pub use asset::Asset;
 pub use catalog::{AssetType, Catalog, CatalogItem};
 pub use discover::{ContainerdSource, Inventory, K8sSource, Sources, asset_from_facts, discover, refresh};
-pub use facts::host::CheckConfig;
 pub use engine::Engine;
 pub use error::{CollectError, ComplianceError};
+pub use facts::host::CheckConfig;
 pub use result::{CheckResult, CheckStatus, Evaluation, ItemResult, NotApplicable};
 
 #[cfg(test)]

@@ -83,7 +83,15 @@ pub fn to_table(catalog: &Catalog, reports: &[AssetReport], errors: &[(AssetType
                 _ => "FAILED",
             };
             let reason: String = i.reason.chars().take(100).collect();
-            out.push_str(&format!("{:<27} {:<28} {:>5}  {:<14} {:<14} {}\n", r.asset.asset_type.as_str(), name, i.item_id, risk, status, reason));
+            out.push_str(&format!(
+                "{:<27} {:<28} {:>5}  {:<14} {:<14} {}\n",
+                r.asset.asset_type.as_str(),
+                name,
+                i.item_id,
+                risk,
+                status,
+                reason
+            ));
         }
     }
     out.push('\n');

@@ -154,7 +154,10 @@ fn image_age_flips_after_max_age() {
     let created = time::OffsetDateTime::parse(inspect["Created"].as_str().unwrap(), &time::format_description::well_known::Rfc3339)
         .unwrap()
         .unix_timestamp();
-    let ev = engine().evaluate(&asset_from_facts(AssetType::Image, "x", image_input(inspect, vec![], Ok(vec![]), created + 91 * 86400, 90)), Some(&[3007]));
+    let ev = engine().evaluate(
+        &asset_from_facts(AssetType::Image, "x", image_input(inspect, vec![], Ok(vec![]), created + 91 * 86400, 90)),
+        Some(&[3007]),
+    );
     assert_eq!(ev.get(3007).unwrap().result, Some(CheckResult::Failed));
 }
 
@@ -210,7 +213,8 @@ fn host_and_containerd_daemon_fixtures() {
     let Some(fx) = fixtures() else { return };
     let node_dir = sandbox_node(&fx);
     let node = NodeRoot::new(node_dir.path());
-    let argv: Vec<String> = std::fs::read_to_string(fx.join("docker/dockerd-argv.txt")).unwrap().split_whitespace().map(str::to_string).collect();
+    let argv: Vec<String> =
+        std::fs::read_to_string(fx.join("docker/dockerd-argv.txt")).unwrap().split_whitespace().map(str::to_string).collect();
     let daemon = DaemonState {
         info: Ok(read_json(&fx.join("docker/info.json"))),
         version: Some(read_json(&fx.join("docker/version.json"))),
@@ -227,13 +231,23 @@ fn host_and_containerd_daemon_fixtures() {
     // No audit rules in the sandbox: FAILED (the fixture note says so), never passed.
     assert_eq!(ev.get(1001).unwrap().result, Some(CheckResult::Failed));
 
-    let cd = containerd::daemon_facts(&node, &node_dir.path().join("proc"), Path::new("/var/run/docker/containerd/containerd.sock"), Some("/var/run/docker/containerd/containerd.toml"));
+    let cd = containerd::daemon_facts(
+        &node,
+        &node_dir.path().join("proc"),
+        Path::new("/var/run/docker/containerd/containerd.sock"),
+        Some("/var/run/docker/containerd/containerd.toml"),
+    );
     let cev = engine.evaluate(&asset_from_facts(AssetType::Containerd, "cd", cd), None);
     let mut cd_expected: Vec<_> = all.iter().filter(|(id, _)| *id >= 5000).cloned().collect();
     // 5003 in the fixture is about /etc/containerd/config.toml; checked below with that config.
     cd_expected.retain(|(id, _)| *id != 5003);
     bad.extend(compare("containerd", &cev, &cd_expected));
-    let cd2 = containerd::daemon_facts(&node, &node_dir.path().join("proc"), Path::new("/var/run/docker/containerd/containerd.sock"), Some("/etc/containerd/config.toml"));
+    let cd2 = containerd::daemon_facts(
+        &node,
+        &node_dir.path().join("proc"),
+        Path::new("/var/run/docker/containerd/containerd.sock"),
+        Some("/etc/containerd/config.toml"),
+    );
     let cev2 = engine.evaluate(&asset_from_facts(AssetType::Containerd, "cd2", cd2), Some(&[5003, 5004, 5005]));
     bad.extend(compare("containerd-etc", &cev2, &[(5003, "PASSED".into()), (5004, "PASSED".into()), (5005, "PASSED".into())]));
     assert!(bad.is_empty(), "{}", bad.join("\n"));

@@ -96,23 +96,78 @@ fn check(label: &str, ev: &Evaluation, want: &[(u64, &str)]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn docker_containers_images_and_host() {
-    let Some(endpoint) = env_or_skip("SHIPSHAPE_TEST_DOCKER") else { return };
+    let Some(endpoint) = env_or_skip("SHIPSHAPE_TEST_DOCKER") else {
+        return;
+    };
     let run = std::process::id();
     let img = tiny_image(&format!("shipshape-compliance-test/tiny:{run}"));
     let good = format!("ss-cmp-good-{run}");
     let bad = format!("ss-cmp-bad-{run}");
     let ports = format!("ss-cmp-ports-{run}");
     let _cleanup = Cleanup(vec![good.clone(), bad.clone(), ports.clone()], vec![img.clone()]);
-    sh(&["docker", "create", "--name", &good, "--network", "none", "--read-only", "--user", "1000:1000", "--cap-drop", "ALL",
-        "--security-opt", "no-new-privileges:true", "--memory", "64m", "--memory-swap", "64m", "--cpu-shares", "512",
-        "--pids-limit", "64", "--restart", "on-failure:5", "--health-cmd", "/app", &img]);
-    sh(&["docker", "create", "--name", &bad, "--network", "none", "--user", "0:0", "--cap-add", "SYS_ADMIN",
-        "--cap-add", "net_admin", "-v", "/etc:/host/etc:ro", "-v", "/var/run/docker.sock:/var/run/docker.sock",
-        "--restart", "always", "-e", "DB_PASSWORD=hunter2", "--security-opt", "seccomp=unconfined",
-        "--security-opt", "no-new-privileges=false", "--pid", "host", "--ipc", "host", "--uts", "host",
-        "--no-healthcheck", &img]);
-    sh(&["docker", "create", "--name", &ports, "--network", "host", "-p", "80:80", "-p", "127.0.0.1:8080:8080",
-        "--privileged", &img]);
+    sh(&[
+        "docker",
+        "create",
+        "--name",
+        &good,
+        "--network",
+        "none",
+        "--read-only",
+        "--user",
+        "1000:1000",
+        "--cap-drop",
+        "ALL",
+        "--security-opt",
+        "no-new-privileges:true",
+        "--memory",
+        "64m",
+        "--memory-swap",
+        "64m",
+        "--cpu-shares",
+        "512",
+        "--pids-limit",
+        "64",
+        "--restart",
+        "on-failure:5",
+        "--health-cmd",
+        "/app",
+        &img,
+    ]);
+    sh(&[
+        "docker",
+        "create",
+        "--name",
+        &bad,
+        "--network",
+        "none",
+        "--user",
+        "0:0",
+        "--cap-add",
+        "SYS_ADMIN",
+        "--cap-add",
+        "net_admin",
+        "-v",
+        "/etc:/host/etc:ro",
+        "-v",
+        "/var/run/docker.sock:/var/run/docker.sock",
+        "--restart",
+        "always",
+        "-e",
+        "DB_PASSWORD=hunter2",
+        "--security-opt",
+        "seccomp=unconfined",
+        "--security-opt",
+        "no-new-privileges=false",
+        "--pid",
+        "host",
+        "--ipc",
+        "host",
+        "--uts",
+        "host",
+        "--no-healthcheck",
+        &img,
+    ]);
+    sh(&["docker", "create", "--name", &ports, "--network", "host", "-p", "80:80", "-p", "127.0.0.1:8080:8080", "--privileged", &img]);
     let ids: Vec<String> = [&good, &bad, &ports].iter().map(|n| sh(&["docker", "inspect", "-f", "{{.Id}}", n])).collect();
 
     let engine = Engine::new(&Catalog::builtin()).unwrap();
@@ -121,23 +176,69 @@ async fn docker_containers_images_and_host() {
     all.config.scan_image_files = false;
     let inv = discover(&all).await;
     assert!(inv.errors.is_empty(), "{:?}", inv.errors);
-    let find = |id: &str| inv.assets.iter().find(|a| a.key == id).unwrap_or_else(|| panic!("{id} not discovered (all containers, not only running)"));
+    let find = |id: &str| {
+        inv.assets.iter().find(|a| a.key == id).unwrap_or_else(|| panic!("{id} not discovered (all containers, not only running)"))
+    };
     let mut bad_list = Vec::new();
     let ev_good = engine.evaluate(find(&ids[0]), None);
-    bad_list.extend(check("good", &ev_good, &[
-        (2001, "PASSED"), (2002, "PASSED"), (2003, "PASSED"), (2004, "PASSED"), (2005, "PASSED"), (2006, "NOT_APPLICABLE"),
-        (2007, "PASSED"), (2008, "PASSED"), (2009, "PASSED"), (2010, "PASSED"), (2011, "PASSED"), (2012, "PASSED"),
-        (2013, "PASSED"), (2014, "PASSED"), (2015, "PASSED"), (2016, "PASSED"), (2017, "PASSED"), (2018, "PASSED"),
-        (2019, "PASSED"), (2020, "PASSED"), (2021, "PASSED"), (2022, "PASSED"), (2023, "PASSED"), (2025, "NOT_APPLICABLE"),
-        (2026, "PASSED"), (2027, "PASSED"),
-    ]));
+    bad_list.extend(check(
+        "good",
+        &ev_good,
+        &[
+            (2001, "PASSED"),
+            (2002, "PASSED"),
+            (2003, "PASSED"),
+            (2004, "PASSED"),
+            (2005, "PASSED"),
+            (2006, "NOT_APPLICABLE"),
+            (2007, "PASSED"),
+            (2008, "PASSED"),
+            (2009, "PASSED"),
+            (2010, "PASSED"),
+            (2011, "PASSED"),
+            (2012, "PASSED"),
+            (2013, "PASSED"),
+            (2014, "PASSED"),
+            (2015, "PASSED"),
+            (2016, "PASSED"),
+            (2017, "PASSED"),
+            (2018, "PASSED"),
+            (2019, "PASSED"),
+            (2020, "PASSED"),
+            (2021, "PASSED"),
+            (2022, "PASSED"),
+            (2023, "PASSED"),
+            (2025, "NOT_APPLICABLE"),
+            (2026, "PASSED"),
+            (2027, "PASSED"),
+        ],
+    ));
     let ev_bad = engine.evaluate(find(&ids[1]), None);
-    bad_list.extend(check("bad", &ev_bad, &[
-        (2001, "PASSED"), (2002, "FAILED"), (2003, "FAILED"), (2004, "FAILED"), (2005, "FAILED"), (2009, "FAILED"),
-        (2010, "FAILED"), (2011, "FAILED"), (2013, "FAILED"), (2014, "FAILED"), (2015, "FAILED"), (2018, "FAILED"),
-        (2019, "FAILED"), (2020, "FAILED"), (2021, "FAILED"), (2022, "FAILED"), (2026, "FAILED"), (2027, "FAILED"),
-        (2025, "NOT_APPLICABLE"),
-    ]));
+    bad_list.extend(check(
+        "bad",
+        &ev_bad,
+        &[
+            (2001, "PASSED"),
+            (2002, "FAILED"),
+            (2003, "FAILED"),
+            (2004, "FAILED"),
+            (2005, "FAILED"),
+            (2009, "FAILED"),
+            (2010, "FAILED"),
+            (2011, "FAILED"),
+            (2013, "FAILED"),
+            (2014, "FAILED"),
+            (2015, "FAILED"),
+            (2018, "FAILED"),
+            (2019, "FAILED"),
+            (2020, "FAILED"),
+            (2021, "FAILED"),
+            (2022, "FAILED"),
+            (2026, "FAILED"),
+            (2027, "FAILED"),
+            (2025, "NOT_APPLICABLE"),
+        ],
+    ));
     let ev_ports = engine.evaluate(find(&ids[2]), None);
     bad_list.extend(check("ports", &ev_ports, &[(2001, "FAILED"), (2007, "FAILED"), (2008, "FAILED"), (2012, "FAILED"), (2019, "FAILED")]));
     // Evidence names the field and its value.
@@ -156,7 +257,11 @@ async fn docker_containers_images_and_host() {
     let host = inv.assets.iter().find(|a| a.asset_type == AssetType::Host).expect("host asset");
     let ev_host = engine.evaluate(host, None);
     // The CI daemon runs `dockerd --iptables=false --bridge=none` with vfs (see the fixtures' dockerd-argv.txt).
-    bad_list.extend(check("host", &ev_host, &[(1101, "NOT_APPLICABLE"), (1103, "FAILED"), (1105, "PASSED"), (1107, "FAILED"), (1114, "PASSED")]));
+    bad_list.extend(check(
+        "host",
+        &ev_host,
+        &[(1101, "NOT_APPLICABLE"), (1103, "FAILED"), (1105, "PASSED"), (1107, "FAILED"), (1114, "PASSED")],
+    ));
     for r in &ev_host.results {
         assert_eq!(r.status, CheckStatus::Finished, "host item {} did not complete: {}", r.item_id, r.reason);
     }
@@ -183,7 +288,9 @@ async fn docker_containers_images_and_host() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn running_container_process_check() {
-    let Some(endpoint) = env_or_skip("SHIPSHAPE_TEST_DOCKER") else { return };
+    let Some(endpoint) = env_or_skip("SHIPSHAPE_TEST_DOCKER") else {
+        return;
+    };
     let image = "shipshape-test/bookworm-app:1";
     if Command::new("docker").args(["image", "inspect", image]).output().map(|o| !o.status.success()).unwrap_or(true) {
         if std::env::var("SHIPSHAPE_TEST_SERVICES").as_deref() == Ok("1") {
@@ -225,7 +332,9 @@ impl Proxy {
         let task = tokio::spawn(async move {
             let mut conns = tokio::task::JoinSet::new();
             loop {
-                let Ok((mut down, _)) = listener.accept().await else { break };
+                let Ok((mut down, _)) = listener.accept().await else {
+                    break;
+                };
                 if budget.fetch_sub(1, Ordering::SeqCst) == 0 {
                     budget.store(0, Ordering::SeqCst);
                     drop(down);
@@ -250,7 +359,9 @@ impl Proxy {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn daemon_unreachable_then_back() {
-    let Some(endpoint) = env_or_skip("SHIPSHAPE_TEST_DOCKER") else { return };
+    let Some(endpoint) = env_or_skip("SHIPSHAPE_TEST_DOCKER") else {
+        return;
+    };
     let run = std::process::id();
     let img = tiny_image(&format!("shipshape-compliance-test/proxy:{run}"));
     let names: Vec<String> = (0..4).map(|i| format!("ss-cmp-proxy-{run}-{i}")).collect();
@@ -314,8 +425,12 @@ async fn daemon_unreachable_then_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn containerd_containers_via_ctr() {
-    let Some(sock) = env_or_skip("SHIPSHAPE_TEST_CONTAINERD") else { return };
-    let Some(_) = env_or_skip("SHIPSHAPE_TEST_DOCKER") else { return };
+    let Some(sock) = env_or_skip("SHIPSHAPE_TEST_CONTAINERD") else {
+        return;
+    };
+    let Some(_) = env_or_skip("SHIPSHAPE_TEST_DOCKER") else {
+        return;
+    };
     let run = std::process::id();
     let ns = format!("test-{run}");
     let img = tiny_image(&format!("shipshape-compliance-test/ctrd:{run}"));
@@ -331,8 +446,21 @@ async fn containerd_containers_via_ctr() {
     ctr(&["images", "import", "--snapshotter", "native", archive.to_str().unwrap()]);
     let image_ref = format!("docker.io/{img}");
     ctr(&["containers", "create", "--snapshotter", "native", "--read-only", "--seccomp", "--memory-limit", "67108864", &image_ref, "good"]);
-    ctr(&["containers", "create", "--snapshotter", "native", "--privileged", "--net-host", "--allow-new-privs",
-        "--env", "AWS_SECRET_ACCESS_KEY=abc", "--mount", "type=bind,src=/var/run/docker.sock,dst=/s,options=rbind:ro", &image_ref, "risky"]);
+    ctr(&[
+        "containers",
+        "create",
+        "--snapshotter",
+        "native",
+        "--privileged",
+        "--net-host",
+        "--allow-new-privs",
+        "--env",
+        "AWS_SECRET_ACCESS_KEY=abc",
+        "--mount",
+        "type=bind,src=/var/run/docker.sock,dst=/s,options=rbind:ro",
+        &image_ref,
+        "risky",
+    ]);
     let cleanup_ns = || {
         for c in ["good", "risky"] {
             sh_ok(&["ctr", "-a", &sock, "-n", &ns, "containers", "rm", c]);
@@ -359,9 +487,33 @@ async fn containerd_containers_via_ctr() {
     match (get("good"), get("risky")) {
         (Some(g), Some(r)) => {
             let eg = engine.evaluate(&g, None);
-            bad.extend(check("good", &eg, &[(6003, "PASSED"), (6005, "PASSED"), (6007, "PASSED"), (6009, "PASSED"), (6010, "PASSED"), (6004, "FAILED"), (6008, "FAILED")]));
+            bad.extend(check(
+                "good",
+                &eg,
+                &[
+                    (6003, "PASSED"),
+                    (6005, "PASSED"),
+                    (6007, "PASSED"),
+                    (6009, "PASSED"),
+                    (6010, "PASSED"),
+                    (6004, "FAILED"),
+                    (6008, "FAILED"),
+                ],
+            ));
             let er = engine.evaluate(&r, None);
-            bad.extend(check("risky", &er, &[(6001, "FAILED"), (6002, "FAILED"), (6003, "FAILED"), (6006, "FAILED"), (6007, "FAILED"), (6009, "FAILED"), (6010, "FAILED")]));
+            bad.extend(check(
+                "risky",
+                &er,
+                &[
+                    (6001, "FAILED"),
+                    (6002, "FAILED"),
+                    (6003, "FAILED"),
+                    (6006, "FAILED"),
+                    (6007, "FAILED"),
+                    (6009, "FAILED"),
+                    (6010, "FAILED"),
+                ],
+            ));
         }
         other => bad.push(format!("containers not discovered: {:?} {:?}", other.0.is_some(), inv.errors)),
     }

@@ -218,7 +218,13 @@ fn d16_d18_d19_daemon_settings() {
     assert_eq!(outcome(&ev, 1102), "FAILED");
     assert_eq!(outcome(&ev, 1106), "FAILED", "{:?}", ev.get(1106));
     assert_eq!(outcome(&ev, 1110), "PASSED");
-    let ev = host_eval(t.path(), &["dockerd", "--tlsverify", "--tlscacert", "/c", "--tlscert=/s", "--tlskey", "/k"], json!({}), host::CheckConfig::default(), &[1102, 1106]);
+    let ev = host_eval(
+        t.path(),
+        &["dockerd", "--tlsverify", "--tlscacert", "/c", "--tlscert=/s", "--tlskey", "/k"],
+        json!({}),
+        host::CheckConfig::default(),
+        &[1102, 1106],
+    );
     assert_eq!(outcome(&ev, 1102), "PASSED");
     assert_eq!(outcome(&ev, 1106), "PASSED", "{:?}", ev.get(1106));
     for (driver, want) in [("local", "FAILED"), ("none", "FAILED"), ("json-file", "FAILED"), ("journald", "PASSED")] {
@@ -248,7 +254,9 @@ fn d20_dockerd_found_by_name_not_substring() {
 fn d21_d22_d23_d24_units_audit_group_socket() {
     let t = tempfile::tempdir().unwrap();
     let r = t.path();
-    for d in ["lib/systemd/system", "etc/systemd/system/docker.service.d", "etc/audit/rules.d", "etc/docker", "usr/bin", "var/lib/docker", "run"] {
+    for d in
+        ["lib/systemd/system", "etc/systemd/system/docker.service.d", "etc/audit/rules.d", "etc/docker", "usr/bin", "var/lib/docker", "run"]
+    {
         std::fs::create_dir_all(r.join(d)).unwrap();
     }
     std::fs::write(r.join("lib/systemd/system/docker.service"), "[Service]\n").unwrap();
@@ -302,7 +310,11 @@ fn k1_k2_k3_k5_kubelet_effective_values() {
     assert_eq!(outcome(&ev, 4502), "FAILED");
     assert_eq!(outcome(&ev, 4503), "FAILED");
     // With a config file, unset means the config defaults; the flag (space-separated, last wins) overrides.
-    let ev = kubelet_eval(Some("kind: KubeletConfiguration\npodPidsLimit: 4096\n"), &["kubelet", "--read-only-port", "10255", "--read-only-port", "0"], &[4502, 4503, 4504, 4505]);
+    let ev = kubelet_eval(
+        Some("kind: KubeletConfiguration\npodPidsLimit: 4096\n"),
+        &["kubelet", "--read-only-port", "10255", "--read-only-port", "0"],
+        &[4502, 4503, 4504, 4505],
+    );
     assert_eq!(outcome(&ev, 4504), "PASSED", "{:?}", ev.get(4504));
     assert_eq!(outcome(&ev, 4502), "PASSED");
     assert_eq!(outcome(&ev, 4503), "PASSED");

@@ -139,8 +139,8 @@ fn resolve_links(map: &mut HashMap<String, Member>, links: Vec<(String, String, 
 
 /// Reads the image `reference` (a RepoTag; `None`: the first image) from indexed members.
 pub(crate) fn load(members: &Members, reference: Option<&str>) -> Result<(Image, Vec<Member>), Error> {
-    let manifest: Vec<ManifestEntry> = serde_json::from_slice(&members.read_small("manifest.json")?)
-        .map_err(|e| Error::Malformed(format!("manifest.json: {e}")))?;
+    let manifest: Vec<ManifestEntry> =
+        serde_json::from_slice(&members.read_small("manifest.json")?).map_err(|e| Error::Malformed(format!("manifest.json: {e}")))?;
     let entry = match reference {
         None => manifest.first(),
         Some(r) => {

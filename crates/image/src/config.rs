@@ -160,8 +160,7 @@ pub(crate) struct ParsedConfig {
 }
 
 pub(crate) fn parse_config(bytes: &[u8]) -> Result<ParsedConfig, Error> {
-    let raw: RawConfig =
-        serde_json::from_slice(bytes).map_err(|e| Error::Malformed(format!("image config: {e}")))?;
+    let raw: RawConfig = serde_json::from_slice(bytes).map_err(|e| Error::Malformed(format!("image config: {e}")))?;
     let rt = raw.config.unwrap_or_default();
     let config = ImageConfig {
         user: rt.user.unwrap_or_default(),

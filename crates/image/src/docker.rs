@@ -31,12 +31,8 @@ fn connect(host: Option<&str>) -> Result<Docker, Error> {
 
 fn map_err(what: &str, e: bollard::errors::Error) -> Error {
     match &e {
-        bollard::errors::Error::DockerResponseServerError { status_code: 404, .. } => {
-            Error::NotFound(format!("{what}: {e}"))
-        }
-        bollard::errors::Error::DockerResponseServerError { status_code: 401 | 403, .. } => {
-            Error::Unauthorized(format!("{what}: {e}"))
-        }
+        bollard::errors::Error::DockerResponseServerError { status_code: 404, .. } => Error::NotFound(format!("{what}: {e}")),
+        bollard::errors::Error::DockerResponseServerError { status_code: 401 | 403, .. } => Error::Unauthorized(format!("{what}: {e}")),
         _ => Error::Docker(format!("{what}: {e}")),
     }
 }

@@ -99,11 +99,9 @@ impl FromStr for Platform {
     fn from_str(s: &str) -> Result<Self, Error> {
         let mut it = s.split('/');
         match (it.next(), it.next(), it.next(), it.next()) {
-            (Some(os), Some(arch), variant, None) if !os.is_empty() && !arch.is_empty() => Ok(Platform {
-                os: os.into(),
-                architecture: arch.into(),
-                variant: variant.filter(|v| !v.is_empty()).map(Into::into),
-            }),
+            (Some(os), Some(arch), variant, None) if !os.is_empty() && !arch.is_empty() => {
+                Ok(Platform { os: os.into(), architecture: arch.into(), variant: variant.filter(|v| !v.is_empty()).map(Into::into) })
+            }
             _ => Err(Error::InvalidReference(format!("platform {s:?} (want os/arch[/variant])"))),
         }
     }
@@ -124,7 +122,10 @@ impl fmt::Display for Platform {
 pub enum RegistryAuth {
     #[default]
     Anonymous,
-    Basic { username: String, password: String },
+    Basic {
+        username: String,
+        password: String,
+    },
     Bearer(String),
 }
 
@@ -197,7 +198,7 @@ impl fmt::Debug for OpenedImage {
 pub async fn open(source: &Source, opts: &OpenOptions) -> Result<OpenedImage, Error> {
     match source {
         Source::DockerArchive { path, reference } => {
-            let (path, reference, ) = (path.clone(), reference.clone());
+            let (path, reference) = (path.clone(), reference.clone());
             blocking(move || {
                 let members = archive::index_file(&path)?;
                 archive::load(&members, reference.as_deref())
@@ -259,10 +260,7 @@ mod tests {
         let file = dir.path().join("a:b.tar");
         std::fs::write(&file, b"").unwrap();
         let f = file.to_str().unwrap();
-        assert_eq!(
-            parse_source(&format!("docker-archive:{f}")).unwrap(),
-            Source::DockerArchive { path: file.clone(), reference: None }
-        );
+        assert_eq!(parse_source(&format!("docker-archive:{f}")).unwrap(), Source::DockerArchive { path: file.clone(), reference: None });
         assert_eq!(
             parse_source(&format!("docker-archive:{f}:repo/x:1")).unwrap(),
             Source::DockerArchive { path: file.clone(), reference: Some("repo/x:1".into()) }
@@ -272,13 +270,8 @@ mod tests {
             parse_source(&format!("oci:{d}:shipshape-test/bookworm-app:1")).unwrap(),
             Source::OciLayout { dir: dir.path().into(), reference: Some("shipshape-test/bookworm-app:1".into()) }
         );
-        assert_eq!(
-            parse_source("registry:127.0.0.1:5000/app:1").unwrap(),
-            Source::Registry { reference: "127.0.0.1:5000/app:1".into() }
-        );
-        assert_eq!(parse_source("shipshape-test/bookworm-app:1").unwrap(), Source::Docker {
-            name: "shipshape-test/bookworm-app:1".into()
-        });
+        assert_eq!(parse_source("registry:127.0.0.1:5000/app:1").unwrap(), Source::Registry { reference: "127.0.0.1:5000/app:1".into() });
+        assert_eq!(parse_source("shipshape-test/bookworm-app:1").unwrap(), Source::Docker { name: "shipshape-test/bookworm-app:1".into() });
         assert_eq!(parse_source("docker:abc").unwrap(), Source::Docker { name: "abc".into() });
         assert!(parse_source("").is_err());
         assert!(parse_source("registry:").is_err());

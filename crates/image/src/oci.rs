@@ -94,13 +94,12 @@ fn read_blob(dir: &Path, d: &Descriptor) -> Result<Vec<u8>, Error> {
 /// whole (`repo:tag`) or as the tag alone; `None` takes the only image.
 pub(crate) fn load(dir: &Path, reference: Option<&str>, platform: &Platform) -> Result<(Image, Vec<Member>), Error> {
     let index_bytes = std::fs::read(dir.join("index.json")).map_err(Error::io(format!("{}/index.json", dir.display())))?;
-    let index: Index =
-        serde_json::from_slice(&index_bytes).map_err(|e| Error::Malformed(format!("index.json: {e}")))?;
+    let index: Index = serde_json::from_slice(&index_bytes).map_err(|e| Error::Malformed(format!("index.json: {e}")))?;
     let chosen = match reference {
         Some(r) => index.manifests.iter().find(|d| {
-            [REF_NAME, CONTAINERD_NAME].iter().any(|k| {
-                d.annotations.get(*k).is_some_and(|n| n == r || r.rsplit_once(':').is_some_and(|(_, tag)| n == tag))
-            })
+            [REF_NAME, CONTAINERD_NAME]
+                .iter()
+                .any(|k| d.annotations.get(*k).is_some_and(|n| n == r || r.rsplit_once(':').is_some_and(|(_, tag)| n == tag)))
         }),
         None if index.manifests.len() == 1 => index.manifests.first(),
         None => pick_platform(&index.manifests, platform).or(index.manifests.first()),
@@ -114,14 +113,14 @@ pub(crate) fn load(dir: &Path, reference: Option<&str>, platform: &Platform) -> 
         if !INDEX_TYPES.contains(&desc.media_type.as_str()) {
             break;
         }
-        let inner: Index = serde_json::from_slice(&read_blob(dir, &desc)?)
-            .map_err(|e| Error::Malformed(format!("index {}: {e}", desc.digest)))?;
+        let inner: Index =
+            serde_json::from_slice(&read_blob(dir, &desc)?).map_err(|e| Error::Malformed(format!("index {}: {e}", desc.digest)))?;
         desc = pick_platform(&inner.manifests, platform)
             .ok_or_else(|| Error::NotFound(format!("platform {platform} in index {}", desc.digest)))?
             .clone();
     }
-    let manifest: Manifest = serde_json::from_slice(&read_blob(dir, &desc)?)
-        .map_err(|e| Error::Malformed(format!("manifest {}: {e}", desc.digest)))?;
+    let manifest: Manifest =
+        serde_json::from_slice(&read_blob(dir, &desc)?).map_err(|e| Error::Malformed(format!("manifest {}: {e}", desc.digest)))?;
     let parsed = parse_config(&read_blob(dir, &manifest.config)?)?;
     let mut blobs = Vec::new();
     let mut members = Vec::new();
@@ -132,6 +131,5 @@ pub(crate) fn load(dir: &Path, reference: Option<&str>, platform: &Platform) -> 
         blobs.push((Some(l.digest.clone()), Some(size), l.media_type.clone()));
     }
     let tags = name.into_iter().filter(|n| n.contains(':') || n.contains('/')).collect();
-    parsed.into_image(tags, vec![], Some(desc.digest.clone()), blobs)
-        .map(|img| (img, members))
+    parsed.into_image(tags, vec![], Some(desc.digest.clone()), blobs).map(|img| (img, members))
 }

@@ -64,9 +64,7 @@ fn client(opts: &OpenOptions) -> Client {
 fn auth(opts: &OpenOptions) -> oci_client::secrets::RegistryAuth {
     match &opts.auth {
         RegistryAuth::Anonymous => oci_client::secrets::RegistryAuth::Anonymous,
-        RegistryAuth::Basic { username, password } => {
-            oci_client::secrets::RegistryAuth::Basic(username.clone(), password.clone())
-        }
+        RegistryAuth::Basic { username, password } => oci_client::secrets::RegistryAuth::Basic(username.clone(), password.clone()),
         RegistryAuth::Bearer(t) => oci_client::secrets::RegistryAuth::Bearer(t.clone()),
     }
 }
@@ -134,10 +132,8 @@ pub(crate) async fn open(reference: &str, opts: &OpenOptions) -> Result<(Image, 
     let parsed: Reference = reference.parse().map_err(|e| Error::InvalidReference(format!("{reference}: {e}")))?;
     let client = client(opts);
     let auth = auth(opts);
-    let (manifest, digest, config_json, list_digest) = client
-        .pull_manifest_and_config_and_list_digest(&parsed, &auth)
-        .await
-        .map_err(|e| map_err(reference, e))?;
+    let (manifest, digest, config_json, list_digest) =
+        client.pull_manifest_and_config_and_list_digest(&parsed, &auth).await.map_err(|e| map_err(reference, e))?;
     let actual = sha256_digest(config_json.as_bytes());
     if manifest.config.digest.starts_with("sha256:") && actual != manifest.config.digest {
         return Err(Error::DigestMismatch { what: "image config".into(), expected: manifest.config.digest, actual });
@@ -145,18 +141,9 @@ pub(crate) async fn open(reference: &str, opts: &OpenOptions) -> Result<(Image, 
     let name = format!("{}/{}", parsed.registry(), parsed.repository());
     let tags = parsed.tag().map(|t| vec![format!("{name}:{t}")]).unwrap_or_default();
     let repo_digest = format!("{name}@{}", list_digest.as_deref().unwrap_or(&digest));
-    let blobs = manifest
-        .layers
-        .iter()
-        .map(|l| (Some(l.digest.clone()), u64::try_from(l.size).ok(), l.media_type.clone()))
-        .collect();
+    let blobs = manifest.layers.iter().map(|l| (Some(l.digest.clone()), u64::try_from(l.size).ok(), l.media_type.clone())).collect();
     let image = parse_config(config_json.as_bytes())?.into_image(tags, vec![repo_digest], Some(digest), blobs)?;
-    let remote = Remote {
-        client: Arc::new(client),
-        reference: parsed,
-        layers: manifest.layers,
-        handle: tokio::runtime::Handle::current(),
-    };
+    let remote = Remote { client: Arc::new(client), reference: parsed, layers: manifest.layers, handle: tokio::runtime::Handle::current() };
     Ok((image, remote))
 }
 
@@ -167,10 +154,7 @@ impl Remote {
         let client = self.client.clone();
         let reference = self.reference.clone();
         let what = format!("blob {}", desc.digest);
-        let sized = self
-            .handle
-            .block_on(async move { client.pull_blob_stream(&reference, &desc).await })
-            .map_err(|e| map_err(&what, e))?;
+        let sized = self.handle.block_on(async move { client.pull_blob_stream(&reference, &desc).await }).map_err(|e| map_err(&what, e))?;
         let bridge = SyncIoBridge::new_with_handle(StreamReader::new(sized.stream), self.handle.clone());
         let digest = &self.layers[index].digest;
         Ok(Box::new(VerifyingReader::new(std::io::BufReader::with_capacity(256 * 1024, bridge), digest)))

@@ -17,7 +17,9 @@ async fn identity(source: Source, opts: OpenOptions) -> (String, Vec<String>, im
 
 #[tokio::test(flavor = "multi_thread")]
 async fn docker_archive_walk_reports_deleted_file() {
-    let Some(path) = testimage("bookworm-app.docker.tar") else { return };
+    let Some(path) = testimage("bookworm-app.docker.tar") else {
+        return;
+    };
     let img = Arc::new(image::open(&Source::DockerArchive { path, reference: None }, &OpenOptions::default()).await.unwrap());
     let i = img.image();
     assert_eq!(i.repo_tags, vec![NAME]);
@@ -40,8 +42,11 @@ async fn docker_archive_walk_reports_deleted_file() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn all_sources_agree() {
-    let Some(archive) = testimage("bookworm-app.docker.tar") else { return };
-    let (id, diff_ids, first) = identity(Source::DockerArchive { path: archive, reference: Some(NAME.into()) }, OpenOptions::default()).await;
+    let Some(archive) = testimage("bookworm-app.docker.tar") else {
+        return;
+    };
+    let (id, diff_ids, first) =
+        identity(Source::DockerArchive { path: archive, reference: Some(NAME.into()) }, OpenOptions::default()).await;
     assert!(id.starts_with("sha256:"));
 
     if let Some(dir) = testimage("bookworm-app.oci") {
@@ -62,7 +67,8 @@ async fn all_sources_agree() {
     }
     if let Some(host) = service("SHIPSHAPE_TEST_REGISTRY_AUTH") {
         let reference = format!("{host}/{NAME}");
-        let denied = image::open(&Source::Registry { reference: reference.clone() }, &OpenOptions { insecure: true, ..Default::default() }).await;
+        let denied =
+            image::open(&Source::Registry { reference: reference.clone() }, &OpenOptions { insecure: true, ..Default::default() }).await;
         assert!(matches!(denied, Err(image::Error::Unauthorized(_))), "{denied:?}");
         let auth = RegistryAuth::Basic {
             username: service("SHIPSHAPE_TEST_REGISTRY_USER").unwrap_or_default(),
@@ -83,9 +89,15 @@ async fn all_sources_agree() {
 async fn registry_and_docker_layers_walk() {
     // Layers pulled from the registry (gzip, digest-checked) and from a Docker export (spooled)
     // give the same per-layer file lists as the archive.
-    let Some(archive) = testimage("bookworm-app.docker.tar") else { return };
-    let Some(host) = service("SHIPSHAPE_TEST_REGISTRY") else { return };
-    let Some(docker) = service("SHIPSHAPE_TEST_DOCKER") else { return };
+    let Some(archive) = testimage("bookworm-app.docker.tar") else {
+        return;
+    };
+    let Some(host) = service("SHIPSHAPE_TEST_REGISTRY") else {
+        return;
+    };
+    let Some(docker) = service("SHIPSHAPE_TEST_DOCKER") else {
+        return;
+    };
     let base = Arc::new(image::open(&Source::DockerArchive { path: archive, reference: None }, &OpenOptions::default()).await.unwrap());
     let reg = Arc::new(
         image::open(&Source::Registry { reference: format!("{host}/{NAME}") }, &OpenOptions { insecure: true, ..Default::default() })
@@ -93,9 +105,7 @@ async fn registry_and_docker_layers_walk() {
             .unwrap(),
     );
     let dock = Arc::new(
-        image::open(&Source::Docker { name: NAME.into() }, &OpenOptions { docker_host: Some(docker), ..Default::default() })
-            .await
-            .unwrap(),
+        image::open(&Source::Docker { name: NAME.into() }, &OpenOptions { docker_host: Some(docker), ..Default::default() }).await.unwrap(),
     );
     let a = walk_all(base, Arc::new(WantsAll::default())).await;
     let b = walk_all(reg, Arc::new(WantsAll::default())).await;
@@ -111,7 +121,9 @@ async fn registry_and_docker_layers_walk() {
 async fn missing_things_are_typed_errors() {
     let err = image::open(&Source::DockerArchive { path: "/nonexistent/x.tar".into(), reference: None }, &OpenOptions::default()).await;
     assert!(matches!(err, Err(image::Error::NotFound(_))), "{err:?}");
-    let Some(archive) = testimage("bookworm-app.docker.tar") else { return };
+    let Some(archive) = testimage("bookworm-app.docker.tar") else {
+        return;
+    };
     let err = image::open(&Source::DockerArchive { path: archive, reference: Some("nope:1".into()) }, &OpenOptions::default()).await;
     assert!(matches!(err, Err(image::Error::NotFound(_))), "{err:?}");
     if let Some(host) = service("SHIPSHAPE_TEST_DOCKER") {

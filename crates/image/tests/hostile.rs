@@ -48,12 +48,16 @@ async fn check(source: image::Source) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn hostile_docker_archive() {
-    let Some(path) = testimage("hostile.docker.tar") else { return };
+    let Some(path) = testimage("hostile.docker.tar") else {
+        return;
+    };
     check(image::Source::DockerArchive { path, reference: None }).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn hostile_oci_layout() {
-    let Some(dir) = testimage("hostile.oci") else { return };
+    let Some(dir) = testimage("hostile.oci") else {
+        return;
+    };
     check(image::Source::OciLayout { dir, reference: None }).await;
 }

@@ -21,10 +21,7 @@ const BZIP2: &[u8] = b"BZh";
 /// `media_type` is only used in the error for formats we do not decode (bzip2, xz). Gzip is
 /// read multi-member (as `gzip -d` does); zstd keeps its default window limit (128 MiB) so a
 /// crafted frame cannot make us allocate gigabytes.
-pub fn decompress<'a>(
-    reader: impl Read + 'a,
-    media_type: Option<&str>,
-) -> Result<(Box<dyn Read + 'a>, Compression), Error> {
+pub fn decompress<'a>(reader: impl Read + 'a, media_type: Option<&str>) -> Result<(Box<dyn Read + 'a>, Compression), Error> {
     let (c, buf) = sniff(reader, media_type)?;
     Ok(match c {
         Compression::Gzip => (Box::new(flate2::bufread::MultiGzDecoder::new(buf)), c),

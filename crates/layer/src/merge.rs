@@ -114,9 +114,7 @@ pub fn merge(indexes: &[LayerIndex]) -> ImageContent {
             out.distribution = f.distribution.clone();
         }
         out.warnings.extend(f.warnings.iter().map(|w| format!("layer {i}: {w}")));
-        out.files.extend(
-            idx.files.iter().filter(|p| hidden(p).is_none()).map(|p| FileRecord { path: p.clone(), layer: i }),
-        );
+        out.files.extend(idx.files.iter().filter(|p| hidden(p).is_none()).map(|p| FileRecord { path: p.clone(), layer: i }));
         for l in &idx.symlinks {
             if hidden(&l.path).is_none() {
                 out.symlinks.entry(l.path.clone()).or_insert_with(|| l.target.clone());
@@ -254,10 +252,12 @@ mod tests {
 
     #[test]
     fn whiteout_deletes_and_keeps_risk_as_deleted() {
-        let l0 = layer(0, &["app/config/old.json", "app/config/settings.py"], vec![], vec![
-            risk("app/config/old.json", 0),
-            risk("app/config/settings.py", 0),
-        ]);
+        let l0 = layer(
+            0,
+            &["app/config/old.json", "app/config/settings.py"],
+            vec![],
+            vec![risk("app/config/old.json", 0), risk("app/config/settings.py", 0)],
+        );
         let mut l1 = layer(1, &[], vec![], vec![]);
         l1.whiteouts.push("app/config/old.json".into());
         let c = merge(&[l0, l1]);
@@ -269,10 +269,7 @@ mod tests {
 
     #[test]
     fn whiteout_of_directory_and_opaque_dir() {
-        let l0 = layer(0, &["a/x/METADATA", "b/y/METADATA", "b/z"], vec![
-            pkg("x", "a/x/METADATA", 0),
-            pkg("y", "b/y/METADATA", 0),
-        ], vec![]);
+        let l0 = layer(0, &["a/x/METADATA", "b/y/METADATA", "b/z"], vec![pkg("x", "a/x/METADATA", 0), pkg("y", "b/y/METADATA", 0)], vec![]);
         let mut l1 = layer(1, &["b/new"], vec![], vec![]);
         l1.whiteouts.push("a".into());
         l1.opaque_dirs.push("b".into());

@@ -121,21 +121,14 @@ pub fn walk_layer(
     opts: &WalkOptions,
 ) -> Result<LayerIndex, Error> {
     let hit = Arc::new(AtomicBool::new(false));
-    let metered = Metered {
-        inner: reader,
-        read: 0,
-        limit: opts.max_layer_size,
-        hit: hit.clone(),
-        progress: opts.progress.clone(),
-    };
+    let metered = Metered { inner: reader, read: 0, limit: opts.max_layer_size, hit: hit.clone(), progress: opts.progress.clone() };
     let mut archive = tar::Archive::new(metered);
     let mut idx = LayerIndex { diff_id: diff_id.to_string(), ..LayerIndex::default() };
     let mut buf: Vec<u8> = Vec::new();
     let mut wanting: Vec<&dyn Analyzer> = Vec::new();
     let mut layer_read: u64 = 0;
-    let tar_err = |entries: u64, source: std::io::Error| -> Error {
-        ErrorKind::Tar { diff_id: diff_id.to_string(), entries, source }.into()
-    };
+    let tar_err =
+        |entries: u64, source: std::io::Error| -> Error { ErrorKind::Tar { diff_id: diff_id.to_string(), entries, source }.into() };
 
     let entries = archive.entries().map_err(|e| tar_err(0, e))?;
     for entry in entries {
@@ -172,10 +165,7 @@ pub fn walk_layer(
             tar::EntryType::Link => EntryKind::HardLink,
             tar::EntryType::Char | tar::EntryType::Block | tar::EntryType::Fifo => EntryKind::Special,
             // Extension headers the tar crate already applied to the next entry.
-            tar::EntryType::XGlobalHeader
-            | tar::EntryType::XHeader
-            | tar::EntryType::GNULongName
-            | tar::EntryType::GNULongLink => continue,
+            tar::EntryType::XGlobalHeader | tar::EntryType::XHeader | tar::EntryType::GNULongName | tar::EntryType::GNULongLink => continue,
             other => {
                 let raw = entry.path_bytes();
                 idx.findings.warnings.push(format!(
@@ -211,18 +201,18 @@ pub fn walk_layer(
         // Whiteouts: `.wh.<name>` deletes <name> from lower layers, `.wh..wh..opq` empties the
         // directory; other `.wh..wh.` names are aufs bookkeeping. None is a real file.
         let name = file_name(&path);
-        if let Some(rest) = name.strip_prefix(".wh.") {
-            if kind != EntryKind::Dir {
-                let dir = parent(&path);
-                if rest == ".wh..opq" {
-                    idx.opaque_dirs.push(dir.to_string());
-                } else if rest == "." || rest == ".." {
-                    idx.findings.warnings.push(format!("whiteout /{path} names no file: ignored"));
-                } else if !rest.starts_with(".wh.") && !rest.is_empty() {
-                    idx.whiteouts.push(if dir.is_empty() { rest.to_string() } else { format!("{dir}/{rest}") });
-                }
-                continue;
+        if let Some(rest) = name.strip_prefix(".wh.")
+            && kind != EntryKind::Dir
+        {
+            let dir = parent(&path);
+            if rest == ".wh..opq" {
+                idx.opaque_dirs.push(dir.to_string());
+            } else if rest == "." || rest == ".." {
+                idx.findings.warnings.push(format!("whiteout /{path} names no file: ignored"));
+            } else if !rest.starts_with(".wh.") && !rest.is_empty() {
+                idx.whiteouts.push(if dir.is_empty() { rest.to_string() } else { format!("{dir}/{rest}") });
             }
+            continue;
         }
 
         match kind {
@@ -240,10 +230,7 @@ pub fn walk_layer(
                 match target {
                     Some(t) => {
                         if t.escaped {
-                            idx.findings.warnings.push(format!(
-                                "hard link /{path} points above the image root: kept as /{}",
-                                t.path
-                            ));
+                            idx.findings.warnings.push(format!("hard link /{path} points above the image root: kept as /{}", t.path));
                         }
                         idx.files.push(path.clone());
                         idx.hardlinks.push(LinkRecord { path, target: t.path });
@@ -278,10 +265,7 @@ pub fn walk_layer(
                         }
                         let truncated = meta.size > n;
                         if truncated {
-                            idx.findings.warnings.push(format!(
-                                "/{path}: {} bytes, only the first {n} analysed",
-                                meta.size
-                            ));
+                            idx.findings.warnings.push(format!("/{path}: {} bytes, only the first {n} analysed", meta.size));
                         }
                         let location = Location { path: format!("/{path}"), layer_index, layer_digest: diff_id.to_string() };
                         let input = FileInput { path: &path, meta, data: &buf, truncated, location: &location };

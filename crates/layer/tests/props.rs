@@ -25,8 +25,11 @@ impl Analyzer for All {
     }
 }
 
-/// A tar with the given (name, link target, type byte, data) entries, names written raw.
-fn raw_tar(entries: &[(Vec<u8>, Vec<u8>, u8, Vec<u8>)]) -> Vec<u8> {
+/// (name, link target, type byte, data) of one raw tar entry.
+type RawEntry = (Vec<u8>, Vec<u8>, u8, Vec<u8>);
+
+/// A tar with the given entries, names written raw.
+fn raw_tar(entries: &[RawEntry]) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
     for (name, link, kind, data) in entries {
         let mut h = tar::Header::new_ustar();

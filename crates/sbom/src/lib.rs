@@ -111,15 +111,7 @@ pub fn json(report: &Report) -> serde_json::Value {
 /// `2026-11-29T05:36:00Z`: the form both CycloneDX and SPDX accept.
 pub(crate) fn timestamp(t: time::OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second())
 }
 
 /// A stable id for a package within one report: hash of what makes it distinct.
@@ -199,11 +191,51 @@ pub fn sample_report() -> Report {
             pretty_name: "Debian GNU/Linux 12 (bookworm)".into(),
         }),
         packages: vec![
-            pkg(Ecosystem::Debian, "libssl3", "3.0.20-1~deb12u2", "pkg:deb/debian/libssl3@3.0.20-1~deb12u2?arch=amd64&distro=debian-12", Some(("openssl", "3.0.20-1~deb12u2")), &[], loc("/var/lib/dpkg/status", 0)),
-            pkg(Ecosystem::Debian, "bsdutils", "1:2.38.1-5+deb12u3", "pkg:deb/debian/bsdutils@1:2.38.1-5%2Bdeb12u3?arch=amd64&distro=debian-12", Some(("util-linux", "2.38.1-5+deb12u3")), &[], loc("/var/lib/dpkg/status", 0)),
-            pkg(Ecosystem::PyPI, "Django", "3.2", "pkg:pypi/django@3.2", None, &["BSD-3-Clause"], loc("/usr/local/lib/python3.11/dist-packages/Django-3.2.dist-info/METADATA", 1)),
-            pkg(Ecosystem::PyPI, "PyYAML", "5.3", "pkg:pypi/pyyaml@5.3", None, &["MIT license, see LICENSE"], loc("/usr/local/lib/python3.11/dist-packages/PyYAML-5.3.dist-info/METADATA", 1)),
-            pkg(Ecosystem::Npm, "@types/node", "14.0.0", "pkg:npm/%40types/node@14.0.0", None, &["MIT"], loc("/app/node_modules/@types/node/package.json", 2)),
+            pkg(
+                Ecosystem::Debian,
+                "libssl3",
+                "3.0.20-1~deb12u2",
+                "pkg:deb/debian/libssl3@3.0.20-1~deb12u2?arch=amd64&distro=debian-12",
+                Some(("openssl", "3.0.20-1~deb12u2")),
+                &[],
+                loc("/var/lib/dpkg/status", 0),
+            ),
+            pkg(
+                Ecosystem::Debian,
+                "bsdutils",
+                "1:2.38.1-5+deb12u3",
+                "pkg:deb/debian/bsdutils@1:2.38.1-5%2Bdeb12u3?arch=amd64&distro=debian-12",
+                Some(("util-linux", "2.38.1-5+deb12u3")),
+                &[],
+                loc("/var/lib/dpkg/status", 0),
+            ),
+            pkg(
+                Ecosystem::PyPI,
+                "Django",
+                "3.2",
+                "pkg:pypi/django@3.2",
+                None,
+                &["BSD-3-Clause"],
+                loc("/usr/local/lib/python3.11/dist-packages/Django-3.2.dist-info/METADATA", 1),
+            ),
+            pkg(
+                Ecosystem::PyPI,
+                "PyYAML",
+                "5.3",
+                "pkg:pypi/pyyaml@5.3",
+                None,
+                &["MIT license, see LICENSE"],
+                loc("/usr/local/lib/python3.11/dist-packages/PyYAML-5.3.dist-info/METADATA", 1),
+            ),
+            pkg(
+                Ecosystem::Npm,
+                "@types/node",
+                "14.0.0",
+                "pkg:npm/%40types/node@14.0.0",
+                None,
+                &["MIT"],
+                loc("/app/node_modules/@types/node/package.json", 2),
+            ),
         ],
         created: time::macros::datetime!(2026-11-29 05:36:00 UTC),
     }

@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 pub fn spdx(report: &Report) -> Value {
     let img = &report.image;
     let mut packages = Vec::new();
-    let mut rels = vec![json!({"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES", "relatedSpdxElement": "SPDXRef-Image"})];
+    let mut rels =
+        vec![json!({"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES", "relatedSpdxElement": "SPDXRef-Image"})];
     let mut image = json!({
         "SPDXID": "SPDXRef-Image",
         "name": img.name,
@@ -40,7 +41,9 @@ pub fn spdx(report: &Report) -> Value {
             "licenseDeclared": "NOASSERTION",
             "copyrightText": "NOASSERTION",
         }));
-        rels.push(json!({"spdxElementId": "SPDXRef-Image", "relationshipType": "CONTAINS", "relatedSpdxElement": "SPDXRef-OperatingSystem"}));
+        rels.push(
+            json!({"spdxElementId": "SPDXRef-Image", "relationshipType": "CONTAINS", "relatedSpdxElement": "SPDXRef-OperatingSystem"}),
+        );
     }
     for p in &report.packages {
         let id = format!("SPDXRef-Package-{}", package_key(p));
@@ -101,7 +104,10 @@ pub(crate) fn license_expression(licenses: &[String]) -> Option<String> {
                 "(" if expect_id => depth += 1,
                 ")" if !expect_id => depth -= 1,
                 "AND" | "OR" | "WITH" if !expect_id => expect_id = true,
-                t if expect_id && t.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+' | ':')) && t.chars().next().is_some_and(|c| c.is_ascii_alphanumeric()) => {
+                t if expect_id
+                    && t.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+' | ':'))
+                    && t.chars().next().is_some_and(|c| c.is_ascii_alphanumeric()) =>
+                {
                     expect_id = false
                 }
                 _ => return false,

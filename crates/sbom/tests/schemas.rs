@@ -62,7 +62,11 @@ fn spdx_structure() {
     let unique: std::collections::HashSet<_> = ids.iter().collect();
     assert_eq!(unique.len(), ids.len());
     for id in &ids {
-        assert!(id.strip_prefix("SPDXRef-").is_some_and(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')), "{id}");
+        assert!(
+            id.strip_prefix("SPDXRef-")
+                .is_some_and(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')),
+            "{id}"
+        );
     }
     for r in doc["relationships"].as_array().expect("relationships") {
         let a = r["spdxElementId"].as_str().expect("a");

@@ -86,7 +86,9 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 impl LayerCache for DirCache {
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, Error>> {
         Box::pin(async move {
-            let Some(p) = self.path(key) else { return Ok(None) };
+            let Some(p) = self.path(key) else {
+                return Ok(None);
+            };
             match tokio::fs::read(&p).await {
                 Ok(d) => Ok(Some(d)),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),

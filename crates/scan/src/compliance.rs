@@ -78,7 +78,9 @@ pub fn asset_info(a: &Asset) -> Value {
             "ContainerdVersion": s("/info/ContainerdCommit/ID"),
         }),
         AssetType::Containerd => json!({"ContainerdVersion": s("/version/Version")}),
-        AssetType::ContainerdContainer => json!({"ImageTag": s("/container/Image"), "ContainerId": a.key.clone()}),
+        AssetType::ContainerdContainer => {
+            json!({"ImageTag": s("/container/Image"), "ContainerId": a.key.clone()})
+        }
         AssetType::K8s => json!({"NodeName": a.name.clone()}),
     }
 }
@@ -200,9 +202,7 @@ async fn run_task(ctx: &Ctx, task: &ComplianceTask) -> Result<bool, store::Error
                 Some(asset) => {
                     let (engine, asset, items) = (Arc::clone(&ctx.engine), (*asset).clone(), t.items.clone());
                     // Rego evaluation is CPU work: off the async threads.
-                    let ev = tokio::task::spawn_blocking(move || engine.evaluate(&asset, Some(&items)))
-                        .await
-                        .unwrap_or_default();
+                    let ev = tokio::task::spawn_blocking(move || engine.evaluate(&asset, Some(&items))).await.unwrap_or_default();
                     evaluation_rows(task, t, &ev, now)
                 }
             },
@@ -307,8 +307,12 @@ async fn period_tick(ctx: &Ctx) -> Result<(), store::Error> {
     let now = now().unix_timestamp();
     for account in ctx.store.account_ids().await? {
         for mut rule in ctx.store.compliance_period_tasks(account).await? {
-            let Some(slot) = due_slot(&rule, now) else { continue };
-            let Ok(ty) = rule.asset_type.parse::<AssetType>() else { continue };
+            let Some(slot) = due_slot(&rule, now) else {
+                continue;
+            };
+            let Ok(ty) = rule.asset_type.parse::<AssetType>() else {
+                continue;
+            };
             let assets = ctx.store.compliance_assets(account).await?;
             // A switched-off benchmark standard leaves the type with nothing to check.
             let items: Vec<u64> = if rule.disabled_standards.contains(&ty.benchmark_standard().0) {

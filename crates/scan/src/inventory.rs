@@ -6,8 +6,8 @@
 use crate::Error;
 use bollard::Docker;
 use bollard::query_parameters::{ListContainersOptions, ListImagesOptions};
-use std::collections::HashMap;
 use serde::Deserialize;
+use std::collections::HashMap;
 use std::path::Path;
 use store::scan_tasks::ImageAsset;
 
@@ -38,7 +38,9 @@ pub async fn docker_images(docker: &Docker) -> Result<Vec<ImageAsset>, Error> {
         docker.list_containers(Some(ListContainersOptions { all: true, ..Default::default() })).await.map_err(derr("list containers"))?;
     let mut counts: HashMap<String, (u64, u64)> = HashMap::new();
     for c in &containers {
-        let Some(id) = c.image_id.clone() else { continue };
+        let Some(id) = c.image_id.clone() else {
+            continue;
+        };
         let e = counts.entry(id).or_default();
         e.0 += 1;
         if c.state.as_ref().map(|s| s.to_string()).as_deref() == Some("running") {
@@ -49,7 +51,9 @@ pub async fn docker_images(docker: &Docker) -> Result<Vec<ImageAsset>, Error> {
     for s in images {
         let id = s.id.clone();
         // An image removed between list and inspect is simply not in this refresh.
-        let Ok(inspect) = docker.inspect_image(&id).await else { continue };
+        let Ok(inspect) = docker.inspect_image(&id).await else {
+            continue;
+        };
         let history = docker.image_history(&id).await.unwrap_or_default();
         let steps: Vec<String> = history
             .iter()
@@ -179,9 +183,10 @@ impl RegistryConfig {
     pub fn open_options(&self) -> Result<image::OpenOptions, Error> {
         let password = match (&self.password, &self.password_env) {
             (Some(p), None) => Some(p.clone()),
-            (None, Some(var)) => Some(std::env::var(var).map_err(|_| {
-                Error::Config(format!("registry {}: environment variable {var} (password_env) is not set", self.host))
-            })?),
+            (None, Some(var)) => Some(
+                std::env::var(var)
+                    .map_err(|_| Error::Config(format!("registry {}: environment variable {var} (password_env) is not set", self.host)))?,
+            ),
             (None, None) => None,
             (Some(_), Some(_)) => {
                 return Err(Error::Config(format!("registry {}: give password or password_env, not both", self.host)));
@@ -190,7 +195,9 @@ impl RegistryConfig {
         let auth = match (&self.username, password) {
             (Some(u), Some(p)) => image::RegistryAuth::Basic { username: u.clone(), password: p },
             (None, None) => image::RegistryAuth::Anonymous,
-            _ => return Err(Error::Config(format!("registry {}: username and password go together", self.host))),
+            _ => {
+                return Err(Error::Config(format!("registry {}: username and password go together", self.host)));
+            }
         };
         Ok(image::OpenOptions { insecure: self.insecure, auth, ..Default::default() })
     }
@@ -281,7 +288,8 @@ mod tests {
     fn registries_file_is_checked_and_passwords_stay_out_of_debug() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("r.toml");
-        std::fs::write(&f, "[[registry]]\nhost = \"r:5000\"\nusername = \"u\"\npassword = \"hunter2\"\nrepositories = [\"a/b\"]\n").unwrap();
+        std::fs::write(&f, "[[registry]]\nhost = \"r:5000\"\nusername = \"u\"\npassword = \"hunter2\"\nrepositories = [\"a/b\"]\n")
+            .unwrap();
         let regs = load_registries(&f).unwrap();
         assert_eq!(regs.len(), 1);
         assert_eq!(regs[0].source(), "registry:r:5000");

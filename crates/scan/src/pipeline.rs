@@ -9,6 +9,7 @@ use layer::{AnalyzerSet, ImageContent, LayerIndex, WalkOptions};
 use model::Package;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -68,7 +69,8 @@ impl Engine {
             digests.push_str(&format!("secrets:{};", hex::encode(Sha256::digest(ids.join(",").as_bytes()))));
         }
         if sc.virus {
-            let sigs = self.signatures.as_ref().ok_or_else(|| Error::Internal("trojan scanning asked but no signatures are loaded".into()))?;
+            let sigs =
+                self.signatures.as_ref().ok_or_else(|| Error::Internal("trojan scanning asked but no signatures are loaded".into()))?;
             list.push(Box::new(malware::MalwareAnalyzer::new(Arc::clone(sigs))));
             digests.push_str(&format!("malware:{};", self.signatures_digest));
         }
@@ -214,6 +216,41 @@ pub async fn match_vulns(store: &store::Store, content: &ImageContent) -> Result
     tokio::task::spawn_blocking(move || Ok(vuln::match_packages(&index, dist.as_ref(), &packages)?))
         .await
         .map_err(|e| Error::Internal(format!("match task: {e}")))?
+}
+
+/// Advisories loaded from the store key by key and kept, for matching many images in a row
+/// (the re-match after an update): each (ecosystem, package) key is read and its advisories
+/// parsed once per run instead of once per image.
+#[derive(Default)]
+pub struct AdvisoryCache {
+    loaded: HashMap<vuln::AdvisoryKey, Vec<Arc<vuln::Prepared>>>,
+}
+
+impl vuln::AdvisoryIndex for AdvisoryCache {
+    fn advisories(&self, key: &vuln::AdvisoryKey) -> Result<Vec<Arc<vuln::Prepared>>, vuln::IndexError> {
+        Ok(self.loaded.get(key).cloned().unwrap_or_default())
+    }
+
+    fn is_empty(&self) -> Result<bool, vuln::IndexError> {
+        Ok(self.loaded.is_empty())
+    }
+}
+
+impl AdvisoryCache {
+    /// Matches one image, loading the keys it needs that no earlier image needed.
+    pub async fn match_vulns(&mut self, store: &store::Store, content: &ImageContent) -> Result<Vec<vuln::VulnFinding>, Error> {
+        let dist = content.distribution.as_ref();
+        let missing: Vec<vuln::AdvisoryKey> =
+            vuln::query_keys(dist, &content.packages).into_iter().filter(|k| !self.loaded.contains_key(k)).collect();
+        if !missing.is_empty() {
+            let index = store.advisories_for(&missing).await?;
+            for k in missing {
+                let advs = vuln::AdvisoryIndex::advisories(&index, &k).map_err(|e| Error::Internal(e.to_string()))?;
+                self.loaded.insert(k, advs);
+            }
+        }
+        Ok(vuln::match_packages(self, dist, &content.packages)?)
+    }
 }
 
 /// A cached index of a layer shared by images at different positions gets this image's

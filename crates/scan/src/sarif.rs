@@ -85,7 +85,8 @@ pub fn render(input: &SarifInput<'_>) -> Value {
                 }
             })
         });
-        let fixed = if v.fixed_versions.is_empty() { "no fix known".to_string() } else { format!("fixed in {}", v.fixed_versions.join(", ")) };
+        let fixed =
+            if v.fixed_versions.is_empty() { "no fix known".to_string() } else { format!("fixed in {}", v.fixed_versions.join(", ")) };
         let mut props = layer_props(&v.location, None);
         props["purl"] = json!(v.package.purl);
         props["installedVersion"] = json!(v.installed_version);

@@ -94,13 +94,7 @@ mod tests {
     use time::macros::{datetime, time};
 
     fn settings(updated_at: OffsetDateTime) -> ScheduleSettings {
-        ScheduleSettings {
-            enable: true,
-            scan_time: time!(01:00),
-            scan_period_days: 1,
-            scan_end_time: None,
-            updated_at,
-        }
+        ScheduleSettings { enable: true, scan_time: time!(01:00), scan_period_days: 1, scan_end_time: None, updated_at }
     }
 
     #[test]

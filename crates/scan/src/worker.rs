@@ -120,7 +120,9 @@ fn inventory_sources(cfg: &WorkerConfig) -> Vec<inventory::InventorySource> {
     let mut sources = Vec::new();
     match inventory::connect(cfg.docker_host.as_deref()) {
         Ok(d) => sources.push(inventory::InventorySource::Docker(d)),
-        Err(e) => tracing::warn!(error = %e, "no Docker Engine: the inventory lists registry images only"),
+        Err(e) => {
+            tracing::warn!(error = %e, "no Docker Engine: the inventory lists registry images only")
+        }
     }
     sources.extend(cfg.registries.iter().cloned().map(inventory::InventorySource::Registry));
     sources
@@ -133,8 +135,12 @@ async fn inventory_loop(ctx: Arc<Ctx>) {
     for gone in ctx.store.image_asset_sources().await.unwrap_or_default() {
         if gone.starts_with(inventory::REGISTRY_SOURCE_PREFIX) && !configured.contains(&gone) {
             match ctx.store.forget_image_asset_source(&gone).await {
-                Ok(n) => tracing::info!(source = %gone, rows = n, "registry no longer configured: its images left the inventory"),
-                Err(e) => tracing::warn!(source = %gone, error = %e, "forgetting an unconfigured registry failed"),
+                Ok(n) => {
+                    tracing::info!(source = %gone, rows = n, "registry no longer configured: its images left the inventory")
+                }
+                Err(e) => {
+                    tracing::warn!(source = %gone, error = %e, "forgetting an unconfigured registry failed")
+                }
             }
         }
     }
@@ -152,21 +158,27 @@ async fn inventory_loop(ctx: Arc<Ctx>) {
                         tracing::debug!(source = %src.name(), images = assets.len(), "image inventory refreshed");
                         *slot = Some((assets, HashSet::new()));
                     }
-                    Err(e) => tracing::warn!(source = %src.name(), error = %e, "image inventory refresh failed"),
+                    Err(e) => {
+                        tracing::warn!(source = %src.name(), error = %e, "image inventory refresh failed")
+                    }
                 }
             }
             next_full = tokio::time::Instant::now() + ctx.cfg.inventory_every;
         }
         if let Ok(accounts) = ctx.store.account_ids().await {
             for (src, slot) in sources.iter().zip(last.iter_mut()) {
-                let Some((assets, synced)) = slot else { continue };
+                let Some((assets, synced)) = slot else {
+                    continue;
+                };
                 let new: Vec<model::AccountId> = accounts.iter().copied().filter(|a| !synced.contains(a)).collect();
                 for account in new {
                     match ctx.store.sync_image_assets(account, &src.name(), assets).await {
                         Ok(()) => {
                             synced.insert(account);
                         }
-                        Err(e) => tracing::warn!(error = %e, account, "image inventory sync failed"),
+                        Err(e) => {
+                            tracing::warn!(error = %e, account, "image inventory sync failed")
+                        }
                     }
                 }
             }
@@ -187,7 +199,7 @@ async fn rematch_loop(ctx: Arc<Ctx>) {
     let mut done_for = String::new();
     while !ctx.stop.is_cancelled() {
         match ctx.store.advisory_data_version().await {
-            Ok(v) if v != done_for => match rematch_all(&ctx, &v).await {
+            Ok(v) if v != done_for => match rematch_stored(&ctx.store, &v).await {
                 Ok(n) => {
                     if n > 0 {
                         tracing::info!(images = n, "re-matched stored images against new advisory data");
@@ -203,15 +215,20 @@ async fn rematch_loop(ctx: Arc<Ctx>) {
     }
 }
 
-async fn rematch_all(ctx: &Ctx, version: &str) -> Result<usize, Error> {
-    let store = &ctx.store;
+/// Re-matches every stored image's content report against the advisory data of `version`
+/// (no image is read): the vulnerability findings and summary of each image matched under
+/// another version are replaced, unless a newer scan finished meanwhile. Returns how many.
+pub async fn rematch_stored(store: &Store, version: &str) -> Result<usize, Error> {
     if !store.has_advisories().await? {
         return Ok(0);
     }
     let mut n = 0;
+    let mut cache = crate::pipeline::AdvisoryCache::default();
     for account in store.account_ids().await? {
         for r in store.image_scan_results(account).await? {
-            let Ok(mut summary) = serde_json::from_str::<results::ImageSummary>(&r.summary) else { continue };
+            let Ok(mut summary) = serde_json::from_str::<results::ImageSummary>(&r.summary) else {
+                continue;
+            };
             let Some(vul) = &summary.vul else { continue };
             if vul.data_version == version || !vul.error.is_empty() {
                 continue;
@@ -219,14 +236,18 @@ async fn rematch_all(ctx: &Ctx, version: &str) -> Result<usize, Error> {
             let Some(text) = store.image_findings(account, &r.image_id, results::KIND_CONTENT).await?.into_iter().next() else {
                 continue; // scanned before content reports were kept: the next scan stores one
             };
-            let Ok(content) = serde_json::from_str::<results::StoredContent>(&text) else { continue };
+            let Ok(content) = serde_json::from_str::<results::StoredContent>(&text) else {
+                continue;
+            };
             let image = layer::ImageContent { packages: content.packages, distribution: content.distribution, ..Default::default() };
-            let vulns = crate::match_vulns(store, &image).await?;
+            // A few ms of matching per image (release): kept on this task rather than a blocking thread.
+            let vulns = cache.match_vulns(store, &image).await?;
             let now = OffsetDateTime::now_utc().unix_timestamp();
             let mut k = results::KindSummary::of(vulns.iter().map(|x| x.severity), now);
             k.data_version = version.to_string();
             summary.vul = Some(k);
-            let rows = vulns.iter().map(serde_json::to_string).collect::<Result<Vec<_>, _>>().map_err(|e| Error::Internal(e.to_string()))?;
+            let rows =
+                vulns.iter().map(serde_json::to_string).collect::<Result<Vec<_>, _>>().map_err(|e| Error::Internal(e.to_string()))?;
             let text = serde_json::to_string(&summary).map_err(|e| Error::Internal(e.to_string()))?;
             if store.replace_image_findings(account, &r.image_id, r.scanned_at, results::KIND_VUL, &rows, &text).await? {
                 n += 1;
@@ -267,12 +288,7 @@ fn read_from(cfg: &WorkerConfig, asset: &store::scan_tasks::ImageAsset) -> Vec<(
     let mut out = Vec::new();
     for reg in cfg.registries.iter().filter(|r| asset.seen_in(&r.source())) {
         let prefix = format!("{}/", reg.host);
-        let reference = asset
-            .repo_digests
-            .iter()
-            .chain(&asset.names)
-            .find(|n| n.starts_with(&prefix))
-            .cloned();
+        let reference = asset.repo_digests.iter().chain(&asset.names).find(|n| n.starts_with(&prefix)).cloned();
         if let (Some(reference), Ok(opts)) = (reference, reg.open_options()) {
             out.push((image::Source::Registry { reference }, opts));
         }
@@ -358,11 +374,8 @@ async fn scan_claim(ctx: &Arc<Ctx>, worker: &str, claim: &ImageScanClaim) -> Res
     let indexed = crate::index(&ctx.engine, scanners, &asset.layers, open, &progress, &cancel).await;
     let result = match indexed {
         Ok(indexed) => {
-            let vulns = if claim.scan_vul {
-                Some(crate::match_vulns(&ctx.store, &indexed.content).await.map_err(|e| e.to_string()))
-            } else {
-                None
-            };
+            let vulns =
+                if claim.scan_vul { Some(crate::match_vulns(&ctx.store, &indexed.content).await.map_err(|e| e.to_string())) } else { None };
             Ok((indexed, vulns))
         }
         Err(e) => Err(e),
@@ -402,7 +415,9 @@ async fn after_finish(ctx: &Arc<Ctx>, claim: &ImageScanClaim, ended: Option<bool
     if ended != Some(true) {
         return Ok(());
     }
-    let Some(task) = ctx.store.image_scan_task(claim.account, Some(&claim.task_id)).await? else { return Ok(()) };
+    let Some(task) = ctx.store.image_scan_task(claim.account, Some(&claim.task_id)).await? else {
+        return Ok(());
+    };
     tracing::info!(task = %task.task_id, sub_status = %task.sub_status, "image scan task finished");
     if task.scheduled {
         let result = if task.sub_status == "Success" { "Success" } else { "InternalError" };
@@ -437,9 +452,13 @@ async fn scheduler_tick(ctx: &Arc<Ctx>) -> Result<(), Error> {
     }
     let now = scheduler_now();
     for s in ctx.store.image_scan_schedules().await? {
-        let Some(settings) = schedule_settings(&s) else { continue };
+        let Some(settings) = schedule_settings(&s) else {
+            continue;
+        };
         let last = s.last_slot.and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok());
-        let Some(slot) = schedule::next_run(&settings, last, now) else { continue };
+        let Some(slot) = schedule::next_run(&settings, last, now) else {
+            continue;
+        };
         if slot > now {
             continue;
         }

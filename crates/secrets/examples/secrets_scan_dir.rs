@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let Ok(ft) = e.file_type() else { continue };
         let p = e.path();
@@ -55,7 +57,9 @@ fn main() {
                         continue;
                     }
                     buf.clear();
-                    let Ok(f) = std::fs::File::open(p) else { continue };
+                    let Ok(f) = std::fs::File::open(p) else {
+                        continue;
+                    };
                     if f.take(max).read_to_end(&mut buf).is_err() {
                         continue;
                     }

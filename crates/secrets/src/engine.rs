@@ -1,9 +1,9 @@
 //! The scanning core: keyword prefilter (aho-corasick) → regex over bounded, overlapping
 //! chunks → allow-list → masking. No I/O; usable without the layer walker.
 
+use crate::Error;
 use crate::rules::RuleSpec;
 use crate::sensitive;
-use crate::Error;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use model::Severity;
 use regex::bytes::{Regex, RegexBuilder};
@@ -84,10 +84,14 @@ fn entropy(s: &[u8]) -> f32 {
         counts[b as usize] += 1;
     }
     let n = s.len() as f32;
-    counts.iter().filter(|&&c| c > 0).map(|&c| {
-        let p = c as f32 / n;
-        -p * p.log2()
-    }).sum()
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f32 / n;
+            -p * p.log2()
+        })
+        .sum()
 }
 
 /// Whole values that are placeholders, not secrets (`user:password@host` in docs).
@@ -108,14 +112,24 @@ fn allowed_value(v: &str) -> bool {
 /// Paths whose content is never scanned: package test fixtures and examples, docs.
 pub fn allowed_path(path: &str) -> bool {
     const SKIP_PREFIX: &[&str] = &[
-        "usr/share/doc/", "usr/share/man/", "usr/share/info/", "usr/share/locale/", "usr/share/zoneinfo/",
-        "usr/share/i18n/", "usr/share/common-licenses/", "usr/share/mime/", "usr/lib/locale/",
-        "usr/share/ca-certificates/", "etc/ssl/certs/", "proc/", "sys/", "dev/",
+        "usr/share/doc/",
+        "usr/share/man/",
+        "usr/share/info/",
+        "usr/share/locale/",
+        "usr/share/zoneinfo/",
+        "usr/share/i18n/",
+        "usr/share/common-licenses/",
+        "usr/share/mime/",
+        "usr/lib/locale/",
+        "usr/share/ca-certificates/",
+        "etc/ssl/certs/",
+        "proc/",
+        "sys/",
+        "dev/",
     ];
     const SKIP_EXT: &[&str] = &[
-        ".so", ".a", ".o", ".pyc", ".pyo", ".png", ".jpg", ".jpeg", ".gif", ".ico", ".svg", ".woff", ".woff2", ".ttf",
-        ".otf", ".eot", ".gz", ".xz", ".bz2", ".zst", ".zip", ".jar", ".whl", ".mo", ".wasm", ".map", ".pdf",
-        ".crt", ".pub",
+        ".so", ".a", ".o", ".pyc", ".pyo", ".png", ".jpg", ".jpeg", ".gif", ".ico", ".svg", ".woff", ".woff2", ".ttf", ".otf", ".eot",
+        ".gz", ".xz", ".bz2", ".zst", ".zip", ".jar", ".whl", ".mo", ".wasm", ".map", ".pdf", ".crt", ".pub",
     ];
     const FIXTURE_DIRS: &[&str] =
         &["test", "tests", "testdata", "test_data", "fixtures", "__tests__", "spec", "example", "examples", "docs"];
@@ -251,7 +265,9 @@ impl Secrets {
                     if chunk_start + whole.start() >= own_end && own_end < data.len() {
                         break; // belongs to the next chunk
                     }
-                    let Some(sec) = caps.get(spec.secret_group).or(Some(whole)) else { continue };
+                    let Some(sec) = caps.get(spec.secret_group).or(Some(whole)) else {
+                        continue;
+                    };
                     let value = String::from_utf8_lossy(sec.as_bytes());
                     if allowed_value(&value) {
                         continue;
@@ -324,7 +340,8 @@ mod tests {
 
     #[test]
     fn aws_pair_with_lines() {
-        let t = "x = 1\nAWS_ACCESS_KEY_ID = \"AKIAQ3EGUJ2VY7T4ZK5M\"\nAWS_SECRET_ACCESS_KEY = \"Qm9vZ2Vyc0FyZU5vdFNlY3JldHNKdXN0VGVzdDEyMw\"\n";
+        let t =
+            "x = 1\nAWS_ACCESS_KEY_ID = \"AKIAQ3EGUJ2VY7T4ZK5M\"\nAWS_SECRET_ACCESS_KEY = \"Qm9vZ2Vyc0FyZU5vdFNlY3JldHNKdXN0VGVzdDEyMw\"\n";
         let h = scan("app/settings.py", t);
         assert_eq!(ids(&h), vec!["aws-access-key-id"], "secret key above is 41 chars: no match");
         assert_eq!(h[0].line, 2);
@@ -355,7 +372,16 @@ mod tests {
         );
         let h = scan("app/notes.txt", t);
         let got = ids(&h);
-        for id in ["github-pat", "gitlab-pat", "slack-token", "stripe-secret-key", "npm-access-token", "url-password", "alibaba-access-key-id", "tencent-secret-id"] {
+        for id in [
+            "github-pat",
+            "gitlab-pat",
+            "slack-token",
+            "stripe-secret-key",
+            "npm-access-token",
+            "url-password",
+            "alibaba-access-key-id",
+            "tencent-secret-id",
+        ] {
             assert!(got.contains(&id), "{id} missing in {got:?}");
         }
         assert!(!scan("app/notes.txt", "see http://user:password@example.com").iter().any(|h| h.rule_id == "url-password"));

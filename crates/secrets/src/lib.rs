@@ -12,8 +12,8 @@ mod engine;
 mod rules;
 mod sensitive;
 
-pub use engine::{allowed_path, mask, Budget, FileScan, SecretHit, Secrets};
-pub use rules::{builtin_rules, RuleSpec};
+pub use engine::{Budget, FileScan, SecretHit, Secrets, allowed_path, mask};
+pub use rules::{RuleSpec, builtin_rules};
 
 use layer::{AnalyzeError, Analyzer, EntryKind, FileInput, FileMeta, LayerFindings};
 use model::RiskFinding;

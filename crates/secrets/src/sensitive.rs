@@ -2,7 +2,7 @@
 //! password hashes, shell histories, package-manager and registry credentials, `.netrc`,
 //! cloud credential files and SSH host private keys.
 
-use crate::engine::{mask, SecretHit};
+use crate::engine::{SecretHit, mask};
 use model::Severity;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,8 +27,9 @@ pub fn classify(path: &str) -> Option<Kind> {
     let parent = path.rsplit('/').nth(1).unwrap_or("");
     Some(match base {
         "shadow" | "gshadow" if path == format!("etc/{base}") => Kind::Shadow,
-        ".bash_history" | ".zsh_history" | ".ash_history" | ".sh_history" | ".history" | ".mysql_history"
-        | ".psql_history" => Kind::ShellHistory,
+        ".bash_history" | ".zsh_history" | ".ash_history" | ".sh_history" | ".history" | ".mysql_history" | ".psql_history" => {
+            Kind::ShellHistory
+        }
         ".npmrc" => Kind::Npmrc,
         ".pypirc" => Kind::Pypirc,
         "config.json" if parent == ".docker" => Kind::DockerConfig,
@@ -78,8 +79,12 @@ fn json_string_values<'a>(text: &'a str, key: &str) -> Vec<(u32, &'a str)> {
         let at = from + i;
         from = at + key.len();
         let rest = text[from..].trim_start();
-        let Some(rest) = rest.strip_prefix(':') else { continue };
-        let Some(rest) = rest.trim_start().strip_prefix('"') else { continue };
+        let Some(rest) = rest.strip_prefix(':') else {
+            continue;
+        };
+        let Some(rest) = rest.trim_start().strip_prefix('"') else {
+            continue;
+        };
         let Some(end) = rest.find('"') else { continue };
         if end > 0 {
             let line = text[..at].matches('\n').count() as u32 + 1;
@@ -97,7 +102,9 @@ pub fn check(kind: Kind, data: &[u8]) -> Vec<SecretHit> {
         Kind::Shadow => {
             for (i, line) in text.lines().enumerate() {
                 let mut f = line.split(':');
-                let (Some(_user), Some(h)) = (f.next(), f.next()) else { continue };
+                let (Some(_user), Some(h)) = (f.next(), f.next()) else {
+                    continue;
+                };
                 // `*`, `!`, `!!`, `x`, empty: no usable password. `!$6$...`: locked hash.
                 let real = (h.starts_with('$') && h.len() > 10) || (h.len() == 13 && !h.starts_with('!'));
                 if real {
@@ -154,7 +161,7 @@ pub fn check(kind: Kind, data: &[u8]) -> Vec<SecretHit> {
             let vals = key_values(&text, keys);
             if let Some((line, v)) = vals.first() {
                 out.push(hit("cloud-credentials-file", "Cloud provider credentials file", Severity::Critical, *line, mask(v)));
-            } else if kind == Kind::GcpCredentials && data.len() > 0 && data.starts_with(b"SQLite format 3") {
+            } else if kind == Kind::GcpCredentials && !data.is_empty() && data.starts_with(b"SQLite format 3") {
                 out.push(hit("cloud-credentials-file", "Cloud provider credentials file", Severity::Critical, 0, String::new()));
             }
         }
@@ -197,7 +204,10 @@ mod tests {
         assert_eq!(ids("root/.pypirc", "[pypi]\nusername = u\npassword = hunter22\n"), vec!["pypirc-password"]);
         assert_eq!(ids("root/.docker/config.json", "{\"auths\":{\"r\":{\"auth\":\"dXNlcjpwYXNz\"}}}\n"), vec!["docker-config-auth"]);
         assert!(ids("root/.docker/config.json", "{\"auths\":{\"r\":{}},\"credsStore\":\"desktop\"}\n").is_empty());
-        assert_eq!(ids("root/.docker/config.json", "{\n \"auths\": {\n  \"r\": {\n   \"auth\": \"dXNlcjpwYXNz\"\n  }\n }\n}\n"), vec!["docker-config-auth"]);
+        assert_eq!(
+            ids("root/.docker/config.json", "{\n \"auths\": {\n  \"r\": {\n   \"auth\": \"dXNlcjpwYXNz\"\n  }\n }\n}\n"),
+            vec!["docker-config-auth"]
+        );
         assert_eq!(ids("root/.netrc", "machine h login u password p4ss\n"), vec!["netrc-password"]);
         assert_eq!(ids("root/.aws/credentials", "[default]\naws_secret_access_key = abc\n"), vec!["aws-credentials-file"]);
         assert_eq!(ids("root/.bash_history", "ls\n"), vec!["shell-history"]);

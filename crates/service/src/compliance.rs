@@ -41,7 +41,12 @@ fn missing(field: &'static str) -> ServiceError {
 
 fn parse_type(field: &'static str, t: &str) -> Result<AssetType, ServiceError> {
     t.parse::<AssetType>().map_err(|_| {
-        invalid(field, format!("{t:?} is not one of ASSET_CONTAINER, ASSET_IMAGE, ASSET_HOST, ASSET_K8S, ASSET_CONTAINERD, ASSET_CONTAINERD_CONTAINER"))
+        invalid(
+            field,
+            format!(
+                "{t:?} is not one of ASSET_CONTAINER, ASSET_IMAGE, ASSET_HOST, ASSET_K8S, ASSET_CONTAINERD, ASSET_CONTAINERD_CONTAINER"
+            ),
+        )
     })
 }
 
@@ -91,10 +96,7 @@ impl View {
 
     /// The whitelist entry ignoring `item` on `asset` (0: none).
     fn whitelist_id(&self, item: u64, asset: u64) -> u64 {
-        self.whitelist
-            .iter()
-            .find(|w| w.item_id == item && (w.asset_id == 0 || w.asset_id == asset))
-            .map_or(0, |w| w.whitelist_id)
+        self.whitelist.iter().find(|w| w.item_id == item && (w.asset_id == 0 || w.asset_id == asset)).map_or(0, |w| w.whitelist_id)
     }
 
     /// Assets of the request, validated: all known, all of `asset_type` when given.
@@ -116,13 +118,17 @@ impl View {
     /// Per-asset tallies over the catalog items of its type.
     fn tally(&self, a: &ComplianceAsset) -> Tally {
         let mut t = Tally::default();
-        let Ok(ty) = a.asset_type.parse::<AssetType>() else { return t };
+        let Ok(ty) = a.asset_type.parse::<AssetType>() else {
+            return t;
+        };
         for it in catalog().items_for(ty) {
             if self.whitelist_id(it.id, a.asset_id) != 0 {
                 t.ignored += 1;
                 continue;
             }
-            let Some(r) = self.results.get(&(a.asset_id, it.id)) else { continue };
+            let Some(r) = self.results.get(&(a.asset_id, it.id)) else {
+                continue;
+            };
             t.checked_at = t.checked_at.max(r.checked_at);
             match r.status.as_str() {
                 "CHECK_RUNNING" => t.running += 1,
@@ -234,10 +240,8 @@ fn checkable(view: &View, a: &ComplianceAsset, items: impl Iterator<Item = u64>)
 }
 
 async fn queue(svc: &Service, account: AccountId, kind: &str, targets: Vec<Target>) -> Result<TaskIdResponse, ServiceError> {
-    let types: BTreeSet<String> = targets
-        .iter()
-        .flat_map(|t| t.items.first().and_then(|i| catalog().get(*i)).map(|it| it.asset_type.as_str().to_string()))
-        .collect();
+    let types: BTreeSet<String> =
+        targets.iter().flat_map(|t| t.items.first().and_then(|i| catalog().get(*i)).map(|it| it.asset_type.as_str().to_string())).collect();
     let task_id = svc.store.create_compliance_task(account, kind, &types.into_iter().collect::<Vec<_>>(), &targets).await?;
     Ok(TaskIdResponse { task_id })
 }
@@ -319,7 +323,13 @@ pub async fn scan_items(svc: &Service, caller: Caller, req: ScanItemsRequest) ->
         .assets
         .iter()
         .filter(|a| a.present)
-        .map(|a| checkable(&view, a, item_ids.iter().copied().filter(|i| catalog().get(*i).is_some_and(|it| it.asset_type.as_str() == a.asset_type))))
+        .map(|a| {
+            checkable(
+                &view,
+                a,
+                item_ids.iter().copied().filter(|i| catalog().get(*i).is_some_and(|it| it.asset_type.as_str() == a.asset_type)),
+            )
+        })
         .filter(|t| !t.items.is_empty())
         .collect();
     queue(svc, caller.account, "items", targets).await
@@ -406,7 +416,14 @@ fn asset_filter(view: &View, a: &ComplianceAsset, f: &ComplianceFilters) -> Resu
         "CheckResult" => text_match(f, view.tally(a).result()),
         "CustomerAssetId" => f.values.iter().any(|v| v == &a.asset_id.to_string()),
         "AssetUniqueID" => text_match(f, &a.key),
-        other => return Err(invalid("Filters", format!("unknown filter name {other:?} (AssetName, ImageTag, NodeName, CheckStatus, CheckResult, CustomerAssetId, AssetUniqueID)"))),
+        other => {
+            return Err(invalid(
+                "Filters",
+                format!(
+                    "unknown filter name {other:?} (AssetName, ImageTag, NodeName, CheckStatus, CheckResult, CustomerAssetId, AssetUniqueID)"
+                ),
+            ));
+        }
     })
 }
 
@@ -456,7 +473,11 @@ pub struct FailedAssetListResponse {
 }
 
 /// `DescribeComplianceScanFailedAssetList`: assets with at least one item whose check could not complete.
-pub async fn describe_failed_asset_list(svc: &Service, caller: Caller, req: AssetListRequest) -> Result<FailedAssetListResponse, ServiceError> {
+pub async fn describe_failed_asset_list(
+    svc: &Service,
+    caller: Caller,
+    req: AssetListRequest,
+) -> Result<FailedAssetListResponse, ServiceError> {
     let types = parse_types("AssetTypeSet", &req.asset_type_set)?;
     let paging = page(req.limit, req.offset)?;
     let view = View::load(svc, caller.account).await?;
@@ -553,7 +574,9 @@ pub async fn describe_asset_policy_items(
                 "AppId" => f.values.iter().any(|v| v == &caller.account.to_string()),
                 "Name" => text_match(f, &it.name),
                 "CheckResult" => text_match(f, &item_state(&view, a, it).1),
-                other => return Err(invalid("Filters", format!("unknown filter name {other:?} (RiskLevel, AppId, Name, CheckResult)"))),
+                other => {
+                    return Err(invalid("Filters", format!("unknown filter name {other:?} (RiskLevel, AppId, Name, CheckResult)")));
+                }
             })
         })?;
         if keep {
@@ -755,7 +778,9 @@ pub async fn describe_item_affected_assets(
                 "NodeName" => text_match(f, &info(a, "NodeName")),
                 "CheckResult" => text_match(f, &result),
                 "AssetName" => text_match(f, &a.name),
-                other => return Err(invalid("Filters", format!("unknown filter name {other:?} (NodeName, CheckResult, AssetName)"))),
+                other => {
+                    return Err(invalid("Filters", format!("unknown filter name {other:?} (NodeName, CheckResult, AssetName)")));
+                }
             })
         })?;
         if keep {
@@ -935,7 +960,12 @@ pub async fn describe_task_item_summaries(
                 "RiskLevel" => text_match(f, &s.risk_level),
                 "IsOpen" => f.values.iter().any(|v| v == &s.is_enable.to_string()),
                 "CheckResult" => text_match(f, &s.check_result),
-                other => return Err(invalid("Filters", format!("unknown filter name {other:?} (Name, ItemType, RiskLevel, IsOpen, CheckResult)"))),
+                other => {
+                    return Err(invalid(
+                        "Filters",
+                        format!("unknown filter name {other:?} (Name, ItemType, RiskLevel, IsOpen, CheckResult)"),
+                    ));
+                }
             })
         })?;
         if keep {
@@ -1179,7 +1209,8 @@ pub struct AssetPolicySetRequest {
 fn asset_item_pairs(view: &View, asset: u64, items: &[u64], ty: Option<AssetType>) -> Result<Vec<(u64, u64)>, ServiceError> {
     let a = view.select("CustomerAssetItemId", &[asset], ty)?[0];
     known_items("CustomerPolicyItemIdSet", items)?;
-    let other: Vec<u64> = items.iter().copied().filter(|i| catalog().get(*i).is_some_and(|it| it.asset_type.as_str() != a.asset_type)).collect();
+    let other: Vec<u64> =
+        items.iter().copied().filter(|i| catalog().get(*i).is_some_and(|it| it.asset_type.as_str() != a.asset_type)).collect();
     if !other.is_empty() {
         return Err(invalid("CustomerPolicyItemIdSet", format!("items {} do not check {}", names(&other), a.asset_type)));
     }
@@ -1229,7 +1260,11 @@ pub struct DeleteAssetPoliciesRequest {
 
 /// `DeleteComplianceAssetPolicySetFromWhitelist`: un-ignore items on one asset (all its entries when
 /// no items are named).
-pub async fn whitelist_delete_asset_policies(svc: &Service, caller: Caller, req: DeleteAssetPoliciesRequest) -> Result<Empty, ServiceError> {
+pub async fn whitelist_delete_asset_policies(
+    svc: &Service,
+    caller: Caller,
+    req: DeleteAssetPoliciesRequest,
+) -> Result<Empty, ServiceError> {
     let asset = req.asset_item_id.ok_or_else(|| missing("AssetItemId"))?;
     let ty = optional_type(&req.asset_type)?;
     let view = View::load(svc, caller.account).await?;
@@ -1305,7 +1340,9 @@ pub async fn whitelist_list(svc: &Service, caller: Caller, req: WhitelistListReq
     let view = View::load(svc, caller.account).await?;
     let mut list = Vec::new();
     for w in &view.whitelist {
-        let Some(it) = catalog().get(w.item_id) else { continue };
+        let Some(it) = catalog().get(w.item_id) else {
+            continue;
+        };
         if !types.contains(&it.asset_type) {
             continue;
         }
@@ -1329,7 +1366,9 @@ pub async fn whitelist_list(svc: &Service, caller: Caller, req: WhitelistListReq
             Ok(match f.name.as_str() {
                 "Name" | "ItemName" => text_match(f, &row.name),
                 "CustomerPolicyItemId" => f.values.iter().any(|v| v == &row.customer_policy_item_id.to_string()),
-                other => return Err(invalid("Filters", format!("unknown filter name {other:?} (Name, CustomerPolicyItemId)"))),
+                other => {
+                    return Err(invalid("Filters", format!("unknown filter name {other:?} (Name, CustomerPolicyItemId)")));
+                }
             })
         })?;
         if keep {
@@ -1341,7 +1380,12 @@ pub async fn whitelist_list(svc: &Service, caller: Caller, req: WhitelistListReq
         "LastUpdateTime" => sorted(list, desc, |a, b| a.last_update_time.cmp(&b.last_update_time)),
         "AffectedAssetCount" => sorted(list, desc, |a, b| a.affected_asset_count.cmp(&b.affected_asset_count)),
         "CustomerPolicyItemId" => sorted(list, desc, |a, b| a.customer_policy_item_id.cmp(&b.customer_policy_item_id)),
-        other => return Err(invalid("By", format!("cannot sort by {other:?} (InsertTime, LastUpdateTime, AffectedAssetCount, CustomerPolicyItemId)"))),
+        other => {
+            return Err(invalid(
+                "By",
+                format!("cannot sort by {other:?} (InsertTime, LastUpdateTime, AffectedAssetCount, CustomerPolicyItemId)"),
+            ));
+        }
     };
     let total = list.len() as u64;
     Ok(WhitelistListResponse { whitelist_item_set: paged(list, paging), total_count: total })
@@ -1390,7 +1434,11 @@ pub struct PeriodTaskListResponse {
 }
 
 /// `DescribeCompliancePeriodTaskList`: one periodic task per asset type.
-pub async fn describe_period_tasks(svc: &Service, caller: Caller, req: PeriodTaskListRequest) -> Result<PeriodTaskListResponse, ServiceError> {
+pub async fn describe_period_tasks(
+    svc: &Service,
+    caller: Caller,
+    req: PeriodTaskListRequest,
+) -> Result<PeriodTaskListResponse, ServiceError> {
     let types = match optional_type(&req.asset_type)? {
         Some(t) => vec![t],
         None => AssetType::ALL.to_vec(),
@@ -1408,7 +1456,11 @@ pub async fn describe_period_tasks(svc: &Service, caller: Caller, req: PeriodTas
                 asset_type: ty.as_str().into(),
                 last_trigger_time: time_or_empty(p.last_trigger),
                 total_policy_item_count: count,
-                period_rule: CompliancePeriodTaskRule { frequency: p.frequency, execution_time: p.execution_time.clone(), enable: p.enable },
+                period_rule: CompliancePeriodTaskRule {
+                    frequency: p.frequency,
+                    execution_time: p.execution_time.clone(),
+                    enable: p.enable,
+                },
                 benchmark_standard_set: vec![ComplianceBenchmarkStandard {
                     standard_id: sid,
                     name: sname.into(),
@@ -1484,7 +1536,9 @@ pub async fn modify_period_task(svc: &Service, caller: Caller, req: ModifyPeriod
     let (sid, _) = ty.benchmark_standard();
     for s in req.standard_settings.iter().flatten() {
         let id = s.standard_id.ok_or_else(|| missing("StandardSettings.StandardId"))?;
-        let enable = s.enable.ok_or_else(|| ServiceError::MissingParameter { field: "StandardSettings.Enable", reason: "say true or false".into() })?;
+        let enable = s
+            .enable
+            .ok_or_else(|| ServiceError::MissingParameter { field: "StandardSettings.Enable", reason: "say true or false".into() })?;
         if id != sid {
             return Err(invalid("StandardSettings.StandardId", format!("standard {id} has no items for {ty} (it uses {sid})")));
         }

@@ -182,11 +182,7 @@ fn check_time(field: &'static str, v: &str) -> Result<(), ServiceError> {
         && parts[0] < "24"
         && parts[1] < "60"
         && parts.get(2).is_none_or(|s| *s < "60");
-    if ok {
-        Ok(())
-    } else {
-        Err(ServiceError::InvalidFormat { field, reason: format!("expected a UTC time \"HH:MM\", got {v:?}") })
-    }
+    if ok { Ok(()) } else { Err(ServiceError::InvalidFormat { field, reason: format!("expected a UTC time \"HH:MM\", got {v:?}") }) }
 }
 
 fn minutes(v: &str) -> &str {

@@ -16,6 +16,13 @@
 //!   remedy and the masked value (a secret's value is never returned).
 //! - `Filters` with `ExactMatch` false match substrings (case-insensitive), true whole values.
 //! - Times are UTC `YYYY-MM-DD HH:MM:SS`.
+//! - Vulnerability fields from the advisory data: `SubmitTime` = the advisory's `published`
+//!   (RFC 3339 as the data gives it; empty when the record has none), `Des` = its `details`
+//!   (else a sentence naming advisory, package, file and layer), `Category` = the CWE ids it
+//!   names (`CWE-79,CWE-89`; empty when none), `CategoryType` = `SYSTEM` for OS packages,
+//!   `APPLICATION` for language packages, `AttackLevel` = from the CVSS attack vector: 3 network,
+//!   2 adjacent network, 1 local or physical, 0 no vector. `DefenseSolution` stays empty:
+//!   Shipshape has no runtime defence to propose.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -32,7 +39,6 @@ use crate::list::{check_filters, descending, invalid, page, paged, sorted, text_
 
 const DEFAULT_TIMEOUT_SECS: u64 = 3600;
 const MAX_LIST: usize = 1000;
-
 
 // ---- stored rows (written by `scan`: results::ImageSummary and the finding types) ----
 
@@ -63,6 +69,8 @@ struct KindSummary {
 struct StoredPackage {
     name: String,
     version: String,
+    #[serde(default)]
+    ecosystem: Option<model::Ecosystem>,
 }
 
 /// `vuln::VulnFinding` as stored.
@@ -75,6 +83,12 @@ struct StoredVuln {
     package: StoredPackage,
     #[serde(default)]
     fixed_versions: Vec<String>,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    published: Option<String>,
+    #[serde(default)]
+    cwes: Vec<String>,
     severity: Severity,
     #[serde(default)]
     cvss_score: Option<f64>,
@@ -210,7 +224,9 @@ fn image_matches(row: &ImageRow, f: &AssetFilters) -> Result<bool, ServiceError>
                     "scanning" => "SCANNING",
                     "scanned" => "SCANNED",
                     "scanerr" => "SCAN_ERR",
-                    _ => return Err(invalid("Filters.ScanStatus", format!("{v:?} is not notScan, scanning, scanned or scanErr"))),
+                    _ => {
+                        return Err(invalid("Filters.ScanStatus", format!("{v:?} is not notScan, scanning, scanned or scanErr")));
+                    }
                 };
                 any |= row.status == want;
             }
@@ -227,7 +243,9 @@ fn image_matches(row: &ImageRow, f: &AssetFilters) -> Result<bool, ServiceError>
                     "HighLevelVul" => row.level_cnt(|k| k.high) > 0,
                     "MediumLevelVul" => row.level_cnt(|k| k.medium) > 0,
                     "LowLevelVul" => row.level_cnt(|k| k.low) > 0,
-                    _ => return Err(invalid("Filters.SecurityRisk", format!("{v:?} is not a known risk"))),
+                    _ => {
+                        return Err(invalid("Filters.SecurityRisk", format!("{v:?} is not a known risk")));
+                    }
                 };
             }
             any
@@ -444,10 +462,7 @@ fn select(
             2 => rows.into_iter().filter(|r| r.asset.container_cnt > 0).collect(),
             3 => Vec::new(),
             _ => {
-                return Err(ServiceError::MissingParameter {
-                    field: "All",
-                    reason: "choose the images: All, Images or Filters".into(),
-                });
+                return Err(ServiceError::MissingParameter { field: "All", reason: "choose the images: All, Images or Filters".into() });
             }
         }
     };
@@ -477,8 +492,7 @@ pub async fn create_scan_task(
     }
     if vul && !svc.store.advisories_loaded().await? {
         return Err(ServiceError::FailedOperation {
-            reason: "no vulnerability data is loaded: import advisories first (`shipshape db import DIR`), or scan without ScanVul"
-                .into(),
+            reason: "no vulnerability data is loaded: import advisories first (`shipshape db import DIR`), or scan without ScanVul".into(),
         });
     }
     let rows = image_rows(svc, caller.account).await?;
@@ -546,7 +560,7 @@ pub async fn describe_scan_status(
     let task = task_of(svc, caller.account, req.task_id.as_deref()).await?;
     let p = svc.store.image_scan_progress(caller.account, &task.task_id).await?;
     let scanned = p.done + p.failed;
-    let schedule = if p.total == 0 { 100 } else { scanned * 100 / p.total };
+    let schedule = (scanned * 100).checked_div(p.total).unwrap_or(100);
     let left_seconds = if task.status == "END" {
         0
     } else {
@@ -606,7 +620,9 @@ pub async fn stop_scan(
         Some(id) => task_of(svc, caller.account, Some(id)).await?,
         None => match svc.store.active_image_scan_task(caller.account).await? {
             Some(id) => task_of(svc, caller.account, Some(&id)).await?,
-            None => return Err(ServiceError::FailedOperation { reason: "no image scan is running".into() }),
+            None => {
+                return Err(ServiceError::FailedOperation { reason: "no image scan is running".into() });
+            }
         },
     };
     if images.is_empty() && filters.is_empty() && exclude.is_empty() {
@@ -653,10 +669,7 @@ pub async fn describe_scan_task(
 // ---- results of one image ----
 
 async fn image_of(svc: &Service, account: model::AccountId, image_id: &str) -> Result<ImageAsset, ServiceError> {
-    svc.store
-        .image_asset(account, image_id)
-        .await?
-        .ok_or_else(|| ServiceError::NotFound { what: "Image", id: image_id.to_string() })
+    svc.store.image_asset(account, image_id).await?.ok_or_else(|| ServiceError::NotFound { what: "Image", id: image_id.to_string() })
 }
 
 async fn findings<T: for<'de> Deserialize<'de>>(
@@ -665,12 +678,7 @@ async fn findings<T: for<'de> Deserialize<'de>>(
     image_id: &str,
     kind: &str,
 ) -> Result<Vec<T>, ServiceError> {
-    svc.store
-        .image_findings(account, image_id, kind)
-        .await?
-        .iter()
-        .map(|j| serde_json::from_str(j).map_err(corrupt))
-        .collect()
+    svc.store.image_findings(account, image_id, kind).await?.iter().map(|j| serde_json::from_str(j).map_err(corrupt)).collect()
 }
 
 fn layer_desc(loc: &Location, deleted: Option<u32>) -> String {
@@ -733,19 +741,23 @@ fn images_vul(v: &StoredVuln) -> ImagesVul {
         name: if v.title.is_empty() { v.display_id.clone() } else { v.title.clone() },
         component: v.package.name.clone(),
         version: v.package.version.clone(),
-        category: String::new(),
-        category_type: String::new(),
+        category: v.cwes.join(","),
+        category_type: if v.package.ecosystem.is_some_and(|e| e.is_os()) { "SYSTEM" } else { "APPLICATION" }.into(),
         level: level(v.severity),
-        des: format!(
-            "{} ({} from {}) affects {} {} declared in {}, {}.",
-            if v.title.is_empty() { &v.display_id } else { &v.title },
-            v.advisory_id,
-            v.source,
-            v.package.name,
-            v.package.version,
-            v.location.path,
-            layer_desc(&v.location, None)
-        ),
+        des: if !v.description.trim().is_empty() {
+            v.description.trim().to_owned()
+        } else {
+            format!(
+                "{} ({} from {}) affects {} {} declared in {}, {}.",
+                if v.title.is_empty() { &v.display_id } else { &v.title },
+                v.advisory_id,
+                v.source,
+                v.package.name,
+                v.package.version,
+                v.location.path,
+                layer_desc(&v.location, None)
+            )
+        },
         official_solution: if fixable {
             format!("Upgrade {} to {} or later.", v.package.name, v.fixed_versions.join(" / "))
         } else {
@@ -753,13 +765,18 @@ fn images_vul(v: &StoredVuln) -> ImagesVul {
         },
         reference: serde_json::to_string(&v.links).unwrap_or_default(),
         defense_solution: String::new(),
-        submit_time: String::new(),
+        submit_time: v.published.clone().unwrap_or_default(),
         cvss_v3_score: v.cvss_score.unwrap_or(0.0),
         cvss_v3_desc: v.cvss_vector.clone().unwrap_or_default(),
         is_suggest: fixable && v.severity >= Severity::High,
         fixed_versions: v.fixed_versions.join(","),
         tag: if fixable { vec!["CanBeFixed".into()] } else { Vec::new() },
-        attack_level: 0,
+        attack_level: match v.cvss_vector.as_deref().and_then(vuln::attack_vector) {
+            Some('N') => 3,
+            Some('A') => 2,
+            Some('L' | 'P') => 1,
+            _ => 0,
+        },
     }
 }
 

@@ -48,9 +48,7 @@ pub fn descending(order: Option<&str>) -> Result<bool, ServiceError> {
 
 pub fn text_match(f: &AssetFilters, value: &str) -> bool {
     let exact = f.exact_match.unwrap_or(false);
-    f.values.iter().any(|v| {
-        if exact { value == v } else { value.to_lowercase().contains(&v.to_lowercase()) }
-    })
+    f.values.iter().any(|v| if exact { value == v } else { value.to_lowercase().contains(&v.to_lowercase()) })
 }
 
 pub fn check_filters(filters: &[AssetFilters]) -> Result<(), ServiceError> {
@@ -68,13 +66,9 @@ pub fn sorted<T>(mut list: Vec<T>, desc: bool, key: impl Fn(&T, &T) -> Ordering)
     list
 }
 
-
 /// Whether every filter accepts a row. All are evaluated, so an unknown filter name is reported
 /// even when an earlier filter already rejected the row.
-pub fn all_match(
-    filters: &[AssetFilters],
-    mut one: impl FnMut(&AssetFilters) -> Result<bool, ServiceError>,
-) -> Result<bool, ServiceError> {
+pub fn all_match(filters: &[AssetFilters], mut one: impl FnMut(&AssetFilters) -> Result<bool, ServiceError>) -> Result<bool, ServiceError> {
     let mut keep = true;
     for f in filters {
         keep &= one(f)?;

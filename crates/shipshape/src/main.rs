@@ -85,15 +85,13 @@ impl Global {
     /// Opens the store (creating the data dir and running migrations).
     pub async fn open_store(&self) -> anyhow::Result<store::Store> {
         let dir = self.data_dir()?;
-        store::Store::open(&dir, self.database.as_deref())
-            .await
-            .map_err(|e| anyhow::anyhow!("opening the store in {}: {e}", dir.display()))
+        store::Store::open(&dir, self.database.as_deref()).await.map_err(|e| anyhow::anyhow!("opening the store in {}: {e}", dir.display()))
     }
 }
 
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
     match format {

@@ -1,7 +1,7 @@
 //! The crate graph of ARCHITECTURE.md: `api` depends on no internal crate but `model`.
 
 const INTERNAL: &[&str] =
-    &["version", "layer", "image", "catalog", "secrets", "malware", "vuln", "compliance", "store", "scan", "service"];
+    &["version", "layer", "image", "catalog", "secrets", "malware", "vuln", "compliance", "store", "scan", "service", "feed"];
 
 fn dependencies(manifest: &str) -> Vec<String> {
     let mut in_deps = false;
@@ -12,10 +12,11 @@ fn dependencies(manifest: &str) -> Vec<String> {
             in_deps = line == "[dependencies]";
             continue;
         }
-        if in_deps && !line.starts_with('#') {
-            if let Some((name, _)) = line.split_once('=') {
-                out.push(name.trim().split('.').next().unwrap_or("").to_string());
-            }
+        if in_deps
+            && !line.starts_with('#')
+            && let Some((name, _)) = line.split_once('=')
+        {
+            out.push(name.trim().split('.').next().unwrap_or("").to_string());
         }
     }
     out

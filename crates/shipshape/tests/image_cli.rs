@@ -25,9 +25,7 @@ fn need(var: &str) -> Option<String> {
 }
 
 fn shared() -> PathBuf {
-    std::env::var_os("SHIPSHAPE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
+    std::env::var_os("SHIPSHAPE_SHARED").map(PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
 }
 
 fn plants() -> Value {
@@ -85,14 +83,18 @@ fn check_sbom(source: &str) {
 
 #[test]
 fn sbom_docker_archive_and_oci() {
-    let Some(imgs) = need("SHIPSHAPE_TESTIMAGES") else { return };
+    let Some(imgs) = need("SHIPSHAPE_TESTIMAGES") else {
+        return;
+    };
     check_sbom(&format!("docker-archive:{imgs}/bookworm-app.docker.tar"));
     check_sbom(&format!("oci:{imgs}/bookworm-app.oci"));
 }
 
 #[test]
 fn sbom_registry_and_docker_engine() {
-    let (Some(reg), Some(_)) = (need("SHIPSHAPE_TEST_REGISTRY"), need("SHIPSHAPE_TEST_DOCKER")) else { return };
+    let (Some(reg), Some(_)) = (need("SHIPSHAPE_TEST_REGISTRY"), need("SHIPSHAPE_TEST_DOCKER")) else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let src = format!("registry:{reg}/shipshape-test/bookworm-app:1");
     let sbom = json_ok(&run(&["image", "sbom", &src, "--insecure-registry", "--format", "json"], dir.path()));
@@ -106,7 +108,9 @@ fn paths(list: &Value) -> Vec<String> {
 
 #[test]
 fn scan_finds_the_plants_and_caches_layers() {
-    let Some(imgs) = need("SHIPSHAPE_TESTIMAGES") else { return };
+    let Some(imgs) = need("SHIPSHAPE_TESTIMAGES") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let src = format!("docker-archive:{imgs}/bookworm-app.docker.tar");
     let out = run(&["image", "scan", &src, "--scanners", "virus,risk", "--format", "json"], dir.path());
@@ -138,10 +142,9 @@ fn scan_finds_the_plants_and_caches_layers() {
         assert!(!uri.starts_with('/'), "{uri}");
         assert!(r["ruleId"].is_string() && r["properties"]["layerIndex"].is_number());
     }
-    assert!(results.iter().any(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-        .as_str()
-        .unwrap()
-        .starts_with("opt/samples/eicar.zip!/")));
+    assert!(results.iter().any(|r| {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap().starts_with("opt/samples/eicar.zip!/")
+    }));
     let again = json_ok(&run(&["image", "scan", &src, "--scanners", "virus,risk", "--format", "json"], dir.path()));
     assert_eq!(again["layers"]["cached"], again["layers"]["total"]);
     assert_eq!(paths(&again["malware"]), malware);
@@ -150,7 +153,9 @@ fn scan_finds_the_plants_and_caches_layers() {
 
 #[test]
 fn vuln_scan_without_advisories_exits_2() {
-    let Some(imgs) = need("SHIPSHAPE_TESTIMAGES") else { return };
+    let Some(imgs) = need("SHIPSHAPE_TESTIMAGES") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let src = format!("docker-archive:{imgs}/bookworm-app.docker.tar");
     let out = run(&["image", "scan", &src, "--scanners", "vuln"], dir.path());
@@ -171,7 +176,9 @@ fn triple(f: &Value) -> (String, String, String) {
 
 #[test]
 fn vuln_scan_matches_expected_in_every_format() {
-    let Some(imgs) = need("SHIPSHAPE_TESTIMAGES") else { return };
+    let Some(imgs) = need("SHIPSHAPE_TESTIMAGES") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let import = Command::new(env!("CARGO_BIN_EXE_shipshape"))
         .args(["db", "import"])

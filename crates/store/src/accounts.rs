@@ -97,12 +97,10 @@ impl Store {
 
     /// The account and plain secret of an enabled key; `None` when unknown or disabled.
     pub async fn lookup_key(&self, secret_id: &str) -> Result<Option<(AccountId, String)>, Error> {
-        let row = sqlx::query(
-            "SELECT account_id, secret_nonce, secret_ciphertext FROM api_keys WHERE secret_id = $1 AND enabled = 1",
-        )
-        .bind(secret_id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query("SELECT account_id, secret_nonce, secret_ciphertext FROM api_keys WHERE secret_id = $1 AND enabled = 1")
+            .bind(secret_id)
+            .fetch_optional(&self.pool)
+            .await?;
         let Some(row) = row else { return Ok(None) };
         let account: i64 = row.try_get(0)?;
         let nonce: Vec<u8> = row.try_get(1)?;

@@ -94,6 +94,59 @@ fn content_hash(json: &str) -> String {
     hex::encode(Sha256::digest(json.as_bytes()))
 }
 
+/// The (ecosystem key, normalised name) pairs an advisory is found under: one definition,
+/// [`AdvisoryKey::new`], for what is stored and what is looked up.
+fn lookup_keys(adv: &Advisory) -> Vec<(String, String)> {
+    let mut ks: Vec<(String, String)> = adv
+        .affected
+        .iter()
+        .map(|a| {
+            let k = AdvisoryKey::new(&a.ecosystem, &a.name);
+            (k.ecosystem, k.name)
+        })
+        .collect();
+    ks.sort();
+    ks.dedup();
+    ks
+}
+
+async fn insert_keys(tx: &mut sqlx::Transaction<'static, sqlx::Any>, source: &str, keys: &[(String, String, &str)]) -> Result<(), Error> {
+    for chunk in keys.chunks(CHUNK) {
+        let mut sql = String::from("INSERT INTO advisory_keys (ecosystem, name, source, id) VALUES ");
+        for i in 0..chunk.len() {
+            let b = i * 4;
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!("(${},${},${},${})", b + 1, b + 2, b + 3, b + 4));
+        }
+        sql.push_str(" ON CONFLICT DO NOTHING");
+        let mut q = sqlx::query(&sql);
+        for (e, n, id) in chunk {
+            q = q.bind(e.clone()).bind(n.clone()).bind(source.to_owned()).bind(id.to_string());
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// One feed's state as `db status` shows it and `db update` uses it (validators).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FeedState {
+    pub name: String,
+    pub url: String,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    /// Unix time of the last attempt.
+    pub checked_at: i64,
+    /// Unix time of the last download that changed or confirmed the data.
+    pub updated_at: Option<i64>,
+    /// Advisories the feed holds in the store.
+    pub records: u64,
+    /// The last attempt's error (the previous data is kept).
+    pub error: Option<String>,
+}
+
 fn real_date(d: &Option<String>) -> Option<&str> {
     d.as_deref().filter(|d| !d.starts_with("0001-") && !d.is_empty())
 }
@@ -108,14 +161,21 @@ impl Store {
             .await
             .map_err(|e| Error::Advisories(e.to_string()))?
             .map_err(|e| Error::Advisories(e.to_string()))?;
+        self.import_sources(raw, false).await
+    }
+
+    /// Imports sources already read (from a path, a feed download or a bundle). `strict`: a
+    /// source with any bad file is not applied at all and fails the call (feeds: a truncated or
+    /// corrupted download must keep the previous data whole); otherwise bad files are listed and
+    /// the rest imports. Each source is swapped in by its own transaction.
+    pub async fn import_sources(&self, raw: Vec<vuln::import::SourceData>, strict: bool) -> Result<ImportReport, Error> {
         let known: HashMap<String, String> = sqlx::query("SELECT name, fingerprint FROM advisory_sources")
             .fetch_all(&self.pool)
             .await?
             .into_iter()
             .map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<String, _>(1)?)))
             .collect::<Result<_, sqlx::Error>>()?;
-        let (changed, unchanged): (Vec<_>, Vec<_>) =
-            raw.into_iter().partition(|s| known.get(&s.name) != Some(&s.fingerprint));
+        let (changed, unchanged): (Vec<_>, Vec<_>) = raw.into_iter().partition(|s| known.get(&s.name) != Some(&s.fingerprint));
         let mut report = ImportReport::default();
         for s in unchanged {
             report.sources.push(SourceImport { name: s.name, outcome: SourceOutcome::Unchanged, problems: vec![], skipped_files: 0 });
@@ -126,6 +186,16 @@ impl Store {
         })
         .await
         .map_err(|e| Error::Advisories(e.to_string()))?;
+        if strict && let Some(bad) = parsed.iter().find(|s| !s.problems.is_empty()) {
+            let p = &bad.problems[0];
+            return Err(Error::Advisories(format!(
+                "{}: {} bad file(s), nothing applied; first: {}: {}",
+                bad.name,
+                bad.problems.len(),
+                p.file,
+                p.error
+            )));
+        }
         for src in parsed {
             let name = src.name.clone();
             let problems = src.problems.iter().map(|p| format!("{}: {}", p.file, p.error)).collect();
@@ -196,30 +266,9 @@ impl Store {
             }
             q.execute(&mut *tx).await?;
         }
-        let mut keys: Vec<(String, String, &str)> = Vec::new();
-        for (adv, _, _) in &write {
-            let mut ks: Vec<(String, String)> =
-                adv.affected.iter().map(|a| (a.ecosystem.clone(), vuln::normalize_name(&a.ecosystem, &a.name))).collect();
-            ks.sort();
-            ks.dedup();
-            keys.extend(ks.into_iter().map(|(e, n)| (e, n, adv.id.as_str())));
-        }
-        for chunk in keys.chunks(CHUNK) {
-            let mut sql = String::from("INSERT INTO advisory_keys (ecosystem, name, source, id) VALUES ");
-            for i in 0..chunk.len() {
-                let b = i * 4;
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!("(${},${},${},${})", b + 1, b + 2, b + 3, b + 4));
-            }
-            sql.push_str(" ON CONFLICT DO NOTHING");
-            let mut q = sqlx::query(&sql);
-            for (e, n, id) in chunk {
-                q = q.bind(e.clone()).bind(n.clone()).bind(src.name.clone()).bind(id.to_string());
-            }
-            q.execute(&mut *tx).await?;
-        }
+        let keys: Vec<(String, String, &str)> =
+            write.iter().flat_map(|(adv, _, _)| lookup_keys(adv).into_iter().map(|(e, n)| (e, n, adv.id.as_str()))).collect();
+        insert_keys(&mut tx, &src.name, &keys).await?;
         sqlx::query(
             "INSERT INTO advisory_sources (name, fingerprint, imported_at, advisory_count, newest_modified) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (name) DO UPDATE SET fingerprint = excluded.fingerprint, imported_at = excluded.imported_at, \
@@ -234,6 +283,99 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(SourceOutcome::Imported { added, updated, removed, unchanged })
+    }
+
+    /// Rebuilds `advisory_keys` from the stored advisories when they were built under another
+    /// key scheme than [`vuln::KEY_SCHEME`] (an upgrade that folds distribution ecosystems
+    /// differently). One transaction; the advisories themselves are not touched.
+    pub(crate) async fn rekey_advisories_if_needed(&self) -> Result<(), Error> {
+        let current: Option<String> = sqlx::query("SELECT value FROM advisory_meta WHERE name = 'key_scheme'")
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?;
+        if current.as_deref() == Some(vuln::KEY_SCHEME) {
+            return Ok(());
+        }
+        let mut tx = self.begin_write().await?;
+        let rows = sqlx::query("SELECT source, id, data FROM advisories").fetch_all(&mut *tx).await?;
+        sqlx::query("DELETE FROM advisory_keys").execute(&mut *tx).await?;
+        let mut by_source: HashMap<String, Vec<(String, String, String)>> = HashMap::new();
+        for r in &rows {
+            let (source, id, data): (String, String, String) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+            let adv: Advisory = serde_json::from_str(&data).map_err(|e| Error::Corrupt { table: "advisories", reason: e.to_string() })?;
+            by_source.entry(source).or_default().extend(lookup_keys(&adv).into_iter().map(|(e, n)| (e, n, id.clone())));
+        }
+        for (source, keys) in &by_source {
+            let keys: Vec<(String, String, &str)> = keys.iter().map(|(e, n, id)| (e.clone(), n.clone(), id.as_str())).collect();
+            insert_keys(&mut tx, source, &keys).await?;
+        }
+        sqlx::query(
+            "INSERT INTO advisory_meta (name, value) VALUES ('key_scheme', $1) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(vuln::KEY_SCHEME)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        if !rows.is_empty() {
+            tracing::info!(advisories = rows.len(), scheme = vuln::KEY_SCHEME, "advisory lookup keys rebuilt");
+        }
+        Ok(())
+    }
+
+    /// Every feed's state, by name.
+    pub async fn feed_states(&self) -> Result<Vec<FeedState>, Error> {
+        let rows = sqlx::query(
+            "SELECT f.name, f.url, f.etag, f.last_modified, f.checked_at, f.updated_at, f.error,              (SELECT COUNT(*) FROM advisories a WHERE a.source = 'feed:' || f.name) FROM advisory_feeds f ORDER BY f.name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(FeedState {
+                    name: r.try_get(0)?,
+                    url: r.try_get(1)?,
+                    etag: r.try_get(2)?,
+                    last_modified: r.try_get(3)?,
+                    checked_at: r.try_get(4)?,
+                    updated_at: r.try_get(5)?,
+                    error: r.try_get(6)?,
+                    records: r.try_get::<i64, _>(7)?.max(0) as u64,
+                })
+            })
+            .collect()
+    }
+
+    /// Records a feed attempt. On success (`error` None) the validators and `updated_at` are
+    /// replaced; on failure only the error and `checked_at` change, so the next attempt still
+    /// sends the validators of the data actually stored.
+    pub async fn record_feed(&self, st: &FeedState) -> Result<(), Error> {
+        let mut tx = self.begin_write().await?;
+        if st.error.is_none() {
+            sqlx::query(
+                "INSERT INTO advisory_feeds (name, url, etag, last_modified, checked_at, updated_at, records, error)                  VALUES ($1, $2, $3, $4, $5, $6, 0, NULL) ON CONFLICT (name) DO UPDATE SET url = excluded.url,                  etag = excluded.etag, last_modified = excluded.last_modified, checked_at = excluded.checked_at,                  updated_at = excluded.updated_at, error = NULL",
+            )
+            .bind(&st.name)
+            .bind(&st.url)
+            .bind(&st.etag)
+            .bind(&st.last_modified)
+            .bind(st.checked_at)
+            .bind(st.updated_at)
+            .execute(&mut *tx)
+            .await?;
+        } else {
+            sqlx::query(
+                "INSERT INTO advisory_feeds (name, url, checked_at, records, error) VALUES ($1, $2, $3, 0, $4)                  ON CONFLICT (name) DO UPDATE SET url = excluded.url, checked_at = excluded.checked_at, error = excluded.error",
+            )
+            .bind(&st.name)
+            .bind(&st.url)
+            .bind(st.checked_at)
+            .bind(&st.error)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The matchable advisories for `keys`, loaded into memory in a few queries: the async way
@@ -263,8 +405,8 @@ impl Store {
                     continue;
                 }
                 let data: String = r.try_get(2)?;
-                let adv: Advisory = serde_json::from_str(&data)
-                    .map_err(|e| Error::Corrupt { table: "advisories", reason: e.to_string() })?;
+                let adv: Advisory =
+                    serde_json::from_str(&data).map_err(|e| Error::Corrupt { table: "advisories", reason: e.to_string() })?;
                 index.insert(adv);
             }
         }
@@ -273,20 +415,17 @@ impl Store {
 
     /// Whether any matchable advisory is stored (a scan without data must fail, not report 0).
     pub async fn has_advisories(&self) -> Result<bool, Error> {
-        let row = sqlx::query("SELECT COUNT(*) FROM (SELECT 1 FROM advisories WHERE withdrawn = 0 LIMIT 1) t")
-            .fetch_one(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT COUNT(*) FROM (SELECT 1 FROM advisories WHERE withdrawn = 0 LIMIT 1) t").fetch_one(&self.pool).await?;
         Ok(row.try_get::<i64, _>(0)? > 0)
     }
 
     /// Sources, counts per ecosystem, newest date, data version.
     pub async fn advisory_status(&self) -> Result<AdvisoryStatus, Error> {
         let mut st = AdvisoryStatus::default();
-        for r in sqlx::query(
-            "SELECT name, fingerprint, imported_at, advisory_count, newest_modified FROM advisory_sources ORDER BY name",
-        )
-        .fetch_all(&self.pool)
-        .await?
+        for r in sqlx::query("SELECT name, fingerprint, imported_at, advisory_count, newest_modified FROM advisory_sources ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?
         {
             st.sources.push(SourceStatus {
                 name: r.try_get(0)?,
@@ -322,6 +461,19 @@ impl Store {
     async fn advisories_at(&self, key: &AdvisoryKey) -> Result<Vec<Arc<Prepared>>, Error> {
         let index = self.advisories_for(std::slice::from_ref(key)).await?;
         Ok(index.advisories(key).unwrap_or_default())
+    }
+
+    /// One page of a source's advisories as stored (`(id, JSON)`, withdrawn included), ordered
+    /// by id, after `after`: `db bundle export` streams a source of any size this way, in
+    /// bounded memory, with the same SQL on both backends (keyset paging, no cursor).
+    pub async fn source_advisories_page(&self, source: &str, after: Option<&str>, limit: u32) -> Result<Vec<(String, String)>, Error> {
+        let rows = sqlx::query("SELECT id, data FROM advisories WHERE source = $1 AND id > $2 ORDER BY id LIMIT $3")
+            .bind(source)
+            .bind(after.unwrap_or(""))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
     }
 }
 

@@ -200,12 +200,7 @@ impl Store {
     /// Records what discovery saw for `asset_types`: new assets get an id, known ones are updated, and
     /// assets of those types not seen this time are marked absent (types whose listing failed are not
     /// passed here, so a daemon outage does not make assets vanish).
-    pub async fn sync_compliance_assets(
-        &self,
-        account: AccountId,
-        asset_types: &[&str],
-        assets: &[DiscoveredAsset],
-    ) -> Result<(), Error> {
+    pub async fn sync_compliance_assets(&self, account: AccountId, asset_types: &[&str], assets: &[DiscoveredAsset]) -> Result<(), Error> {
         let now = now_unix();
         let mut tx = self.begin_write().await?;
         for t in asset_types {
@@ -250,12 +245,10 @@ impl Store {
 
     /// Every stored result of the account.
     pub async fn compliance_results(&self, account: AccountId) -> Result<Vec<ComplianceResult>, Error> {
-        let rows = sqlx::query(&format!(
-            "SELECT {RESULT_COLS} FROM compliance_results WHERE account_id = $1 ORDER BY asset_id, item_id"
-        ))
-        .bind(account)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(&format!("SELECT {RESULT_COLS} FROM compliance_results WHERE account_id = $1 ORDER BY asset_id, item_id"))
+            .bind(account)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(result_row).collect()
     }
 
@@ -296,12 +289,10 @@ impl Store {
                     .await?
             }
             None => {
-                sqlx::query(&format!(
-                    "SELECT {TASK_COLS} FROM compliance_tasks WHERE account_id = $1 ORDER BY task_id DESC LIMIT 1"
-                ))
-                .bind(account)
-                .fetch_optional(&self.pool)
-                .await?
+                sqlx::query(&format!("SELECT {TASK_COLS} FROM compliance_tasks WHERE account_id = $1 ORDER BY task_id DESC LIMIT 1"))
+                    .bind(account)
+                    .fetch_optional(&self.pool)
+                    .await?
             }
         };
         row.as_ref().map(task_row).transpose()
@@ -310,12 +301,10 @@ impl Store {
     /// The latest task of the account that covers `asset_type`.
     pub async fn latest_compliance_task_for(&self, account: AccountId, asset_type: &str) -> Result<Option<ComplianceTask>, Error> {
         // Few tasks per account matter: scan newest first and stop at the first match.
-        let rows = sqlx::query(&format!(
-            "SELECT {TASK_COLS} FROM compliance_tasks WHERE account_id = $1 ORDER BY task_id DESC LIMIT 200"
-        ))
-        .bind(account)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(&format!("SELECT {TASK_COLS} FROM compliance_tasks WHERE account_id = $1 ORDER BY task_id DESC LIMIT 200"))
+            .bind(account)
+            .fetch_all(&self.pool)
+            .await?;
         for r in &rows {
             let t = task_row(r)?;
             if t.asset_types.iter().any(|x| x == asset_type) {
@@ -602,7 +591,10 @@ mod tests {
     async fn a_lost_claim_writes_nothing_and_a_stale_task_is_reclaimed() {
         let dir = tempfile::tempdir().unwrap();
         for (s, acc) in stores(dir.path()).await {
-            let id = s.create_compliance_task(acc, "assets", &["ASSET_HOST".into()], &[Target { asset_id: 1, items: vec![2001] }]).await.unwrap();
+            let id = s
+                .create_compliance_task(acc, "assets", &["ASSET_HOST".into()], &[Target { asset_id: 1, items: vec![2001] }])
+                .await
+                .unwrap();
             let t = s.claim_compliance_task("w1", 0).await.unwrap().unwrap();
             assert_eq!(t.task_id, id);
             assert!(s.claim_compliance_task("w2", 0).await.unwrap().is_none(), "a live claim is not taken");

@@ -9,10 +9,7 @@ use crate::{Error, Store, now_unix};
 impl Store {
     /// The cached entry under `key`, if any.
     pub async fn layer_cache_get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
-        let row = sqlx::query("SELECT data FROM layer_cache WHERE cache_key = $1")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query("SELECT data FROM layer_cache WHERE cache_key = $1").bind(key).fetch_optional(&self.pool).await?;
         Ok(match row {
             Some(r) => Some(r.try_get::<Vec<u8>, _>(0)?),
             None => None,

@@ -81,18 +81,16 @@ impl Store {
                     .await?
             }
             Backend::Postgres => {
-                AnyPoolOptions::new()
-                    .max_connections(16)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .connect_with(options)
-                    .await?
+                AnyPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect_with(options).await?
             }
         };
         match backend {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
-        Ok(Store { pool, backend, secrets: std::sync::Arc::new(secrets), data_dir: data_dir.to_path_buf() })
+        let store = Store { pool, backend, secrets: std::sync::Arc::new(secrets), data_dir: data_dir.to_path_buf() };
+        store.rekey_advisories_if_needed().await?;
+        Ok(store)
     }
 
     /// A write transaction. SQLite: `BEGIN IMMEDIATE`, so a transaction that reads before it writes
@@ -132,8 +130,5 @@ fn create_private_dir(dir: &Path) -> Result<(), Error> {
 }
 
 pub(crate) fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }

@@ -229,7 +229,13 @@ fn merge_sources(rows: Vec<ImageAsset>) -> Vec<ImageAsset> {
                 if m.size == 0 {
                     m.size = r.size;
                 }
-                for (into, from) in [(&mut m.created, r.created), (&mut m.os, r.os), (&mut m.architecture, r.architecture), (&mut m.author, r.author), (&mut m.history, r.history)] {
+                for (into, from) in [
+                    (&mut m.created, r.created),
+                    (&mut m.os, r.os),
+                    (&mut m.architecture, r.architecture),
+                    (&mut m.author, r.author),
+                    (&mut m.history, r.history),
+                ] {
                     if into.is_empty() {
                         *into = from;
                     }
@@ -245,10 +251,7 @@ fn merge_sources(rows: Vec<ImageAsset>) -> Vec<ImageAsset> {
 }
 
 fn now_micros() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
 }
 
 impl Store {
@@ -318,23 +321,19 @@ impl Store {
 
     /// All images of the account, by image id, each merged over the sources it was seen in.
     pub async fn image_assets(&self, account: AccountId) -> Result<Vec<ImageAsset>, Error> {
-        let rows = sqlx::query(&format!(
-            "SELECT {ASSET_COLS} FROM image_assets WHERE account_id = $1 ORDER BY image_id, source"
-        ))
-        .bind(account)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(&format!("SELECT {ASSET_COLS} FROM image_assets WHERE account_id = $1 ORDER BY image_id, source"))
+            .bind(account)
+            .fetch_all(&self.pool)
+            .await?;
         Ok(merge_sources(rows.iter().map(asset_from_row).collect::<Result<_, _>>()?))
     }
 
     pub async fn image_asset(&self, account: AccountId, image_id: &str) -> Result<Option<ImageAsset>, Error> {
-        let rows = sqlx::query(&format!(
-            "SELECT {ASSET_COLS} FROM image_assets WHERE account_id = $1 AND image_id = $2 ORDER BY source"
-        ))
-        .bind(account)
-        .bind(image_id)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(&format!("SELECT {ASSET_COLS} FROM image_assets WHERE account_id = $1 AND image_id = $2 ORDER BY source"))
+            .bind(account)
+            .bind(image_id)
+            .fetch_all(&self.pool)
+            .await?;
         Ok(merge_sources(rows.iter().map(asset_from_row).collect::<Result<_, _>>()?).pop())
     }
 
@@ -418,12 +417,10 @@ impl Store {
                     .await?
             }
             None => {
-                sqlx::query(&format!(
-                    "SELECT {TASK_COLS} FROM image_scan_tasks WHERE account_id = $1 ORDER BY seq DESC LIMIT 1"
-                ))
-                .bind(account)
-                .fetch_optional(&self.pool)
-                .await?
+                sqlx::query(&format!("SELECT {TASK_COLS} FROM image_scan_tasks WHERE account_id = $1 ORDER BY seq DESC LIMIT 1"))
+                    .bind(account)
+                    .fetch_optional(&self.pool)
+                    .await?
             }
         };
         row.as_ref().map(task_from_row).transpose()
@@ -725,15 +722,22 @@ impl Store {
             .bind(kind)
             .execute(&mut *tx)
             .await?;
-        for (seq, data) in rows.iter().enumerate() {
-            sqlx::query("INSERT INTO image_findings (account_id, image_id, kind, seq, data) VALUES ($1, $2, $3, $4, $5)")
-                .bind(account)
-                .bind(image_id)
-                .bind(kind)
-                .bind(seq as i64)
-                .bind(data)
-                .execute(&mut *tx)
-                .await?;
+        // Multi-row INSERTs: an image can have thousands of findings.
+        const CHUNK: usize = 100;
+        for (c, chunk) in rows.chunks(CHUNK).enumerate() {
+            let mut sql = String::from("INSERT INTO image_findings (account_id, image_id, kind, seq, data) VALUES ");
+            for i in 0..chunk.len() {
+                let b = i * 5;
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!("(${},${},${},${},${})", b + 1, b + 2, b + 3, b + 4, b + 5));
+            }
+            let mut q = sqlx::query(&sql);
+            for (i, data) in chunk.iter().enumerate() {
+                q = q.bind(account).bind(image_id.to_owned()).bind(kind.to_owned()).bind((c * CHUNK + i) as i64).bind(data.clone());
+            }
+            q.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(true)
@@ -741,15 +745,16 @@ impl Store {
 
     /// The stored result of one image.
     pub async fn image_scan_result(&self, account: AccountId, image_id: &str) -> Result<Option<ImageScanResult>, Error> {
-        let row = sqlx::query(
-            "SELECT image_id, task_id, scanned_at, summary FROM image_scan_results WHERE account_id = $1 AND image_id = $2",
-        )
-        .bind(account)
-        .bind(image_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| Ok(ImageScanResult { image_id: r.try_get(0)?, task_id: r.try_get(1)?, scanned_at: r.try_get(2)?, summary: r.try_get(3)? }))
-            .transpose()
+        let row =
+            sqlx::query("SELECT image_id, task_id, scanned_at, summary FROM image_scan_results WHERE account_id = $1 AND image_id = $2")
+                .bind(account)
+                .bind(image_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|r| {
+            Ok(ImageScanResult { image_id: r.try_get(0)?, task_id: r.try_get(1)?, scanned_at: r.try_get(2)?, summary: r.try_get(3)? })
+        })
+        .transpose()
     }
 
     /// Stored results of all the account's images.
@@ -759,20 +764,20 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
-            .map(|r| Ok(ImageScanResult { image_id: r.try_get(0)?, task_id: r.try_get(1)?, scanned_at: r.try_get(2)?, summary: r.try_get(3)? }))
+            .map(|r| {
+                Ok(ImageScanResult { image_id: r.try_get(0)?, task_id: r.try_get(1)?, scanned_at: r.try_get(2)?, summary: r.try_get(3)? })
+            })
             .collect()
     }
 
     /// The finding rows (JSON) of one kind for an image, in stored order.
     pub async fn image_findings(&self, account: AccountId, image_id: &str, kind: &str) -> Result<Vec<String>, Error> {
-        let rows = sqlx::query(
-            "SELECT data FROM image_findings WHERE account_id = $1 AND image_id = $2 AND kind = $3 ORDER BY seq",
-        )
-        .bind(account)
-        .bind(image_id)
-        .bind(kind)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query("SELECT data FROM image_findings WHERE account_id = $1 AND image_id = $2 AND kind = $3 ORDER BY seq")
+            .bind(account)
+            .bind(image_id)
+            .bind(kind)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(|r| r.try_get(0).map_err(Error::from)).collect()
     }
 
@@ -913,11 +918,8 @@ mod tests {
     async fn queue_lifecycle_and_lost_claims() {
         let dir = tempfile::tempdir().unwrap();
         for (s, a) in stores(dir.path()).await {
-            let new = NewImageScanTask {
-                scan_risk: true,
-                images: vec![("sha256:1".into(), 10), ("sha256:2".into(), 30)],
-                ..Default::default()
-            };
+            let new =
+                NewImageScanTask { scan_risk: true, images: vec![("sha256:1".into(), 10), ("sha256:2".into(), 30)], ..Default::default() };
             let CreatedTask::Created(id) = s.create_image_scan_task(a, &new).await.unwrap() else { panic!() };
             assert_eq!(s.create_image_scan_task(a, &new).await.unwrap(), CreatedTask::AlreadyRunning(id.clone()));
             assert_eq!(s.image_scan_task(a, None).await.unwrap().unwrap().status, "READY");
@@ -929,7 +931,8 @@ mod tests {
             let c1b = s.claim_image_scan("w2", now_unix() + 1).await.unwrap().unwrap();
             assert_eq!((c1b.image_id.as_str(), c1b.attempts), ("sha256:1", 2));
             // The dead worker's late write is refused and changes nothing.
-            let o = ImageScanOutcome { summary: "{}".into(), kinds: vec!["risk"], findings: vec![("risk", "{\"a\":1}".into())], risk_count: 1 };
+            let o =
+                ImageScanOutcome { summary: "{}".into(), kinds: vec!["risk"], findings: vec![("risk", "{\"a\":1}".into())], risk_count: 1 };
             assert!(!s.heartbeat_image_scan(&c1, "w1", 5).await.unwrap());
             assert_eq!(s.finish_image_scan(&c1, "w1", Some(&o), None).await.unwrap(), None);
             assert!(s.image_findings(a, "sha256:1", "risk").await.unwrap().is_empty());
@@ -951,7 +954,8 @@ mod tests {
 
             let CreatedTask::Created(id2) = s.create_image_scan_task(a, &new).await.unwrap() else { panic!() };
             let c = s.claim_image_scan("w1", 0).await.unwrap().unwrap();
-            let o2 = ImageScanOutcome { summary: "{}".into(), kinds: vec!["risk"], findings: vec![("risk", "{\"b\":2}".into())], risk_count: 1 };
+            let o2 =
+                ImageScanOutcome { summary: "{}".into(), kinds: vec!["risk"], findings: vec![("risk", "{\"b\":2}".into())], risk_count: 1 };
             s.finish_image_scan(&c, "w1", Some(&o2), None).await.unwrap();
             assert_eq!(s.image_findings(a, "sha256:1", "risk").await.unwrap(), vec!["{\"b\":2}".to_string()]);
             // Stop: the rest is cancelled, finished results kept, stopping twice is a no-op.

@@ -31,18 +31,12 @@ impl SecretBox {
                     return Err(master(&path, format!("permissions {:o} are too open; run chmod 600", mode & 0o777)));
                 }
                 let mut key = [0u8; 32];
-                hex::decode_to_slice(text.trim(), &mut key)
-                    .map_err(|_| master(&path, "expected 64 hex digits".into()))?;
+                hex::decode_to_slice(text.trim(), &mut key).map_err(|_| master(&path, "expected 64 hex digits".into()))?;
                 key
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key: [u8; 32] = random_bytes()?;
-                let mut f = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .open(&path)
-                    .map_err(Error::io(&path))?;
+                let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path).map_err(Error::io(&path))?;
                 writeln!(f, "{}", hex::encode(key)).and_then(|_| f.sync_all()).map_err(Error::io(&path))?;
                 tracing::info!(path = %path.display(), "created master key for secrets at rest");
                 key
@@ -67,10 +61,8 @@ impl SecretBox {
         if nonce.len() != 24 {
             return Err(fail());
         }
-        let plain = self
-            .cipher
-            .decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: secret_id.as_bytes() })
-            .map_err(|_| fail())?;
+        let plain =
+            self.cipher.decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: secret_id.as_bytes() }).map_err(|_| fail())?;
         String::from_utf8(plain).map_err(|_| fail())
     }
 }

@@ -8,7 +8,9 @@ use crate::Error;
 /// When `SHIPSHAPE_TEST_PG` (a server URL) is set, creates a fresh, uniquely named database on that
 /// server and returns its URL. `None` when the variable is unset.
 pub async fn fresh_postgres() -> Result<Option<String>, Error> {
-    let Ok(base) = std::env::var("SHIPSHAPE_TEST_PG") else { return Ok(None) };
+    let Ok(base) = std::env::var("SHIPSHAPE_TEST_PG") else {
+        return Ok(None);
+    };
     sqlx::any::install_default_drivers();
     let name = format!("shipshape_test_{}", crate::secrets::random_alnum(12)?.to_ascii_lowercase());
     let pool = AnyPoolOptions::new().max_connections(1).connect(&base).await?;

@@ -136,9 +136,11 @@ async fn import_is_idempotent_and_incremental() {
         // Changed fix, a withdrawn advisory, a deleted file.
         let npm = std::fs::read_to_string(dir.join("TEST-NPM-1.json")).unwrap().replace("\"limit\":\"2.5.0\"", "\"fixed\":\"2.1.0\"");
         std::fs::write(dir.join("TEST-NPM-1.json"), npm).unwrap();
-        let py = std::fs::read_to_string(dir.join("TEST-PYPI-1.json"))
-            .unwrap()
-            .replacen("\"modified\"", "\"withdrawn\":\"2024-03-01T00:00:00Z\",\"modified\"", 1);
+        let py = std::fs::read_to_string(dir.join("TEST-PYPI-1.json")).unwrap().replacen(
+            "\"modified\"",
+            "\"withdrawn\":\"2024-03-01T00:00:00Z\",\"modified\"",
+            1,
+        );
         std::fs::write(dir.join("TEST-PYPI-1.json"), py).unwrap();
         std::fs::remove_file(dir.join("TEST-GEM-1.json")).unwrap();
         let r = store.import_advisories(&dir).await.unwrap();
@@ -179,7 +181,9 @@ fn test_image_packages(expected: &serde_json::Value) -> Vec<Package> {
     let mut dpkg: HashMap<(String, String), (String, String)> = HashMap::new();
     for para in status.split("\n\n") {
         let field = |k: &str| para.lines().find_map(|l| l.strip_prefix(k).and_then(|r| r.strip_prefix(':')).map(|v| v.trim().to_owned()));
-        let (Some(name), Some(version)) = (field("Package"), field("Version")) else { continue };
+        let (Some(name), Some(version)) = (field("Package"), field("Version")) else {
+            continue;
+        };
         if field("Status").as_deref() != Some("install ok installed") {
             continue;
         }
@@ -247,12 +251,7 @@ async fn full_vulndata_through_the_store() {
         let store = &b.store;
         let t = Instant::now();
         let r = store.import_advisories(&vulndata).await.unwrap();
-        eprintln!(
-            "[{}] import of all vulndata: {:.2?} (peak RSS of the test process {:?} KiB)",
-            b.label,
-            t.elapsed(),
-            peak_rss_kib()
-        );
+        eprintln!("[{}] import of all vulndata: {:.2?} (peak RSS of the test process {:?} KiB)", b.label, t.elapsed(), peak_rss_kib());
         assert_eq!(r.problems().count(), 0, "{:?}", r.problems().take(3).collect::<Vec<_>>());
         assert!(r.sources.iter().any(|s| matches!(s.outcome, SourceOutcome::Imported { .. })));
 

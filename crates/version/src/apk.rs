@@ -61,11 +61,9 @@ fn next_token(t: &mut Tok, b: &mut &[u8]) {
         match b[0] {
             b'.' => n = Tok::DigitOrZero,
             b'_' => n = Tok::Suffix,
-            b'-' => {
-                if b.len() > 1 && b[1] == b'r' {
-                    n = Tok::RevisionNo;
-                    *b = &b[1..];
-                }
+            b'-' if b.len() > 1 && b[1] == b'r' => {
+                n = Tok::RevisionNo;
+                *b = &b[1..];
             }
             _ => {}
         }

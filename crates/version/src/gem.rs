@@ -31,9 +31,7 @@ impl GemVersion {
             let first_ok = parts.next().is_some_and(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()));
             first_ok
                 && parts.all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_alphanumeric()))
-                && pre.is_none_or(|p| {
-                    p.split('.').all(|q| !q.is_empty() && q.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-'))
-                })
+                && pre.is_none_or(|p| p.split('.').all(|q| !q.is_empty() && q.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')))
         };
         if !ok {
             return Err("not a RubyGems version".into());

@@ -46,14 +46,10 @@ impl Version {
     pub fn parse(eco: Ecosystem, s: &str) -> Result<Version, Error> {
         let invalid = |reason: String| Error::invalid(eco, s, reason);
         Ok(match eco {
-            Ecosystem::Debian => Version::Deb(
-                debversion::Version::from_str(s.trim()).map_err(|e| invalid(e.to_string()))?,
-            ),
+            Ecosystem::Debian => Version::Deb(debversion::Version::from_str(s.trim()).map_err(|e| invalid(e.to_string()))?),
             Ecosystem::Rpm => Version::Rpm(RpmVersion::parse(s).map_err(invalid)?),
             Ecosystem::Alpine => Version::Apk(ApkVersion::parse(s).map_err(invalid)?),
-            Ecosystem::PyPI => Version::Pep440(
-                pep440_rs::Version::from_str(s.trim()).map_err(|e| invalid(e.to_string()))?,
-            ),
+            Ecosystem::PyPI => Version::Pep440(pep440_rs::Version::from_str(s.trim()).map_err(|e| invalid(e.to_string()))?),
             Ecosystem::Npm => Version::Sem(SemVersion::parse_npm(s).map_err(invalid)?),
             Ecosystem::CratesIo => Version::Sem(SemVersion::parse_strict(s).map_err(invalid)?),
             Ecosystem::Go => Version::Sem(SemVersion::parse_go(s).map_err(invalid)?),

@@ -130,7 +130,9 @@ impl MavenVersion {
         let bytes = v.as_bytes();
         let mut is_digit = false;
         let mut start = 0usize;
-        let parse_item = |is_digit: bool, buf: &str| if is_digit { int_item(buf) } else { string_item(buf, false) };
+        let parse_item = |is_digit: bool, buf: &str| {
+            if is_digit { int_item(buf) } else { string_item(buf, false) }
+        };
         for (i, &c) in bytes.iter().enumerate() {
             let top = stack.len() - 1;
             if c == b'.' {

@@ -35,9 +35,10 @@ impl RpmVersion {
 
 impl Ord for RpmVersion {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.epoch.cmp(&other.epoch).then_with(|| rpmvercmp(&self.version, &other.version)).then_with(|| {
-            rpmvercmp(self.release.as_deref().unwrap_or(""), other.release.as_deref().unwrap_or(""))
-        })
+        self.epoch
+            .cmp(&other.epoch)
+            .then_with(|| rpmvercmp(&self.version, &other.version))
+            .then_with(|| rpmvercmp(self.release.as_deref().unwrap_or(""), other.release.as_deref().unwrap_or("")))
     }
 }
 

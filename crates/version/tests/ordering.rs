@@ -94,32 +94,74 @@ fn maven_comparable_version_test() {
     check_chain(
         Ecosystem::Maven,
         &[
-            "1-alpha2snapshot", "1-alpha2", "1-alpha-123", "1-beta-2", "1-beta123", "1-m2", "1-m11", "1-rc", "1-cr2",
-            "1-rc123", "1-SNAPSHOT", "1", "1-sp", "1-sp2", "1-sp123", "1-abc", "1-def", "1-pom-1", "1-1-snapshot",
-            "1-1", "1-2", "1-123",
+            "1-alpha2snapshot",
+            "1-alpha2",
+            "1-alpha-123",
+            "1-beta-2",
+            "1-beta123",
+            "1-m2",
+            "1-m11",
+            "1-rc",
+            "1-cr2",
+            "1-rc123",
+            "1-SNAPSHOT",
+            "1",
+            "1-sp",
+            "1-sp2",
+            "1-sp123",
+            "1-abc",
+            "1-def",
+            "1-pom-1",
+            "1-1-snapshot",
+            "1-1",
+            "1-2",
+            "1-123",
         ],
     );
     check_chain(
         Ecosystem::Maven,
         &[
-            "2.0", "2-1", "2.0.a", "2.0.0.a", "2.0.2", "2.0.123", "2.1.0", "2.1-a", "2.1b", "2.1-c", "2.1-1",
-            "2.1.0.1", "2.2", "2.123", "11.a2", "11.a11", "11.b2", "11.b11", "11.m2", "11.m11", "11", "11.a",
-            "11b", "11c", "11m",
+            "2.0", "2-1", "2.0.a", "2.0.0.a", "2.0.2", "2.0.123", "2.1.0", "2.1-a", "2.1b", "2.1-c", "2.1-1", "2.1.0.1", "2.2", "2.123",
+            "11.a2", "11.a11", "11.b2", "11.b11", "11.m2", "11.m11", "11", "11.a", "11b", "11c", "11m",
         ],
     );
     for (a, b) in [
-        ("1", "1.0"), ("1", "1.0.0"), ("1", "1-0"), ("1.0", "1.0-0"), ("1a", "1-a"), ("1a", "1.0.0-a"),
-        ("1x", "1.0-x"), ("1ga", "1"), ("1release", "1"), ("1final", "1"), ("1cr", "1rc"), ("1a1", "1-alpha-1"),
-        ("1b2", "1-beta-2"), ("1m3", "1-milestone-3"), ("1X", "1x"), ("1RELeaSE", "1"), ("0001", "1"),
+        ("1", "1.0"),
+        ("1", "1.0.0"),
+        ("1", "1-0"),
+        ("1.0", "1.0-0"),
+        ("1a", "1-a"),
+        ("1a", "1.0.0-a"),
+        ("1x", "1.0-x"),
+        ("1ga", "1"),
+        ("1release", "1"),
+        ("1final", "1"),
+        ("1cr", "1rc"),
+        ("1a1", "1-alpha-1"),
+        ("1b2", "1-beta-2"),
+        ("1m3", "1-milestone-3"),
+        ("1X", "1x"),
+        ("1RELeaSE", "1"),
+        ("0001", "1"),
         ("5.2.20.RELEASE", "5.2.20"),
     ] {
         check(Ecosystem::Maven, a, b, Ordering::Equal);
     }
     for (a, b) in [
-        ("1.0-alpha-1", "1.0"), ("1.0-SNAPSHOT", "1.0"), ("1.0", "1.0-1"), ("2.0-1", "2.0.1"),
-        ("2.0.1-klm", "2.0.1-lmn"), ("2.0.1", "2.0.1-xyz"), ("2.0.1-xyz", "2.0.1-123"), ("6.1.0rc3", "6.1.0"),
-        ("6.1.0rc3", "6.1H.5-beta"), ("6.1.0", "6.1H.5-beta"), ("20190126.230843", "1234567890.12345"),
-        ("123456789012345.1H.5-beta", "12345678901234567890.1H.5-beta"), ("2.12.1", "2.12.2"), ("2.14.1", "2.15.0"),
+        ("1.0-alpha-1", "1.0"),
+        ("1.0-SNAPSHOT", "1.0"),
+        ("1.0", "1.0-1"),
+        ("2.0-1", "2.0.1"),
+        ("2.0.1-klm", "2.0.1-lmn"),
+        ("2.0.1", "2.0.1-xyz"),
+        ("2.0.1-xyz", "2.0.1-123"),
+        ("6.1.0rc3", "6.1.0"),
+        ("6.1.0rc3", "6.1H.5-beta"),
+        ("6.1.0", "6.1H.5-beta"),
+        ("20190126.230843", "1234567890.12345"),
+        ("123456789012345.1H.5-beta", "12345678901234567890.1H.5-beta"),
+        ("2.12.1", "2.12.2"),
+        ("2.14.1", "2.15.0"),
     ] {
         check(Ecosystem::Maven, a, b, Ordering::Less);
     }
@@ -139,10 +181,7 @@ fn rubygems_test_gem_version() {
     check(Ecosystem::RubyGems, "0.0.beta", "0.0.beta.1", Ordering::Less);
     check(Ecosystem::RubyGems, "5.a", "5.0.0.rc2", Ordering::Less);
     check(Ecosystem::RubyGems, "5.x", "5.0.0.rc2", Ordering::Greater);
-    check_chain(
-        Ecosystem::RubyGems,
-        &["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1"],
-    );
+    check_chain(Ecosystem::RubyGems, &["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1"]);
     check(Ecosystem::RubyGems, "1.0.0-rc1", "1.0.0", Ordering::Less);
     check(Ecosystem::RubyGems, "1.0.0-1", "1", Ordering::Less);
     assert!(Version::parse(Ecosystem::RubyGems, "junk").is_err());
@@ -153,9 +192,27 @@ fn pep440_examples() {
     // PEP 440 "Summary of permitted suffixes and relative ordering".
     check_chain(
         Ecosystem::PyPI,
-        &["1.0.dev456", "1.0a1", "1.0a2.dev456", "1.0a12.dev456", "1.0a12", "1.0b1.dev456", "1.0b2",
-          "1.0b2.post345.dev456", "1.0b2.post345", "1.0rc1.dev456", "1.0rc1", "1.0", "1.0+abc.5", "1.0+abc.7",
-          "1.0+5", "1.0.post456.dev34", "1.0.post456", "1.0.15", "1.1.dev1"],
+        &[
+            "1.0.dev456",
+            "1.0a1",
+            "1.0a2.dev456",
+            "1.0a12.dev456",
+            "1.0a12",
+            "1.0b1.dev456",
+            "1.0b2",
+            "1.0b2.post345.dev456",
+            "1.0b2.post345",
+            "1.0rc1.dev456",
+            "1.0rc1",
+            "1.0",
+            "1.0+abc.5",
+            "1.0+abc.7",
+            "1.0+5",
+            "1.0.post456.dev34",
+            "1.0.post456",
+            "1.0.15",
+            "1.1.dev1",
+        ],
     );
     check(Ecosystem::PyPI, "3.2", "3.2.0", Ordering::Equal);
     check(Ecosystem::PyPI, "3.2", "3.2.4", Ordering::Less);
@@ -164,8 +221,7 @@ fn pep440_examples() {
 #[test]
 fn semver_npm_crates_go() {
     // semver.org §11 precedence example.
-    let chain = ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta", "1.0.0-beta.2", "1.0.0-beta.11",
-        "1.0.0-rc.1", "1.0.0"];
+    let chain = ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta", "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0"];
     check_chain(Ecosystem::Npm, &chain);
     check_chain(Ecosystem::CratesIo, &chain);
     check(Ecosystem::Npm, "v1.2.3", "=1.2.3", Ordering::Equal);
@@ -174,8 +230,17 @@ fn semver_npm_crates_go() {
     // Go: `v` prefix, pseudo-versions sort before the release they precede, +incompatible ignored.
     check_chain(
         Ecosystem::Go,
-        &["v0.0.0-20190308221718-c2843e01d9a2", "v0.1.0", "0.22.0", "v0.23.0", "1.22.0-0", "1.22.0",
-          "v2.0.0+incompatible", "v2.0.1-0.20200101000000-abcdefabcdef", "v2.0.1"],
+        &[
+            "v0.0.0-20190308221718-c2843e01d9a2",
+            "v0.1.0",
+            "0.22.0",
+            "v0.23.0",
+            "1.22.0-0",
+            "1.22.0",
+            "v2.0.0+incompatible",
+            "v2.0.1-0.20200101000000-abcdefabcdef",
+            "v2.0.1",
+        ],
     );
     check(Ecosystem::Go, "go1.21", "1.21.0", Ordering::Equal);
     check(Ecosystem::Go, "v2.0.0+incompatible", "2.0.0", Ordering::Equal);

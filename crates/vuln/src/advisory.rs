@@ -13,6 +13,12 @@ pub struct Advisory {
     pub aliases: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub related: Vec<String>,
+    /// Upstream ids (OSV `upstream`): the CVEs a distribution advisory is about.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub upstream: Vec<String>,
+    /// CWE ids (`CWE-79`) where the record names them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cwes: Vec<String>,
     #[serde(default)]
     pub summary: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -103,16 +109,21 @@ impl Event {
 }
 
 impl Advisory {
-    /// The id to show: the CVE when the advisory is about exactly one, else its own id.
+    /// The id to show: the CVE when the advisory is about exactly one (among its aliases,
+    /// else its upstream ids: `UBUNTU-CVE-2024-1234`, an ALSA naming one CVE), else its own id.
     pub fn display_id(&self) -> &str {
         if self.id.starts_with("CVE-") {
             return &self.id;
         }
-        let mut cves = self.aliases.iter().filter(|a| a.starts_with("CVE-"));
-        match (cves.next(), cves.next()) {
-            (Some(cve), None) => cve,
-            _ => &self.id,
+        for ids in [&self.aliases, &self.upstream] {
+            let mut cves = ids.iter().filter(|a| a.starts_with("CVE-"));
+            match (cves.next(), cves.next()) {
+                (Some(cve), None) => return cve,
+                (Some(_), Some(_)) => return &self.id,
+                _ => {}
+            }
         }
+        &self.id
     }
 
     pub fn is_withdrawn(&self) -> bool {
@@ -120,9 +131,13 @@ impl Advisory {
     }
 }
 
-/// The ecosystem family of an OSV ecosystem string (`Debian:12` → Debian).
+/// The package format of an OSV ecosystem string, which decides version ordering
+/// (`Ubuntu:22.04:LTS` → Debian's dpkg, `Rocky Linux:9` → rpm, `PyPI` → PyPI).
 pub fn ecosystem_of(key: &str) -> Option<Ecosystem> {
-    Ecosystem::from_osv(key)
+    match crate::distro::family_of_ecosystem(key) {
+        Some(f) => Some(f.format),
+        None => Ecosystem::from_osv(key).filter(|e| !e.is_os()),
+    }
 }
 
 /// The index key of a package name in an ecosystem: PEP 503 for PyPI, case- and

@@ -1,10 +1,10 @@
 //! What matching needs from storage, and the in-memory implementation.
 
 use crate::advisory::{Advisory, normalize_name};
-use crate::matcher::PreparedEntry;
-use rayon::prelude::*;
 use crate::error::IndexError;
 use crate::import::ParsedSource;
+use crate::matcher::PreparedEntry;
+use rayon::prelude::*;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -17,9 +17,10 @@ pub struct AdvisoryKey {
 }
 
 impl AdvisoryKey {
-    /// Builds a key, normalising `name` for `ecosystem`.
+    /// Builds a key: a distribution ecosystem folded onto its canonical release key
+    /// ([`crate::distro::canonical_ecosystem`]), `name` normalised for the ecosystem.
     pub fn new(ecosystem: &str, name: &str) -> AdvisoryKey {
-        AdvisoryKey { ecosystem: ecosystem.to_owned(), name: normalize_name(ecosystem, name) }
+        AdvisoryKey { ecosystem: crate::distro::canonical_ecosystem(ecosystem).into_owned(), name: normalize_name(ecosystem, name) }
     }
 }
 
@@ -67,8 +68,7 @@ impl MemoryIndex {
 
     fn insert_prepared(&mut self, p: Prepared) {
         let adv = Arc::new(p);
-        let mut keys: Vec<AdvisoryKey> =
-            adv.advisory.affected.iter().map(|a| AdvisoryKey { ecosystem: a.ecosystem.clone(), name: normalize_name(&a.ecosystem, &a.name) }).collect();
+        let mut keys: Vec<AdvisoryKey> = adv.advisory.affected.iter().map(|a| AdvisoryKey::new(&a.ecosystem, &a.name)).collect();
         keys.sort();
         keys.dedup();
         for k in keys {
@@ -87,7 +87,8 @@ impl MemoryIndex {
         idx
     }
 
-    /// Number of advisories inserted.
+    /// Number of advisories inserted (emptiness: [`AdvisoryIndex::is_empty`]).
+    #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> usize {
         self.count
     }

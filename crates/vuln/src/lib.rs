@@ -7,10 +7,13 @@
 //!   (`store` implements it over SQL).
 //! - [`matcher_for`] / [`match_packages`]: per-ecosystem OSV range evaluation with each
 //!   ecosystem's own version ordering (`version` crate).
+//! - [`bundle`]: signed single-file advisory bundles for air-gapped installs (Ed25519).
 //!
 //! Not here: fetching data from the network, storage, report formats.
 
 mod advisory;
+pub mod bundle;
+pub mod distro;
 mod error;
 pub mod import;
 mod index;
@@ -21,12 +24,17 @@ pub use advisory::{Advisory, AdvisorySeverity, Affected, Cvss, Event, Range, Ran
 pub use error::{ImportError, IndexError, MatchError};
 pub use index::{AdvisoryIndex, AdvisoryKey, MemoryIndex, Prepared};
 pub use matcher::{Hit, Matcher, affected_entry, distro_key, matcher_for};
-pub use severity::cvss_from_vector;
+pub use severity::{attack_vector, cvss_from_vector};
 
 use model::{Distribution, Ecosystem, Location, Package, Severity};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;
+
+/// Version of the advisory lookup key scheme ([`AdvisoryKey::new`]): a store whose keys were
+/// built under another scheme rebuilds them from the stored advisories.
+/// 1: ecosystem strings as written; 2: distribution ecosystems folded by [`distro`].
+pub const KEY_SCHEME: &str = "2";
 
 /// The package a finding is about, as catalogued.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +69,15 @@ pub struct VulnFinding {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cvss_vector: Option<String>,
     pub title: String,
+    /// The advisory's full text (OSV `details`), empty when it has none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// When the advisory was published (RFC 3339 as the data gives it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<String>,
+    /// CWE ids the advisory names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cwes: Vec<String>,
     pub links: Vec<String>,
     /// The metadata file that declared the package and its layer.
     pub location: Location,
@@ -68,8 +85,7 @@ pub struct VulnFinding {
 
 /// The lookup keys `packages` need (for a store that prefetches into a [`MemoryIndex`]).
 pub fn query_keys(dist: Option<&Distribution>, packages: &[Package]) -> Vec<AdvisoryKey> {
-    let mut keys: Vec<AdvisoryKey> =
-        packages.iter().filter_map(|p| matcher_for(p.ecosystem).query(p, dist)).collect();
+    let mut keys: Vec<AdvisoryKey> = packages.iter().flat_map(|p| matcher_for(p.ecosystem).queries(p, dist)).collect();
     keys.sort();
     keys.dedup();
     keys
@@ -87,13 +103,14 @@ pub fn match_packages(
     let mut out = Vec::new();
     for pkg in packages {
         let m = matcher_for(pkg.ecosystem);
-        let Some(key) = m.query(pkg, dist) else { continue };
-        if !cache.contains_key(&key) {
-            let advs = index.advisories(&key)?;
-            cache.insert(key.clone(), advs);
+        let keys = m.queries(pkg, dist);
+        for key in &keys {
+            if !cache.contains_key(key) {
+                let advs = index.advisories(key)?;
+                cache.insert(key.clone(), advs);
+            }
         }
-        let advs = &cache[&key];
-        if advs.is_empty() {
+        if keys.iter().all(|k| cache[k].is_empty()) {
             continue;
         }
         let installed_raw = m.installed_version(pkg);
@@ -105,13 +122,18 @@ pub fn match_packages(
             }
         };
         let mut found: Vec<VulnFinding> = Vec::new();
-        for adv in advs {
-            let Some(hit) = m.affected(&installed, &key, adv) else { continue };
-            // The same advisory from two imported sources is reported once.
-            if found.iter().any(|f| f.advisory_id == adv.advisory.id) {
-                continue;
+        for key in &keys {
+            for adv in &cache[key] {
+                let Some(hit) = m.affected(&installed, key, adv) else {
+                    continue;
+                };
+                // The same advisory from two imported sources, or under the binary and the
+                // source name, is reported once.
+                if found.iter().any(|f| f.advisory_id == adv.advisory.id) {
+                    continue;
+                }
+                found.push(finding(pkg, installed_raw, &adv.advisory, hit));
             }
-            found.push(finding(pkg, installed_raw, &adv.advisory, hit));
         }
         // An advisory that names another found one as an alias (GHSA ↔ PYSEC) is the same issue.
         let ids: Vec<(String, Vec<String>)> = found.iter().map(|f| (f.advisory_id.clone(), f.aliases.clone())).collect();
@@ -124,6 +146,21 @@ pub fn match_packages(
         out.extend(found);
     }
     Ok(out)
+}
+
+/// A finding keeps at most this much of the advisory's text (some distribution records quote
+/// whole changelogs; the full text stays in the advisory store).
+pub const MAX_DESCRIPTION: usize = 2048;
+
+fn clip(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
 }
 
 fn finding(pkg: &Package, installed: &str, adv: &Advisory, hit: Hit) -> VulnFinding {
@@ -151,6 +188,9 @@ fn finding(pkg: &Package, installed: &str, adv: &Advisory, hit: Hit) -> VulnFind
         } else {
             adv.summary.clone()
         },
+        description: clip(&adv.details, MAX_DESCRIPTION),
+        published: adv.published.clone().filter(|d| !d.starts_with("0001-")),
+        cwes: adv.cwes.clone(),
         links: adv.references.clone(),
         location: pkg.location.clone(),
     }

@@ -2,9 +2,9 @@
 //! compared, and the OSV range walk with the ecosystem's own ordering.
 
 use crate::advisory::{Affected, Event};
-use crate::index::Prepared;
-use crate::import::debian_release_number;
+use crate::distro::NameRule;
 use crate::index::AdvisoryKey;
+use crate::index::Prepared;
 use model::{Distribution, Ecosystem, Package};
 use std::cmp::Ordering;
 use version::Version;
@@ -13,11 +13,13 @@ use version::Version;
 pub trait Matcher: Send + Sync {
     fn ecosystem(&self) -> Ecosystem;
 
-    /// The lookup key, or `None` when the package cannot be matched (an OS package on an
-    /// unknown distribution release).
-    fn query(&self, pkg: &Package, dist: Option<&Distribution>) -> Option<AdvisoryKey>;
+    /// The lookup keys, none when the package cannot be matched (an OS package on an unknown
+    /// distribution release). Several for RPM distributions: binary and source rpm name.
+    fn queries(&self, pkg: &Package, dist: Option<&Distribution>) -> Vec<AdvisoryKey>;
 
-    /// The version compared against the advisory: the source version for OS packages.
+    /// The version compared against the advisory: the source version for dpkg and apk
+    /// packages (their advisories name source packages), the package's own epoch:version-
+    /// release for rpm (a source rpm's file name carries no epoch).
     fn installed_version<'p>(&self, pkg: &'p Package) -> &'p str;
 
     /// Whether `installed` (parsed from [`Matcher::installed_version`]) is affected by `adv`
@@ -61,30 +63,11 @@ pub fn matcher_for(eco: Ecosystem) -> &'static dyn Matcher {
     }
 }
 
-/// The advisory ecosystem key of an OS release (`Debian:12`, `Alpine:v3.11`), from os-release.
+/// The advisory ecosystem key of an OS release (`Debian:12`, `Ubuntu:22.04`, `Rocky Linux:9`),
+/// from os-release; `None` when the distribution is not one [`crate::distro`] knows or uses
+/// another package format.
 pub fn distro_key(eco: Ecosystem, dist: &Distribution) -> Option<String> {
-    let id = dist.id.trim().to_ascii_lowercase();
-    let major_minor = |v: &str| -> Option<String> {
-        let mut it = v.split('.');
-        let (a, b) = (it.next()?, it.next()?);
-        (!a.is_empty() && !b.is_empty()).then(|| format!("{a}.{b}"))
-    };
-    match (eco, id.as_str()) {
-        (Ecosystem::Debian, "debian") => {
-            let major = dist.version_id.split('.').next().unwrap_or("").trim();
-            let num = if !major.is_empty() && major.bytes().all(|b| b.is_ascii_digit()) {
-                major.to_owned()
-            } else {
-                debian_release_number(dist.codename.trim())?.to_owned()
-            };
-            Some(format!("Debian:{num}"))
-        }
-        (Ecosystem::Debian, "ubuntu") => Some(format!("Ubuntu:{}", dist.version_id.trim())),
-        (Ecosystem::Alpine, "alpine") => Some(format!("Alpine:v{}", major_minor(&dist.version_id)?)),
-        (Ecosystem::Rpm, "rocky") => Some(format!("Rocky Linux:{}", dist.version_id.split('.').next()?)),
-        (Ecosystem::Rpm, "almalinux") => Some(format!("AlmaLinux:{}", dist.version_id.split('.').next()?)),
-        _ => None,
-    }
+    crate::distro::release_key(eco, dist)
 }
 
 impl Matcher for OsvMatcher {
@@ -92,18 +75,31 @@ impl Matcher for OsvMatcher {
         self.0
     }
 
-    fn query(&self, pkg: &Package, dist: Option<&Distribution>) -> Option<AdvisoryKey> {
-        if self.0.is_os() {
-            let eco = distro_key(self.0, dist?)?;
-            let name = pkg.source_name.as_deref().filter(|s| !s.is_empty()).unwrap_or(&pkg.name);
-            Some(AdvisoryKey::new(&eco, name))
-        } else {
-            Some(AdvisoryKey::new(self.0.osv_name(), &pkg.name))
+    fn queries(&self, pkg: &Package, dist: Option<&Distribution>) -> Vec<AdvisoryKey> {
+        if !self.0.is_os() {
+            return vec![AdvisoryKey::new(self.0.osv_name(), &pkg.name)];
+        }
+        let Some(dist) = dist else { return vec![] };
+        let (Some(family), Some(eco)) = (crate::distro::family_of_distribution(dist), distro_key(self.0, dist)) else {
+            return vec![];
+        };
+        let source = pkg.source_name.as_deref().filter(|s| !s.is_empty());
+        match family.names {
+            NameRule::Source => vec![AdvisoryKey::new(&eco, source.unwrap_or(&pkg.name))],
+            NameRule::BinaryAndSource => {
+                let mut keys = vec![AdvisoryKey::new(&eco, &pkg.name)];
+                if let Some(src) = source.map(|s| AdvisoryKey::new(&eco, s))
+                    && src != keys[0]
+                {
+                    keys.push(src);
+                }
+                keys
+            }
         }
     }
 
     fn installed_version<'p>(&self, pkg: &'p Package) -> &'p str {
-        if self.0.is_os() {
+        if matches!(self.0, Ecosystem::Debian | Ecosystem::Alpine) {
             pkg.source_version.as_deref().filter(|s| !s.is_empty()).unwrap_or(&pkg.version)
         } else {
             &pkg.version
@@ -182,7 +178,7 @@ pub(crate) struct PreparedEntry {
 impl PreparedEntry {
     /// `None` for ecosystems no matcher knows (never matchable).
     pub(crate) fn new(aff: &Affected) -> Option<PreparedEntry> {
-        let eco = Ecosystem::from_osv(&aff.ecosystem)?;
+        let eco = crate::advisory::ecosystem_of(&aff.ecosystem)?;
         let mut ranges = Vec::with_capacity(aff.ranges.len());
         for r in &aff.ranges {
             let mut evs = Vec::with_capacity(r.events.len());
@@ -246,10 +242,10 @@ impl PreparedEntry {
             }
             if state {
                 affected = true;
-                if let Some((_, _, raw)) = evs.iter().find(|(b, k, _)| *k == Kind::Fixed && cmp_v(v, b) == Ordering::Less) {
-                    if !fixed.contains(raw) {
-                        fixed.push(raw.clone());
-                    }
+                if let Some((_, _, raw)) = evs.iter().find(|(b, k, _)| *k == Kind::Fixed && cmp_v(v, b) == Ordering::Less)
+                    && !fixed.contains(raw)
+                {
+                    fixed.push(raw.clone());
                 }
             }
         }

@@ -28,10 +28,10 @@ fn dpkg_status() -> Vec<Dpkg> {
     let text = include_str!("data/bookworm-app.dpkg-status");
     let mut out = Vec::new();
     for para in text.split("\n\n") {
-        let field = |k: &str| {
-            para.lines().find_map(|l| l.strip_prefix(k).and_then(|r| r.strip_prefix(':')).map(|v| v.trim().to_owned()))
+        let field = |k: &str| para.lines().find_map(|l| l.strip_prefix(k).and_then(|r| r.strip_prefix(':')).map(|v| v.trim().to_owned()));
+        let (Some(name), Some(version)) = (field("Package"), field("Version")) else {
+            continue;
         };
-        let (Some(name), Some(version)) = (field("Package"), field("Version")) else { continue };
         if field("Status").as_deref() != Some("install ok installed") {
             continue;
         }
@@ -86,8 +86,7 @@ fn load_all() -> MemoryIndex {
 #[test]
 fn test_image_matches_expected_exactly() {
     let expected: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(shared().join("testimages/expected.json")).expect("expected.json"))
-            .expect("json");
+        serde_json::from_slice(&std::fs::read(shared().join("testimages/expected.json")).expect("expected.json")).expect("json");
     let index = load_all();
     let dpkg = dpkg_status();
     let dpkg_by: HashMap<(&str, &str), &Dpkg> = dpkg.iter().map(|d| ((d.name.as_str(), d.version.as_str()), d)).collect();
@@ -138,11 +137,7 @@ fn test_image_matches_expected_exactly() {
     for m in expected["must_not"].as_array().unwrap() {
         let (name, version, id) = (m[0].as_str().unwrap(), m[1].as_str().unwrap(), m[2].as_str().unwrap());
         let eco = eco_of_name.get(name).copied().unwrap_or_else(|| panic!("unknown package {name}"));
-        let p = if eco.is_os() {
-            pkg(eco, name, version, Some((name, version)))
-        } else {
-            pkg(eco, name, version, None)
-        };
+        let p = if eco.is_os() { pkg(eco, name, version, Some((name, version))) } else { pkg(eco, name, version, None) };
         let f = match_packages(&index, Some(&bookworm()), &[p]).unwrap();
         assert!(!f.iter().any(|f| f.advisory_id == id), "{name} {version} must not match {id}");
     }
@@ -161,7 +156,7 @@ fn release_is_part_of_the_key() {
     let f = match_packages(&index, Some(&bullseye), &[fixed]).unwrap();
     assert!(!f.iter().any(|f| f.advisory_id == "DSA-5380-1"));
     // On bookworm the bullseye DSA does not apply.
-    let f = match_packages(&index, Some(&bookworm()), &[p.clone()]).unwrap();
+    let f = match_packages(&index, Some(&bookworm()), std::slice::from_ref(&p)).unwrap();
     assert!(!f.iter().any(|f| f.advisory_id.starts_with("DSA-")), "{f:#?}");
     // Without a known distribution an OS package cannot be matched at all.
     assert!(match_packages(&index, None, &[p]).unwrap().is_empty());

@@ -52,10 +52,26 @@ fn bad_file_is_reported_by_name_and_the_rest_imports() {
 fn pypi_intervals_last_affected_versions_list() {
     let idx = index();
     const HIT: &[&str] = &["TEST-PYPI-1"];
-    check(&idx, None, Ecosystem::PyPI, "some-pkg.name", &[
-        ("0.9", HIT), ("1.0", &[]), ("1.5", &[]), ("2.0a1", HIT), ("2.0", HIT), ("2.1", &[]),
-        ("3.0", HIT), ("3.2", HIT), ("3.2.post1", &[]), ("3.3", &[]), ("4.0.post1", HIT), ("4.0", &[]),
-    ]);
+    check(
+        &idx,
+        None,
+        Ecosystem::PyPI,
+        "some-pkg.name",
+        &[
+            ("0.9", HIT),
+            ("1.0", &[]),
+            ("1.5", &[]),
+            ("2.0a1", HIT),
+            ("2.0", HIT),
+            ("2.1", &[]),
+            ("3.0", HIT),
+            ("3.2", HIT),
+            ("3.2.post1", &[]),
+            ("3.3", &[]),
+            ("4.0.post1", HIT),
+            ("4.0", &[]),
+        ],
+    );
     let f = match_packages(&idx, None, &[pkg(Ecosystem::PyPI, "SOME_PKG_NAME", "2.0")]).unwrap();
     assert_eq!(f[0].fixed_versions, vec!["2.1".to_owned()]);
     assert_eq!(f[0].display_id, "CVE-2099-0001");
@@ -69,10 +85,22 @@ fn pypi_intervals_last_affected_versions_list() {
 fn npm_semver_prerelease_and_limit() {
     let idx = index();
     const HIT: &[&str] = &["TEST-NPM-1"];
-    check(&idx, None, Ecosystem::Npm, "left-pad", &[
-        ("0.9.0", &[]), ("1.0.0-alpha", HIT), ("1.0.0-beta.2", HIT), ("1.0.0", &[]), ("2.0.0", HIT),
-        ("2.4.9", HIT), ("2.5.0", &[]), ("3.0.0", &[]),
-    ]);
+    check(
+        &idx,
+        None,
+        Ecosystem::Npm,
+        "left-pad",
+        &[
+            ("0.9.0", &[]),
+            ("1.0.0-alpha", HIT),
+            ("1.0.0-beta.2", HIT),
+            ("1.0.0", &[]),
+            ("2.0.0", HIT),
+            ("2.4.9", HIT),
+            ("2.5.0", &[]),
+            ("3.0.0", &[]),
+        ],
+    );
     let f = match_packages(&idx, None, &[pkg(Ecosystem::Npm, "left-pad", "2.1.0")]).unwrap();
     assert_eq!(f[0].severity, Severity::Medium, "GHSA word MODERATE");
     assert!(f[0].fixed_versions.is_empty());
@@ -84,12 +112,20 @@ fn npm_semver_prerelease_and_limit() {
 fn go_pseudo_versions_and_stdlib() {
     let idx = index();
     const HIT: &[&str] = &["TEST-GO-1"];
-    check(&idx, None, Ecosystem::Go, "example.com/mod", &[
-        ("v0.0.0-20190101000000-abcdefabcdef", HIT), ("v0.0.0-20200101000000-abcdefabcdef", &[]), ("v0.1.0", &[]),
-    ]);
-    check(&idx, None, Ecosystem::Go, "stdlib", &[
-        ("go1.20.14", &[]), ("go1.21rc2", &[]), ("go1.21.0", HIT), ("1.21.4", HIT), ("go1.21.5", &[]),
-    ]);
+    check(
+        &idx,
+        None,
+        Ecosystem::Go,
+        "example.com/mod",
+        &[("v0.0.0-20190101000000-abcdefabcdef", HIT), ("v0.0.0-20200101000000-abcdefabcdef", &[]), ("v0.1.0", &[])],
+    );
+    check(
+        &idx,
+        None,
+        Ecosystem::Go,
+        "stdlib",
+        &[("go1.20.14", &[]), ("go1.21rc2", &[]), ("go1.21.0", HIT), ("1.21.4", HIT), ("go1.21.5", &[])],
+    );
     let f = match_packages(&idx, None, &[pkg(Ecosystem::Go, "stdlib", "go1.21.1")]).unwrap();
     assert_eq!(f[0].display_id, "CVE-2099-0002");
 }
@@ -106,16 +142,35 @@ fn crates_informational_is_not_a_vulnerability() {
 #[test]
 fn maven_rubygems_qualifiers() {
     let idx = index();
-    check(&idx, None, Ecosystem::Maven, "org.example:core", &[
-        ("5.1.9.RELEASE", &[]), ("5.2.0", &["TEST-MAVEN-1"]), ("5.2.19.RELEASE", &["TEST-MAVEN-1"]),
-        ("5.2.20", &[]), ("5.2.20.RELEASE", &[]),
-    ]);
+    check(
+        &idx,
+        None,
+        Ecosystem::Maven,
+        "org.example:core",
+        &[
+            ("5.1.9.RELEASE", &[]),
+            ("5.2.0", &["TEST-MAVEN-1"]),
+            ("5.2.19.RELEASE", &["TEST-MAVEN-1"]),
+            ("5.2.20", &[]),
+            ("5.2.20.RELEASE", &[]),
+        ],
+    );
     let f = match_packages(&idx, None, &[pkg(Ecosystem::Maven, "org.example:core", "5.2.1")]).unwrap();
     assert_eq!(f[0].severity, Severity::High, "ecosystem_specific severity");
-    check(&idx, None, Ecosystem::RubyGems, "rack", &[
-        ("1.6.13", &[]), ("2.0.0.alpha", &[]), ("2.0.0.beta1", &["TEST-GEM-1"]), ("2.0.9", &["TEST-GEM-1"]),
-        ("2.0.9.1", &[]), ("2.0.10", &[]),
-    ]);
+    check(
+        &idx,
+        None,
+        Ecosystem::RubyGems,
+        "rack",
+        &[
+            ("1.6.13", &[]),
+            ("2.0.0.alpha", &[]),
+            ("2.0.0.beta1", &["TEST-GEM-1"]),
+            ("2.0.9", &["TEST-GEM-1"]),
+            ("2.0.9.1", &[]),
+            ("2.0.10", &[]),
+        ],
+    );
 }
 
 #[test]
@@ -133,10 +188,13 @@ fn os_packages_need_their_release() {
     assert!(ids(&idx, Some(&bookworm), p).is_empty(), "~deb12u1 < -1");
 
     let alpine = Distribution { id: "alpine".into(), version_id: "3.19.1".into(), ..Default::default() };
-    check(&idx, Some(&alpine), Ecosystem::Alpine, "busybox", &[
-        ("1.36.1_rc1-r5", &["TEST-ALPINE-1"]), ("1.36.1_rc2-r0", &["TEST-ALPINE-1"]), ("1.36.1_rc2-r1", &[]),
-        ("1.36.1-r0", &[]),
-    ]);
+    check(
+        &idx,
+        Some(&alpine),
+        Ecosystem::Alpine,
+        "busybox",
+        &[("1.36.1_rc1-r5", &["TEST-ALPINE-1"]), ("1.36.1_rc2-r0", &["TEST-ALPINE-1"]), ("1.36.1_rc2-r1", &[]), ("1.36.1-r0", &[])],
+    );
 }
 
 fn copy_into_zip(dir: &Path, out: &Path) {

@@ -37,7 +37,9 @@ pub fn parse_installed(text: &str) -> Vec<Package> {
             }
             continue;
         }
-        let Some((k, v)) = line.split_once(':') else { continue };
+        let Some((k, v)) = line.split_once(':') else {
+            continue;
+        };
         match k {
             "P" => cur.name = v.to_string(),
             "V" => cur.version = v.to_string(),
@@ -92,18 +94,11 @@ mod tests {
     #[test]
     fn installed_db() {
         let out = run(&Apk, "lib/apk/db/installed", &testdata("apk/installed"));
-        let got: Vec<_> = out
-            .packages
-            .iter()
-            .map(|p| (p.name.as_str(), p.version.as_str(), p.source_name.as_deref().unwrap_or("")))
-            .collect();
+        let got: Vec<_> =
+            out.packages.iter().map(|p| (p.name.as_str(), p.version.as_str(), p.source_name.as_deref().unwrap_or(""))).collect();
         assert_eq!(
             got,
-            vec![
-                ("musl", "1.2.4_git20230717-r4", "musl"),
-                ("libcrypto3", "3.1.4-r5", "openssl"),
-                ("ssl_client", "1.36.1-r15", "busybox"),
-            ]
+            vec![("musl", "1.2.4_git20230717-r4", "musl"), ("libcrypto3", "3.1.4-r5", "openssl"), ("ssl_client", "1.36.1-r15", "busybox"),]
         );
         assert_eq!(out.packages[1].purl, "pkg:apk/alpine/libcrypto3@3.1.4-r5?arch=x86_64");
         assert_eq!(out.packages[1].licenses, vec!["Apache-2.0".to_string()]);

@@ -44,7 +44,9 @@ impl Analyzer for Cargo {
 /// Crates a cargo-auditable binary embeds; empty for binaries without audit data. Local
 /// (workspace) crates are the program itself and are left out.
 pub fn parse_auditable(data: &[u8]) -> Vec<Package> {
-    let Ok(info) = auditable_info::audit_info_from_slice(data, MAX_AUDIT_JSON) else { return Vec::new() };
+    let Ok(info) = auditable_info::audit_info_from_slice(data, MAX_AUDIT_JSON) else {
+        return Vec::new();
+    };
     info.packages
         .iter()
         .filter(|p| !matches!(p.source, auditable_serde::Source::Local))

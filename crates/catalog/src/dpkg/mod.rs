@@ -18,9 +18,9 @@ impl Analyzer for Dpkg {
     }
     fn wants(&self, path: &str, _meta: &FileMeta) -> bool {
         path == "var/lib/dpkg/status"
-            || path.strip_prefix("var/lib/dpkg/status.d/").is_some_and(|n| {
-                !n.is_empty() && !n.contains('/') && !n.ends_with(".md5sums") && !n.starts_with('.')
-            })
+            || path
+                .strip_prefix("var/lib/dpkg/status.d/")
+                .is_some_and(|n| !n.is_empty() && !n.contains('/') && !n.ends_with(".md5sums") && !n.starts_with('.'))
     }
     fn analyze(&self, file: &FileInput<'_>, out: &mut LayerFindings) -> Result<(), AnalyzeError> {
         let text = String::from_utf8_lossy(file.data);
@@ -40,7 +40,9 @@ pub fn parse_status(text: &str) -> Vec<Package> {
     for stanza in text.split("\n\n") {
         let fields = util::stanza_fields(stanza);
         let get = |k: &str| fields.iter().find(|(f, _)| f.eq_ignore_ascii_case(k)).map(|(_, v)| v.as_str());
-        let (Some(name), Some(version)) = (get("Package"), get("Version")) else { continue };
+        let (Some(name), Some(version)) = (get("Package"), get("Version")) else {
+            continue;
+        };
         if name.is_empty() || version.is_empty() {
             continue;
         }

@@ -28,7 +28,9 @@ impl Analyzer for GoBinary {
         if !looks_executable(file.data) {
             return Ok(());
         }
-        let Some(info) = parse_build_info(file.data) else { return Ok(()) };
+        let Some(info) = parse_build_info(file.data) else {
+            return Ok(());
+        };
         for mut p in info.packages() {
             p.location = file.location.clone();
             out.packages.push(p);
@@ -236,7 +238,8 @@ mod tests {
         }
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("go.mod"), "module example.com/hello\n\ngo 1.18\n").expect("write");
-        std::fs::write(dir.path().join("main.go"), "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"hi\") }\n").expect("write");
+        std::fs::write(dir.path().join("main.go"), "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"hi\") }\n")
+            .expect("write");
         let st = std::process::Command::new("go")
             .args(["build", "-o", "hello", "."])
             .current_dir(dir.path())

@@ -68,13 +68,17 @@ pub fn read_archive(
     let mut manifest = None;
     let mut nested = Vec::new();
     for i in 0..zip.len() {
-        let Ok(mut entry) = zip.by_index(i) else { continue };
+        let Ok(mut entry) = zip.by_index(i) else {
+            continue;
+        };
         if entry.is_dir() {
             continue;
         }
-        let Ok(name) = entry.name().map(|n| n.to_string()) else { continue };
-        let want_meta = (name.starts_with("META-INF/maven/") && name.ends_with("/pom.properties"))
-            || name.eq_ignore_ascii_case("META-INF/MANIFEST.MF");
+        let Ok(name) = entry.name().map(|n| n.to_string()) else {
+            continue;
+        };
+        let want_meta =
+            (name.starts_with("META-INF/maven/") && name.ends_with("/pom.properties")) || name.eq_ignore_ascii_case("META-INF/MANIFEST.MF");
         let want_nested = depth < MAX_DEPTH && is_archive(&name);
         if !want_meta && !want_nested {
             continue;

@@ -37,9 +37,13 @@ impl Analyzer for Npm {
 
 /// `.../node_modules/<name>/package.json` or `.../node_modules/@scope/<name>/package.json`.
 fn is_installed_manifest(path: &str) -> bool {
-    let Some(rest) = path.strip_suffix("/package.json") else { return false };
+    let Some(rest) = path.strip_suffix("/package.json") else {
+        return false;
+    };
     let mut parts = rest.rsplit('/');
-    let Some(name) = parts.next() else { return false };
+    let Some(name) = parts.next() else {
+        return false;
+    };
     let ok_name = |n: &str| !n.is_empty() && !n.starts_with(['.', '@']);
     match parts.next() {
         Some("node_modules") => ok_name(name),
@@ -57,8 +61,7 @@ fn is_lock(path: &str) -> bool {
 /// `package.json` used for module type only, for example).
 pub fn parse_package_json(data: &[u8]) -> Result<Option<Package>, String> {
     let v: Value = serde_json::from_slice(data).map_err(|e| e.to_string())?;
-    let (Some(name), Some(version)) = (v.get("name").and_then(Value::as_str), v.get("version").and_then(Value::as_str))
-    else {
+    let (Some(name), Some(version)) = (v.get("name").and_then(Value::as_str), v.get("version").and_then(Value::as_str)) else {
         return Ok(None);
     };
     if name.is_empty() || version.is_empty() {
@@ -102,7 +105,9 @@ pub fn parse_package_lock(data: &[u8]) -> Result<Vec<Package>, String> {
     if let Some(pkgs) = v.get("packages").and_then(Value::as_object) {
         // v2 and v3: flat map keyed by install path; "" is the project itself.
         for (key, e) in pkgs {
-            let Some(idx) = key.rfind("node_modules/") else { continue };
+            let Some(idx) = key.rfind("node_modules/") else {
+                continue;
+            };
             if e.get("link").and_then(Value::as_bool) == Some(true) || is_dev(e) {
                 continue;
             }
@@ -155,7 +160,11 @@ mod tests {
         let p = &out.packages[0];
         assert_eq!((p.name.as_str(), p.version.as_str(), p.purl.as_str()), ("lodash", "4.17.15", "pkg:npm/lodash@4.17.15"));
         assert_eq!(p.licenses, vec!["MIT".to_string()]);
-        let out = run(&Npm, "app/node_modules/a/node_modules/@types/node/package.json", br#"{"name":"@types/node","version":"14.0.0","license":{"type":"MIT"}}"#);
+        let out = run(
+            &Npm,
+            "app/node_modules/a/node_modules/@types/node/package.json",
+            br#"{"name":"@types/node","version":"14.0.0","license":{"type":"MIT"}}"#,
+        );
         assert_eq!(out.packages[0].purl, "pkg:npm/%40types/node@14.0.0");
         assert_eq!(out.packages[0].licenses, vec!["MIT".to_string()]);
     }

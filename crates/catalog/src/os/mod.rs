@@ -21,11 +21,7 @@ impl Analyzer for OsRelease {
         match file.path {
             "etc/os-release" | "usr/lib/os-release" => {
                 let Some(d) = parse_os_release(&text) else {
-                    return Err(AnalyzeError::Malformed {
-                        path: file.path.into(),
-                        format: "os-release",
-                        reason: "no ID".into(),
-                    });
+                    return Err(AnalyzeError::Malformed { path: file.path.into(), format: "os-release", reason: "no ID".into() });
                 };
                 // etc/ overrides usr/lib/ (os-release(5)); the vendor copy only fills a gap.
                 let from_os_release = out.distribution.as_ref().is_some_and(|e| !e.pretty_name.is_empty());
@@ -58,7 +54,9 @@ impl Analyzer for OsRelease {
 pub(crate) fn parse_os_release(text: &str) -> Option<Distribution> {
     let mut d = Distribution::default();
     for line in text.lines() {
-        let Some((k, v)) = line.trim().split_once('=') else { continue };
+        let Some((k, v)) = line.trim().split_once('=') else {
+            continue;
+        };
         let v = unquote(v.trim());
         match k.trim() {
             "ID" => d.id = v.to_ascii_lowercase(),

@@ -32,11 +32,7 @@ impl Analyzer for Python {
                 out.packages.push(p);
                 Ok(())
             }
-            None => Err(AnalyzeError::Malformed {
-                path: file.path.into(),
-                format: "python metadata",
-                reason: "no Name or Version".into(),
-            }),
+            None => Err(AnalyzeError::Malformed { path: file.path.into(), format: "python metadata", reason: "no Name or Version".into() }),
         }
     }
 }
@@ -113,7 +109,11 @@ mod tests {
 
     #[test]
     fn egg_info_and_wants() {
-        let out = run(&Python, "usr/lib/python3/dist-packages/Foo_Bar.egg-info/PKG-INFO", b"Metadata-Version: 1.1\nName: Foo_Bar\nVersion: 1.0\n");
+        let out = run(
+            &Python,
+            "usr/lib/python3/dist-packages/Foo_Bar.egg-info/PKG-INFO",
+            b"Metadata-Version: 1.1\nName: Foo_Bar\nVersion: 1.0\n",
+        );
         assert_eq!(out.packages[0].purl, "pkg:pypi/foo-bar@1.0");
         assert!(Python.wants("usr/lib/python3/dist-packages/foo-1.0.egg-info", &meta(1)));
         assert!(!Python.wants("x/.dist-info/METADATA", &meta(1)));

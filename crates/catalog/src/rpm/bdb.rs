@@ -57,10 +57,14 @@ pub fn parse_bdb(data: &[u8]) -> Result<Vec<Vec<u8>>, String> {
                 break;
             };
             let (start, end) = (start as usize, end as usize);
-            let Some(item) = page.get(start..end.max(start)) else { continue };
+            let Some(item) = page.get(start..end.max(start)) else {
+                continue;
+            };
             match item.first() {
                 Some(&H_OFFPAGE) => {
-                    let (Some(pgno), Some(len)) = (order.u32(item, 4), order.u32(item, 8)) else { continue };
+                    let (Some(pgno), Some(len)) = (order.u32(item, 4), order.u32(item, 8)) else {
+                        continue;
+                    };
                     total = total.saturating_add(len as usize);
                     if total > data.len() {
                         return Err("values larger than the database".into());

@@ -33,9 +33,7 @@ impl Analyzer for Rpm {
         1
     }
     fn wants(&self, path: &str, _meta: &FileMeta) -> bool {
-        DIRS.iter().any(|d| {
-            path.strip_prefix(d).is_some_and(|f| matches!(f, "Packages" | "Packages.db" | "rpmdb.sqlite"))
-        })
+        DIRS.iter().any(|d| path.strip_prefix(d).is_some_and(|f| matches!(f, "Packages" | "Packages.db" | "rpmdb.sqlite")))
     }
     fn analyze(&self, file: &FileInput<'_>, out: &mut LayerFindings) -> Result<(), AnalyzeError> {
         let (format, blobs) = match util::basename(file.path) {

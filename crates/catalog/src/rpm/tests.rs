@@ -6,7 +6,16 @@ fn summary(out: &LayerFindings) -> Vec<String> {
         .packages
         .iter()
         .filter(|p| !p.name.starts_with("foo-plugin-"))
-        .map(|p| format!("{} {} {}/{} {}", p.name, p.version, p.source_name.as_deref().unwrap_or(""), p.source_version.as_deref().unwrap_or(""), p.purl))
+        .map(|p| {
+            format!(
+                "{} {} {}/{} {}",
+                p.name,
+                p.version,
+                p.source_name.as_deref().unwrap_or(""),
+                p.source_version.as_deref().unwrap_or(""),
+                p.purl
+            )
+        })
         .collect();
     v.sort();
     v

@@ -36,8 +36,12 @@ pub fn parse_gemspec(text: &str) -> Option<Package> {
     let (mut name, mut version, mut licenses) = (None, None, Vec::new());
     for line in text.lines() {
         let line = line.trim();
-        let Some((lhs, rhs)) = line.split_once('=') else { continue };
-        let Some(attr) = lhs.trim().split_once('.').map(|(_, a)| a.trim()) else { continue };
+        let Some((lhs, rhs)) = line.split_once('=') else {
+            continue;
+        };
+        let Some(attr) = lhs.trim().split_once('.').map(|(_, a)| a.trim()) else {
+            continue;
+        };
         match attr {
             "name" => name = name.or_else(|| quoted(rhs).into_iter().next()),
             "version" => version = version.or_else(|| quoted(rhs).into_iter().next()),

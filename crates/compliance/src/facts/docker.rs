@@ -15,8 +15,8 @@ use crate::error::CollectError;
 /// the API version (the daemon may be older than bollard's default).
 pub async fn connect(endpoint: &str) -> Result<Docker, CollectError> {
     let path = endpoint.strip_prefix("unix://").unwrap_or(endpoint);
-    let docker = Docker::connect_with_unix(path, 30, bollard::API_DEFAULT_VERSION)
-        .map_err(|e| CollectError::DockerUnreachable(e.to_string()))?;
+    let docker =
+        Docker::connect_with_unix(path, 30, bollard::API_DEFAULT_VERSION).map_err(|e| CollectError::DockerUnreachable(e.to_string()))?;
     docker.negotiate_version().await.map_err(|e| CollectError::DockerUnreachable(e.to_string()))
 }
 
@@ -62,12 +62,20 @@ pub struct ProcTable {
 impl ProcTable {
     pub fn read(proc_root: &Path) -> ProcTable {
         let mut t = ProcTable::default();
-        let Ok(rd) = std::fs::read_dir(proc_root) else { return t };
+        let Ok(rd) = std::fs::read_dir(proc_root) else {
+            return t;
+        };
         for e in rd.filter_map(|e| e.ok()) {
-            let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
-            let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else { continue };
+            let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+                continue;
+            };
             // "pid (comm) state ppid ...": comm may contain spaces and parentheses.
-            let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else { continue };
+            let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+                continue;
+            };
             let comm = stat[open + 1..close].to_string();
             let ppid = stat[close + 1..].split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
             t.procs.insert(pid, (ppid, comm));
@@ -171,11 +179,7 @@ pub async fn image_facts(docker: &Docker, id: &str, scan_files: bool, max_age_da
     let history = docker.image_history(id).await.map_err(docker_err)?;
     let image = serde_json::to_value(&inspect).map_err(|e| CollectError::Docker(e.to_string()))?;
     let history: Vec<Value> = history.into_iter().map(|h| json!({"CreatedBy": h.created_by, "Created": h.created})).collect();
-    let setuid = if scan_files {
-        setuid_files(docker, id).await
-    } else {
-        Err("image file scan disabled by configuration".to_string())
-    };
+    let setuid = if scan_files { setuid_files(docker, id).await } else { Err("image file scan disabled by configuration".to_string()) };
     Ok(image_input(image, history, setuid, time::OffsetDateTime::now_utc().unix_timestamp(), max_age_days))
 }
 
@@ -204,9 +208,7 @@ async fn setuid_files(docker: &Docker, id: &str) -> Result<Vec<String>, String> 
     let stream = docker.export_image(id).map_err(std::io::Error::other);
     let reader = tokio_util::io::StreamReader::new(stream.boxed());
     let bridge = tokio_util::io::SyncIoBridge::new(reader);
-    tokio::task::spawn_blocking(move || scan_saved_image(bridge))
-        .await
-        .map_err(|e| e.to_string())?
+    tokio::task::spawn_blocking(move || scan_saved_image(bridge)).await.map_err(|e| e.to_string())?
 }
 
 pub fn scan_saved_image(r: impl std::io::Read) -> Result<Vec<String>, String> {
@@ -221,12 +223,15 @@ pub fn scan_saved_image(r: impl std::io::Read) -> Result<Vec<String>, String> {
         }
         // A blob that is not a tar (config, manifest) simply yields an error here and is skipped.
         let mut inner = tar::Archive::new(entry);
-        let Ok(entries) = inner.entries() else { continue };
+        let Ok(entries) = inner.entries() else {
+            continue;
+        };
         for f in entries {
             let Ok(f) = f else { break };
             let h = f.header();
             let mode = h.mode().unwrap_or(0);
-            if h.entry_type() == tar::EntryType::Regular && mode & 0o6000 != 0
+            if h.entry_type() == tar::EntryType::Regular
+                && mode & 0o6000 != 0
                 && let Ok(p) = f.path()
             {
                 found.insert(format!("/{} {:04o}", p.to_string_lossy().trim_start_matches("./"), mode & 0o7777));
@@ -248,7 +253,9 @@ pub struct DaemonState {
 pub async fn daemon_state(docker: Result<&Docker, &CollectError>) -> DaemonState {
     let docker = match docker {
         Ok(d) => d,
-        Err(e) => return DaemonState { info: Err(e.to_string()), version: None, bridge: Err(e.to_string()) },
+        Err(e) => {
+            return DaemonState { info: Err(e.to_string()), version: None, bridge: Err(e.to_string()) };
+        }
     };
     let info = match docker.info().await {
         Ok(i) => serde_json::to_value(&i).map_err(|e| e.to_string()),

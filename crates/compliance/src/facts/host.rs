@@ -11,12 +11,37 @@ use super::docker::{DaemonState, HostSummary};
 
 /// dockerd flags that take no separate value.
 const DOCKERD_BOOLS: &[&str] = &[
-    "debug", "iptables", "ip6tables", "icc", "userland-proxy", "no-new-privileges", "live-restore", "tls", "tlsverify",
-    "experimental", "selinux-enabled", "ip-forward", "ip-masq", "ipv6", "raw-logs", "rootless", "validate",
-    "init", "help", "version",
+    "debug",
+    "iptables",
+    "ip6tables",
+    "icc",
+    "userland-proxy",
+    "no-new-privileges",
+    "live-restore",
+    "tls",
+    "tlsverify",
+    "experimental",
+    "selinux-enabled",
+    "ip-forward",
+    "ip-masq",
+    "ipv6",
+    "raw-logs",
+    "rootless",
+    "validate",
+    "init",
+    "help",
+    "version",
 ];
-const DOCKERD_ALIASES: &[(&str, &str)] =
-    &[("D", "debug"), ("H", "host"), ("l", "log-level"), ("G", "group"), ("s", "storage-driver"), ("p", "pidfile"), ("b", "bridge"), ("g", "data-root")];
+const DOCKERD_ALIASES: &[(&str, &str)] = &[
+    ("D", "debug"),
+    ("H", "host"),
+    ("l", "log-level"),
+    ("G", "group"),
+    ("s", "storage-driver"),
+    ("p", "pidfile"),
+    ("b", "bridge"),
+    ("g", "data-root"),
+];
 
 /// Operator settings some host/image items compare against.
 #[derive(Debug, Clone)]

@@ -14,9 +14,19 @@ pub const COMPONENTS: [&str; 4] = ["kube-apiserver", "kube-controller-manager", 
 /// Boolean flags of the control-plane components and kubelet: pflag does not take a separate value for
 /// them (`--profiling false` means `--profiling=true` plus a stray argument).
 const K8S_BOOLS: &[&str] = &[
-    "anonymous-auth", "profiling", "use-service-account-credentials", "client-cert-auth", "peer-client-cert-auth",
-    "auto-tls", "peer-auto-tls", "enable-bootstrap-token-auth", "leader-elect", "rotate-certificates",
-    "make-iptables-util-chains", "protect-kernel-defaults", "allow-privileged",
+    "anonymous-auth",
+    "profiling",
+    "use-service-account-credentials",
+    "client-cert-auth",
+    "peer-client-cert-auth",
+    "auto-tls",
+    "peer-auto-tls",
+    "enable-bootstrap-token-auth",
+    "leader-elect",
+    "rotate-certificates",
+    "make-iptables-util-chains",
+    "protect-kernel-defaults",
+    "allow-privileged",
 ];
 
 pub fn k8s_flags(argv: &[String]) -> std::collections::BTreeMap<String, Vec<String>> {
@@ -67,12 +77,10 @@ pub fn node_facts(node: &NodeRoot, proc_root: &Path, pod_dirs: &[String], kubele
         }
     }
 
-    let kubelet_argv: Option<Vec<String>> = kubelet_argv
-        .map(<[String]>::to_vec)
-        .or_else(|| super::find_process(proc_root, "kubelet").into_iter().next().map(|(_, a)| a));
+    let kubelet_argv: Option<Vec<String>> =
+        kubelet_argv.map(<[String]>::to_vec).or_else(|| super::find_process(proc_root, "kubelet").into_iter().next().map(|(_, a)| a));
     let kflags = kubelet_argv.as_deref().map(k8s_flags).unwrap_or_default();
-    let config_path =
-        kflags.get("config").and_then(|v| v.last()).cloned().unwrap_or_else(|| "/var/lib/kubelet/config.yaml".into());
+    let config_path = kflags.get("config").and_then(|v| v.last()).cloned().unwrap_or_else(|| "/var/lib/kubelet/config.yaml".into());
     let mut kubelet = json!({"flags": kflags, "running": kubelet_argv.is_some(), "config_path": config_path});
     match node.read(&config_path) {
         Ok(None) => kubelet["config_present"] = json!(false),

@@ -132,11 +132,11 @@ impl NodeRoot {
 
     /// Regular files directly in a node directory (sorted), empty when it does not exist.
     pub fn list_dir(&self, abs: &str) -> Vec<String> {
-        let Ok(rd) = std::fs::read_dir(self.resolve(abs)) else { return Vec::new() };
-        let mut out: Vec<String> = rd
-            .filter_map(|e| e.ok())
-            .map(|e| format!("{}/{}", abs.trim_end_matches('/'), e.file_name().to_string_lossy()))
-            .collect();
+        let Ok(rd) = std::fs::read_dir(self.resolve(abs)) else {
+            return Vec::new();
+        };
+        let mut out: Vec<String> =
+            rd.filter_map(|e| e.ok()).map(|e| format!("{}/{}", abs.trim_end_matches('/'), e.file_name().to_string_lossy())).collect();
         out.sort();
         out
     }
@@ -166,7 +166,9 @@ impl NodeRoot {
 
     /// Members of a group in the node's /etc/group: None when the group does not exist.
     pub fn group_members(&self, group: &str) -> Result<Option<Vec<String>>, String> {
-        let Some(b) = self.read("/etc/group")? else { return Ok(None) };
+        let Some(b) = self.read("/etc/group")? else {
+            return Ok(None);
+        };
         for line in String::from_utf8_lossy(&b).lines() {
             let f: Vec<&str> = line.split(':').collect();
             if f.len() >= 4 && f[0] == group {
@@ -178,14 +180,10 @@ impl NodeRoot {
 
     /// Mount points from `<proc>/self/mountinfo` (field 5).
     pub fn mount_points(&self, proc_root: &Path) -> Result<Option<Vec<String>>, String> {
-        let Some(b) = read_bounded(&proc_root.join("self/mountinfo"))? else { return Ok(None) };
-        Ok(Some(
-            String::from_utf8_lossy(&b)
-                .lines()
-                .filter_map(|l| l.split(' ').nth(4))
-                .map(|p| p.replace("\\040", " "))
-                .collect(),
-        ))
+        let Some(b) = read_bounded(&proc_root.join("self/mountinfo"))? else {
+            return Ok(None);
+        };
+        Ok(Some(String::from_utf8_lossy(&b).lines().filter_map(|l| l.split(' ').nth(4)).map(|p| p.replace("\\040", " ")).collect()))
     }
 }
 
@@ -223,7 +221,9 @@ pub fn parse_flags(argv: &[String], bools: &[&str], aliases: &[(&str, &str)]) ->
     while i < argv.len() {
         let a = &argv[i];
         i += 1;
-        let Some(stripped) = a.strip_prefix("--").or_else(|| a.strip_prefix('-')) else { continue };
+        let Some(stripped) = a.strip_prefix("--").or_else(|| a.strip_prefix('-')) else {
+            continue;
+        };
         if stripped.is_empty() {
             continue;
         }
@@ -251,13 +251,15 @@ pub fn parse_flags(argv: &[String], bools: &[&str], aliases: &[(&str, &str)]) ->
 /// Finds running processes named `name` (by exe basename or comm) under a proc root; returns their argv.
 pub fn find_process(proc_root: &Path, name: &str) -> Vec<(u32, Vec<String>)> {
     let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir(proc_root) else { return out };
+    let Ok(rd) = std::fs::read_dir(proc_root) else {
+        return out;
+    };
     for e in rd.filter_map(|e| e.ok()) {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
         let dir = e.path();
-        let exe_name = std::fs::read_link(dir.join("exe"))
-            .ok()
-            .and_then(|p| p.file_name().map(|f| f.to_string_lossy().to_string()));
+        let exe_name = std::fs::read_link(dir.join("exe")).ok().and_then(|p| p.file_name().map(|f| f.to_string_lossy().to_string()));
         let comm = std::fs::read_to_string(dir.join("comm")).map(|s| s.trim().to_string()).unwrap_or_default();
         if exe_name.as_deref() != Some(name) && comm != name {
             continue;
@@ -306,13 +308,25 @@ mod tests {
     #[test]
     fn flags_last_wins_and_space_separated_values() {
         let f = parse_flags(
-            &v(&["kube-apiserver", "--audit-log-path", "/var/log/a", "--authorization-mode=AlwaysAllow", "--authorization-mode=Node,RBAC", "-v", "2"]),
+            &v(&[
+                "kube-apiserver",
+                "--audit-log-path",
+                "/var/log/a",
+                "--authorization-mode=AlwaysAllow",
+                "--authorization-mode=Node,RBAC",
+                "-v",
+                "2",
+            ]),
             &[],
             &[],
         );
         assert_eq!(f["audit-log-path"], vec!["/var/log/a"]);
         assert_eq!(f["authorization-mode"].last().map(String::as_str), Some("Node,RBAC"));
-        let d = parse_flags(&v(&["dockerd", "-D", "-H", "tcp://0.0.0.0:2376", "--iptables=false"]), &["debug"], &[("D", "debug"), ("H", "host")]);
+        let d = parse_flags(
+            &v(&["dockerd", "-D", "-H", "tcp://0.0.0.0:2376", "--iptables=false"]),
+            &["debug"],
+            &[("D", "debug"), ("H", "host")],
+        );
         assert_eq!(d["debug"], vec!["true"]);
         assert_eq!(d["host"], vec!["tcp://0.0.0.0:2376"]);
         assert_eq!(d["iptables"], vec!["false"]);

@@ -10,6 +10,11 @@ use store::advisories::{AdvisoryStatus, ImportReport, SourceOutcome};
 
 use crate::Global;
 
+#[path = "db_bundle.rs"]
+mod bundle;
+#[path = "db_update.rs"]
+pub mod update;
+
 /// Exit code for a user error (bad path, nothing importable).
 pub const EXIT_USAGE: i32 = 2;
 
@@ -35,12 +40,18 @@ enum DbCommand {
         paths: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+        /// Import PATHs as signed bundles (`db bundle export`), verified with this public key;
+        /// a bundle is never imported without it
+        #[arg(long, value_name = "KEY.pub")]
+        verify_key: Option<PathBuf>,
     },
     /// Sources, advisory counts per ecosystem, newest advisory date
     Status {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    Bundle(bundle::Args),
+    Update(update::UpdateArgs),
 }
 
 /// Prints `error: msg` and exits with [`EXIT_USAGE`].
@@ -51,8 +62,17 @@ pub fn usage_error(msg: impl std::fmt::Display) -> ! {
 
 pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     match args.command {
-        DbCommand::Import { paths, format } => import(paths, format, global).await,
+        DbCommand::Import {
+            paths,
+            format,
+            verify_key,
+        } => match bundle::route(&paths, verify_key.as_deref()) {
+            Some(key) => bundle::import(paths, &key, format, global).await,
+            None => import(paths, format, global).await,
+        },
         DbCommand::Status { format } => status(format, global).await,
+        DbCommand::Bundle(args) => bundle::run(args, global).await,
+        DbCommand::Update(args) => update::run(args, global).await,
     }
 }
 
@@ -206,10 +226,15 @@ fn import_table(results: &[(PathBuf, Result<ImportReport, String>)]) -> String {
 async fn status(format: Format, global: &Global) -> anyhow::Result<()> {
     let store = global.open_store().await?;
     let st = store.advisory_status().await?;
+    let feeds = store.feed_states().await?;
     store.close().await;
     match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&status_json(&st))?),
-        Format::Table => print!("{}", status_table(&st)),
+        Format::Json => {
+            let mut v = status_json(&st);
+            v["feeds"] = update::feeds_json(&feeds);
+            println!("{}", serde_json::to_string_pretty(&v)?)
+        }
+        Format::Table => print!("{}{}", status_table(&st), update::feeds_table(&feeds)),
     }
     Ok(())
 }

@@ -43,12 +43,19 @@ pub struct Args {
     /// Requests per second per (account, action); 0 disables the limit (benchmarks)
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub rate_limit: u32,
+    /// Fetch advisory data from the feeds (as `db update`) at start when older than this, then
+    /// at this period: 90s, 30m, 12h, 1d; 0 turns it off
+    #[arg(long, default_value = "12h", value_parser = feed::parse_period, value_name = "DURATION")]
+    pub db_update_every: std::time::Duration,
+    #[command(flatten)]
+    pub feeds: super::db::update::FeedArgs,
 }
 
 pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         .inspect_err(|e| tracing::warn!(error = %e, "cannot listen for SIGHUP: the inventory refreshes on its period only"))
         .ok();
+    let feed_cfg = args.feeds.config();
     let store = global.open_store().await?;
     tracing::info!(data_dir = %store.data_dir().display(), backend = ?store.backend(), "store open");
     if store.count_accounts().await? == 0 {
@@ -67,6 +74,9 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let worker = super::image::start_worker(&store, args.docker_host.clone(), registries, every, global)?;
     let compliance_stop = start_compliance(&store, &args)?;
     refresh_on_sighup(hup, worker.clone());
+    // The worker re-matches stored images when the advisory data version changes.
+    let (feeds_stop, feeds_stopped) = tokio::sync::watch::channel(false);
+    let feeds_task = tokio::spawn(feed::run_every(store.clone(), feed_cfg, args.db_update_every, feeds_stopped));
     let svc = service::Service::new(store.clone());
     let table = api::ActionTable::new(service::actions(&svc))?;
     let config = api::ApiConfig { rate_limit: args.rate_limit, ..api::ApiConfig::default() };
@@ -77,6 +87,10 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     worker.shutdown();
     compliance_stop.cancel();
+    feeds_stop.send_replace(true);
+    if let Err(e) = feeds_task.await {
+        tracing::warn!(error = %e, "advisory feed task ended abnormally");
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -68,6 +68,8 @@ impl Importer for AlpineSecdb {
                         source: source.to_owned(),
                         aliases: vec![id.clone()],
                         related: vec![],
+                        upstream: vec![],
+                        cwes: vec![],
                         summary: format!("{id} fixed in Alpine {release}"),
                         details: String::new(),
                         published: None,

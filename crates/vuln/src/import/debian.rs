@@ -3,8 +3,8 @@
 //! Hand-written: the tracker's line format has no maintained parser crate.
 //! ```text
 //! [29 Mar 2023] DSA-5380-1 xorg-server - security update
-//! 	{CVE-2023-1393}
-//! 	[bullseye] - xorg-server 2:1.20.11-1+deb11u6
+//!     {CVE-2023-1393}
+//!     [bullseye] - xorg-server 2:1.20.11-1+deb11u6
 //! ```
 //! Each `[release] - source version` line is one affected entry for `Debian:<number>`
 //! (fixed at that version). `<not-affected>` and `<removed>` give no entry (never matches);
@@ -80,10 +80,16 @@ impl Importer for DebianTrackerList {
             if let Some(ids) = body.strip_prefix('{').and_then(|b| b.strip_suffix('}')) {
                 adv.aliases.extend(ids.split_whitespace().map(str::to_owned));
             } else if let Some(rest) = body.strip_prefix('[') {
-                let Some((release, rest)) = rest.split_once(']') else { continue };
+                let Some((release, rest)) = rest.split_once(']') else {
+                    continue;
+                };
                 let mut parts = rest.trim().trim_start_matches('-').split_whitespace();
-                let (Some(pkg), Some(ver)) = (parts.next(), parts.next()) else { continue };
-                let Some(num) = debian_release_number(release.trim()) else { continue };
+                let (Some(pkg), Some(ver)) = (parts.next(), parts.next()) else {
+                    continue;
+                };
+                let Some(num) = debian_release_number(release.trim()) else {
+                    continue;
+                };
                 let events = match ver {
                     "<not-affected>" | "<removed>" => continue,
                     v if v.starts_with('<') => vec![Event::Introduced("0".into())],
@@ -124,6 +130,8 @@ fn header(line: &str, source: &str) -> Option<Advisory> {
         source: source.to_owned(),
         aliases: vec![],
         related: vec![],
+        upstream: vec![],
+        cwes: vec![],
         details: String::new(),
         published: iso_date(date),
         modified: iso_date(date),

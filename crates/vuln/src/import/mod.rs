@@ -6,12 +6,16 @@
 //! [`Importer`] that recognises it; a recognised file that fails to parse is a [`Problem`]
 //! naming the file, and the rest of the import goes on.
 
+mod advisory_lines;
 mod alpine;
 mod debian;
+mod debian_json;
 mod osv;
 
+pub use advisory_lines::{ADVISORY_LINES_SUFFIX, AdvisoryLines};
 pub use alpine::AlpineSecdb;
 pub use debian::{DebianTrackerList, debian_release_number};
+pub use debian_json::{DebianTrackerJson, FILE_NAME as DEBIAN_TRACKER_JSON};
 pub use osv::Osv;
 
 use crate::advisory::Advisory;
@@ -22,8 +26,9 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// Files bigger than this are refused (the largest real advisory file is a few MiB).
-pub const MAX_FILE_SIZE: u64 = 64 << 20;
+/// Files bigger than this are refused (the largest real advisory file, the Debian tracker's
+/// JSON document, is under 100 MiB; one OSV record is a few KiB to a few MiB).
+pub const MAX_FILE_SIZE: u64 = 256 << 20;
 /// Total bytes read from one bundle (bounds memory against archive bombs).
 pub const MAX_BUNDLE_BYTES: u64 = 2 << 30;
 
@@ -40,7 +45,7 @@ pub trait Importer: Send + Sync {
 
 /// The built-in importers, in detection order.
 pub fn importers() -> Vec<Box<dyn Importer>> {
-    vec![Box::new(AlpineSecdb), Box::new(DebianTrackerList), Box::new(Osv)]
+    vec![Box::new(AdvisoryLines), Box::new(AlpineSecdb), Box::new(DebianTrackerList), Box::new(DebianTrackerJson), Box::new(Osv)]
 }
 
 /// One file as read from disk or a bundle.
@@ -60,6 +65,9 @@ pub struct SourceData {
     pub fingerprint: String,
     pub files: Vec<DataFile>,
 }
+
+/// What one importer made of one file (see [`Importer::parse`]).
+type ParseOutcome = Result<Option<Vec<Advisory>>, String>;
 
 /// A file that could not be used, by name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,11 +91,26 @@ pub struct ParsedSource {
 }
 
 impl SourceData {
+    /// A source from its files (sorted by path here), with its fingerprint.
+    pub fn new(name: String, mut files: Vec<DataFile>) -> SourceData {
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut h = Sha256::new();
+        for f in &files {
+            // Names relative to the group, so the same data imported from another path is unchanged.
+            let base = f.path.rsplit(['/', '!']).next().unwrap_or(&f.path);
+            h.update((base.len() as u64).to_le_bytes());
+            h.update(base.as_bytes());
+            h.update((f.data.len() as u64).to_le_bytes());
+            h.update(&f.data);
+        }
+        SourceData { name, fingerprint: hex::encode(h.finalize()), files }
+    }
+
     /// Parses every file of the source (in parallel) and merges advisories that share an id
     /// (Alpine lists one CVE under several packages and files).
     pub fn parse(&self) -> ParsedSource {
         let importers = importers();
-        let results: Vec<(String, Result<Option<Vec<Advisory>>, String>)> = self
+        let results: Vec<(String, ParseOutcome)> = self
             .files
             .par_iter()
             .map(|f| {
@@ -170,22 +193,7 @@ pub fn read_sources(path: &Path) -> Result<Vec<SourceData>, ImportError> {
         let data = read_capped(path)?;
         groups.entry(root_name).or_default().push(DataFile { path: path.to_string_lossy().into_owned(), data });
     }
-    Ok(groups
-        .into_iter()
-        .map(|(name, mut files)| {
-            files.sort_by(|a, b| a.path.cmp(&b.path));
-            let mut h = Sha256::new();
-            for f in &files {
-                // Names relative to the group, so the same data imported from another path is unchanged.
-                let base = f.path.rsplit(['/', '!']).next().unwrap_or(&f.path);
-                h.update((base.len() as u64).to_le_bytes());
-                h.update(base.as_bytes());
-                h.update((f.data.len() as u64).to_le_bytes());
-                h.update(&f.data);
-            }
-            SourceData { name, fingerprint: hex::encode(h.finalize()), files }
-        })
-        .collect())
+    Ok(groups.into_iter().map(|(name, files)| SourceData::new(name, files)).collect())
 }
 
 /// Reads and parses everything under `path`.
@@ -254,11 +262,7 @@ fn read_bundle(p: &Path, group_prefix: &str, groups: &mut BTreeMap<String, Vec<D
             add(&name, data, groups);
         }
     } else {
-        let reader: Box<dyn Read> = if lower.ends_with(".tar") {
-            Box::new(f)
-        } else {
-            Box::new(flate2::read::MultiGzDecoder::new(f))
-        };
+        let reader: Box<dyn Read> = if lower.ends_with(".tar") { Box::new(f) } else { Box::new(flate2::read::MultiGzDecoder::new(f)) };
         let mut t = tar::Archive::new(reader);
         for e in t.entries().map_err(|e| arch_err(e.to_string()))? {
             let mut e = e.map_err(|e| arch_err(e.to_string()))?;

@@ -26,6 +26,9 @@ struct RawOsv {
     aliases: Option<Vec<String>>,
     #[serde(default)]
     related: Option<Vec<String>>,
+    /// OSV 1.6: the upstream ids a distribution advisory is about (Ubuntu, Debian, Red Hat).
+    #[serde(default)]
+    upstream: Option<Vec<String>>,
     #[serde(default)]
     summary: Option<String>,
     #[serde(default)]
@@ -103,6 +106,7 @@ impl Importer for Osv {
         if adv_sev.level == Severity::Unknown {
             adv_sev.level = word_severity(raw.database_specific.as_ref());
         }
+        let cwes = cwe_ids(raw.database_specific.as_ref());
         let mut affected = Vec::new();
         for a in raw.affected.unwrap_or_default() {
             let Some(pkg) = a.package else { continue };
@@ -120,7 +124,9 @@ impl Importer for Osv {
                 let mut events = Vec::new();
                 for e in r.events {
                     for (k, v) in e {
-                        let Some(v) = v.as_str().map(str::to_owned) else { continue };
+                        let Some(v) = v.as_str().map(str::to_owned) else {
+                            continue;
+                        };
                         events.push(match k.as_str() {
                             "introduced" => Event::Introduced(v),
                             "fixed" => Event::Fixed(v),
@@ -149,12 +155,8 @@ impl Importer for Osv {
                 let w = word_severity(a.ecosystem_specific.as_ref());
                 level = (w != Severity::Unknown).then_some(w);
             }
-            let informational = a
-                .database_specific
-                .as_ref()
-                .and_then(|d| d.get("informational"))
-                .and_then(Value::as_str)
-                .map(str::to_owned);
+            let informational =
+                a.database_specific.as_ref().and_then(|d| d.get("informational")).and_then(Value::as_str).map(str::to_owned);
             affected.push(Affected {
                 ecosystem: pkg.ecosystem,
                 name: pkg.name,
@@ -169,6 +171,8 @@ impl Importer for Osv {
             source: source.to_owned(),
             aliases: raw.aliases.unwrap_or_default(),
             related: raw.related.unwrap_or_default(),
+            upstream: raw.upstream.unwrap_or_default(),
+            cwes,
             summary: raw.summary.unwrap_or_default(),
             details: raw.details.unwrap_or_default(),
             published: raw.published,
@@ -176,9 +180,7 @@ impl Importer for Osv {
             withdrawn: raw.withdrawn,
             severity: adv_sev,
             references: match raw.references {
-                Some(Value::Array(refs)) => {
-                    refs.iter().filter_map(|r| r.get("url").and_then(Value::as_str)).map(str::to_owned).collect()
-                }
+                Some(Value::Array(refs)) => refs.iter().filter_map(|r| r.get("url").and_then(Value::as_str)).map(str::to_owned).collect(),
                 _ => vec![],
             },
             affected,
@@ -186,17 +188,41 @@ impl Importer for Osv {
     }
 }
 
-/// The best CVSS entry: v3.x computed from its vector; other versions only name a level
-/// when nothing better exists.
+/// The record's severity. The vector kept is the best CVSS entry: v3.x first (TCSS reports a
+/// v3 score), then v4.0, then v2, each computed from its vector. The level is the
+/// distribution's own word when the record has one (`{"type": "Ubuntu", "score": "high"}`):
+/// like Trivy and Grype, a distribution's rating of its own build wins over the generic CVSS
+/// score; otherwise the level follows the kept vector's score.
 fn severity_from(list: &[RawSeverity]) -> AdvisorySeverity {
-    for s in list {
-        if s.kind == "CVSS_V3"
-            && let Some(c) = severity::cvss_from_vector(&s.score)
-        {
-            return AdvisorySeverity { level: Severity::from_cvss_score(c.score), cvss: Some(c) };
+    let mut out = AdvisorySeverity::default();
+    for kind in ["CVSS_V3", "CVSS_V4", "CVSS_V2"] {
+        if let Some(c) = list.iter().filter(|s| s.kind == kind).find_map(|s| severity::cvss_from_vector(&s.score)) {
+            out = AdvisorySeverity { level: Severity::from_cvss_score(c.score), cvss: Some(c) };
+            break;
         }
     }
-    AdvisorySeverity::default()
+    let vendor =
+        list.iter().filter(|s| !s.kind.starts_with("CVSS_")).map(|s| Severity::from_word(&s.score)).find(|l| *l != Severity::Unknown);
+    if let Some(level) = vendor {
+        out.level = level;
+    }
+    out
+}
+
+/// CWE ids from `database_specific` (`cwe_ids: ["CWE-79"]` in GHSA; a `cwe`/`cwes` string or
+/// list elsewhere).
+fn cwe_ids(v: Option<&Value>) -> Vec<String> {
+    let Some(d) = v else { return vec![] };
+    let mut out = Vec::new();
+    for key in ["cwe_ids", "cwes", "cwe"] {
+        match d.get(key) {
+            Some(Value::String(s)) => out.extend(s.split([',', ' ']).filter(|c| c.starts_with("CWE-")).map(str::to_owned)),
+            Some(Value::Array(a)) => out.extend(a.iter().filter_map(Value::as_str).filter(|c| c.starts_with("CWE-")).map(str::to_owned)),
+            _ => {}
+        }
+    }
+    out.dedup();
+    out
 }
 
 /// `severity` words in `database_specific` / `ecosystem_specific` (GHSA `MODERATE`, ...).
