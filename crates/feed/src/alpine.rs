@@ -12,6 +12,9 @@ pub const DEFAULT_URL: &str = "https://secdb.alpinelinux.org";
 pub const JSON_CAP: u64 = 256 << 20;
 
 pub(crate) fn kind(cfg: &UpdateConfig) -> Result<Option<Box<dyn FeedKind>>, FeedError> {
+    if cfg.alpine_url == crate::OFF {
+        return Ok(None);
+    }
     let base = crate::base_url("--alpine-secdb-url", &cfg.alpine_url)?;
     if let Some(b) = &cfg.alpine_branches {
         check_branches(b)?;

@@ -81,6 +81,9 @@ impl UpdateConfig {
     }
 }
 
+/// A feed URL of `off` turns that kind of feed off (a mirror that carries only OSV, say).
+pub const OFF: &str = "off";
+
 /// One URL whose content is one advisory source.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Feed {

@@ -11,6 +11,9 @@ pub const DEFAULT_URL: &str = "https://osv-vulnerabilities.storage.googleapis.co
 pub const ZIP_CAP: u64 = 4 << 30;
 
 pub(crate) fn kind(cfg: &UpdateConfig) -> Result<Option<Box<dyn FeedKind>>, FeedError> {
+    if cfg.osv_url == crate::OFF {
+        return Ok(None);
+    }
     let base = crate::base_url("--osv-url", &cfg.osv_url)?;
     if let Some(list) = &cfg.ecosystems {
         check_names(list)?;

@@ -541,6 +541,17 @@ fn alpine_branches_from_index_or_flag() {
     assert_eq!(m.hits("/alpine/"), Hits::default(), "no index page read with --alpine-branches");
     assert_eq!(m.hits("/osv/ecosystems.txt"), Hits::default(), "no listing read with --ecosystems");
 
+    // `off` turns a kind of feed off: a mirror of OSV alone updates cleanly.
+    let osv_only = tmp();
+    m.reset_hits();
+    let out = shipshape(
+        osv_only.path(),
+        &["db", "update", "--osv-url", &m.osv_url(), "--ecosystems", "Maven", "--alpine-secdb-url", "off", "--format", "json"],
+        &[],
+    );
+    assert_eq!(updated_ok(&out).keys().collect::<Vec<_>>(), ["osv/Maven"]);
+    assert_eq!(m.hits("/alpine/"), Hits::default(), "alpine off: nothing asked");
+
     // Bad names are usage errors (exit 2), before any request.
     m.reset_hits();
     for bad in [["--alpine-branches", "edge"], ["--ecosystems", "Cobol"], ["--alpine-branches", "3.10"]] {

@@ -15,13 +15,13 @@ use crate::Global;
 /// Where the advisory feeds come from (each URL can point at a mirror).
 #[derive(clap::Args, Debug, Clone)]
 pub struct FeedArgs {
-    /// OSV base URL, in the layout of OSV's public bucket (ecosystems.txt, <Ecosystem>/all.zip)
+    /// OSV base URL, in the layout of OSV's public bucket (ecosystems.txt, <Ecosystem>/all.zip); `off`: not fetched
     #[arg(long, value_name = "URL", default_value = feed::osv::DEFAULT_URL)]
     pub osv_url: String,
     /// OSV ecosystems to fetch, as OSV names them [default: every one in ecosystems.txt that Shipshape can match]
     #[arg(long, value_name = "A,B", value_delimiter = ',')]
     pub ecosystems: Option<Vec<String>>,
-    /// Alpine secdb base URL (<URL>/<branch>/main.json and community.json)
+    /// Alpine secdb base URL (<URL>/<branch>/main.json and community.json); `off`: not fetched
     #[arg(long, value_name = "URL", default_value = feed::alpine::DEFAULT_URL)]
     pub alpine_secdb_url: String,
     /// Alpine branches to fetch [default: the v3.N/ links of the secdb index page]
