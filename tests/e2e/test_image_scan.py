@@ -336,5 +336,41 @@ def test_advisory_update_rematches_stored_images_without_rescan(tmp_path):
         assert total == want, f"re-match gave {total}, a fresh scan {want}"
         assert call("DescribeAssetImageScanTask", {})["TaskID"] == task, "a new task ran"
         assert "re-matched stored images" in srv.log()
+        check_vul_fields_from_data(call, image_id, cli_scan(srv.data_dir, image_id, scanners="vuln", tmp=tmp_path / "cache"))
     finally:
         srv.stop()
+
+
+def check_vul_fields_from_data(call, image_id, cli):
+    """SubmitTime, Des, Category, CategoryType and AttackLevel come from each advisory (module doc of
+    crates/service/src/images.rs), the same as the CLI's JSON for the same finding."""
+    rows = []
+    while True:
+        page = call("DescribeAssetImageVulList", {"ImageID": image_id, "Limit": 100, "Offset": len(rows)})
+        rows += page["List"]
+        if len(rows) >= page["TotalCount"]:
+            break
+    by_key = {}
+    for f in cli["vulnerabilities"]:
+        by_key.setdefault((f["display_id"], f["package"]["name"], f["package"]["version"]), []).append(f)
+    attack = {"N": 3, "A": 2, "L": 1, "P": 1}
+
+    def expected(f):
+        av = next((m.split(":")[1][0] for m in (f.get("cvss_vector") or "").split("/") if m.startswith("AV:")), None)
+        os_pkg = f["package"]["ecosystem"] in ("Debian", "Alpine", "Rpm")
+        return {
+            "SubmitTime": f.get("published") or "",
+            "Category": ",".join(f.get("cwes", [])),
+            "CategoryType": "SYSTEM" if os_pkg else "APPLICATION",
+            "AttackLevel": attack.get(av, 0),
+            **({"Des": f["description"].strip()} if f.get("description", "").strip() else {}),
+        }
+
+    for r in rows:
+        assert_schema(r, "ImagesVul")
+        wants = [expected(f) for f in by_key[(r["CVEID"], r["Component"], r["Version"])]]
+        assert any(all(r[k] == v for k, v in w.items()) for w in wants), (r, wants)
+    # Not silent constants: the corpus has dates, texts, CWEs, network vectors and OS packages.
+    assert any(r["SubmitTime"] for r in rows) and any(r["AttackLevel"] == 3 for r in rows)
+    assert any(r["Category"].startswith("CWE-") for r in rows), "a GHSA record names CWEs"
+    assert {r["CategoryType"] for r in rows} == {"SYSTEM", "APPLICATION"}
