@@ -7,8 +7,9 @@ use crate::fetch::Http;
 use crate::{Feed, FeedError, FeedKind, LISTING_CAP, UpdateConfig};
 
 pub const DEFAULT_URL: &str = "https://osv-vulnerabilities.storage.googleapis.com";
-/// The biggest all.zip files are a few hundred MB; this only stops a runaway download.
-pub const ZIP_CAP: u64 = 4 << 30;
+/// The biggest all.zip files are a few hundred MB; this only stops a runaway download. No
+/// larger than what the importer will expand from one archive.
+pub const ZIP_CAP: u64 = vuln::import::MAX_BUNDLE_BYTES;
 
 pub(crate) fn kind(cfg: &UpdateConfig) -> Result<Option<Box<dyn FeedKind>>, FeedError> {
     if cfg.osv_url == crate::OFF {

@@ -736,6 +736,7 @@ pub struct DescribeAssetImageVulListResponse {
 
 fn images_vul(v: &StoredVuln) -> ImagesVul {
     let fixable = !v.fixed_versions.is_empty();
+    let v3 = v.cvss_vector.as_deref().is_some_and(|x| x.starts_with("CVSS:3."));
     ImagesVul {
         cve_id: v.display_id.clone(),
         name: if v.title.is_empty() { v.display_id.clone() } else { v.title.clone() },
@@ -766,8 +767,9 @@ fn images_vul(v: &StoredVuln) -> ImagesVul {
         reference: serde_json::to_string(&v.links).unwrap_or_default(),
         defense_solution: String::new(),
         submit_time: v.published.clone().unwrap_or_default(),
-        cvss_v3_score: v.cvss_score.unwrap_or(0.0),
-        cvss_v3_desc: v.cvss_vector.clone().unwrap_or_default(),
+        // The v3 fields carry a v3 vector only (an advisory with only v2/v4 leaves them 0 / empty).
+        cvss_v3_score: if v3 { v.cvss_score.unwrap_or(0.0) } else { 0.0 },
+        cvss_v3_desc: if v3 { v.cvss_vector.clone().unwrap_or_default() } else { String::new() },
         is_suggest: fixable && v.severity >= Severity::High,
         fixed_versions: v.fixed_versions.join(","),
         tag: if fixable { vec!["CanBeFixed".into()] } else { Vec::new() },

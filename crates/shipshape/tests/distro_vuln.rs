@@ -62,6 +62,17 @@ fn write_advisories(root: &Path) {
         ),
         ("Ubuntu", osv("UBUNTU-CVE-2024-0002", &[("Ubuntu:20.04:LTS", "openssl", "1.1.1f-1ubuntu2.23")], json!({}))),
         ("Ubuntu", osv("USN-9999-1", &[("Ubuntu:22.04:LTS", "openssl", "3.0.2-0ubuntu1.10")], json!({}))),
+        // Notices: one whose only CVE is also found through its per-CVE record (reported once,
+        // by that record), one naming a CVE no per-CVE record covers (kept).
+        ("Ubuntu", osv("USN-9998-1", &[("Ubuntu:22.04:LTS", "openssl", "3.0.2-0ubuntu1.15")], json!({"upstream": ["CVE-2024-0001"]}))),
+        (
+            "Ubuntu",
+            osv(
+                "USN-9997-1",
+                &[("Ubuntu:22.04:LTS", "openssl", "3.0.2-0ubuntu1.16")],
+                json!({"upstream": ["CVE-2024-0001", "CVE-2024-0099"]}),
+            ),
+        ),
         ("Ubuntu", osv("UBUNTU-CVE-2024-0003", &[("Ubuntu:Pro:22.04:LTS", "openssl", "3.0.2-0ubuntu1.99+esm1")], json!({}))),
         // A CVSS v2 vector only: 7.5 → high.
         (
@@ -101,6 +112,15 @@ fn write_advisories(root: &Path) {
             ),
         ),
         ("Red Hat", osv("RHSA-2024:0105", &[("Red Hat:rhel_eus:9.2::baseos", "glibc", "2.34-200.el9_2")], json!({}))),
+        // A module stream's build: never compared with a plain (non-module) package.
+        (
+            "Red Hat",
+            osv(
+                "RHSA-2024:0106",
+                &[("Red Hat:enterprise_linux:9::appstream", "glibc", "2.34-300.module+el9.4.0+21000+abcdef12")],
+                json!({}),
+            ),
+        ),
         (
             "SUSE",
             osv(
@@ -349,7 +369,7 @@ fn every_distribution_gets_its_own_release_findings() {
         ],
     );
     let f = scan(dir, &ubuntu);
-    assert_eq!(ids(&f), BTreeSet::from(["UBUNTU-CVE-2024-0001".into(), "UBUNTU-CVE-2018-0004".into()]));
+    assert_eq!(ids(&f), BTreeSet::from(["UBUNTU-CVE-2024-0001".into(), "UBUNTU-CVE-2018-0004".into(), "USN-9997-1".into()]));
     let u1 = finding(&f, "UBUNTU-CVE-2024-0001");
     assert_eq!(u1["display_id"], "CVE-2024-0001", "upstream CVE shown");
     assert_eq!(u1["severity"], "High", "Ubuntu's priority wins over CVSS 9.8");
@@ -406,7 +426,7 @@ fn every_distribution_gets_its_own_release_findings() {
     assert_eq!(names, BTreeSet::from(["curl", "libcurl-minimal"]));
     assert_eq!(f[0]["display_id"], "ALSA-2024:0004", "a related CVE is not the advisory's own alias");
 
-    // RHEL / UBI 9: every enterprise_linux:9 repository, never an EUS stream.
+    // RHEL / UBI 9: every enterprise_linux:9 repository, never an EUS stream, never a module build.
     let glibc = [Spec { name: "glibc", epoch: None, version: "2.34", release: "100.el9", subpackages: &[] }];
     let rhel = rpm_image("rhel", "rhel", "9.4", "/var/lib/rpm", &glibc);
     let f = scan(dir, &rhel);

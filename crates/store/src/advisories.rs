@@ -81,6 +81,11 @@ pub struct AdvisoryStatus {
 /// Changes whenever any source's content changes.
 fn data_version<'a>(sources: impl Iterator<Item = (&'a str, &'a str)>) -> String {
     let mut h = Sha256::new();
+    // The same data means other findings under other keys or matching rules.
+    h.update(vuln::KEY_SCHEME.as_bytes());
+    h.update([0]);
+    h.update(vuln::MATCHER_VERSION.as_bytes());
+    h.update([0]);
     for (name, fingerprint) in sources {
         h.update(name.as_bytes());
         h.update([0]);
@@ -186,15 +191,12 @@ impl Store {
         })
         .await
         .map_err(|e| Error::Advisories(e.to_string()))?;
-        if strict && let Some(bad) = parsed.iter().find(|s| !s.problems.is_empty()) {
-            let p = &bad.problems[0];
-            return Err(Error::Advisories(format!(
-                "{}: {} bad file(s), nothing applied; first: {}: {}",
-                bad.name,
-                bad.problems.len(),
-                p.file,
-                p.error
-            )));
+        // Strict: a file in no known format counts as bad too (an HTML error page served as
+        // main.json must fail the feed, not pass as "no advisories").
+        if strict && let Some(bad) = parsed.iter().find(|s| !s.problems.is_empty() || !s.skipped.is_empty()) {
+            let n = bad.problems.len() + bad.skipped.len();
+            let p = bad.problems.first().or(bad.skipped.first()).expect("one bad file");
+            return Err(Error::Advisories(format!("{}: {n} bad file(s), nothing applied; first: {}: {}", bad.name, p.file, p.error)));
         }
         for src in parsed {
             let name = src.name.clone();
@@ -208,6 +210,17 @@ impl Store {
     }
 
     async fn replace_source(&self, src: vuln::import::ParsedSource) -> Result<SourceOutcome, Error> {
+        // JSON and content hashes off the async threads and before the write lock is taken
+        // (SQLite has one writer: the server's scans wait while it is held).
+        let (src, encoded) = tokio::task::spawn_blocking(move || {
+            use rayon::prelude::*;
+            let encoded: Result<Vec<(String, String)>, serde_json::Error> =
+                src.advisories.par_iter().map(|a| serde_json::to_string(a).map(|json| (content_hash(&json), json))).collect();
+            (src, encoded)
+        })
+        .await
+        .map_err(|e| Error::Advisories(e.to_string()))?;
+        let encoded = encoded.map_err(|e| Error::Advisories(e.to_string()))?;
         let mut tx = self.begin_write().await?;
         let existing: HashMap<String, String> = sqlx::query("SELECT id, content_hash FROM advisories WHERE source = $1")
             .bind(&src.name)
@@ -221,10 +234,8 @@ impl Store {
         let mut drop_ids: Vec<&str> = Vec::new();
         let (mut added, mut updated, mut unchanged) = (0u64, 0u64, 0u64);
         let mut seen = std::collections::HashSet::new();
-        for adv in &src.advisories {
+        for (adv, (h, json)) in src.advisories.iter().zip(encoded) {
             seen.insert(adv.id.as_str());
-            let json = serde_json::to_string(adv).map_err(|e| Error::Advisories(e.to_string()))?;
-            let h = content_hash(&json);
             match existing.get(&adv.id) {
                 Some(old) if *old == h => unchanged += 1,
                 Some(_) => {
@@ -289,26 +300,46 @@ impl Store {
     /// key scheme than [`vuln::KEY_SCHEME`] (an upgrade that folds distribution ecosystems
     /// differently). One transaction; the advisories themselves are not touched.
     pub(crate) async fn rekey_advisories_if_needed(&self) -> Result<(), Error> {
-        let current: Option<String> = sqlx::query("SELECT value FROM advisory_meta WHERE name = 'key_scheme'")
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|r| r.try_get(0))
-            .transpose()?;
-        if current.as_deref() == Some(vuln::KEY_SCHEME) {
+        const SCHEME: &str = "SELECT value FROM advisory_meta WHERE name = 'key_scheme'";
+        let scheme = |r: Option<sqlx::any::AnyRow>| r.map(|r| r.try_get::<String, _>(0)).transpose();
+        if scheme(sqlx::query(SCHEME).fetch_optional(&self.pool).await?)?.as_deref() == Some(vuln::KEY_SCHEME) {
             return Ok(());
         }
         let mut tx = self.begin_write().await?;
-        let rows = sqlx::query("SELECT source, id, data FROM advisories").fetch_all(&mut *tx).await?;
-        sqlx::query("DELETE FROM advisory_keys").execute(&mut *tx).await?;
-        let mut by_source: HashMap<String, Vec<(String, String, String)>> = HashMap::new();
-        for r in &rows {
-            let (source, id, data): (String, String, String) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
-            let adv: Advisory = serde_json::from_str(&data).map_err(|e| Error::Corrupt { table: "advisories", reason: e.to_string() })?;
-            by_source.entry(source).or_default().extend(lookup_keys(&adv).into_iter().map(|(e, n)| (e, n, id.clone())));
+        if self.backend == crate::Backend::Postgres {
+            // Imports write advisories and keys in their own transactions: none may commit
+            // between this rebuild's read and its writes (SQLite: BEGIN IMMEDIATE already).
+            sqlx::query("LOCK TABLE advisories, advisory_keys IN SHARE ROW EXCLUSIVE MODE").execute(&mut *tx).await?;
         }
-        for (source, keys) in &by_source {
-            let keys: Vec<(String, String, &str)> = keys.iter().map(|(e, n, id)| (e.clone(), n.clone(), id.as_str())).collect();
-            insert_keys(&mut tx, source, &keys).await?;
+        // Another process may have rebuilt them while this one waited for the lock.
+        if scheme(sqlx::query(SCHEME).fetch_optional(&mut *tx).await?)?.as_deref() == Some(vuln::KEY_SCHEME) {
+            return Ok(());
+        }
+        sqlx::query("DELETE FROM advisory_keys").execute(&mut *tx).await?;
+        // Paged by (source, id): memory stays one page whatever the data size.
+        let (mut after_source, mut after_id, mut total) = (String::new(), String::new(), 0usize);
+        loop {
+            let rows = sqlx::query(
+                "SELECT source, id, data FROM advisories WHERE source > $1 OR (source = $1 AND id > $2) ORDER BY source, id LIMIT 2000",
+            )
+            .bind(&after_source)
+            .bind(&after_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            let Some(last) = rows.last() else { break };
+            (after_source, after_id) = (last.try_get(0)?, last.try_get(1)?);
+            total += rows.len();
+            let mut by_source: HashMap<String, Vec<(String, String, String)>> = HashMap::new();
+            for r in &rows {
+                let (source, id, data): (String, String, String) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+                let adv: Advisory = serde_json::from_str(&data)
+                    .map_err(|e| Error::Corrupt { table: "advisories", reason: format!("{source}/{id}: {e}") })?;
+                by_source.entry(source).or_default().extend(lookup_keys(&adv).into_iter().map(|(e, n)| (e, n, id.clone())));
+            }
+            for (source, keys) in &by_source {
+                let keys: Vec<(String, String, &str)> = keys.iter().map(|(e, n, id)| (e.clone(), n.clone(), id.as_str())).collect();
+                insert_keys(&mut tx, source, &keys).await?;
+            }
         }
         sqlx::query(
             "INSERT INTO advisory_meta (name, value) VALUES ('key_scheme', $1) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
@@ -317,8 +348,8 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        if !rows.is_empty() {
-            tracing::info!(advisories = rows.len(), scheme = vuln::KEY_SCHEME, "advisory lookup keys rebuilt");
+        if total > 0 {
+            tracing::info!(advisories = total, scheme = vuln::KEY_SCHEME, "advisory lookup keys rebuilt");
         }
         Ok(())
     }
@@ -365,7 +396,9 @@ impl Store {
             .await?;
         } else {
             sqlx::query(
-                "INSERT INTO advisory_feeds (name, url, checked_at, records, error) VALUES ($1, $2, $3, 0, $4)                  ON CONFLICT (name) DO UPDATE SET url = excluded.url, checked_at = excluded.checked_at, error = excluded.error",
+                "INSERT INTO advisory_feeds (name, url, checked_at, records, error) VALUES ($1, $2, $3, 0, $4)                  ON CONFLICT (name) DO UPDATE SET url = excluded.url, checked_at = excluded.checked_at, error = excluded.error, \
+                 etag = CASE WHEN advisory_feeds.url = excluded.url THEN advisory_feeds.etag END, \
+                 last_modified = CASE WHEN advisory_feeds.url = excluded.url THEN advisory_feeds.last_modified END",
             )
             .bind(&st.name)
             .bind(&st.url)

@@ -51,17 +51,19 @@ impl Drop for PgGuard {
 struct Backend {
     label: &'static str,
     store: Store,
+    /// The database URL (`None`: SQLite in the data dir `dir/<label>`).
+    url: Option<String>,
     _pg: Option<PgGuard>,
 }
 
 async fn backends(dir: &Path) -> Vec<Backend> {
-    let mut out = vec![Backend { label: "sqlite", store: Store::open(&dir.join("sqlite"), None).await.unwrap(), _pg: None }];
+    let mut out = vec![Backend { label: "sqlite", store: Store::open(&dir.join("sqlite"), None).await.unwrap(), url: None, _pg: None }];
     match store::testing::fresh_postgres().await.unwrap() {
         Some(url) => {
             let name = url.rsplit('/').next().unwrap().split('?').next().unwrap().to_owned();
             let guard = PgGuard { base: std::env::var("SHIPSHAPE_TEST_PG").unwrap(), name };
             let store = Store::open(&dir.join("pg"), Some(&url)).await.unwrap();
-            out.push(Backend { label: "postgres", store, _pg: Some(guard) });
+            out.push(Backend { label: "postgres", store, url: Some(url), _pg: Some(guard) });
         }
         None => eprintln!("SHIPSHAPE_TEST_PG not set: PostgreSQL part skipped"),
     }
@@ -324,4 +326,53 @@ async fn full_vulndata_through_the_store() {
 async fn per_source_total(store: &Store, name: &str) -> u64 {
     let st = store.advisory_status().await.unwrap();
     st.sources.iter().find(|s| s.name == name).map(|s| s.advisories).expect("source stored")
+}
+
+/// A store whose lookup keys were built under an older key scheme (OSV's `Ubuntu:22.04:LTS`
+/// stored as written) rebuilds them when opened: the Ubuntu image then finds its advisory.
+#[tokio::test]
+async fn keys_of_an_older_scheme_are_rebuilt_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("ubuntu");
+    std::fs::create_dir_all(&data).unwrap();
+    let rec = serde_json::json!({"id": "UBUNTU-CVE-2024-1", "modified": "2024-01-01T00:00:00Z", "upstream": ["CVE-2024-1"],
+        "affected": [{"package": {"ecosystem": "Ubuntu:22.04:LTS", "name": "openssl"},
+                      "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "3.0.2-0ubuntu1.15"}]}]}]});
+    std::fs::write(data.join("UBUNTU-CVE-2024-1.json"), rec.to_string()).unwrap();
+    let ubuntu = Distribution { id: "ubuntu".into(), version_id: "22.04".into(), ..Default::default() };
+    let libssl = || pkg(Ecosystem::Debian, "libssl3", "3.0.2-0ubuntu1.10", Some(("openssl", "3.0.2-0ubuntu1.10")));
+    for b in backends(dir.path()).await {
+        let s = &b.store;
+        s.import_advisories(&data).await.unwrap();
+        assert_eq!(ids(s, Some(&ubuntu), libssl()).await, ["UBUNTU-CVE-2024-1"], "{}", b.label);
+        // What scheme 1 stored: the ecosystem as written.
+        sqlx::query("UPDATE advisory_keys SET ecosystem = 'Ubuntu:22.04:LTS'").execute(s.pool()).await.unwrap();
+        sqlx::query("UPDATE advisory_meta SET value = '1' WHERE name = 'key_scheme'").execute(s.pool()).await.unwrap();
+        assert!(ids(s, Some(&ubuntu), libssl()).await.is_empty(), "{}: old keys do not match", b.label);
+        s.close().await;
+        let dir_of = dir.path().join(if b.url.is_some() { "pg" } else { "sqlite" });
+        let reopened = Store::open(&dir_of, b.url.as_deref()).await.unwrap();
+        assert_eq!(ids(&reopened, Some(&ubuntu), libssl()).await, ["UBUNTU-CVE-2024-1"], "{}: rebuilt", b.label);
+        let scheme: String =
+            sqlx::query_scalar("SELECT value FROM advisory_meta WHERE name = 'key_scheme'").fetch_one(reopened.pool()).await.unwrap();
+        assert_eq!(scheme, vuln::KEY_SCHEME);
+        reopened.close().await;
+    }
+}
+
+/// Strict imports (feeds, bundles): a file in no advisory format (an HTML error page served as
+/// `main.json`) fails the source and changes nothing; the lenient path names it and goes on.
+#[tokio::test]
+async fn strict_import_refuses_a_file_in_no_known_format() {
+    use vuln::import::{DataFile, SourceData};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), None).await.unwrap();
+    let page = || {
+        SourceData::new("feed:alpine/v3.19/main".into(), vec![DataFile { path: "main.json".into(), data: b"<html>portal</html>".to_vec() }])
+    };
+    let err = store.import_sources(vec![page()], true).await.unwrap_err().to_string();
+    assert!(err.contains("feed:alpine/v3.19/main") && err.contains("not in a known advisory format"), "{err}");
+    assert!(store.advisory_status().await.unwrap().sources.is_empty(), "nothing recorded");
+    let lenient = store.import_sources(vec![page()], false).await.unwrap();
+    assert_eq!(lenient.sources[0].outcome, SourceOutcome::Empty);
 }

@@ -342,10 +342,9 @@ pub fn read_bundle<R: Read + Seek>(r: R, key: &PublicKey) -> Result<VerifiedBund
 pub fn read_bundle_with<R: Read + Seek>(r: R, key: &PublicKey, limits: Limits) -> Result<VerifiedBundle, BundleError> {
     let arch = |e: zip::result::ZipError| BundleError::Archive(e.to_string());
     let mut z = zip::ZipArchive::new(r).map_err(arch)?;
-    // Two entries of one name: which one a reader sees is up to the reader; refuse.
-    if z.file_names().count() != z.len() {
-        return Err(BundleError::Archive("duplicate entry names".into()));
-    }
+    // Two central-directory records of one name collapse into one entry in the zip crate (the
+    // last wins); whichever is read is the one verified below, so a duplicate cannot smuggle
+    // unverified bytes in.
     let sig = match z.by_name(SIGNATURE) {
         Ok(mut f) => read_capped(&mut f, SIGNATURE_LEN as u64, SIGNATURE)?,
         Err(zip::result::ZipError::FileNotFound) => return Err(BundleError::Unsigned),

@@ -54,7 +54,8 @@ fn major(v: &str) -> Option<&str> {
 
 fn major_minor(v: &str) -> Option<String> {
     let mut it = v.trim().split('.');
-    let (a, b) = (it.next()?, it.next()?);
+    // Alpine edge: `3.21_alpha20240807` is 3.21.
+    let (a, b) = (it.next()?, it.next()?.split('_').next()?);
     (!a.is_empty() && !b.is_empty()).then(|| format!("{a}.{b}"))
 }
 
@@ -153,7 +154,8 @@ pub static FAMILIES: &[Family] = &[
     },
     Family {
         osv: "SUSE",
-        os_ids: &["sles", "sled", "sle-micro", "sl-micro"],
+        // SLE Micro numbers its releases apart from SLES (5.5, 6.0): not matched as SLES.
+        os_ids: &["sles", "sled"],
         format: Ecosystem::Rpm,
         names: NameRule::BinaryAndSource,
         release_key: |d| {
@@ -312,7 +314,8 @@ mod tests {
 
     #[test]
     fn releases_and_streams_stay_apart() {
-        assert_ne!(canonical_ecosystem("Ubuntu:20.04:LTS"), "Ubuntu:22.04");
+        assert_eq!(canonical_ecosystem("Ubuntu:20.04:LTS"), "Ubuntu:20.04");
+        assert_eq!(release_key(Ecosystem::Alpine, &dist("alpine", "3.21_alpha20240807")).as_deref(), Some("Alpine:v3.21"));
         assert_eq!(canonical_ecosystem("Ubuntu:Pro:18.04:LTS"), "Ubuntu:Pro:18.04");
         assert_eq!(canonical_ecosystem("Red Hat:rhel_eus:9.2::baseos"), "Red Hat:rhel_eus:9.2::baseos");
         assert_eq!(canonical_ecosystem("SUSE:Linux Enterprise Server 15 SP5-LTSS"), "SUSE:Linux Enterprise Server 15 SP5-LTSS");

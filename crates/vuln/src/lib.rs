@@ -36,6 +36,11 @@ use std::sync::Arc;
 /// 1: ecosystem strings as written; 2: distribution ecosystems folded by [`distro`].
 pub const KEY_SCHEME: &str = "2";
 
+/// Version of the matching rules (which keys a package is looked up under, which version is
+/// compared, how findings are merged): part of the advisory data version, so stored images
+/// are re-matched when an upgrade changes what the same data finds.
+pub const MATCHER_VERSION: &str = "2";
+
 /// The package a finding is about, as catalogued.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FindingPackage {
@@ -122,9 +127,11 @@ pub fn match_packages(
             }
         };
         let mut found: Vec<VulnFinding> = Vec::new();
+        // The CVEs each found advisory is about (aliases and upstream ids), by advisory id.
+        let mut cves: HashMap<String, Vec<String>> = HashMap::new();
         for key in &keys {
             for adv in &cache[key] {
-                let Some(hit) = m.affected(&installed, key, adv) else {
+                let Some(hit) = m.affected(&installed, installed_raw, key, adv) else {
                     continue;
                 };
                 // The same advisory from two imported sources, or under the binary and the
@@ -132,7 +139,9 @@ pub fn match_packages(
                 if found.iter().any(|f| f.advisory_id == adv.advisory.id) {
                     continue;
                 }
-                found.push(finding(pkg, installed_raw, &adv.advisory, hit));
+                let a = &adv.advisory;
+                cves.insert(a.id.clone(), a.aliases.iter().chain(&a.upstream).filter(|x| x.starts_with("CVE-")).cloned().collect());
+                found.push(finding(pkg, installed_raw, a, hit));
             }
         }
         // An advisory that names another found one as an alias (GHSA ↔ PYSEC) is the same issue.
@@ -142,6 +151,20 @@ pub fn match_packages(
                 id != &f.advisory_id && id < &f.advisory_id && (aliases.contains(&f.advisory_id) || f.aliases.contains(id))
             })
         });
+        // A distribution notice (USN, DSA, RHSA...) whose every CVE is also found through the
+        // distribution's per-CVE records (UBUNTU-CVE-…, DEBIAN-CVE-…) adds nothing but a second
+        // row per CVE: reported through the per-CVE records only.
+        if pkg.ecosystem.is_os() {
+            let per_cve = |f: &VulnFinding| f.display_id.starts_with("CVE-") && f.advisory_id.contains(&f.display_id);
+            let covered: std::collections::HashSet<&str> = found.iter().filter(|f| per_cve(f)).map(|f| f.display_id.as_str()).collect();
+            let redundant: Vec<String> = found
+                .iter()
+                .filter(|f| !per_cve(f))
+                .filter(|f| cves.get(&f.advisory_id).is_some_and(|c| !c.is_empty() && c.iter().all(|x| covered.contains(x.as_str()))))
+                .map(|f| f.advisory_id.clone())
+                .collect();
+            found.retain(|f| !redundant.contains(&f.advisory_id));
+        }
         found.sort_by(|a, b| a.advisory_id.cmp(&b.advisory_id));
         out.extend(found);
     }

@@ -24,7 +24,15 @@ pub trait Matcher: Send + Sync {
 
     /// Whether `installed` (parsed from [`Matcher::installed_version`]) is affected by `adv`
     /// under `key`; on a hit, the versions that fix it.
-    fn affected(&self, installed: &Version, key: &AdvisoryKey, adv: &Prepared) -> Option<Hit>;
+    /// `installed_raw` is the version as catalogued (rpm module builds are told by it).
+    fn affected(&self, installed: &Version, installed_raw: &str, key: &AdvisoryKey, adv: &Prepared) -> Option<Hit>;
+}
+
+/// An rpm built inside a RHEL-family module stream (`…module+el8.4.0+…`, `…module_el8…`).
+/// Module packages and plain ones live on separate version lines (and so do module streams),
+/// so an advisory about one never decides the other: comparing them gives false positives.
+fn rpm_module_build(v: &str) -> bool {
+    v.contains(".module+") || v.contains(".module_")
 }
 
 /// An affected package: the fixed versions of the intervals that contain it.
@@ -106,14 +114,18 @@ impl Matcher for OsvMatcher {
         }
     }
 
-    fn affected(&self, installed: &Version, key: &AdvisoryKey, adv: &Prepared) -> Option<Hit> {
+    fn affected(&self, installed: &Version, installed_raw: &str, key: &AdvisoryKey, adv: &Prepared) -> Option<Hit> {
         if adv.advisory.is_withdrawn() {
             return None;
         }
+        let installed_module = self.0 == Ecosystem::Rpm && rpm_module_build(installed_raw);
         let mut hit: Option<Hit> = None;
         for e in &adv.entries {
             // RustSec `informational` (unmaintained, unsound...) is not a vulnerability.
             if e.key != *key || e.informational {
+                continue;
+            }
+            if self.0 == Ecosystem::Rpm && e.module.is_some_and(|m| m != installed_module) {
                 continue;
             }
             if let Some(fixed) = e.evaluate(installed) {
@@ -173,6 +185,8 @@ pub(crate) struct PreparedEntry {
     versions: Vec<Version>,
     severity: Option<model::Severity>,
     informational: bool,
+    /// Whether the entry's versions are rpm module builds (`None`: it names no version).
+    module: Option<bool>,
 }
 
 impl PreparedEntry {
@@ -216,6 +230,10 @@ impl PreparedEntry {
             },
             severity: aff.severity,
             informational: aff.informational.is_some(),
+            module: {
+                let mut named = aff.ranges.iter().flat_map(|r| &r.events).map(|e| e.version()).filter(|v| *v != "0").peekable();
+                named.peek().is_some().then(|| named.any(rpm_module_build))
+            },
         })
     }
 

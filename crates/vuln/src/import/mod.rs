@@ -32,6 +32,11 @@ pub const MAX_FILE_SIZE: u64 = 256 << 20;
 /// Total bytes read from one bundle (bounds memory against archive bombs).
 pub const MAX_BUNDLE_BYTES: u64 = 2 << 30;
 
+/// Version of what the importers make of a file; part of every source fingerprint, so data
+/// imported by an older Shipshape is parsed again (3: OSV `upstream`, CWE ids, CVSS v2/v4,
+/// vendor severity words).
+pub const IMPORTER_VERSION: &str = "3";
+
 /// A parser for one advisory data format.
 pub trait Importer: Send + Sync {
     /// Stable name, e.g. `osv`.
@@ -95,6 +100,8 @@ impl SourceData {
     pub fn new(name: String, mut files: Vec<DataFile>) -> SourceData {
         files.sort_by(|a, b| a.path.cmp(&b.path));
         let mut h = Sha256::new();
+        // Same bytes read by newer importers give other advisories: re-import them.
+        h.update(IMPORTER_VERSION.as_bytes());
         for f in &files {
             // Names relative to the group, so the same data imported from another path is unchanged.
             let base = f.path.rsplit(['/', '!']).next().unwrap_or(&f.path);

@@ -148,7 +148,11 @@ impl Importer for Osv {
                 pkg_sev = AdvisorySeverity { level: Severity::from_cvss_score(c.score), cvss: Some(c) };
             }
             if adv_sev.cvss.is_none() && pkg_sev.cvss.is_some() {
-                adv_sev = pkg_sev.clone();
+                // The vector from the package entry; a vendor word at record level keeps its level.
+                adv_sev.cvss = pkg_sev.cvss.clone();
+                if adv_sev.level == Severity::Unknown {
+                    adv_sev.level = pkg_sev.level;
+                }
             }
             let mut level = (pkg_sev.level != Severity::Unknown).then_some(pkg_sev.level);
             if level.is_none() {
