@@ -12,6 +12,7 @@ pub mod cache;
 pub mod compliance;
 pub mod cyclonedx;
 mod error;
+pub mod gate;
 pub mod inventory;
 mod pipeline;
 pub mod results;

@@ -307,6 +307,37 @@ fn apk_entry(name: &str, version: &str, origin: &str) -> String {
     format!("C:Q1abc=\nP:{name}\nV:{version}\nA:x86_64\no:{origin}\n\n")
 }
 
+/// `image scan` as a CI gate on the Ubuntu image (two HIGH findings, one of unknown severity):
+/// `--exit-code` when something remains after `--severity` and the ignore file (Trivy's form).
+fn ci_gate(dir: &Path, image: &Path) {
+    let src = format!("docker-archive:{}", image.display());
+    let gate = |extra: &[&str]| {
+        let mut args = vec!["image", "scan", &src, "--scanners", "vuln", "--format", "json", "--exit-code", "3"];
+        args.extend_from_slice(extra);
+        let out = shipshape(&args, dir);
+        let ids = serde_json::from_slice::<Value>(&out.stdout).map(|v| ids(v["vulnerabilities"].as_array().unwrap())).unwrap_or_default();
+        (out.status.code(), ids, String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, found, err) = gate(&["--severity", "CRITICAL"]);
+    assert_eq!((code, found.len()), (Some(0), 0), "nothing critical: passes. {err}");
+    let (code, found, _) = gate(&["--severity", "HIGH,CRITICAL"]);
+    assert_eq!((code, found), (Some(3), BTreeSet::from(["UBUNTU-CVE-2018-0004".into(), "UBUNTU-CVE-2024-0001".into()])));
+    let (code, found, _) = gate(&[]);
+    assert_eq!((code, found.len()), (Some(3), 3), "no --severity: every finding counts");
+    // An alias (the CVE) ignores its advisory; an expired line applies no more.
+    let ignore = dir.join("ignore");
+    std::fs::write(&ignore, "# accepted\nCVE-2024-0001\nUBUNTU-CVE-2018-0004 exp:2999-12-31\n").unwrap();
+    let (code, found, _) = gate(&["--severity", "HIGH", "--ignore-file", ignore.to_str().unwrap()]);
+    assert_eq!((code, found.len()), (Some(0), 0));
+    std::fs::write(&ignore, "CVE-2024-0001\nUBUNTU-CVE-2018-0004 exp:2001-01-01\n").unwrap();
+    let (code, found, _) = gate(&["--severity", "HIGH", "--ignore-file", ignore.to_str().unwrap()]);
+    assert_eq!((code, found), (Some(3), BTreeSet::from(["UBUNTU-CVE-2018-0004".into()])), "expired line");
+    std::fs::write(&ignore, "CVE-2024-0001 until:tomorrow\n").unwrap();
+    let (code, _, err) = gate(&["--ignore-file", ignore.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "a bad ignore file is a usage error: {err}");
+    assert_eq!(gate(&["--severity", "SEVERE"]).0, Some(2));
+}
+
 /// The findings of `image scan` as (advisory id, package, installed, display id, severity).
 fn scan(dir: &Path, image: &Path) -> Vec<Value> {
     let src = format!("docker-archive:{}", image.display());
@@ -380,6 +411,7 @@ fn every_distribution_gets_its_own_release_findings() {
     assert!(u1["description"].as_str().unwrap().contains("details"));
     let z = finding(&f, "UBUNTU-CVE-2018-0004");
     assert_eq!((z["severity"].as_str(), z["cvss_score"].as_f64()), (Some("High"), Some(7.5)), "CVSS v2 7.5");
+    ci_gate(dir, &ubuntu);
 
     // Debian distroless (status.d, no Status field).
     let distroless = image(

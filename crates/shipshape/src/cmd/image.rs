@@ -77,6 +77,19 @@ pub struct ScanArgs {
     /// table, json, cyclonedx (packages and their vulnerabilities), sarif [default: table on a terminal, else json]
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
+    /// Exit with this status when a finding remains after --severity, --ignore-unfixed and the ignore file (CI gate)
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub exit_code: i32,
+    /// Only these severities are reported and counted: CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub severity: Vec<String>,
+    /// Leave out vulnerabilities no fixed version is known for
+    #[arg(long)]
+    pub ignore_unfixed: bool,
+    /// Accepted findings, one id per line (advisory id or alias, secret rule, signature), `exp:YYYY-MM-DD`
+    /// after an id ends it, `#` comments (Trivy's .trivyignore form) [default: ./.shipshapeignore when present]
+    #[arg(long, value_name = "FILE")]
+    pub ignore_file: Option<PathBuf>,
 }
 
 pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
@@ -225,6 +238,7 @@ async fn scan_cmd(a: ScanArgs, global: &Global) -> anyhow::Result<()> {
     }
     // CycloneDX lists the packages the vulnerabilities point at.
     sc.packages = format == "cyclonedx";
+    let gate = gate(&a);
     // Fail before reading the image when there is nothing to match against.
     let store = if sc.vuln {
         let store = global.open_store().await?;
@@ -248,19 +262,22 @@ async fn scan_cmd(a: ScanArgs, global: &Global) -> anyhow::Result<()> {
         None => Vec::new(),
     };
     let c = &indexed.content;
+    let today = time::OffsetDateTime::now_utc().date();
+    let kept = gate.apply(vulns, c.malware.clone(), c.risks.clone(), today);
+    let (vulns, malware, risks) = (&kept.vulns, &kept.malware, &kept.risks);
     let text = match format.as_str() {
         "cyclonedx" => {
             let mut bom = sbom::cyclonedx(&sbom_report(&a.source, &img, &indexed));
-            scan::cyclonedx::add_vulnerabilities(&mut bom, &vulns);
+            scan::cyclonedx::add_vulnerabilities(&mut bom, vulns);
             serde_json::to_string_pretty(&bom)? + "\n"
         }
         "sarif" => {
             let log = scan::sarif::render(&scan::sarif::SarifInput {
                 target: &a.source.source,
                 image_id: &img.id,
-                vulns: &vulns,
-                malware: &c.malware,
-                risks: &c.risks,
+                vulns,
+                malware,
+                risks,
             });
             serde_json::to_string_pretty(&log)? + "\n"
         }
@@ -276,17 +293,37 @@ async fn scan_cmd(a: ScanArgs, global: &Global) -> anyhow::Result<()> {
                 "scanners": { "vuln": sc.vuln, "virus": sc.virus, "risk": sc.risk },
                 "packages": c.packages.len(),
                 "vulnerabilities": vulns,
-                "malware": c.malware,
-                "risks": c.risks,
+                "malware": malware,
+                "risks": risks,
                 "warnings": c.warnings,
                 "partial": c.partial,
                 "layers": { "total": indexed.layers, "cached": indexed.cached_layers, "bytes_walked": indexed.bytes_walked },
             });
             serde_json::to_string_pretty(&v)? + "\n"
         }
-        _ => table(&a.source.source, &img, &vulns, &c.malware, &c.risks, sc),
+        _ => table(&a.source.source, &img, vulns, malware, risks, sc),
     };
-    write_out(&a.source.output, &text)
+    write_out(&a.source.output, &text)?;
+    if a.exit_code != 0 && !kept.is_empty() {
+        std::process::exit(a.exit_code);
+    }
+    Ok(())
+}
+
+/// The CI gate of `image scan`: severities, unfixed, the ignore file (exit 2 on a bad one).
+fn gate(a: &ScanArgs) -> scan::gate::Gate {
+    let severities = a.severity.iter().filter(|s| !s.trim().is_empty()).map(|s| scan::gate::parse_severity(s)).collect::<Result<Vec<_>, _>>();
+    let severities = severities.unwrap_or_else(|e| super::db::usage_error(format_args!("--severity: {e}")));
+    let default = PathBuf::from(".shipshapeignore");
+    let path = a.ignore_file.clone().or_else(|| default.is_file().then_some(default));
+    let ignore = match path {
+        Some(p) => {
+            let text = std::fs::read_to_string(&p).unwrap_or_else(|e| super::db::usage_error(format_args!("{}: {e}", p.display())));
+            scan::gate::IgnoreList::parse(&text).unwrap_or_else(|e| super::db::usage_error(format_args!("{}: {e}", p.display())))
+        }
+        None => scan::gate::IgnoreList::default(),
+    };
+    scan::gate::Gate { severities, ignore_unfixed: a.ignore_unfixed, ignore }
 }
 
 fn table(name: &str, img: &image::Image, vulns: &[vuln::VulnFinding], malware: &[MalwareFinding], risks: &[RiskFinding], sc: Scanners) -> String {
