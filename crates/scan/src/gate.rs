@@ -52,6 +52,10 @@ pub struct Gate {
     /// Drop vulnerabilities no fixed version is known for.
     pub ignore_unfixed: bool,
     pub ignore: IgnoreList,
+    /// VEX statements: suppressed findings are kept apart with their reason.
+    pub vex: crate::vex::Vex,
+    /// The scanned image, as VEX products name it.
+    pub image: crate::vex::ImageIdentity,
 }
 
 /// The findings a gate keeps.
@@ -60,9 +64,12 @@ pub struct Kept {
     pub vulns: Vec<vuln::VulnFinding>,
     pub malware: Vec<MalwareFinding>,
     pub risks: Vec<RiskFinding>,
+    /// Vulnerabilities a VEX statement suppresses, with its reason: reported, never counted.
+    pub suppressed: Vec<(vuln::VulnFinding, String)>,
 }
 
 impl Kept {
+    /// Whether nothing counts against the gate (suppressed findings do not).
     pub fn is_empty(&self) -> bool {
         self.vulns.is_empty() && self.malware.is_empty() && self.risks.is_empty()
     }
@@ -88,8 +95,19 @@ impl Gate {
     /// What remains of a scan's findings on `today`.
     pub fn apply(&self, vulns: Vec<vuln::VulnFinding>, malware: Vec<MalwareFinding>, risks: Vec<RiskFinding>, today: Date) -> Kept {
         let ig = &self.ignore;
+        let (mut kept, mut suppressed) = (Vec::new(), Vec::new());
+        for v in vulns {
+            match self.vex.suppression(&v, &self.image) {
+                Some(why) => {
+                    let why = why.to_owned();
+                    suppressed.push((v, why));
+                }
+                None => kept.push(v),
+            }
+        }
         Kept {
-            vulns: vulns
+            suppressed: suppressed.into_iter().filter(|(v, _)| self.level(v.severity)).collect(),
+            vulns: kept
                 .into_iter()
                 .filter(|v| self.level(v.severity) && !(self.ignore_unfixed && v.fixed_versions.is_empty()))
                 .filter(|v| {

@@ -18,6 +18,7 @@ mod pipeline;
 pub mod results;
 pub mod sarif;
 pub mod schedule;
+pub mod vex;
 pub mod worker;
 
 pub use cache::{DirCache, LayerCache, StoreCache};

@@ -12,6 +12,8 @@ pub struct SarifInput<'a> {
     pub target: &'a str,
     pub image_id: &'a str,
     pub vulns: &'a [vuln::VulnFinding],
+    /// Findings a VEX statement suppresses, with its reason (SARIF `suppressions`).
+    pub suppressed: &'a [(vuln::VulnFinding, String)],
     pub malware: &'a [MalwareFinding],
     pub risks: &'a [RiskFinding],
 }
@@ -72,7 +74,8 @@ impl Rules {
 pub fn render(input: &SarifInput<'_>) -> Value {
     let mut rules = Rules { list: Vec::new(), index: BTreeMap::new() };
     let mut results = Vec::new();
-    for v in input.vulns {
+    let vulns = input.vulns.iter().map(|v| (v, None)).chain(input.suppressed.iter().map(|(v, why)| (v, Some(why))));
+    for (v, suppressed) in vulns {
         let idx = rules.add(&v.display_id, || {
             json!({
                 "id": v.display_id,
@@ -91,14 +94,18 @@ pub fn render(input: &SarifInput<'_>) -> Value {
         props["purl"] = json!(v.package.purl);
         props["installedVersion"] = json!(v.installed_version);
         props["fixedVersions"] = json!(v.fixed_versions);
-        results.push(json!({
+        let mut result = json!({
             "ruleId": v.display_id,
             "ruleIndex": idx,
             "level": level(v.severity),
             "message": { "text": format!("{} {} in {}@{} ({fixed})", v.severity.tcss_level(), v.display_id, v.package.name, v.package.version) },
             "locations": [{ "physicalLocation": { "artifactLocation": { "uri": uri(&v.location, None) } } }],
             "properties": props,
-        }));
+        });
+        if let Some(why) = suppressed {
+            result["suppressions"] = json!([{ "kind": "external", "justification": why }]);
+        }
+        results.push(result);
     }
     for m in input.malware {
         let idx = rules.add(&m.signature, || {
@@ -195,7 +202,8 @@ mod tests {
         };
         let risks = [risk(3), risk(0)];
         let malware = [mal];
-        let log = render(&SarifInput { target: "img:1", image_id: "sha256:1", vulns: &[], malware: &malware, risks: &risks });
+        let log =
+            render(&SarifInput { target: "img:1", image_id: "sha256:1", vulns: &[], suppressed: &[], malware: &malware, risks: &risks });
         let run = &log["runs"][0];
         assert_eq!(log["version"], "2.1.0");
         assert_eq!(run["results"].as_array().unwrap().len(), 3);

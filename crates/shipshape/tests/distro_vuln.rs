@@ -336,6 +336,58 @@ fn ci_gate(dir: &Path, image: &Path) {
     let (code, _, err) = gate(&["--ignore-file", ignore.to_str().unwrap()]);
     assert_eq!(code, Some(2), "a bad ignore file is a usage error: {err}");
     assert_eq!(gate(&["--severity", "SEVERE"]).0, Some(2));
+
+    // VEX: an OpenVEX statement on every version of libssl3 and a CycloneDX one on zlib1g's exact
+    // purl suppress their findings; suppressed findings stay listed with the reason.
+    let out = shipshape(&["image", "scan", &src, "--scanners", "vuln", "--format", "json"], dir);
+    let all: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let zlib_purl =
+        finding(all["vulnerabilities"].as_array().unwrap(), "UBUNTU-CVE-2018-0004")["package"]["purl"].as_str().unwrap().to_owned();
+    let openvex = dir.join("app.openvex.json");
+    std::fs::write(
+        &openvex,
+        json!({"@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://example.com/vex/1", "author": "team", "version": 1,
+            "timestamp": "2026-12-01T00:00:00Z",
+            "statements": [{"vulnerability": {"name": "CVE-2024-0001"}, "products": [{"@id": "pkg:deb/ubuntu/libssl3"}],
+                "status": "not_affected", "justification": "vulnerable_code_not_in_execute_path"}]})
+        .to_string(),
+    )
+    .unwrap();
+    let cdx = dir.join("app.cdx.json");
+    std::fs::write(
+        &cdx,
+        json!({"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1, "vulnerabilities": [
+            {"id": "UBUNTU-CVE-2018-0004", "analysis": {"state": "resolved"}, "affects": [{"ref": zlib_purl}]}]})
+        .to_string(),
+    )
+    .unwrap();
+    let (code, found, err) = gate(&["--severity", "HIGH", "--vex", openvex.to_str().unwrap()]);
+    assert_eq!((code, found), (Some(3), BTreeSet::from(["UBUNTU-CVE-2018-0004".into()])), "{err}");
+    let vex_args = ["--severity", "HIGH", "--vex", openvex.to_str().unwrap(), "--vex", cdx.to_str().unwrap()];
+    let (code, found, _) = gate(&vex_args);
+    assert_eq!((code, found.len()), (Some(0), 0), "both suppressed: the gate passes");
+    let mut args = vec!["image", "scan", &src, "--scanners", "vuln", "--format", "json"];
+    args.extend_from_slice(&vex_args);
+    let v: Value = serde_json::from_slice(&shipshape(&args, dir).stdout).unwrap();
+    let reasons: BTreeSet<String> = v["suppressed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| format!("{} {}", s["finding"]["advisory_id"].as_str().unwrap(), s["reason"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        reasons,
+        BTreeSet::from([
+            "UBUNTU-CVE-2018-0004 resolved by app.cdx.json".into(),
+            "UBUNTU-CVE-2024-0001 not_affected (vulnerable_code_not_in_execute_path) by app.openvex.json".into()
+        ])
+    );
+    args[6] = "sarif";
+    let sarif: Value = serde_json::from_slice(&shipshape(&args, dir).stdout).unwrap();
+    let suppressed = sarif["runs"][0]["results"].as_array().unwrap().iter().filter(|r| r["suppressions"][0]["kind"] == "external").count();
+    assert_eq!(suppressed, 2, "SARIF suppressions");
+    std::fs::write(&cdx, "{\"statements\": []}").unwrap();
+    assert_eq!(gate(&["--vex", cdx.to_str().unwrap()]).0, Some(2), "not a VEX document: usage error");
 }
 
 /// The findings of `image scan` as (advisory id, package, installed, display id, severity).

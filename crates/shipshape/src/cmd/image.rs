@@ -90,6 +90,10 @@ pub struct ScanArgs {
     /// after an id ends it, `#` comments (Trivy's .trivyignore form) [default: ./.shipshapeignore when present]
     #[arg(long, value_name = "FILE")]
     pub ignore_file: Option<PathBuf>,
+    /// VEX document (OpenVEX 0.2.0 or CycloneDX VEX; repeatable): its not_affected/fixed statements suppress
+    /// findings, which stay listed under `suppressed` (JSON) or as SARIF suppressions
+    #[arg(long, value_name = "FILE")]
+    pub vex: Vec<PathBuf>,
 }
 
 pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
@@ -263,6 +267,8 @@ async fn scan_cmd(a: ScanArgs, global: &Global) -> anyhow::Result<()> {
     };
     let c = &indexed.content;
     let today = time::OffsetDateTime::now_utc().date();
+    let mut gate = gate;
+    gate.image.digests = std::iter::once(img.id.clone()).chain(img.repo_digests.iter().cloned()).collect();
     let kept = gate.apply(vulns, c.malware.clone(), c.risks.clone(), today);
     let (vulns, malware, risks) = (&kept.vulns, &kept.malware, &kept.risks);
     let text = match format.as_str() {
@@ -276,6 +282,7 @@ async fn scan_cmd(a: ScanArgs, global: &Global) -> anyhow::Result<()> {
                 target: &a.source.source,
                 image_id: &img.id,
                 vulns,
+                suppressed: &kept.suppressed,
                 malware,
                 risks,
             });
@@ -293,6 +300,7 @@ async fn scan_cmd(a: ScanArgs, global: &Global) -> anyhow::Result<()> {
                 "scanners": { "vuln": sc.vuln, "virus": sc.virus, "risk": sc.risk },
                 "packages": c.packages.len(),
                 "vulnerabilities": vulns,
+                "suppressed": kept.suppressed.iter().map(|(v, why)| serde_json::json!({"finding": v, "reason": why})).collect::<Vec<_>>(),
                 "malware": malware,
                 "risks": risks,
                 "warnings": c.warnings,
@@ -323,7 +331,13 @@ fn gate(a: &ScanArgs) -> scan::gate::Gate {
         }
         None => scan::gate::IgnoreList::default(),
     };
-    scan::gate::Gate { severities, ignore_unfixed: a.ignore_unfixed, ignore }
+    let mut vex = scan::vex::Vex::default();
+    for p in &a.vex {
+        let text = std::fs::read_to_string(p).unwrap_or_else(|e| super::db::usage_error(format_args!("--vex {}: {e}", p.display())));
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        vex.add(&name, &text).unwrap_or_else(|e| super::db::usage_error(format_args!("--vex {e}")));
+    }
+    scan::gate::Gate { severities, ignore_unfixed: a.ignore_unfixed, ignore, vex, image: Default::default() }
 }
 
 fn table(name: &str, img: &image::Image, vulns: &[vuln::VulnFinding], malware: &[MalwareFinding], risks: &[RiskFinding], sc: Scanners) -> String {
