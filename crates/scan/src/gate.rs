@@ -54,8 +54,6 @@ pub struct Gate {
     pub ignore: IgnoreList,
     /// VEX statements: suppressed findings are kept apart with their reason.
     pub vex: crate::vex::Vex,
-    /// The scanned image, as VEX products name it.
-    pub image: crate::vex::ImageIdentity,
 }
 
 /// The findings a gate keeps.
@@ -92,12 +90,19 @@ impl Gate {
         self.severities.is_empty() || self.severities.contains(&s)
     }
 
-    /// What remains of a scan's findings on `today`.
-    pub fn apply(&self, vulns: Vec<vuln::VulnFinding>, malware: Vec<MalwareFinding>, risks: Vec<RiskFinding>, today: Date) -> Kept {
+    /// What remains of a scan of `image` on `today`.
+    pub fn apply(
+        &self,
+        vulns: Vec<vuln::VulnFinding>,
+        malware: Vec<MalwareFinding>,
+        risks: Vec<RiskFinding>,
+        image: &crate::vex::ImageIdentity,
+        today: Date,
+    ) -> Kept {
         let ig = &self.ignore;
         let (mut kept, mut suppressed) = (Vec::new(), Vec::new());
         for v in vulns {
-            match self.vex.suppression(&v, &self.image) {
+            match self.vex.suppression(&v, image) {
                 Some(why) => {
                     let why = why.to_owned();
                     suppressed.push((v, why));

@@ -65,70 +65,10 @@ struct KindSummary {
     scanned_at: i64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-struct StoredPackage {
-    name: String,
-    version: String,
-    #[serde(default)]
-    ecosystem: Option<model::Ecosystem>,
-}
-
-/// `vuln::VulnFinding` as stored.
-#[derive(Debug, Clone, Deserialize)]
-struct StoredVuln {
-    advisory_id: String,
-    display_id: String,
-    #[serde(default)]
-    source: String,
-    package: StoredPackage,
-    #[serde(default)]
-    fixed_versions: Vec<String>,
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
-    published: Option<String>,
-    #[serde(default)]
-    cwes: Vec<String>,
-    severity: Severity,
-    #[serde(default)]
-    cvss_score: Option<f64>,
-    #[serde(default)]
-    cvss_vector: Option<String>,
-    #[serde(default)]
-    title: String,
-    #[serde(default)]
-    links: Vec<String>,
-    location: Location,
-}
-
-/// `model::MalwareFinding` as stored.
-#[derive(Debug, Clone, Deserialize)]
-struct StoredVirus {
-    signature: String,
-    source: String,
-    severity: Severity,
-    location: Location,
-    #[serde(default)]
-    archive_member: Option<String>,
-    size: u64,
-    md5: String,
-    #[serde(default)]
-    deleted_in_layer: Option<u32>,
-}
-
-/// `model::RiskFinding` as stored.
-#[derive(Debug, Clone, Deserialize)]
-struct StoredRisk {
-    rule_id: String,
-    title: String,
-    category: String,
-    severity: Severity,
-    location: Location,
-    line: u32,
-    masked: String,
-    #[serde(default)]
-    deleted_in_layer: Option<u32>,
-}
+// Findings are read back as the types the scan wrote them with (one definition each).
+type StoredVuln = vuln::VulnFinding;
+type StoredVirus = model::MalwareFinding;
+type StoredRisk = model::RiskFinding;
 
 fn level(s: Severity) -> u64 {
     match s {
@@ -743,7 +683,7 @@ fn images_vul(v: &StoredVuln) -> ImagesVul {
         component: v.package.name.clone(),
         version: v.package.version.clone(),
         category: v.cwes.join(","),
-        category_type: if v.package.ecosystem.is_some_and(|e| e.is_os()) { "SYSTEM" } else { "APPLICATION" }.into(),
+        category_type: if v.package.ecosystem.is_os() { "SYSTEM" } else { "APPLICATION" }.into(),
         level: level(v.severity),
         des: if !v.description.trim().is_empty() {
             v.description.trim().to_owned()

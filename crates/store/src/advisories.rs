@@ -99,20 +99,9 @@ fn content_hash(json: &str) -> String {
     hex::encode(Sha256::digest(json.as_bytes()))
 }
 
-/// The (ecosystem key, normalised name) pairs an advisory is found under: one definition,
-/// [`AdvisoryKey::new`], for what is stored and what is looked up.
+/// The (ecosystem key, normalised name) pairs an advisory is found under.
 fn lookup_keys(adv: &Advisory) -> Vec<(String, String)> {
-    let mut ks: Vec<(String, String)> = adv
-        .affected
-        .iter()
-        .map(|a| {
-            let k = AdvisoryKey::new(&a.ecosystem, &a.name);
-            (k.ecosystem, k.name)
-        })
-        .collect();
-    ks.sort();
-    ks.dedup();
-    ks
+    adv.keys().into_iter().map(|k| (k.ecosystem, k.name)).collect()
 }
 
 async fn insert_keys(tx: &mut sqlx::Transaction<'static, sqlx::Any>, source: &str, keys: &[(String, String, &str)]) -> Result<(), Error> {

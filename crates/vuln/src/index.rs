@@ -24,6 +24,17 @@ impl AdvisoryKey {
     }
 }
 
+impl Advisory {
+    /// The keys the advisory is found under (one per affected package, deduplicated): what a
+    /// store indexes and what [`AdvisoryIndex::advisories`] is asked with.
+    pub fn keys(&self) -> Vec<AdvisoryKey> {
+        let mut keys: Vec<AdvisoryKey> = self.affected.iter().map(|a| AdvisoryKey::new(&a.ecosystem, &a.name)).collect();
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+}
+
 /// An advisory with its affected entries' versions parsed once (matching compares many
 /// packages against the same events).
 #[derive(Debug, Clone)]
@@ -68,10 +79,7 @@ impl MemoryIndex {
 
     fn insert_prepared(&mut self, p: Prepared) {
         let adv = Arc::new(p);
-        let mut keys: Vec<AdvisoryKey> = adv.advisory.affected.iter().map(|a| AdvisoryKey::new(&a.ecosystem, &a.name)).collect();
-        keys.sort();
-        keys.dedup();
-        for k in keys {
+        for k in adv.advisory.keys() {
             self.by_key.entry(k).or_default().push(Arc::clone(&adv));
         }
         self.count += 1;

@@ -140,7 +140,10 @@ pub fn match_packages(
                     continue;
                 }
                 let a = &adv.advisory;
-                cves.insert(a.id.clone(), a.aliases.iter().chain(&a.upstream).filter(|x| x.starts_with("CVE-")).cloned().collect());
+                if pkg.ecosystem.is_os() {
+                    // Only distribution notices are folded into per-CVE records (below).
+                    cves.insert(a.id.clone(), a.aliases.iter().chain(&a.upstream).filter(|x| x.starts_with("CVE-")).cloned().collect());
+                }
                 found.push(finding(pkg, installed_raw, a, hit));
             }
         }

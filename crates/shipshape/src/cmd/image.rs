@@ -267,9 +267,8 @@ async fn scan_cmd(a: ScanArgs, global: &Global) -> anyhow::Result<()> {
     };
     let c = &indexed.content;
     let today = time::OffsetDateTime::now_utc().date();
-    let mut gate = gate;
-    gate.image.digests = std::iter::once(img.id.clone()).chain(img.repo_digests.iter().cloned()).collect();
-    let kept = gate.apply(vulns, c.malware.clone(), c.risks.clone(), today);
+    let identity = scan::vex::ImageIdentity { digests: std::iter::once(img.id.clone()).chain(img.repo_digests.iter().cloned()).collect() };
+    let kept = gate.apply(vulns, c.malware.clone(), c.risks.clone(), &identity, today);
     let (vulns, malware, risks) = (&kept.vulns, &kept.malware, &kept.risks);
     let text = match format.as_str() {
         "cyclonedx" => {
@@ -337,7 +336,7 @@ fn gate(a: &ScanArgs) -> scan::gate::Gate {
         let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         vex.add(&name, &text).unwrap_or_else(|e| super::db::usage_error(format_args!("--vex {e}")));
     }
-    scan::gate::Gate { severities, ignore_unfixed: a.ignore_unfixed, ignore, vex, image: Default::default() }
+    scan::gate::Gate { severities, ignore_unfixed: a.ignore_unfixed, ignore, vex }
 }
 
 fn table(name: &str, img: &image::Image, vulns: &[vuln::VulnFinding], malware: &[MalwareFinding], risks: &[RiskFinding], sc: Scanners) -> String {
