@@ -17,6 +17,7 @@ mod secrets;
 pub mod accounts;
 pub mod advisories;
 pub mod compliance;
+pub mod harbor;
 pub mod image_scan;
 pub mod layer_cache;
 pub mod scan_tasks;

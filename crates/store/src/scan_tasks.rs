@@ -250,7 +250,104 @@ fn merge_sources(rows: Vec<ImageAsset>) -> Vec<ImageAsset> {
     out
 }
 
-fn now_micros() -> i64 {
+type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// Inserts or refreshes one inventory row of `source`.
+pub(crate) async fn upsert_asset_row(tx: &mut Tx, account: AccountId, source: &str, a: &ImageAsset, seen_at: i64) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO image_assets (account_id, image_id, names, repo_digests, size, created, os, architecture, \
+         author, history, container_cnt, running_cnt, source, seen_at, layers) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+         ON CONFLICT (account_id, image_id, source) DO UPDATE SET names = excluded.names, \
+         repo_digests = excluded.repo_digests, size = excluded.size, created = excluded.created, \
+         os = excluded.os, architecture = excluded.architecture, author = excluded.author, \
+         history = excluded.history, container_cnt = excluded.container_cnt, \
+         running_cnt = excluded.running_cnt, seen_at = excluded.seen_at, \
+         layers = excluded.layers",
+    )
+    .bind(account)
+    .bind(&a.image_id)
+    .bind(json_list(&a.names))
+    .bind(json_list(&a.repo_digests))
+    .bind(i(a.size))
+    .bind(&a.created)
+    .bind(&a.os)
+    .bind(&a.architecture)
+    .bind(&a.author)
+    .bind(&a.history)
+    .bind(i(a.container_cnt))
+    .bind(i(a.running_cnt))
+    .bind(source)
+    .bind(seen_at)
+    .bind(json_list(&a.layers))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Replaces an image's results with `o` (the kinds it covers; other kinds kept) inside `tx`:
+/// the one place scan results are written, whoever ran the scan (task worker, Harbor adapter).
+pub(crate) async fn write_outcome(
+    tx: &mut Tx,
+    account: AccountId,
+    image_id: &str,
+    task_id: &str,
+    now: i64,
+    o: &ImageScanOutcome,
+) -> Result<(), Error> {
+    for kind in &o.kinds {
+        sqlx::query("DELETE FROM image_findings WHERE account_id = $1 AND image_id = $2 AND kind = $3")
+            .bind(account)
+            .bind(image_id)
+            .bind(*kind)
+            .execute(&mut **tx)
+            .await?;
+    }
+    insert_findings(tx, account, image_id, o.findings.iter().map(|(k, d)| (*k, d.as_str()))).await?;
+    sqlx::query(
+        "INSERT INTO image_scan_results (account_id, image_id, task_id, scanned_at, summary) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (account_id, image_id) DO UPDATE SET task_id = excluded.task_id, \
+         scanned_at = excluded.scanned_at, summary = excluded.summary",
+    )
+    .bind(account)
+    .bind(image_id)
+    .bind(task_id)
+    .bind(now)
+    .bind(&o.summary)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Appends finding rows (kind, JSON), numbered from 0 in the given order, with multi-row
+/// INSERTs (an image can have thousands of findings).
+async fn insert_findings<'a>(
+    tx: &mut Tx,
+    account: AccountId,
+    image_id: &str,
+    rows: impl Iterator<Item = (&'a str, &'a str)>,
+) -> Result<(), Error> {
+    const CHUNK: usize = 100;
+    let rows: Vec<(&str, &str)> = rows.collect();
+    for (c, chunk) in rows.chunks(CHUNK).enumerate() {
+        let mut sql = String::from("INSERT INTO image_findings (account_id, image_id, kind, seq, data) VALUES ");
+        for n in 0..chunk.len() {
+            let b = n * 5;
+            if n > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!("(${},${},${},${},${})", b + 1, b + 2, b + 3, b + 4, b + 5));
+        }
+        let mut q = sqlx::query(&sql);
+        for (n, (kind, data)) in chunk.iter().enumerate() {
+            q = q.bind(account).bind(image_id.to_owned()).bind(kind.to_string()).bind((c * CHUNK + n) as i64).bind(data.to_string());
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+pub(crate) fn now_micros() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
 }
 
@@ -268,34 +365,7 @@ impl Store {
         let now = now_micros();
         let mut tx = self.begin_write().await?;
         for a in assets {
-            sqlx::query(
-                "INSERT INTO image_assets (account_id, image_id, names, repo_digests, size, created, os, architecture, \
-                 author, history, container_cnt, running_cnt, source, seen_at, layers) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-                 ON CONFLICT (account_id, image_id, source) DO UPDATE SET names = excluded.names, \
-                 repo_digests = excluded.repo_digests, size = excluded.size, created = excluded.created, \
-                 os = excluded.os, architecture = excluded.architecture, author = excluded.author, \
-                 history = excluded.history, container_cnt = excluded.container_cnt, \
-                 running_cnt = excluded.running_cnt, seen_at = excluded.seen_at, \
-                 layers = excluded.layers",
-            )
-            .bind(account)
-            .bind(&a.image_id)
-            .bind(json_list(&a.names))
-            .bind(json_list(&a.repo_digests))
-            .bind(i(a.size))
-            .bind(&a.created)
-            .bind(&a.os)
-            .bind(&a.architecture)
-            .bind(&a.author)
-            .bind(&a.history)
-            .bind(i(a.container_cnt))
-            .bind(i(a.running_cnt))
-            .bind(source)
-            .bind(now)
-            .bind(json_list(&a.layers))
-            .execute(&mut *tx)
-            .await?;
+            upsert_asset_row(&mut tx, account, source, a, now).await?;
         }
         sqlx::query("DELETE FROM image_assets WHERE account_id = $1 AND source = $2 AND seen_at <> $3")
             .bind(account)
@@ -645,36 +715,7 @@ impl Store {
             return Ok(None);
         }
         if let Some(o) = outcome {
-            for kind in &o.kinds {
-                sqlx::query("DELETE FROM image_findings WHERE account_id = $1 AND image_id = $2 AND kind = $3")
-                    .bind(claim.account)
-                    .bind(&claim.image_id)
-                    .bind(*kind)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            for (seq, (kind, data)) in o.findings.iter().enumerate() {
-                sqlx::query("INSERT INTO image_findings (account_id, image_id, kind, seq, data) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(claim.account)
-                    .bind(&claim.image_id)
-                    .bind(*kind)
-                    .bind(seq as i64)
-                    .bind(data)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            sqlx::query(
-                "INSERT INTO image_scan_results (account_id, image_id, task_id, scanned_at, summary) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (account_id, image_id) DO UPDATE SET task_id = excluded.task_id, \
-                 scanned_at = excluded.scanned_at, summary = excluded.summary",
-            )
-            .bind(claim.account)
-            .bind(&claim.image_id)
-            .bind(&claim.task_id)
-            .bind(now)
-            .bind(&o.summary)
-            .execute(&mut *tx)
-            .await?;
+            write_outcome(&mut tx, claim.account, &claim.image_id, &claim.task_id, now, o).await?;
         }
         let ended = sqlx::query(
             "UPDATE image_scan_tasks SET status = 'END', \
@@ -722,23 +763,7 @@ impl Store {
             .bind(kind)
             .execute(&mut *tx)
             .await?;
-        // Multi-row INSERTs: an image can have thousands of findings.
-        const CHUNK: usize = 100;
-        for (c, chunk) in rows.chunks(CHUNK).enumerate() {
-            let mut sql = String::from("INSERT INTO image_findings (account_id, image_id, kind, seq, data) VALUES ");
-            for i in 0..chunk.len() {
-                let b = i * 5;
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!("(${},${},${},${},${})", b + 1, b + 2, b + 3, b + 4, b + 5));
-            }
-            let mut q = sqlx::query(&sql);
-            for (i, data) in chunk.iter().enumerate() {
-                q = q.bind(account).bind(image_id.to_owned()).bind(kind.to_owned()).bind((c * CHUNK + i) as i64).bind(data.clone());
-            }
-            q.execute(&mut *tx).await?;
-        }
+        insert_findings(&mut tx, account, image_id, rows.iter().map(|r| (kind, r.as_str()))).await?;
         tx.commit().await?;
         Ok(true)
     }
