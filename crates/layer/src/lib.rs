@@ -6,6 +6,9 @@
 //! which is plain serialisable data so it can be cached by layer diff-id; merging the layers
 //! of an image (applying whiteouts) is a pure function over those indexes.
 //!
+//! [`walk_dir`] reads a directory of the host the same way (a source tree for `fs scan`) into
+//! one [`LayerIndex`], so everything downstream is shared.
+//!
 //! This crate knows nothing of where layers come from (see `image`) nor of any package
 //! format (see `catalog`, `secrets`, `malware`).
 
@@ -14,12 +17,14 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 mod decompress;
+mod dir;
 mod error;
 mod merge;
 pub mod path;
 mod walk;
 
 pub use decompress::{Compression, decompress, decompress_send};
+pub use dir::walk_dir;
 pub use error::{Error, ErrorKind};
 pub use merge::{FileRecord, ImageContent, MAX_SYMLINK_HOPS, link_target, merge, resolve_symlink};
 pub use walk::{ReadBudget, WalkOptions, WalkProgress, walk_layer};

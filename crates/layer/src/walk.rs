@@ -69,7 +69,7 @@ impl ReadBudget {
     pub fn remaining(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
     }
-    fn take(&self, n: u64) {
+    pub(crate) fn take(&self, n: u64) {
         let _ = self.0.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |r| Some(r.saturating_sub(n)));
     }
 }
@@ -282,13 +282,13 @@ pub fn walk_layer(
     Ok(idx)
 }
 
-fn limit_warning(idx: &mut LayerIndex, msg: String) {
+pub(crate) fn limit_warning(idx: &mut LayerIndex, msg: String) {
     idx.partial = true;
     idx.findings.warnings.push(msg);
 }
 
 /// One analyzer on one file: its error or panic is a warning, never the end of the walk.
-fn run_analyzer(a: &dyn Analyzer, input: &FileInput<'_>, idx: &mut LayerIndex) {
+pub(crate) fn run_analyzer(a: &dyn Analyzer, input: &FileInput<'_>, idx: &mut LayerIndex) {
     let findings = &mut idx.findings;
     match catch_unwind(AssertUnwindSafe(|| a.analyze(input, findings))) {
         Ok(Ok(())) => {}
