@@ -33,6 +33,7 @@ type HandlerFn = dyn Fn(Caller, Bytes) -> HandlerFuture + Send + Sync;
 pub struct Action {
     pub name: &'static str,
     unsupported: bool,
+    mutating: bool,
     handler: Arc<HandlerFn>,
 }
 
@@ -41,6 +42,26 @@ impl Action {
     pub fn is_unsupported(&self) -> bool {
         self.unsupported
     }
+
+    /// Whether the action changes state: a replayed signature is refused for it (see [`crate::replay`]).
+    pub fn is_mutating(&self) -> bool {
+        self.mutating
+    }
+
+    /// Overrides the name-based [`is_mutating_name`] classification (a `Describe…` that writes).
+    pub fn mutating(mut self, yes: bool) -> Self {
+        self.mutating = yes;
+        self
+    }
+}
+
+/// The default classification by verb: `Describe…` (except the `…Export` ones, which create export
+/// jobs) and `Check…` only read; every other verb (Create, Modify, Scan, Add, Delete, Remove, Update,
+/// Sync, Stop, Set, Switch, Renew, Open, Initialize, Confirm, Export, Uninstall, Reset…) writes.
+/// Unknown verbs count as writes, so a new action is protected until said otherwise.
+pub fn is_mutating_name(name: &str) -> bool {
+    let reads = (name.starts_with("Describe") && !name.ends_with("Export")) || name.starts_with("Check");
+    !reads
 }
 
 /// A typed action: the body is decoded into `Req` (errors → `InvalidParameter*` / `UnknownParameter`
@@ -57,6 +78,7 @@ where
     Action {
         name,
         unsupported: false,
+        mutating: is_mutating_name(name),
         handler: Arc::new(move |caller: Caller, body: Bytes| {
             let handler = Arc::clone(&handler);
             Box::pin(async move {
@@ -74,6 +96,7 @@ pub fn unsupported(name: &'static str) -> Action {
     Action {
         name,
         unsupported: true,
+        mutating: is_mutating_name(name),
         handler: Arc::new(move |_caller: Caller, _body: Bytes| Box::pin(async move { Err(ApiError::unsupported_operation(name)) })),
     }
 }
@@ -85,14 +108,14 @@ pub struct DuplicateAction(pub &'static str);
 
 /// Name → handler. Names not in the table are answered with `InvalidAction`.
 pub struct ActionTable {
-    map: HashMap<&'static str, Arc<HandlerFn>>,
+    map: HashMap<&'static str, (Arc<HandlerFn>, bool)>,
 }
 
 impl ActionTable {
     pub fn new(actions: Vec<Action>) -> Result<Self, DuplicateAction> {
         let mut map = HashMap::with_capacity(actions.len());
         for a in actions {
-            if map.insert(a.name, a.handler).is_some() {
+            if map.insert(a.name, (a.handler, a.mutating)).is_some() {
                 return Err(DuplicateAction(a.name));
             }
         }
@@ -101,7 +124,12 @@ impl ActionTable {
 
     /// The canonical (static) name and handler of `name`.
     pub fn get(&self, name: &str) -> Option<(&'static str, Arc<HandlerFn>)> {
-        self.map.get_key_value(name).map(|(k, h)| (*k, Arc::clone(h)))
+        self.map.get_key_value(name).map(|(k, (h, _))| (*k, Arc::clone(h)))
+    }
+
+    /// The canonical name of `name` and whether it changes state.
+    pub fn resolve(&self, name: &str) -> Option<(&'static str, bool)> {
+        self.map.get_key_value(name).map(|(k, (_, m))| (*k, *m))
     }
 
     pub fn len(&self) -> usize {
@@ -113,18 +141,27 @@ impl ActionTable {
     }
 }
 
+/// Deepest nesting of objects and arrays a body may have (the top-level object is depth 1). TCSS
+/// structures nest 4 deep at most; the bound keeps the decoder's recursion and work small.
+pub const MAX_JSON_DEPTH: usize = 32;
+/// Most elements one JSON array may have. Bounds the work and the rows/SQL parameters one request
+/// can cause (SQLite allows 32,766 parameters per statement); a larger set is sent in several calls.
+pub const MAX_ARRAY_LEN: usize = 1000;
+
 /// Decodes a request body into `Req`, classifying failures the way TCSS does:
-/// not JSON / not an object → `InvalidParameter.ParsingError`; unknown field → `UnknownParameter`;
-/// missing field → `InvalidParameter.MissingParameter`; wrong type → `InvalidParameter`. Messages name the field.
+/// not JSON / not an object / nested deeper than [`MAX_JSON_DEPTH`] → `InvalidParameter.ParsingError`;
+/// an array longer than [`MAX_ARRAY_LEN`] → `InvalidParameterValue.LengthLimit`; unknown field →
+/// `UnknownParameter`; missing field → `InvalidParameter.MissingParameter`; wrong type →
+/// `InvalidParameter`. Messages name the field.
 pub fn decode_body<Req: DeserializeOwned>(body: &[u8]) -> Result<Req, ApiError> {
-    // Syntax first (trailing garbage included) so it is never reported as a field error; cheap, no allocation.
-    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(body) {
-        return Err(parsing_error(&e));
-    }
     // serde would also accept a JSON array for a struct (fields by position); TCSS bodies are objects.
-    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some() && first != Some(&b'{') {
         return Err(ApiError::new(TcssCode::InvalidParameterParsingError, "The request body must be a JSON object."));
     }
+    // Syntax (trailing garbage included) and the shape limits first, so neither is reported as a
+    // field error; one pass that allocates nothing but the path of a violation.
+    crate::json_limits::check(body, MAX_JSON_DEPTH, MAX_ARRAY_LEN)?;
     let mut de = serde_json::Deserializer::from_slice(body);
     let result: Result<Req, serde_path_to_error::Error<serde_json::Error>> = serde_path_to_error::deserialize(&mut de);
     match result {
@@ -143,7 +180,7 @@ pub fn decode_body<Req: DeserializeOwned>(body: &[u8]) -> Result<Req, ApiError> 
     }
 }
 
-fn parsing_error(e: &serde_json::Error) -> ApiError {
+pub(crate) fn parsing_error(e: &serde_json::Error) -> ApiError {
     ApiError::new(TcssCode::InvalidParameterParsingError, format!("The request body is not a valid JSON object: {e}."))
 }
 

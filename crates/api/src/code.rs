@@ -72,6 +72,7 @@ codes! {
     NoSuchVersion => "NoSuchVersion",
     OperationDenied => "OperationDenied",
     RequestLimitExceeded => "RequestLimitExceeded",
+    RequestLimitExceededIPLimitExceeded => "RequestLimitExceeded.IPLimitExceeded",
     RequestSizeLimitExceeded => "RequestSizeLimitExceeded",
     ResourceInUse => "ResourceInUse",
     ResourceInsufficient => "ResourceInsufficient",

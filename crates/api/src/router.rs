@@ -1,6 +1,12 @@
 //! The axum router: one `POST /` route for every action plus `GET /healthz`, wrapped in layers
 //! (outermost first): envelope (RequestId, X-TC-TraceId echo, error rendering, one log line per
-//! request) → body limit → TC3 authentication and action resolution → rate limit → dispatch.
+//! request) → per-client-address limit ([`crate::ip_limit`]) → body limit → TC3 authentication,
+//! action resolution and replay check ([`crate::replay`]) → rate limit → dispatch (JSON depth and
+//! array length limits while decoding, [`crate::decode_body`]).
+//!
+//! Cost before authentication: an unsigned or badly signed request from an address over its limit
+//! is refused after one map lookup; within the limit it costs the body read (≤ the body limit) and
+//! header parsing; the key lookup only happens for a well-formed Authorization with a fresh timestamp.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -20,7 +26,10 @@ use crate::code::TcssCode;
 use crate::credentials::CredentialLookup;
 use crate::envelope;
 use crate::error::ApiError;
+use crate::ip_limit::IpLimiter;
+use crate::listen::ClientAddr;
 use crate::rate_limit::RateLimiter;
+use crate::replay::{self, ReplayGuard, SeenSignatures};
 use crate::tc3;
 
 /// The only API version TCSS has.
@@ -28,17 +37,36 @@ pub const API_VERSION: &str = "2020-11-01";
 /// The public service caps TC3 POST bodies at 10 MB.
 pub const DEFAULT_BODY_LIMIT: usize = 10 * 1024 * 1024;
 
+/// Requests per second per client address before authentication (bursts of twice as many).
+pub const DEFAULT_IP_RATE_LIMIT: u32 = 200;
+
 /// Knobs of the API layer.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ApiConfig {
     /// Requests per second per (account, action); 0 = unlimited.
     pub rate_limit: u32,
     pub body_limit: usize,
+    /// Requests per second per client address, checked first ([`crate::ip_limit`]); 0 = unlimited.
+    pub ip_rate_limit: u32,
+    /// Where accepted signatures of mutating actions are recorded for every replica; `None` keeps
+    /// them in this process's memory only ([`crate::replay`]).
+    pub seen_signatures: Option<Arc<dyn SeenSignatures>>,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        ApiConfig { rate_limit: 20, body_limit: DEFAULT_BODY_LIMIT }
+        ApiConfig { rate_limit: 20, body_limit: DEFAULT_BODY_LIMIT, ip_rate_limit: DEFAULT_IP_RATE_LIMIT, seen_signatures: None }
+    }
+}
+
+impl std::fmt::Debug for ApiConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiConfig")
+            .field("rate_limit", &self.rate_limit)
+            .field("body_limit", &self.body_limit)
+            .field("ip_rate_limit", &self.ip_rate_limit)
+            .field("seen_signatures", &self.seen_signatures.as_ref().map(|_| "store"))
+            .finish()
     }
 }
 
@@ -46,6 +74,8 @@ struct AppState {
     table: ActionTable,
     credentials: Arc<dyn CredentialLookup>,
     limiter: RateLimiter,
+    ip_limiter: IpLimiter,
+    replay: ReplayGuard,
     body_limit: usize,
 }
 
@@ -66,12 +96,20 @@ struct LogFields {
 
 /// Builds the router. `table` comes from `service::actions()`.
 pub fn router(table: ActionTable, credentials: Arc<dyn CredentialLookup>, config: ApiConfig) -> Router {
-    let state = Arc::new(AppState { table, credentials, limiter: RateLimiter::new(config.rate_limit), body_limit: config.body_limit });
+    let state = Arc::new(AppState {
+        table,
+        credentials,
+        limiter: RateLimiter::new(config.rate_limit),
+        ip_limiter: IpLimiter::new(config.ip_rate_limit, crate::ip_limit::DEFAULT_CAPACITY),
+        replay: ReplayGuard::new(config.seen_signatures, replay::MEMORY_CAPACITY),
+        body_limit: config.body_limit,
+    });
     let api = Router::new()
         .route("/", any(dispatch))
         .route_layer(middleware::from_fn_with_state(Arc::clone(&state), rate_limit_layer))
         .route_layer(middleware::from_fn_with_state(Arc::clone(&state), auth_layer))
         .route_layer(middleware::from_fn_with_state(Arc::clone(&state), body_limit_layer))
+        .route_layer(middleware::from_fn_with_state(Arc::clone(&state), ip_limit_layer))
         .with_state(Arc::clone(&state));
     api.route("/healthz", get(healthz)).fallback(not_found).layer(middleware::from_fn(envelope_layer))
 }
@@ -116,6 +154,22 @@ async fn envelope_layer(mut req: Request, next: Next) -> Response {
         }
     }
     resp
+}
+
+/// Refuses a client address over its rate (`RequestLimitExceeded.IPLimitExceeded`) before anything
+/// else is done for the request. Without `ConnectInfo<ClientAddr>` (a router driven in-process)
+/// there is no address and no limit.
+async fn ip_limit_layer(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    if let Some(axum::extract::ConnectInfo(ClientAddr(peer))) = req.extensions().get::<axum::extract::ConnectInfo<ClientAddr>>()
+        && !state.ip_limiter.check(peer.ip(), Instant::now())
+    {
+        return ApiError::new(
+            TcssCode::RequestLimitExceededIPLimitExceeded,
+            format!("More than {} requests per second from this client address.", state.ip_limiter.per_second()),
+        )
+        .into_response();
+    }
+    next.run(req).await
 }
 
 /// Buffers the body up to the limit (`RequestSizeLimitExceeded` beyond it).
@@ -177,7 +231,7 @@ async fn authenticate(state: &AppState, req: &axum::http::request::Parts) -> Res
     let auth = tc3::parse_authorization(authorization).map_err(tc3_error)?;
     let timestamp = header_str(headers, "x-tc-timestamp").ok_or_else(|| invalid_auth("The X-TC-Timestamp header is missing.".into()))?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    tc3::check_timestamp(&auth, timestamp, now).map_err(tc3_error)?;
+    let signed_at = tc3::check_timestamp(&auth, timestamp, now).map_err(tc3_error)?;
     let credential = state.credentials.lookup(auth.secret_id).await.map_err(ApiError::internal)?.ok_or_else(|| {
         ApiError::new(TcssCode::AuthFailureSecretIdNotFound, format!("The SecretId `{}` does not exist or is disabled.", auth.secret_id))
     })?;
@@ -200,9 +254,23 @@ async fn authenticate(state: &AppState, req: &axum::http::request::Parts) -> Res
     let action_name = header_str(headers, "x-tc-action")
         .filter(|a| !a.is_empty())
         .ok_or_else(|| ApiError::new(TcssCode::MissingParameter, "The X-TC-Action header is missing."))?;
-    let (action, _) = state.table.get(action_name).ok_or_else(|| {
+    let (action, mutating) = state.table.resolve(action_name).ok_or_else(|| {
         ApiError::new(TcssCode::InvalidAction, format!("The action `{action_name}` does not exist in tcss {API_VERSION}."))
     })?;
+    let digest = replay::digest(auth.secret_id, &auth.signature);
+    match state.replay.check(&digest, signed_at, now, mutating).await {
+        Ok(()) => {}
+        Err(replay::Refusal::Replayed) => {
+            return Err(ApiError::new(
+                TcssCode::AuthFailure,
+                format!(
+                    "The request was replayed: a request with this signature was already accepted, and `{action}` changes \
+                     state, so a signature is accepted once. Sign the request again (a new X-TC-Timestamp)."
+                ),
+            ));
+        }
+        Err(replay::Refusal::Store(e)) => return Err(ApiError::internal(e)),
+    }
     let request_id = req.extensions.get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
     Ok(Caller {
         request_id,
