@@ -110,6 +110,16 @@ impl CredentialLookup for StoreCredentials {
     }
 }
 
+/// `api::SeenSignatures` over the store's `seen_signatures` table (replay protection shared by every
+/// API process on the database).
+pub struct StoreSignatures(pub store::Store);
+
+impl api::SeenSignatures for StoreSignatures {
+    fn first_use<'a>(&'a self, digest: &'a [u8; 32], now: i64, expires_at: i64) -> BoxFuture<'a, Result<bool, LookupError>> {
+        Box::pin(async move { self.0.first_signature_use(digest, now, expires_at).await.map_err(|e| LookupError(Box::new(e))) })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

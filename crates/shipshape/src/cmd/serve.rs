@@ -43,6 +43,16 @@ pub struct Args {
     /// Requests per second per (account, action); 0 disables the limit (benchmarks)
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub rate_limit: u32,
+    /// Requests per second per client address, before authentication (bursts of twice as many);
+    /// 0 disables it (benchmarks; behind a reverse proxy, limit there)
+    #[arg(long, default_value_t = api::DEFAULT_IP_RATE_LIMIT, value_name = "N")]
+    pub ip_rate_limit: u32,
+    /// Serve HTTPS with this PEM certificate chain (leaf first); with --tls-key. SIGHUP reloads both
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1)
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Fetch advisory data from the feeds (as `db update`) at start when older than this, then
     /// at this period: 90s, 30m, 12h, 1d; 0 turns it off
     #[arg(long, default_value = "12h", value_parser = feed::parse_period, value_name = "DURATION")]
@@ -56,6 +66,10 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         .inspect_err(|e| tracing::warn!(error = %e, "cannot listen for SIGHUP: the inventory refreshes on its period only"))
         .ok();
     let feed_cfg = args.feeds.config();
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(Arc::new(api::tls::Tls::load(cert, key)?)),
+        _ => None,
+    };
     let store = global.open_store().await?;
     tracing::info!(data_dir = %store.data_dir().display(), backend = ?store.backend(), "store open");
     if store.count_accounts().await? == 0 {
@@ -73,18 +87,24 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let every = std::time::Duration::from_secs(args.inventory_every.max(1));
     let worker = super::image::start_worker(&store, args.docker_host.clone(), registries, every, global)?;
     let compliance_stop = start_compliance(&store, &args)?;
-    refresh_on_sighup(hup, worker.clone());
+    refresh_on_sighup(hup, worker.clone(), tls.clone());
     // The worker re-matches stored images when the advisory data version changes.
     let (feeds_stop, feeds_stopped) = tokio::sync::watch::channel(false);
     let feeds_task = tokio::spawn(feed::run_every(store.clone(), feed_cfg, args.db_update_every, feeds_stopped));
     let svc = service::Service::new(store.clone());
     let table = api::ActionTable::new(service::actions(&svc))?;
-    let config = api::ApiConfig { rate_limit: args.rate_limit, ..api::ApiConfig::default() };
+    let seen_signatures: Arc<dyn api::SeenSignatures> = Arc::new(service::StoreSignatures(store.clone()));
+    let config = api::ApiConfig {
+        rate_limit: args.rate_limit,
+        ip_rate_limit: args.ip_rate_limit,
+        seen_signatures: Some(seen_signatures),
+        ..api::ApiConfig::default()
+    };
     let app = api::router(table, Arc::new(service::StoreCredentials(store.clone())), config);
 
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(listen = %listener.local_addr()?, rate_limit = args.rate_limit, "serving TCSS API");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    api::listen::serve(listener, app, tls, shutdown_signal()).await?;
     worker.shutdown();
     compliance_stop.cancel();
     feeds_stop.send_replace(true);
@@ -145,13 +165,19 @@ fn write_private(path: &Path, value: &serde_json::Value) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `kill -HUP` asks for an image inventory refresh now (e.g. right after a push or a build).
+/// `kill -HUP` asks for an image inventory refresh now (e.g. right after a push or a build) and
+/// reloads the TLS certificate and key (a bad file keeps the current pair in service).
 /// The handler is installed first thing in `run` (SIGHUP's default action would end the process).
-fn refresh_on_sighup(hup: Option<tokio::signal::unix::Signal>, worker: scan::worker::WorkerHandle) {
+fn refresh_on_sighup(hup: Option<tokio::signal::unix::Signal>, worker: scan::worker::WorkerHandle, tls: Option<Arc<api::tls::Tls>>) {
     let Some(mut hup) = hup else { return };
     tokio::spawn(async move {
         while hup.recv().await.is_some() {
             worker.refresh_inventory();
+            match tls.as_deref().map(api::tls::Tls::reload) {
+                Some(Ok(cert)) => tracing::info!(%cert, "SIGHUP: TLS certificate reloaded"),
+                Some(Err(e)) => tracing::error!(error = %e, "SIGHUP: TLS certificate not reloaded; the current one stays"),
+                None => {}
+            }
         }
     });
 }
