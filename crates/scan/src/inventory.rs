@@ -248,25 +248,7 @@ pub async fn registry_images(reg: &RegistryConfig) -> Result<Vec<ImageAsset>, Er
             }
         };
         let img = opened.image();
-        let a = by_id.entry(img.id.clone()).or_insert_with(|| ImageAsset {
-            image_id: img.id.clone(),
-            size: img.layers.iter().filter_map(|l| l.size).sum(),
-            created: img.created.clone().unwrap_or_default(),
-            os: img.os.clone(),
-            architecture: img.architecture.clone(),
-            history: img
-                .history
-                .iter()
-                .filter_map(|h| {
-                    let by = h.created_by.as_deref().unwrap_or("").trim();
-                    (!by.is_empty()).then(|| history_step(h.created.as_deref().unwrap_or(""), by))
-                })
-                .collect::<Vec<_>>()
-                .join("\n"),
-            layers: img.layers.iter().map(|l| l.diff_id.clone()).collect(),
-            sources: vec![reg.source()],
-            ..Default::default()
-        });
+        let a = by_id.entry(img.id.clone()).or_insert_with(|| asset_of(img, reg.source()));
         a.names.push(reference);
         a.repo_digests.extend(img.repo_digests.iter().cloned());
     }
@@ -278,6 +260,31 @@ pub async fn registry_images(reg: &RegistryConfig) -> Result<Vec<ImageAsset>, Er
     }
     out.sort_by(|a, b| a.image_id.cmp(&b.image_id));
     Ok(out)
+}
+
+/// The inventory row of an image read from a registry (no name yet: the caller adds the
+/// references it was found under).
+pub fn asset_of(img: &image::Image, source: String) -> ImageAsset {
+    ImageAsset {
+        image_id: img.id.clone(),
+        // The compressed blob sum: what the registry holds.
+        size: img.layers.iter().filter_map(|l| l.size).sum(),
+        created: img.created.clone().unwrap_or_default(),
+        os: img.os.clone(),
+        architecture: img.architecture.clone(),
+        history: img
+            .history
+            .iter()
+            .filter_map(|h| {
+                let by = h.created_by.as_deref().unwrap_or("").trim();
+                (!by.is_empty()).then(|| history_step(h.created.as_deref().unwrap_or(""), by))
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        layers: img.layers.iter().map(|l| l.diff_id.clone()).collect(),
+        sources: vec![source],
+        ..Default::default()
+    }
 }
 
 #[cfg(test)]

@@ -99,13 +99,15 @@ pub fn outcome(previous: Option<&str>, f: &ImageFindings<'_>, now: i64) -> Resul
                 for x in v.iter() {
                     out.findings.push((KIND_VUL, serde_json::to_string(x)?));
                 }
-                out.kinds.push(KIND_CONTENT);
-                let c = StoredContent { distribution: content.distribution.clone(), packages: content.packages.clone() };
-                out.findings.push((KIND_CONTENT, serde_json::to_string(&c)?));
             }
             Some(Err(e)) => summary.vul = Some(KindSummary { error: e.clone(), scanned_at: now, ..Default::default() }),
             None => {}
         }
+        // The packages are known even when matching failed (no advisory data yet): an SBOM
+        // and a later re-match need them.
+        out.kinds.push(KIND_CONTENT);
+        let c = StoredContent { distribution: content.distribution.clone(), packages: content.packages.clone() };
+        out.findings.push((KIND_CONTENT, serde_json::to_string(&c)?));
     }
     if f.scan_virus {
         out.kinds.push(KIND_VIRUS);

@@ -230,7 +230,8 @@ pub async fn rematch_stored(store: &Store, version: &str) -> Result<usize, Error
                 continue;
             };
             let Some(vul) = &summary.vul else { continue };
-            if vul.data_version == version || !vul.error.is_empty() {
+            // A vulnerability match that failed (no data then) is retried too: its content is stored.
+            if vul.data_version == version {
                 continue;
             }
             let Some(text) = store.image_findings(account, &r.image_id, results::KIND_CONTENT).await?.into_iter().next() else {

@@ -37,6 +37,7 @@ commands! {
     Rules => rules,
     Compliance => compliance,
     Image => image,
+    Harbor => harbor,
     // New subcommands here, one line each (e.g. `Scan => scan,` with src/cmd/scan.rs).
 }
 

@@ -392,14 +392,15 @@ fn load_signatures(global: &Global) -> anyhow::Result<Arc<malware::Signatures>> 
     super::rules::rule_store(global)?.load().map_err(|e| anyhow::anyhow!("loading malware rules: {e}"))
 }
 
-/// Starts the image scan worker (inventory refresh, queue, scheduler) for `serve`.
+/// Starts the image scan worker (inventory refresh, queue, scheduler) for `serve`; returns it
+/// and the engine it scans with (the Harbor adapter's worker shares it).
 pub fn start_worker(
     store: &store::Store,
     docker_host: Option<String>,
     registries: Vec<scan::inventory::RegistryConfig>,
     inventory_every: Duration,
     global: &Global,
-) -> anyhow::Result<scan::worker::WorkerHandle> {
+) -> anyhow::Result<(scan::worker::WorkerHandle, Arc<Engine>)> {
     let signatures = load_signatures(global)?;
     let engine = Arc::new(Engine::new(Some(signatures), Arc::new(scan::StoreCache(store.clone())))?);
     let cfg = scan::worker::WorkerConfig {
@@ -408,5 +409,5 @@ pub fn start_worker(
         registries,
         ..Default::default()
     };
-    Ok(scan::worker::spawn(store.clone(), engine, cfg))
+    Ok((scan::worker::spawn(store.clone(), Arc::clone(&engine), cfg), engine))
 }

@@ -85,7 +85,11 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     };
     tracing::info!(registries = ?registries.iter().map(|r| r.host.as_str()).collect::<Vec<_>>(), "image inventory sources");
     let every = std::time::Duration::from_secs(args.inventory_every.max(1));
-    let worker = super::image::start_worker(&store, args.docker_host.clone(), registries, every, global)?;
+    let (worker, engine) = super::image::start_worker(&store, args.docker_host.clone(), registries, every, global)?;
+    // Harbor's scan requests: queued by the adapter's routes, scanned with the same engine.
+    let harbor_wake = std::sync::Arc::new(tokio::sync::Notify::new());
+    let harbor_stop = scan::Cancel::new();
+    harbor::worker::spawn(store.clone(), engine, harbor::worker::WorkerConfig::default(), harbor_wake.clone(), harbor_stop.clone());
     let compliance_stop = start_compliance(&store, &args)?;
     refresh_on_sighup(hup, worker.clone(), tls.clone());
     // The worker re-matches stored images when the advisory data version changes.
@@ -100,12 +104,14 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         seen_signatures: Some(seen_signatures),
         ..api::ApiConfig::default()
     };
-    let app = api::router(table, Arc::new(service::StoreCredentials(store.clone())), config);
+    let app = api::router(table, Arc::new(service::StoreCredentials(store.clone())), config)
+        .merge(harbor::router(harbor::Adapter::new(store.clone(), harbor_wake)));
 
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(listen = %listener.local_addr()?, rate_limit = args.rate_limit, "serving TCSS API");
     api::listen::serve(listener, app, tls, shutdown_signal()).await?;
     worker.shutdown();
+    harbor_stop.cancel();
     compliance_stop.cancel();
     feeds_stop.send_replace(true);
     if let Err(e) = feeds_task.await {
