@@ -61,10 +61,37 @@ pub(crate) fn qualify_os_purl(purl: &str, d: &Distribution) -> String {
     if out.is_empty() { purl.to_string() } else { out }
 }
 
-/// Lock files declare what should be installed, not what is: see [`crate::finalize`].
+/// Lock files (and manifests read as such) declare what should be installed, not what is: see
+/// [`crate::finalize`].
 pub(crate) fn is_lock_file(path: &str) -> bool {
     let base = path.rsplit('/').next().unwrap_or(path);
-    matches!(base, "package-lock.json" | "npm-shrinkwrap.json" | "Cargo.lock")
+    matches!(
+        base,
+        "package-lock.json"
+            | "npm-shrinkwrap.json"
+            | "Cargo.lock"
+            | "yarn.lock"
+            | "pnpm-lock.yaml"
+            | "poetry.lock"
+            | "Pipfile.lock"
+            | "go.mod"
+            | "go.sum"
+            | "Gemfile.lock"
+            | "pom.xml"
+    ) || crate::python::is_requirements(base)
+}
+
+/// Lock files inside `node_modules` belong to installed packages, not to the project.
+pub(crate) fn outside_node_modules(path: &str) -> bool {
+    !path.split('/').any(|c| c == "node_modules")
+}
+
+/// Appends packages read from `file`, each located there.
+pub(crate) fn push_located(found: Vec<model::Package>, file: &layer::FileInput<'_>, out: &mut layer::LayerFindings) {
+    out.packages.extend(found.into_iter().map(|mut p| {
+        p.location = file.location.clone();
+        p
+    }));
 }
 
 /// The final path component.

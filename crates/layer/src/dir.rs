@@ -52,9 +52,11 @@ pub fn walk_dir(
         }
         (s, lossy)
     };
-    let walker = walkdir::WalkDir::new(root).follow_links(false).sort_by_file_name().into_iter().filter_entry(|e| {
-        e.depth() == 0 || !e.file_type().is_dir() || (e.file_name() != ".git" && !skip_dir(&rel_of(e.path()).0))
-    });
+    let walker = walkdir::WalkDir::new(root)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_type().is_dir() || (e.file_name() != ".git" && !skip_dir(&rel_of(e.path()).0)));
     for entry in walker {
         let entry = match entry {
             Ok(e) => e,

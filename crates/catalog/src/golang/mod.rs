@@ -6,6 +6,10 @@
 //! only in files that start like an ELF, PE or Mach-O executable. Binaries from Go < 1.18
 //! (pointer-based header) are not read: their strings need the executable's address map.
 
+mod gomod;
+
+pub use gomod::{GoMod, parse_go_mod, parse_go_sum};
+
 use crate::util;
 use layer::{AnalyzeError, Analyzer, EntryKind, FileInput, FileMeta, LayerFindings};
 use model::{Ecosystem, Package};
@@ -86,7 +90,7 @@ impl BuildInfo {
     }
 }
 
-fn go_package(path: &str, version: &str) -> Package {
+pub(crate) fn go_package(path: &str, version: &str) -> Package {
     let (ns, name) = match path.rsplit_once('/') {
         Some((ns, name)) => (Some(ns), name),
         None => (None, path),

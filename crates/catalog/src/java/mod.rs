@@ -3,6 +3,10 @@
 //! archives are opened to depth 2. Reading is bounded: per-entry and per-archive decompressed
 //! byte budgets and an entry-count cap, so a zip bomb costs at most those bounds.
 
+mod pom;
+
+pub use pom::{Pom, parse_pom};
+
 use crate::util;
 use layer::{AnalyzeError, Analyzer, FileInput, FileMeta, LayerFindings};
 use model::{Ecosystem, Package};
@@ -172,7 +176,7 @@ fn from_file_name(file_name: &str) -> Option<Package> {
     (!a.is_empty() && !v.is_empty()).then(|| maven_package("", a, v))
 }
 
-fn maven_package(group: &str, artifact: &str, version: &str) -> Package {
+pub(crate) fn maven_package(group: &str, artifact: &str, version: &str) -> Package {
     Package {
         ecosystem: Ecosystem::Maven,
         // OSV's Maven names are `group:artifact`.

@@ -3,6 +3,12 @@
 //! [`crate::finalize`] drops those also found installed). An app's own `package.json` is a
 //! project, not a package, and is not reported.
 
+mod pnpm;
+mod yarn;
+
+pub use pnpm::{Pnpm, parse_pnpm_lock};
+pub use yarn::{Yarn, parse_yarn_lock};
+
 use crate::util;
 use layer::{AnalyzeError, Analyzer, FileInput, FileMeta, LayerFindings};
 use model::{Ecosystem, Package};
@@ -81,7 +87,7 @@ fn licenses(v: &Value) -> Vec<String> {
     v.get("licenses").and_then(Value::as_array).map(|a| a.iter().filter_map(one).collect()).unwrap_or_default()
 }
 
-fn npm_package(name: &str, version: &str) -> Package {
+pub(crate) fn npm_package(name: &str, version: &str) -> Package {
     let (ns, short) = match name.split_once('/') {
         Some((scope, n)) if scope.starts_with('@') => (Some(scope), n),
         _ => (None, name),
@@ -145,7 +151,7 @@ fn is_dev(e: &Value) -> bool {
 }
 
 /// `file:`, `git+https:`, `github:` and tarball URLs are not registry versions.
-fn registry_version(v: &str) -> bool {
+pub(crate) fn registry_version(v: &str) -> bool {
     !v.is_empty() && !v.contains(':') && !v.contains('/')
 }
 

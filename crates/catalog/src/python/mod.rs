@@ -2,6 +2,15 @@
 //! `*.egg-info`. The name is kept as the metadata spells it; the purl carries the PEP 503
 //! normalised name, which is what matching uses.
 
+mod pipenv;
+mod poetry;
+mod requirements;
+
+pub use pipenv::{Pipenv, parse_pipfile_lock};
+pub use poetry::{Poetry, parse_poetry_lock};
+pub(crate) use requirements::is_requirements;
+pub use requirements::{Requirements, parse_requirements};
+
 use crate::util;
 use layer::{AnalyzeError, Analyzer, EntryKind, FileInput, FileMeta, LayerFindings};
 use model::{Ecosystem, Package};
@@ -87,6 +96,20 @@ pub fn parse_metadata(text: &str) -> Option<Package> {
         licenses,
         location: Default::default(),
     })
+}
+
+/// A PyPI package read from a lock file: the name as written, the purl's normalised.
+pub(crate) fn pypi_package(name: &str, version: &str) -> Package {
+    Package {
+        ecosystem: Ecosystem::PyPI,
+        name: name.to_string(),
+        version: version.to_string(),
+        source_name: None,
+        source_version: None,
+        purl: util::purl("pypi", None, &normalize_name(name), version, &[]),
+        licenses: Vec::new(),
+        location: Default::default(),
+    }
 }
 
 #[cfg(test)]

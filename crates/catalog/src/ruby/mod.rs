@@ -3,6 +3,10 @@
 //! Hand-written: these files are Ruby code written by RubyGems in a fixed shape
 //! (`s.name = "rake".freeze`); no Rust crate evaluates them, and only literal assignments matter.
 
+mod gemfile_lock;
+
+pub use gemfile_lock::{GemfileLock, parse_gemfile_lock};
+
 use crate::util;
 use layer::{AnalyzeError, Analyzer, FileInput, FileMeta, LayerFindings};
 use model::{Ecosystem, Package};
@@ -60,6 +64,20 @@ pub fn parse_gemspec(text: &str) -> Option<Package> {
         licenses,
         location: Default::default(),
     })
+}
+
+/// A gem from a lock file.
+pub(crate) fn gem_package(name: &str, version: &str) -> Package {
+    Package {
+        ecosystem: Ecosystem::RubyGems,
+        purl: util::purl("gem", None, name, version, &[]),
+        name: name.to_string(),
+        version: version.to_string(),
+        source_name: None,
+        source_version: None,
+        licenses: Vec::new(),
+        location: Default::default(),
+    }
 }
 
 /// The double- or single-quoted string literals in `s`.
