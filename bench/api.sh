@@ -2,9 +2,12 @@
 # Throughput and latency of DescribeAssetImageScanSetting through the whole stack (TC3 verification,
 # key lookup + decryption, rate-limit bookkeeping, settings read, envelope), on SQLite and, when
 # SHIPSHAPE_TEST_PG (or BENCH_PG) is set, PostgreSQL. Uses wrk (Debian package `wrk`) with one
-# pre-signed request: TC3 signatures stay valid for 300 s and the server does not reject replays.
+# pre-signed request: TC3 signatures stay valid for 300 s and a read is never refused as a replay (only
+# actions that change state are; their check's cost: `cargo test -p store --lib seen_signatures::tests::cost
+# -- --ignored --nocapture`).
 #   usage: bench/api.sh [DURATION_SECONDS=10] [CONNECTIONS=32]
-# Builds the release binary in $CARGO_TARGET_DIR (default target/). The rate limit is disabled (0).
+# Builds the release binary in $CARGO_TARGET_DIR (default target/). The rate limits (per account and
+# action, per client address) are disabled (0).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
@@ -27,7 +30,7 @@ run_one() {  # $1 = label, $2 = database URL or ""
   port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
   local args=(--data-dir "$dir")
   [ -n "$db" ] && args+=(--database "$db")
-  RUST_LOG=warn "$BIN" serve --listen "127.0.0.1:$port" --rate-limit 0 "${args[@]}" 2>"$WORK/$label.log" &
+  RUST_LOG=warn "$BIN" serve --listen "127.0.0.1:$port" --rate-limit 0 --ip-rate-limit 0 "${args[@]}" 2>"$WORK/$label.log" &
   PID=$!
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
   python3 "$HERE/sign.py" "$dir/credentials.json" "127.0.0.1:$port" DescribeAssetImageScanSetting > "$WORK/req.lua"

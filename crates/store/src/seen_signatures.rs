@@ -71,4 +71,49 @@ mod tests {
             assert_eq!(store.prune_seen_signatures(2000).await.unwrap(), 2);
         }
     }
+
+    /// The replay check's cost per mutating request, per backend: `cargo test -p store --lib
+    /// seen_signatures::tests::cost -- --ignored --nocapture` (with SHIPSHAPE_TEST_PG for PostgreSQL).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    #[ignore = "measurement, not a check"]
+    async fn cost() {
+        let dir = tempfile::tempdir().unwrap();
+        for (store, _) in stores_with_account(dir.path()).await {
+            let n = 2000u32;
+            let digest = |i: u32, salt: u8| {
+                let mut d = [salt; 32];
+                d[1..5].copy_from_slice(&i.to_le_bytes());
+                d
+            };
+            let t = std::time::Instant::now();
+            for i in 0..n {
+                assert!(store.first_signature_use(&digest(i, 1), 1000, 1360).await.unwrap());
+            }
+            let sequential = t.elapsed() / n;
+            let t = std::time::Instant::now();
+            let tasks: Vec<_> = (0..16u8)
+                .map(|k| {
+                    let s = store.clone();
+                    tokio::spawn(async move {
+                        for i in 0..n / 16 {
+                            s.first_signature_use(&digest(i, 100 + k), 1000, 1360).await.unwrap();
+                        }
+                    })
+                })
+                .collect();
+            for task in tasks {
+                task.await.unwrap();
+            }
+            let per_second = f64::from(n) / t.elapsed().as_secs_f64();
+            let t = std::time::Instant::now();
+            for i in 0..n {
+                assert!(!store.first_signature_use(&digest(i, 1), 1001, 1361).await.unwrap());
+            }
+            let replay = t.elapsed() / n;
+            println!(
+                "{:?}: first use {sequential:?}/call sequential, {per_second:.0}/s with 16 concurrent; replay (conflict) {replay:?}/call",
+                store.backend()
+            );
+        }
+    }
 }
