@@ -2,9 +2,9 @@
 //!
 //! Two phases, as Clair: [`index`] turns an image into per-layer [`layer::LayerIndex`]es (each
 //! cached by a key over the layer diff-id, the analyzer versions, the walker limits and the
-//! rule digests, see [`cache`]) merged into one content report, and [`match_vulns`] joins the
-//! merged packages with the advisory data: cheap, re-run when advisories change without
-//! re-reading any image. On top of that: the Docker Engine [`inventory`], the durable image
+//! rule digests, see [`cache`]) merged into one content report ([`index_dir`]: the same for a
+//! source tree, one walk, uncached), and [`match_vulns`] joins the merged packages with the
+//! advisory data: cheap, re-run when advisories change without re-reading any image. On top of that: the Docker Engine [`inventory`], the durable image
 //! scan task [`worker`] and the [`schedule`] driven by the image scan settings, and the
 //! [`sarif`] rendering of findings. No HTTP here (see `service`), no SQL (see `store`).
 
@@ -23,7 +23,7 @@ pub mod worker;
 
 pub use cache::{DirCache, LayerCache, StoreCache};
 pub use error::Error;
-pub use pipeline::{Engine, Indexed, Opener, Scanners, index, index_source, match_vulns};
+pub use pipeline::{Engine, Indexed, Opener, Scanners, index, index_dir, index_source, match_vulns};
 pub use schedule::{ScheduleSettings, next_run};
 
 use std::sync::Arc;

@@ -55,12 +55,13 @@ impl Engine {
         })
     }
 
-    /// The analyzers a scan needs, and the digest of their rule inputs.
-    fn analyzers(&self, sc: Scanners) -> Result<(AnalyzerSet, String), Error> {
+    /// The analyzers a scan needs, and the digest of their rule inputs. `packages` lists the
+    /// package analyzers: `catalog::builtin` for images, `catalog::source_tree` for directories.
+    fn analyzers(&self, sc: Scanners, packages: fn() -> Vec<Box<dyn layer::Analyzer>>) -> Result<(AnalyzerSet, String), Error> {
         let mut list: Vec<Box<dyn layer::Analyzer>> = Vec::new();
         let mut digests = String::new();
         if sc.packages || sc.vuln {
-            list.extend(catalog::builtin());
+            list.extend(packages());
         }
         if sc.risk {
             list.push(Box::new(secrets::RiskAnalyzer::new(Arc::clone(&self.secrets))));
@@ -103,7 +104,7 @@ pub async fn index(
     progress: &Arc<Progress>,
     cancel: &Cancel,
 ) -> Result<Indexed, Error> {
-    let (set, rule_digests) = engine.analyzers(scanners)?;
+    let (set, rule_digests) = engine.analyzers(scanners, catalog::builtin)?;
     let set = Arc::new(set);
     let format = format!("entry-format={ENTRY_FORMAT}");
     progress.layers_total.store(diff_ids.len() as u64, Ordering::Relaxed);
@@ -200,6 +201,36 @@ pub async fn index_source(
     });
     let indexed = index(engine, scanners, &diff_ids, open, progress, cancel).await?;
     Ok((img, indexed))
+}
+
+/// Index phase for a directory of the host (`fs scan`): one [`layer::walk_dir`] with the
+/// source-tree analyzers (`catalog::source_tree`), then the same merge and finalize as an
+/// image. Not cached: a working tree has no digest to key it by, and only wanted files are read.
+/// `skip_dir` gets each directory's path relative to `dir`. Locations are `/`-prefixed paths
+/// relative to `dir`, layer 0, digest `dir:<dir>`.
+pub async fn index_dir(
+    engine: &Arc<Engine>,
+    scanners: Scanners,
+    dir: &std::path::Path,
+    skip_dir: Arc<dyn Fn(&str) -> bool + Send + Sync>,
+    progress: &Arc<Progress>,
+) -> Result<Indexed, Error> {
+    let (set, _) = engine.analyzers(scanners, catalog::source_tree)?;
+    let mut opts = engine.walk.clone();
+    opts.progress = Some(Arc::clone(&progress.walk));
+    progress.layers_total.store(1, Ordering::Relaxed);
+    let dir = dir.to_path_buf();
+    let idx = tokio::task::spawn_blocking(move || {
+        let name = format!("dir:{}", dir.display());
+        layer::walk_dir(&dir, &name, &set, &opts, &*skip_dir)
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("directory walk task: {e}")))??;
+    progress.layers_done.store(1, Ordering::Relaxed);
+    let bytes_walked = idx.bytes;
+    let mut content = layer::merge(std::slice::from_ref(&idx));
+    content.packages = catalog::finalize(std::mem::take(&mut content.packages), content.distribution.as_ref());
+    Ok(Indexed { content, layers: 1, cached_layers: 0, bytes_walked })
 }
 
 /// Match phase: vulnerabilities of the merged packages, from the store's advisories

@@ -37,6 +37,7 @@ commands! {
     Rules => rules,
     Compliance => compliance,
     Image => image,
+    Fs => fs,
     Harbor => harbor,
     // New subcommands here, one line each (e.g. `Scan => scan,` with src/cmd/scan.rs).
 }

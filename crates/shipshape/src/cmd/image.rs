@@ -77,6 +77,13 @@ pub struct ScanArgs {
     /// table, json, cyclonedx (packages and their vulnerabilities), sarif [default: table on a terminal, else json]
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
+    #[command(flatten)]
+    pub gate: GateArgs,
+}
+
+/// The CI gate flags, shared by `image scan` and `fs scan`.
+#[derive(clap::Args, Debug)]
+pub struct GateArgs {
     /// Exit with this status when a finding remains after --severity, --ignore-unfixed and the ignore file (CI gate)
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub exit_code: i32,
@@ -103,7 +110,7 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     }
 }
 
-fn default_format(out: &Option<PathBuf>) -> String {
+pub(crate) fn default_format(out: &Option<PathBuf>) -> String {
     if out.is_none() && std::io::stdout().is_terminal() { "table".into() } else { "json".into() }
 }
 
@@ -162,7 +169,7 @@ fn progress_bar(progress: &Arc<Progress>, what: &str) -> Option<(indicatif::Prog
     Some((bar, h))
 }
 
-fn write_out(out: &Option<PathBuf>, text: &str) -> anyhow::Result<()> {
+pub(crate) fn write_out(out: &Option<PathBuf>, text: &str) -> anyhow::Result<()> {
     match out {
         Some(p) => std::fs::write(p, text).with_context(|| format!("writing {}", p.display())),
         None => {
@@ -174,11 +181,7 @@ fn write_out(out: &Option<PathBuf>, text: &str) -> anyhow::Result<()> {
     }
 }
 
-async fn index(
-    s: &SourceArgs,
-    engine: &Arc<Engine>,
-    scanners: Scanners,
-) -> anyhow::Result<(image::Image, scan::Indexed)> {
+async fn index(s: &SourceArgs, engine: &Arc<Engine>, scanners: Scanners) -> anyhow::Result<(image::Image, scan::Indexed)> {
     let source = image::parse_source(&s.source).map_err(|e| anyhow::anyhow!("{e}"))?;
     let opts = open_options(s)?;
     let progress = Arc::new(Progress::default());
@@ -222,9 +225,10 @@ async fn sbom(a: SbomArgs) -> anyhow::Result<()> {
 /// Exit status when vulnerability scanning is asked without advisory data.
 const EXIT_NO_ADVISORIES: i32 = 2;
 
-async fn scan_cmd(a: ScanArgs, global: &Global) -> anyhow::Result<()> {
+/// `--scanners vuln,virus,risk` (shared with `fs scan`).
+pub(crate) fn parse_scanners(list: &[String]) -> anyhow::Result<Scanners> {
     let mut sc = Scanners::default();
-    for s in &a.scanners {
+    for s in list {
         match s.trim() {
             "vuln" => sc.vuln = true,
             "virus" => sc.virus = true,
@@ -236,28 +240,35 @@ async fn scan_cmd(a: ScanArgs, global: &Global) -> anyhow::Result<()> {
     if !(sc.vuln || sc.virus || sc.risk) {
         anyhow::bail!("--scanners: choose at least one of vuln, virus, risk");
     }
+    Ok(sc)
+}
+
+/// The store with advisory data, opened before anything is read; exits 2 when none is loaded
+/// (an empty result would read as "no vulnerabilities").
+pub(crate) async fn advisory_store(global: &Global) -> anyhow::Result<store::Store> {
+    let store = global.open_store().await?;
+    if !store.has_advisories().await? {
+        eprintln!(
+            "shipshape: no vulnerability data is loaded in {}: import advisories first (`shipshape db import DIR`), \
+             or scan with --scanners virus,risk",
+            store.data_dir().display()
+        );
+        std::process::exit(EXIT_NO_ADVISORIES);
+    }
+    Ok(store)
+}
+
+async fn scan_cmd(a: ScanArgs, global: &Global) -> anyhow::Result<()> {
+    let mut sc = parse_scanners(&a.scanners)?;
     let format = a.format.clone().unwrap_or_else(|| default_format(&a.source.output));
     if !matches!(format.as_str(), "table" | "json" | "sarif" | "cyclonedx") {
         anyhow::bail!("--format: {format:?} is not table, json, cyclonedx or sarif");
     }
     // CycloneDX lists the packages the vulnerabilities point at.
     sc.packages = format == "cyclonedx";
-    let gate = gate(&a);
+    let gate = gate(&a.gate);
     // Fail before reading the image when there is nothing to match against.
-    let store = if sc.vuln {
-        let store = global.open_store().await?;
-        if !store.has_advisories().await? {
-            eprintln!(
-                "shipshape: no vulnerability data is loaded in {}: import advisories first (`shipshape db import DIR`), \
-                 or scan with --scanners virus,risk",
-                store.data_dir().display()
-            );
-            std::process::exit(EXIT_NO_ADVISORIES);
-        }
-        Some(store)
-    } else {
-        None
-    };
+    let store = if sc.vuln { Some(advisory_store(global).await?) } else { None };
     let signatures = if sc.virus { Some(load_signatures(global)?) } else { None };
     let engine = Arc::new(Engine::new(signatures, cache(&a.source)?)?);
     let (img, indexed) = index(&a.source, &engine, sc).await?;
@@ -299,7 +310,7 @@ async fn scan_cmd(a: ScanArgs, global: &Global) -> anyhow::Result<()> {
                 "scanners": { "vuln": sc.vuln, "virus": sc.virus, "risk": sc.risk },
                 "packages": c.packages.len(),
                 "vulnerabilities": vulns,
-                "suppressed": kept.suppressed.iter().map(|(v, why)| serde_json::json!({"finding": v, "reason": why})).collect::<Vec<_>>(),
+                "suppressed": suppressed_json(&kept),
                 "malware": malware,
                 "risks": risks,
                 "warnings": c.warnings,
@@ -308,18 +319,24 @@ async fn scan_cmd(a: ScanArgs, global: &Global) -> anyhow::Result<()> {
             });
             serde_json::to_string_pretty(&v)? + "\n"
         }
-        _ => table(&a.source.source, &img, vulns, malware, risks, sc),
+        _ => table(&format!("{} ({})", a.source.source, img.id), vulns, malware, risks, sc),
     };
     write_out(&a.source.output, &text)?;
-    if a.exit_code != 0 && !kept.is_empty() {
-        std::process::exit(a.exit_code);
+    if a.gate.exit_code != 0 && !kept.is_empty() {
+        std::process::exit(a.gate.exit_code);
     }
     Ok(())
 }
 
-/// The CI gate of `image scan`: severities, unfixed, the ignore file (exit 2 on a bad one).
-fn gate(a: &ScanArgs) -> scan::gate::Gate {
-    let severities = a.severity.iter().filter(|s| !s.trim().is_empty()).map(|s| scan::gate::parse_severity(s)).collect::<Result<Vec<_>, _>>();
+/// VEX-suppressed findings with their reasons, as the JSON reports list them.
+pub(crate) fn suppressed_json(kept: &scan::gate::Kept) -> Vec<serde_json::Value> {
+    kept.suppressed.iter().map(|(v, why)| serde_json::json!({"finding": v, "reason": why})).collect()
+}
+
+/// The CI gate of a scan: severities, unfixed, the ignore file (exit 2 on a bad one).
+pub(crate) fn gate(a: &GateArgs) -> scan::gate::Gate {
+    let severities =
+        a.severity.iter().filter(|s| !s.trim().is_empty()).map(|s| scan::gate::parse_severity(s)).collect::<Result<Vec<_>, _>>();
     let severities = severities.unwrap_or_else(|e| super::db::usage_error(format_args!("--severity: {e}")));
     let default = PathBuf::from(".shipshapeignore");
     let path = a.ignore_file.clone().or_else(|| default.is_file().then_some(default));
@@ -339,10 +356,11 @@ fn gate(a: &ScanArgs) -> scan::gate::Gate {
     scan::gate::Gate { severities, ignore_unfixed: a.ignore_unfixed, ignore, vex }
 }
 
-fn table(name: &str, img: &image::Image, vulns: &[vuln::VulnFinding], malware: &[MalwareFinding], risks: &[RiskFinding], sc: Scanners) -> String {
+/// The findings as a text table under `header` (shared with `fs scan`).
+pub(crate) fn table(header: &str, vulns: &[vuln::VulnFinding], malware: &[MalwareFinding], risks: &[RiskFinding], sc: Scanners) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
-    let _ = writeln!(s, "{name} ({})", img.id);
+    let _ = writeln!(s, "{header}");
     if sc.vuln {
         let _ = writeln!(s, "\nVulnerabilities: {}", vulns.len());
         if !vulns.is_empty() {
@@ -388,7 +406,7 @@ fn table(name: &str, img: &image::Image, vulns: &[vuln::VulnFinding], malware: &
     s
 }
 
-fn load_signatures(global: &Global) -> anyhow::Result<Arc<malware::Signatures>> {
+pub(crate) fn load_signatures(global: &Global) -> anyhow::Result<Arc<malware::Signatures>> {
     super::rules::rule_store(global)?.load().map_err(|e| anyhow::anyhow!("loading malware rules: {e}"))
 }
 
@@ -403,11 +421,6 @@ pub fn start_worker(
 ) -> anyhow::Result<(scan::worker::WorkerHandle, Arc<Engine>)> {
     let signatures = load_signatures(global)?;
     let engine = Arc::new(Engine::new(Some(signatures), Arc::new(scan::StoreCache(store.clone())))?);
-    let cfg = scan::worker::WorkerConfig {
-        docker_host,
-        inventory_every,
-        registries,
-        ..Default::default()
-    };
+    let cfg = scan::worker::WorkerConfig { docker_host, inventory_every, registries, ..Default::default() };
     Ok((scan::worker::spawn(store.clone(), Arc::clone(&engine), cfg), engine))
 }
