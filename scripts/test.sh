@@ -21,6 +21,15 @@ else
   cargo test --workspace --no-fail-fast
 fi
 
+echo "=== the project's own scan: fs scan of the repository against ../shared's crates.io advisories"
+# Shown, not gating (no --exit-code): an advisory on a dependency is triaged by a person, and
+# the shared data is a frozen snapshot. A crash of the scan itself still fails the run.
+cargo build -q -p shipshape
+own=$(mktemp -d)
+"$CARGO_TARGET_DIR/debug/shipshape" --data-dir "$own" db import "${SHIPSHAPE_SHARED:-$PWD/../shared}/vulndata/osv/crates.io" >/dev/null
+"$CARGO_TARGET_DIR/debug/shipshape" --data-dir "$own" fs scan . --scanners vuln --format table
+rm -rf "$own"
+
 echo "=== end-to-end tests (official clients against the real binary)"
 cargo build -p shipshape
 export SHIPSHAPE_BIN=${SHIPSHAPE_BIN:-$CARGO_TARGET_DIR/debug/shipshape}
