@@ -1,4 +1,4 @@
-//! Replay protection: a TC3 signature is accepted once for an action that changes state.
+//! Replay protection: a TC3 signature is accepted once per action that changes state.
 //!
 //! **What the TC3 signature covers.** The HTTP method, the path, the query string, the headers named
 //! in `SignedHeaders`, the SHA-256 of the body, `X-TC-Timestamp` and the credential scope (SecretId
@@ -12,21 +12,28 @@
 //! second have the same signature.
 //!
 //! **What this closes.** Without it, anyone who sees one signed request (a proxy's log, a plain-HTTP
-//! hop) could send it again, unchanged or with another `X-TC-Action`, for as long as its timestamp
-//! is within the ±300 s window. Now:
-//! - a signature accepted once is refused for every mutating action ([`crate::action::is_mutating_name`];
-//!   `AuthFailure`, message saying it was replayed) until it expires: remembered by the
-//!   [`SeenSignatures`] store (shared by every API replica on one PostgreSQL, kept across restarts),
-//!   and by this process in memory, which also answers repeated replays without a store round trip;
-//! - a signature accepted for a read by this process is remembered in memory too, so it cannot be
-//!   re-sent with a mutating `X-TC-Action` (the header is not signed) to this process.
+//! hop) could send it again and again for as long as its timestamp is within the ±300 s window. Now
+//! a (signature, action) pair of a mutating action ([`crate::action::is_mutating_name`]) is carried
+//! out at most once: it is claimed before the handler runs (so two copies racing each other cannot
+//! both run), kept when the answer is a success, and released when the answer is an error (rate
+//! limit, bad parameter, failed operation: nothing changed, so sending it again is a retry). A
+//! claimed pair sent again is refused with `AuthFailure` and a message saying it was replayed,
+//! until it expires. The pairs are recorded by the [`SeenSignatures`] store (shared by every API
+//! replica on one PostgreSQL, kept across restarts) and in this process's memory, which answers
+//! repeated replays without a store round trip.
 //!
-//! **What stays open.** Reads are idempotent and stay replayable within the window: whoever captured
-//! a signed request can read that account's data with it (same body, any read action) until it
-//! expires; TLS (`serve --tls-cert`) is what keeps requests from being seen. A read's signature is
-//! not shared between replicas, so one captured read can still become one mutating call on another
-//! replica. A legitimate client that sends the same mutating request twice within one second (same
-//! timestamp, same body) has the second refused: it must sign again a second later or change the body.
+//! **What stays open, and why.** The action is part of the key because the SDKs do not sign it:
+//! a signature alone cannot tell a replay under another `X-TC-Action` from a client calling two
+//! actions with the same body in the same second, which the SDKs do all the time (`{}` bodies: a
+//! `DescribeAssetImageScanTask` then a `ModifyAssetImageScanStop`). Refusing those would break
+//! ordinary clients, so a captured request can still be re-sent once under each other mutating
+//! action whose parameters its body fits. Reads are idempotent and stay replayable within the
+//! window: whoever captured a signed request can read that account's data with it. Both are what
+//! TLS (`serve --tls-cert`) is for: a request that cannot be seen cannot be replayed. A request that
+//! failed can be sent again within its window and may then succeed (a scan refused while another one
+//! ran). A client that
+//! sends the same mutating action with the same body twice within one second (same timestamp) has
+//! the second refused: it must sign again a second later or change the body.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -39,7 +46,7 @@ use crate::tc3::MAX_SKEW_SECS;
 
 /// Kept this long past the end of a signature's window, for replicas whose clocks differ a little.
 pub const CLOCK_MARGIN_SECS: i64 = 60;
-/// Signatures kept in memory by one process (≈ 100 bytes each).
+/// Mutating requests' digests kept in memory by one process (≈ 100 bytes each).
 pub const MEMORY_CAPACITY: usize = 65_536;
 
 /// The store side: records a signature digest once, shared by every process using the same database.
@@ -48,14 +55,19 @@ pub trait SeenSignatures: Send + Sync + 'static {
     /// Records `digest` until `expires_at` (Unix seconds). `Ok(true)` when it was not recorded yet
     /// (or only with an expiry before `now`), `Ok(false)` when it was: a replay.
     fn first_use<'a>(&'a self, digest: &'a [u8; 32], now: i64, expires_at: i64) -> BoxFuture<'a, Result<bool, LookupError>>;
+
+    /// Removes `digest` (its request failed and changed nothing).
+    fn forget<'a>(&'a self, digest: &'a [u8; 32]) -> BoxFuture<'a, Result<(), LookupError>>;
 }
 
-/// The digest remembered for a signature: SHA-256 over the SecretId and the signature bytes.
-pub fn digest(secret_id: &str, signature: &[u8; 32]) -> [u8; 32] {
+/// The digest remembered for a request: SHA-256 over the SecretId, the signature bytes and the
+/// action (not covered by the signature, see the module doc).
+pub fn digest(secret_id: &str, signature: &[u8; 32], action: &str) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(secret_id.as_bytes());
     h.update([0]);
     h.update(signature);
+    h.update(action.as_bytes());
     h.finalize().into()
 }
 
@@ -83,14 +95,13 @@ impl ReplayGuard {
         ReplayGuard { store, memory: RecentSignatures::new(capacity) }
     }
 
-    /// Reads are only remembered; a mutating action is refused when the digest was seen before.
+    /// Reads pass; a mutating action is refused when its digest was seen before.
     pub async fn check(&self, digest: &[u8; 32], timestamp: i64, now: i64, mutating: bool) -> Result<(), Refusal> {
-        let expires = expires_at(timestamp);
-        let new_here = self.memory.insert(*digest, expires, now);
         if !mutating {
             return Ok(());
         }
-        if !new_here {
+        let expires = expires_at(timestamp);
+        if !self.memory.insert(*digest, expires, now) {
             return Err(Refusal::Replayed);
         }
         match &self.store {
@@ -105,6 +116,20 @@ impl ReplayGuard {
                 }
             },
         }
+    }
+}
+
+impl ReplayGuard {
+    /// Releases a digest claimed by [`ReplayGuard::check`] whose request was answered with an error.
+    /// If the store cannot be reached the digest stays recorded (the request stays refused).
+    pub async fn release(&self, digest: &[u8; 32]) {
+        if let Some(store) = &self.store
+            && let Err(e) = store.forget(digest).await
+        {
+            tracing::warn!(error = %e, "could not release the signature of a failed request; re-sending it is refused");
+            return;
+        }
+        self.memory.remove(digest);
     }
 }
 
@@ -196,6 +221,13 @@ mod tests {
                 }
             })
         }
+
+        fn forget<'a>(&'a self, digest: &'a [u8; 32]) -> BoxFuture<'a, Result<(), LookupError>> {
+            Box::pin(async move {
+                self.seen.lock().unwrap().remove(digest);
+                Ok(())
+            })
+        }
     }
 
     fn d(n: u8) -> [u8; 32] {
@@ -215,10 +247,8 @@ mod tests {
             assert!(g.check(&d(2), now, now, false).await.is_ok());
         }
         assert_eq!(store.calls.load(Ordering::SeqCst), 1, "reads never reach the store");
-        // A read's signature re-sent with a mutating action is a replay (X-TC-Action is not signed).
-        assert!(matches!(g.check(&d(2), now, now, true).await, Err(Refusal::Replayed)));
-        // A mutating signature may be re-sent as a read.
-        assert!(g.check(&d(1), now, now, false).await.is_ok());
+        // A read's digest later used by a mutating request is not taken as a replay.
+        assert!(g.check(&d(2), now, now, true).await.is_ok());
     }
 
     #[tokio::test]
@@ -233,6 +263,16 @@ mod tests {
         // timestamp check refuses the request anyway.
         let later = expires_at(now) + 1;
         assert!(b.check(&d(7), now, later, true).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn released_digest_may_be_used_again() {
+        let store = Arc::new(MapStore::default());
+        let g = ReplayGuard::new(Some(store.clone()), 100);
+        assert!(g.check(&d(5), 0, 0, true).await.is_ok());
+        g.release(&d(5)).await;
+        assert!(g.check(&d(5), 0, 0, true).await.is_ok());
+        assert!(matches!(g.check(&d(5), 0, 0, true).await, Err(Refusal::Replayed)));
     }
 
     #[tokio::test]
@@ -260,9 +300,10 @@ mod tests {
     }
 
     #[test]
-    fn digest_depends_on_key_and_signature() {
-        assert_ne!(digest("AKID1", &d(1)), digest("AKID2", &d(1)));
-        assert_ne!(digest("AKID1", &d(1)), digest("AKID1", &d(2)));
+    fn digest_depends_on_key_signature_and_action() {
+        assert_ne!(digest("AKID1", &d(1), "A"), digest("AKID2", &d(1), "A"));
+        assert_ne!(digest("AKID1", &d(1), "A"), digest("AKID1", &d(2), "A"));
+        assert_ne!(digest("AKID1", &d(1), "A"), digest("AKID1", &d(1), "B"));
         assert_eq!(expires_at(1000), 1000 + 300 + 60);
     }
 }

@@ -194,18 +194,26 @@ async fn body_limit_layer(State(state): State<Arc<AppState>>, req: Request, next
 async fn auth_layer(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     // Work on the parts: `Body` is not `Sync`, so a `&Request` cannot be held across an await.
     let (mut parts, body) = req.into_parts();
-    let caller = match authenticate(&state, &parts).await {
+    let (caller, claimed) = match authenticate(&state, &parts).await {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
     let fields = LogFields { action: caller.action, account: caller.account };
     parts.extensions.insert(caller);
     let mut resp = next.run(Request::from_parts(parts, body)).await;
+    // A mutating request answered with an error (rate limit, bad parameter, failed operation) changed
+    // nothing: its signature is released, so sending it again is a retry, not a replay.
+    if let Some(digest) = claimed
+        && resp.extensions().get::<ApiError>().is_some()
+    {
+        state.replay.release(&digest).await;
+    }
     resp.extensions_mut().insert(fields);
     resp
 }
 
-async fn authenticate(state: &AppState, req: &axum::http::request::Parts) -> Result<Caller, ApiError> {
+/// The caller, and the replay digest claimed for a mutating action.
+async fn authenticate(state: &AppState, req: &axum::http::request::Parts) -> Result<(Caller, Option<[u8; 32]>), ApiError> {
     let headers = &req.headers;
     if req.method != Method::POST {
         return Err(ApiError::new(
@@ -257,28 +265,33 @@ async fn authenticate(state: &AppState, req: &axum::http::request::Parts) -> Res
     let (action, mutating) = state.table.resolve(action_name).ok_or_else(|| {
         ApiError::new(TcssCode::InvalidAction, format!("The action `{action_name}` does not exist in tcss {API_VERSION}."))
     })?;
-    let digest = replay::digest(auth.secret_id, &auth.signature);
-    match state.replay.check(&digest, signed_at, now, mutating).await {
-        Ok(()) => {}
-        Err(replay::Refusal::Replayed) => {
-            return Err(ApiError::new(
-                TcssCode::AuthFailure,
-                format!(
-                    "The request was replayed: a request with this signature was already accepted, and `{action}` changes \
-                     state, so a signature is accepted once. Sign the request again (a new X-TC-Timestamp)."
-                ),
-            ));
+    let mut claimed = None;
+    if mutating {
+        let digest = replay::digest(auth.secret_id, &auth.signature, action);
+        match state.replay.check(&digest, signed_at, now, true).await {
+            Ok(()) => {}
+            Err(replay::Refusal::Replayed) => {
+                return Err(ApiError::new(
+                    TcssCode::AuthFailure,
+                    format!(
+                        "The request was replayed: `{action}` with this signature was already accepted, and an action \
+                         that changes state accepts a signature once. Sign the request again (a new X-TC-Timestamp)."
+                    ),
+                ));
+            }
+            Err(replay::Refusal::Store(e)) => return Err(ApiError::internal(e)),
         }
-        Err(replay::Refusal::Store(e)) => return Err(ApiError::internal(e)),
+        claimed = Some(digest);
     }
     let request_id = req.extensions.get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
-    Ok(Caller {
+    let caller = Caller {
         request_id,
         account: credential.account,
         secret_id: auth.secret_id.to_string(),
         action,
         region: header_string(headers, "x-tc-region"),
-    })
+    };
+    Ok((caller, claimed))
 }
 
 fn tc3_error(e: tc3::Tc3Error) -> ApiError {

@@ -118,6 +118,10 @@ impl api::SeenSignatures for StoreSignatures {
     fn first_use<'a>(&'a self, digest: &'a [u8; 32], now: i64, expires_at: i64) -> BoxFuture<'a, Result<bool, LookupError>> {
         Box::pin(async move { self.0.first_signature_use(digest, now, expires_at).await.map_err(|e| LookupError(Box::new(e))) })
     }
+
+    fn forget<'a>(&'a self, digest: &'a [u8; 32]) -> BoxFuture<'a, Result<(), LookupError>> {
+        Box::pin(async move { self.0.forget_signature(digest).await.map_err(|e| LookupError(Box::new(e))) })
+    }
 }
 
 #[cfg(test)]

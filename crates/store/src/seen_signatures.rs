@@ -30,6 +30,12 @@ impl Store {
         Ok(inserted)
     }
 
+    /// Deletes `digest` (its request failed and changed nothing, so it may be sent again).
+    pub async fn forget_signature(&self, digest: &[u8; 32]) -> Result<(), Error> {
+        sqlx::query("DELETE FROM seen_signatures WHERE digest = $1").bind(digest.to_vec()).execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Deletes the rows expired before `now`; returns how many.
     pub async fn prune_seen_signatures(&self, now: i64) -> Result<u64, Error> {
         Ok(sqlx::query("DELETE FROM seen_signatures WHERE expires_at < $1").bind(now).execute(&self.pool).await?.rows_affected())
@@ -51,6 +57,8 @@ mod tests {
             // Past its expiry the row no longer counts (and is reused).
             assert!(store.first_signature_use(&a, 1361, 1721).await.unwrap());
             assert!(!store.first_signature_use(&a, 1362, 1722).await.unwrap());
+            store.forget_signature(&a).await.unwrap();
+            assert!(store.first_signature_use(&a, 1362, 1722).await.unwrap());
             // Concurrent first uses of one digest: exactly one wins.
             let c = [2u8; 32];
             let tries: Vec<_> = (0..8)
