@@ -5,6 +5,8 @@
 //! foreign formats: those belong to the crates that own them.
 
 use serde::{Deserialize, Serialize};
+
+pub mod node;
 use std::fmt;
 
 /// The tenant every stored row belongs to (the TencentCloud `AppId`).

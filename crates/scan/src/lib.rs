@@ -14,6 +14,7 @@ pub mod cyclonedx;
 mod error;
 pub mod gate;
 pub mod inventory;
+pub mod nodes;
 mod pipeline;
 pub mod results;
 pub mod sarif;

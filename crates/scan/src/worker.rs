@@ -37,6 +37,8 @@ pub struct WorkerConfig {
     pub spool_dir: Option<std::path::PathBuf>,
     /// Registries whose images join the inventory (and are read from there: layer by layer).
     pub registries: Vec<inventory::RegistryConfig>,
+    /// The host's /proc, for what only the kernel knows of containers (processes, sockets).
+    pub proc_root: std::path::PathBuf,
 }
 
 impl Default for WorkerConfig {
@@ -50,6 +52,7 @@ impl Default for WorkerConfig {
             max_attempts: 3,
             spool_dir: None,
             registries: Vec::new(),
+            proc_root: "/proc".into(),
         }
     }
 }
@@ -105,6 +108,12 @@ pub fn spawn(store: Store, engine: Arc<Engine>, cfg: WorkerConfig) -> WorkerHand
     tokio::spawn(async move { scheduler_loop(c).await });
     let c = Arc::clone(&ctx);
     tokio::spawn(async move { rematch_loop(c).await });
+    let nodes = crate::nodes::NodeConfig {
+        docker_host: ctx.cfg.docker_host.clone(),
+        proc_root: ctx.cfg.proc_root.clone(),
+        every: ctx.cfg.inventory_every,
+    };
+    tokio::spawn(crate::nodes::run(ctx.store.clone(), nodes, ctx.stop.clone()));
     WorkerHandle { wake, refresh, stop }
 }
 

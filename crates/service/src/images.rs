@@ -101,33 +101,37 @@ fn corrupt<E: std::fmt::Display>(e: E) -> ServiceError {
 // ---- the image list ----
 
 /// One image with what the list and the filters need.
-struct ImageRow {
-    asset: ImageAsset,
+pub(crate) struct ImageRow {
+    pub(crate) asset: ImageAsset,
     summary: Summary,
-    scanned_at: Option<i64>,
+    pub(crate) scanned_at: Option<i64>,
     /// `NOT_SCAN`, `SCANNING`, `SCANNED`, `SCAN_ERR`.
     status: &'static str,
 }
 
 impl ImageRow {
-    fn vul_cnt(&self) -> u64 {
+    pub(crate) fn vul_cnt(&self) -> u64 {
         self.summary.vul.as_ref().map_or(0, |k| k.count)
     }
-    fn virus_cnt(&self) -> u64 {
+    pub(crate) fn virus_cnt(&self) -> u64 {
         self.summary.virus.as_ref().map_or(0, |k| k.count)
     }
-    fn risk_cnt(&self) -> u64 {
+    pub(crate) fn risk_cnt(&self) -> u64 {
         self.summary.risk.as_ref().map_or(0, |k| k.count)
     }
     fn level_cnt(&self, f: impl Fn(&KindSummary) -> u64) -> u64 {
         self.summary.vul.as_ref().map_or(0, f)
+    }
+    /// Fixing is recommended: a critical or high vulnerability, or a trojan (`IsSuggest`).
+    pub(crate) fn is_suggested(&self) -> bool {
+        self.level_cnt(|k| k.critical + k.high) > 0 || self.virus_cnt() > 0
     }
     fn name(&self) -> String {
         self.asset.names.first().cloned().unwrap_or_else(|| "<none>:<none>".into())
     }
 }
 
-async fn image_rows(svc: &Service, account: model::AccountId) -> Result<Vec<ImageRow>, ServiceError> {
+pub(crate) async fn image_rows(svc: &Service, account: model::AccountId) -> Result<Vec<ImageRow>, ServiceError> {
     let assets = svc.store.image_assets(account).await?;
     let results: HashMap<String, ImageScanResult> =
         svc.store.image_scan_results(account).await?.into_iter().map(|r| (r.image_id.clone(), r)).collect();
@@ -269,8 +273,9 @@ fn images_info(r: &ImageRow) -> ImagesInfo {
         image_name: r.name(),
         create_time: r.asset.created.clone(),
         size: r.asset.size,
-        // The server's one Docker Engine is one host.
-        host_cnt: 1,
+        // The server's Docker Engine is its one host: 1 when the image is there, 0 for an image
+        // only in a registry.
+        host_cnt: u64::from(r.asset.sources.iter().any(|s| s == "docker")),
         super_node_cnt: 0,
         container_cnt: r.asset.container_cnt,
         scan_time: r.scanned_at.map(format_utc).unwrap_or_default(),
@@ -285,7 +290,7 @@ fn images_info(r: &ImageRow) -> ImagesInfo {
         scan_virus_error: kind_error(&s.virus),
         scan_vul_error: kind_error(&s.vul),
         scan_risk_error: kind_error(&s.risk),
-        is_suggest: u64::from(r.level_cnt(|k| k.critical + k.high) > 0 || r.virus_cnt() > 0),
+        is_suggest: u64::from(r.is_suggested()),
         is_authorized: 1,
         component_cnt: s.component_cnt,
         critical_level_vul_cnt: r.level_cnt(|k| k.critical),

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use api::{Action, Credential, CredentialLookup, LookupError, action};
 use futures::future::BoxFuture;
 
+pub mod assets;
 pub mod compliance;
 pub mod error;
 pub mod image_scan_setting;
@@ -58,6 +59,18 @@ fn implemented(svc: &Arc<Service>) -> Vec<Action> {
         handler!(svc, "DescribeAssetImageVirusList", images::describe_virus_list),
         handler!(svc, "DescribeAssetImageRiskList", images::describe_risk_list),
         handler!(svc, "DescribeAssetImageDetail", images::describe_image_detail),
+        handler!(svc, "DescribeAssetSummary", assets::describe_summary),
+        handler!(svc, "DescribeContainerAssetSummary", assets::describe_container_summary),
+        handler!(svc, "DescribeAssetContainerList", assets::describe_container_list),
+        handler!(svc, "DescribeAssetContainerDetail", assets::describe_container_detail),
+        handler!(svc, "DescribeAssetHostList", assets::describe_host_list),
+        handler!(svc, "DescribeAssetHostDetail", assets::describe_host_detail),
+        handler!(svc, "DescribeAssetProcessList", assets::describe_process_list),
+        handler!(svc, "DescribeAssetPortList", assets::describe_port_list),
+        handler!(svc, "DescribeAssetComponentList", assets::describe_component_list),
+        handler!(svc, "CreateRefreshTask", assets::create_refresh_task),
+        handler!(svc, "DescribeRefreshTask", assets::describe_refresh_task),
+        handler!(svc, "DescribeAssetSyncLastTime", assets::describe_sync_last_time),
         handler!(svc, "ScanComplianceAssets", compliance::scan_assets),
         handler!(svc, "ScanComplianceAssetsByPolicyItem", compliance::scan_assets_by_item),
         handler!(svc, "ScanComplianceScanFailedAssets", compliance::scan_failed_assets),

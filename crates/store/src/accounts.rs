@@ -62,6 +62,12 @@ impl Store {
         Ok(row.try_get::<i64, _>(0)? > 0)
     }
 
+    /// When the account was created (unix seconds); `None` when it does not exist.
+    pub async fn account_created_at(&self, app_id: AccountId) -> Result<Option<i64>, Error> {
+        let row = sqlx::query("SELECT created_at FROM accounts WHERE app_id = $1").bind(app_id).fetch_optional(&self.pool).await?;
+        row.map(|r| r.try_get(0).map_err(Error::from)).transpose()
+    }
+
     pub async fn count_accounts(&self) -> Result<i64, Error> {
         let row = sqlx::query("SELECT COUNT(*) FROM accounts").fetch_one(&self.pool).await?;
         Ok(row.try_get(0)?)

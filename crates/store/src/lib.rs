@@ -20,6 +20,7 @@ pub mod compliance;
 pub mod harbor;
 pub mod image_scan;
 pub mod layer_cache;
+pub mod nodes;
 pub mod scan_tasks;
 pub mod seen_signatures;
 pub mod testing;

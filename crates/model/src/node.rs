@@ -1,0 +1,122 @@
+//! What a node reports about itself: the host, its containers, their processes and listening
+//! ports. Collected by the `node` crate (Docker Engine and the host's /proc), stored as JSON per
+//! host and container, read by the TCSS asset actions.
+
+use serde::{Deserialize, Serialize};
+
+/// One host running a container engine.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostFacts {
+    /// The engine's stable ID (`docker info` ID).
+    pub host_id: String,
+    pub hostname: String,
+    /// The address other machines reach it at (source address of its default route), empty when
+    /// it has no route.
+    pub ip: String,
+    pub os_name: String,
+    pub kernel_version: String,
+    pub docker_version: String,
+    pub docker_api_version: String,
+    pub docker_go_version: String,
+    pub storage_driver: String,
+    pub docker_root_dir: String,
+    pub cpus: u64,
+    pub memory_bytes: u64,
+    pub image_cnt: u64,
+    pub container_cnt: u64,
+    /// Unix seconds of the collection.
+    pub collected_at: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerFacts {
+    pub container_id: String,
+    pub name: String,
+    /// The image as the container names it (`repo:tag` or an id).
+    pub image_name: String,
+    /// Config digest `sha256:…`.
+    pub image_id: String,
+    /// created, running, paused, restarting, removing, exited, dead.
+    pub status: String,
+    /// RFC 3339.
+    pub created: String,
+    /// The user the main process runs as (`root` when the image and run set none).
+    pub run_as: String,
+    pub cmd: String,
+    /// Host PID of the main process (0 when not running).
+    pub pid: u64,
+    pub mounts: Vec<MountFacts>,
+    pub network: NetworkFacts,
+    /// Resident memory in KiB (the engine's stats), 0 when not running.
+    pub memory_kib: u64,
+    /// Cumulative CPU time of the container and of the host (nanoseconds / clock ticks as the
+    /// engine reports them), for a usage rate between two collections.
+    pub cpu_total: u64,
+    pub system_cpu_total: u64,
+    /// CPU use since the previous collection, in thousandths of one CPU (TCSS CPUUsage), `None`
+    /// on the first collection.
+    pub cpu_usage_milli: Option<u64>,
+    /// Pod name from the Kubernetes labels the kubelet sets, empty otherwise.
+    pub pod_name: String,
+    pub processes: Vec<ProcessFacts>,
+    pub ports: Vec<PortFacts>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountFacts {
+    /// bind, volume, tmpfs.
+    pub kind: String,
+    pub source: String,
+    pub destination: String,
+    pub mode: String,
+    pub rw: bool,
+    pub propagation: String,
+    pub name: String,
+    pub driver: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkFacts {
+    /// The network mode (`bridge`, `host`, `none`, `container:ID`, a network name).
+    pub mode: String,
+    pub name: String,
+    pub network_id: String,
+    pub endpoint_id: String,
+    pub gateway: String,
+    pub ipv4: String,
+    pub ipv6: String,
+    pub mac: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessFacts {
+    /// PID on the host.
+    pub pid: u64,
+    /// PID inside the container's PID namespace (0 when the host's /proc is not readable).
+    pub container_pid: u64,
+    pub user: String,
+    pub name: String,
+    pub cmdline: String,
+    /// Executable path, empty when the host's /proc does not let us read it.
+    pub exe: String,
+    /// RFC 3339 start time.
+    pub start_time: String,
+}
+
+/// A socket listening inside a container (read from its network namespace), with the host port
+/// the engine publishes it on, if any.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortFacts {
+    /// tcp, udp (tcp6/udp6 fold into these; the address tells).
+    pub protocol: String,
+    /// `ADDR:PORT` inside the container.
+    pub listen: String,
+    pub port: u64,
+    /// Host PID of the listening process (0 when unknown).
+    pub pid: u64,
+    pub process_name: String,
+    pub user: String,
+    /// Published on the host: `HOSTIP:HOSTPORT`, empty when not published.
+    pub host_listen: String,
+    pub host_port: u64,
+}

@@ -1,0 +1,224 @@
+//! What nodes report ([`model::node`]): one row per host and per container, each collection of a
+//! host replacing that host's containers in one transaction; and the asset refresh tasks
+//! (`CreateRefreshTask`), claimed by whichever worker polls first.
+
+use model::AccountId;
+use model::node::{ContainerFacts, HostFacts};
+use sqlx::Row;
+
+use crate::{Error, Store, now_unix};
+
+/// A host as last reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeHost {
+    pub facts: HostFacts,
+    /// When it last reported (unix seconds).
+    pub seen_at: i64,
+}
+
+/// A container as last reported, with its host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeContainer {
+    pub host_id: String,
+    pub facts: ContainerFacts,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshTask {
+    pub task_id: i64,
+    /// `Task_New`, `Task_Running`, `Task_Finish`, `Task_Error`.
+    pub status: String,
+    pub error: String,
+    pub created_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+fn corrupt(table: &'static str, e: serde_json::Error) -> Error {
+    Error::Corrupt { table, reason: e.to_string() }
+}
+
+fn task_from_row(r: &sqlx::any::AnyRow) -> Result<RefreshTask, Error> {
+    Ok(RefreshTask {
+        task_id: r.try_get(0)?,
+        status: r.try_get(1)?,
+        error: r.try_get(2)?,
+        created_at: r.try_get(3)?,
+        finished_at: r.try_get(4)?,
+    })
+}
+
+const TASK_COLS: &str = "task_id, status, error, created_at, finished_at";
+
+impl Store {
+    /// Records one collection of a host: the host row, and exactly `containers` as its containers.
+    pub async fn sync_node(&self, account: AccountId, host: &HostFacts, containers: &[ContainerFacts]) -> Result<(), Error> {
+        let now = now_unix();
+        let data = serde_json::to_string(host).map_err(|e| corrupt("node_hosts", e))?;
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO node_hosts (account_id, host_id, data, seen_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (account_id, host_id) DO UPDATE SET data = excluded.data, seen_at = excluded.seen_at",
+        )
+        .bind(account)
+        .bind(&host.host_id)
+        .bind(data)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM node_containers WHERE account_id = $1 AND host_id = $2")
+            .bind(account)
+            .bind(&host.host_id)
+            .execute(&mut *tx)
+            .await?;
+        for c in containers {
+            let data = serde_json::to_string(c).map_err(|e| corrupt("node_containers", e))?;
+            sqlx::query(
+                "INSERT INTO node_containers (account_id, container_id, host_id, data, seen_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (account_id, container_id) DO UPDATE SET host_id = excluded.host_id, data = excluded.data, \
+                 seen_at = excluded.seen_at",
+            )
+            .bind(account)
+            .bind(&c.container_id)
+            .bind(&host.host_id)
+            .bind(data)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn node_hosts(&self, account: AccountId) -> Result<Vec<NodeHost>, Error> {
+        let rows = sqlx::query("SELECT data, seen_at FROM node_hosts WHERE account_id = $1 ORDER BY host_id")
+            .bind(account)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let facts = serde_json::from_str(&r.try_get::<String, _>(0)?).map_err(|e| corrupt("node_hosts", e))?;
+                Ok(NodeHost { facts, seen_at: r.try_get(1)? })
+            })
+            .collect()
+    }
+
+    pub async fn node_containers(&self, account: AccountId) -> Result<Vec<NodeContainer>, Error> {
+        let rows = sqlx::query("SELECT host_id, data FROM node_containers WHERE account_id = $1 ORDER BY container_id")
+            .bind(account)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let facts = serde_json::from_str(&r.try_get::<String, _>(1)?).map_err(|e| corrupt("node_containers", e))?;
+                Ok(NodeContainer { host_id: r.try_get(0)?, facts })
+            })
+            .collect()
+    }
+
+    /// Queues an asset refresh for the account; returns its id.
+    pub async fn create_refresh_task(&self, account: AccountId) -> Result<i64, Error> {
+        let row = sqlx::query(
+            "INSERT INTO asset_refresh_tasks (account_id, status, error, created_at) VALUES ($1, 'Task_New', '', $2) RETURNING task_id",
+        )
+        .bind(account)
+        .bind(now_unix())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    pub async fn refresh_task(&self, account: AccountId, task_id: i64) -> Result<Option<RefreshTask>, Error> {
+        let row = sqlx::query(&format!("SELECT {TASK_COLS} FROM asset_refresh_tasks WHERE account_id = $1 AND task_id = $2"))
+            .bind(account)
+            .bind(task_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(task_from_row).transpose()
+    }
+
+    pub async fn latest_refresh_task(&self, account: AccountId) -> Result<Option<RefreshTask>, Error> {
+        let row = sqlx::query(&format!("SELECT {TASK_COLS} FROM asset_refresh_tasks WHERE account_id = $1 ORDER BY task_id DESC LIMIT 1"))
+            .bind(account)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(task_from_row).transpose()
+    }
+
+    /// Takes the oldest queued refresh (one statement: two workers never take the same one).
+    /// A task left running by a worker that died is ended by [`Store::fail_stale_refresh_tasks`].
+    pub async fn claim_refresh_task(&self) -> Result<Option<(AccountId, i64)>, Error> {
+        let row = sqlx::query(
+            "UPDATE asset_refresh_tasks SET status = 'Task_Running' WHERE task_id = \
+             (SELECT task_id FROM asset_refresh_tasks WHERE status = 'Task_New' ORDER BY task_id LIMIT 1) \
+             AND status = 'Task_New' RETURNING account_id, task_id",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+    }
+
+    pub async fn finish_refresh_task(&self, task_id: i64, error: Option<&str>) -> Result<(), Error> {
+        sqlx::query("UPDATE asset_refresh_tasks SET status = $1, error = $2, finished_at = $3 WHERE task_id = $4")
+            .bind(if error.is_some() { "Task_Error" } else { "Task_Finish" })
+            .bind(error.unwrap_or(""))
+            .bind(now_unix())
+            .bind(task_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Ends refreshes running since before `before` (their worker died): `Task_Error`.
+    pub async fn fail_stale_refresh_tasks(&self, before: i64) -> Result<u64, Error> {
+        let done = sqlx::query(
+            "UPDATE asset_refresh_tasks SET status = 'Task_Error', error = 'the worker stopped', finished_at = $1 \
+             WHERE status = 'Task_Running' AND created_at < $2",
+        )
+        .bind(now_unix())
+        .bind(before)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing;
+
+    #[tokio::test]
+    async fn hosts_containers_and_refresh_tasks() {
+        let mut stores = Vec::new();
+        let dir = tempfile::tempdir().unwrap();
+        stores.push((Store::open(dir.path(), None).await.unwrap(), None));
+        if let Some(url) = testing::fresh_postgres().await.unwrap() {
+            let d = tempfile::tempdir().unwrap();
+            stores.push((Store::open(d.path(), Some(&url)).await.unwrap(), Some(d)));
+        }
+        for (store, _d) in stores {
+            let a = store.create_account_with_key().await.unwrap().app_id;
+            let b = store.create_account_with_key().await.unwrap().app_id;
+            let host = HostFacts { host_id: "H".into(), hostname: "n1".into(), ..Default::default() };
+            let c = |id: &str| ContainerFacts { container_id: id.into(), name: id.into(), ..Default::default() };
+            store.sync_node(a, &host, &[c("c1"), c("c2")]).await.unwrap();
+            store.sync_node(a, &host, &[c("c2"), c("c3")]).await.unwrap();
+            let ids: Vec<String> = store.node_containers(a).await.unwrap().into_iter().map(|c| c.facts.container_id).collect();
+            assert_eq!(ids, ["c2", "c3"], "a collection replaces the host's containers");
+            assert_eq!(store.node_hosts(a).await.unwrap()[0].facts, host);
+            assert!(store.node_hosts(b).await.unwrap().is_empty() && store.node_containers(b).await.unwrap().is_empty());
+
+            let t = store.create_refresh_task(a).await.unwrap();
+            assert_eq!(store.refresh_task(b, t).await.unwrap(), None, "another account's task is unknown");
+            assert_eq!(store.claim_refresh_task().await.unwrap(), Some((a, t)));
+            assert_eq!(store.claim_refresh_task().await.unwrap(), None);
+            assert_eq!(store.refresh_task(a, t).await.unwrap().unwrap().status, "Task_Running");
+            store.finish_refresh_task(t, None).await.unwrap();
+            assert_eq!(store.latest_refresh_task(a).await.unwrap().unwrap().status, "Task_Finish");
+            let t2 = store.create_refresh_task(a).await.unwrap();
+            store.claim_refresh_task().await.unwrap();
+            assert_eq!(store.fail_stale_refresh_tasks(now_unix() + 1).await.unwrap(), 1);
+            assert_eq!(store.refresh_task(a, t2).await.unwrap().unwrap().status, "Task_Error");
+        }
+    }
+}
