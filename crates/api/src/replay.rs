@@ -31,9 +31,8 @@
 //! window: whoever captured a signed request can read that account's data with it. Both are what
 //! TLS (`serve --tls-cert`) is for: a request that cannot be seen cannot be replayed. A request that
 //! failed can be sent again within its window and may then succeed (a scan refused while another one
-//! ran). A client that
-//! sends the same mutating action with the same body twice within one second (same timestamp) has
-//! the second refused: it must sign again a second later or change the body.
+//! ran). A client that sends the same mutating action with the same body twice within one second
+//! (same timestamp) has the second refused: it must sign again a second later or change the body.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
