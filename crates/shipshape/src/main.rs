@@ -8,6 +8,8 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
+mod wiring;
+
 /// Declares the subcommand modules (`src/cmd/<module>.rs`), the `Command` enum and its dispatch.
 macro_rules! commands {
     ($($variant:ident => $module:ident,)*) => {
@@ -39,6 +41,7 @@ commands! {
     Image => image,
     Fs => fs,
     Harbor => harbor,
+    Worker => worker,
     // New subcommands here, one line each (e.g. `Scan => scan,` with src/cmd/scan.rs).
 }
 

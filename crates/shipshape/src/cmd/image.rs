@@ -1,6 +1,5 @@
 //! `shipshape image sbom|scan SOURCE`: an image's packages, or its vulnerabilities, trojans and
-//! risks, from the Docker Engine, a docker-archive, an OCI layout or a registry. Also the
-//! wiring of the image scan worker that `serve` starts ([`start_worker`]).
+//! risks, from the Docker Engine, a docker-archive, an OCI layout or a registry.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -408,19 +407,4 @@ pub(crate) fn table(header: &str, vulns: &[vuln::VulnFinding], malware: &[Malwar
 
 pub(crate) fn load_signatures(global: &Global) -> anyhow::Result<Arc<malware::Signatures>> {
     super::rules::rule_store(global)?.load().map_err(|e| anyhow::anyhow!("loading malware rules: {e}"))
-}
-
-/// Starts the image scan worker (inventory refresh, queue, scheduler) for `serve`; returns it
-/// and the engine it scans with (the Harbor adapter's worker shares it).
-pub fn start_worker(
-    store: &store::Store,
-    docker_host: Option<String>,
-    registries: Vec<scan::inventory::RegistryConfig>,
-    inventory_every: Duration,
-    global: &Global,
-) -> anyhow::Result<(scan::worker::WorkerHandle, Arc<Engine>)> {
-    let signatures = load_signatures(global)?;
-    let engine = Arc::new(Engine::new(Some(signatures), Arc::new(scan::StoreCache(store.clone())))?);
-    let cfg = scan::worker::WorkerConfig { docker_host, inventory_every, registries, ..Default::default() };
-    Ok((scan::worker::spawn(store.clone(), Arc::clone(&engine), cfg), engine))
 }

@@ -1,0 +1,69 @@
+"""Past one process: two API replicas (`serve --workers 0`) and one `shipshape worker` on one
+PostgreSQL. A task created through one replica is seen through the other and carried out by the
+worker; the replicas scan nothing themselves. Every process holds the same master.key (the
+secrets at rest are sealed with it), as a deployment's shared secret would provide.
+"""
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import Server, create_pg_database, make_call, shipshape_bin
+from test_image_scan import docker_image_id, poll_until_end, wait_image
+
+
+def test_api_replicas_and_a_worker_share_one_database(tmp_path):
+    image_id = docker_image_id()
+    database = create_pg_database()
+    if database is None:
+        pytest.skip("SHIPSHAPE_TEST_PG unset")
+    a = Server("postgres", tmp_path / "api-a", database=database, extra=["--workers", "0"]).start()
+    worker_dir = tmp_path / "worker"
+    b = None
+    worker = None
+    try:
+        # The other processes get the first one's master key.
+        for d in (tmp_path / "api-b", worker_dir):
+            d.mkdir(mode=0o700)
+            shutil.copy(a.data_dir / "master.key", d / "master.key")
+            os.chmod(d / "master.key", 0o600)
+        b = Server("postgres", tmp_path / "api-b", database=database, extra=["--workers", "0"]).start()
+        log = open(worker_dir / "worker.log", "ab")
+        worker = subprocess.Popen([shipshape_bin(), "worker", "--data-dir", str(worker_dir), "--database", database,
+                                   "--db-update-every", "0", "--inventory-every", "2"],
+                                  stdout=log, stderr=log, env={**os.environ, "RUST_LOG": "info"})
+        key = a.first_key()
+        call_a, call_b = make_call(a.endpoint, key), make_call(b.endpoint, key)
+        # The worker's inventory reaches both replicas.
+        wait_image(call_b, image_id, timeout=120)
+        task = call_a("CreateAssetImageScanTask", {"Images": [image_id], "ScanRisk": True})["TaskID"]
+        assert call_b("DescribeAssetImageScanTask", {})["TaskID"] == task, "a task created through A is seen through B"
+        last, _ = poll_until_end(call_b, task)
+        assert last["SuccessCount"] == last["ImageTotal"] == 1
+        risks_a = call_a("DescribeAssetImageRiskList", {"ImageID": image_id, "Limit": 100})
+        risks_b = call_b("DescribeAssetImageRiskList", {"ImageID": image_id, "Limit": 100})
+        assert risks_a["TotalCount"] == risks_b["TotalCount"] > 0
+        worker_log = (worker_dir / "worker.log").read_text(errors="replace")
+        assert "scanning image" in worker_log
+        for replica in (a, b):
+            assert "scanning image" not in replica.log(), "an API replica with --workers 0 scanned"
+            assert "no background work in this process" in replica.log()
+        # A key created through the CLI on one replica's data works on the other replica.
+        k2 = a.new_key()
+        assert make_call(b.endpoint, k2)("DescribeAssetImageScanSetting", {}) is not None
+        # The worker stops cleanly on SIGTERM.
+        worker.terminate()
+        assert worker.wait(timeout=30) == 0
+        worker = None
+        # `worker --workers 0` is refused.
+        out = subprocess.run([shipshape_bin(), "worker", "--workers", "0", "--data-dir", str(worker_dir), "--database", database],
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode != 0 and "--workers 0" in out.stderr
+    finally:
+        if worker is not None:
+            worker.kill()
+            worker.wait()
+        if b is not None:
+            b.stop()
+        a.stop()
