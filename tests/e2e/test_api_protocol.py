@@ -201,6 +201,15 @@ def test_disabled_key_is_refused(server):
     call = make_call(server.endpoint, key)
     assert "Enable" in call("DescribeAssetImageScanSetting")
     server.cli("keys", "disable", key.secret_id)
+    # Keys are cached for at most a second (service::credentials::TTL): refused from then on.
+    import time
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            call("DescribeAssetImageScanSetting")
+        except Exception:
+            break
+        time.sleep(0.2)
     assert sdk_error(call, "DescribeAssetImageScanSetting").get_code() == "AuthFailure.SecretIdNotFound"
     listed = json.loads(server.cli("keys", "list").stdout)
     assert {"SecretId": key.secret_id, "Status": "disabled"}.items() <= next(

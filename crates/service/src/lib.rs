@@ -8,16 +8,18 @@
 
 use std::sync::Arc;
 
-use api::{Action, Credential, CredentialLookup, LookupError, action};
+use api::{Action, LookupError, action};
 use futures::future::BoxFuture;
 
 pub mod assets;
 pub mod compliance;
+mod credentials;
 pub mod error;
 pub mod image_scan_setting;
 pub mod images;
 pub mod list;
 
+pub use credentials::StoreCredentials;
 pub use error::ServiceError;
 
 /// Every action name of tcss 2020-11-01 (from ../shared/spec/actions.md, 357 names).
@@ -106,21 +108,6 @@ pub fn actions(svc: &Arc<Service>) -> Vec<Action> {
 
 pub fn tcss_action_names() -> impl Iterator<Item = &'static str> {
     TCSS_ACTIONS.lines().map(str::trim).filter(|l| !l.is_empty())
-}
-
-/// `api::CredentialLookup` over the store's key table.
-pub struct StoreCredentials(pub store::Store);
-
-impl CredentialLookup for StoreCredentials {
-    fn lookup<'a>(&'a self, secret_id: &'a str) -> BoxFuture<'a, Result<Option<Credential>, LookupError>> {
-        Box::pin(async move {
-            self.0
-                .lookup_key(secret_id)
-                .await
-                .map(|found| found.map(|(account, secret_key)| Credential { account, secret_key }))
-                .map_err(|e| LookupError(Box::new(e)))
-        })
-    }
 }
 
 /// `api::SeenSignatures` over the store's `seen_signatures` table (replay protection shared by every

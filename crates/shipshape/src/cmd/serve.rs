@@ -57,7 +57,7 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         seen_signatures: Some(seen_signatures),
         ..api::ApiConfig::default()
     };
-    let app = api::router(table, Arc::new(service::StoreCredentials(store.clone())), config)
+    let app = api::router(table, Arc::new(service::StoreCredentials::new(store.clone())), config)
         .merge(harbor::router(harbor::Adapter::new(store.clone(), Arc::clone(&background.harbor_wake))));
 
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
