@@ -1,0 +1,337 @@
+// Images: DescribeAssetImageList with filters, sort and paging; Scan / Scan selected open the
+// scanner dialog (CreateAssetImageScanTask); the running task's progress is polled from
+// DescribeAssetImageScanStatus, one request at a time, and Stop is ModifyAssetImageScanStop.
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { ErrorText, Loading, Modal, Pager, SortTh, fmtSize, shortId, useAsync, useCtx } from '../ui.jsx';
+
+const STATUSES = ['NOT_SCAN', 'SCANNING', 'SCANNED', 'SCAN_ERR'];
+const RISKS = ['CriticalLevelVul', 'HighLevelVul', 'MediumLevelVul', 'LowLevelVul', 'VirusCnt', 'RiskCnt'];
+const POLL_MS = 1000;
+
+export function imageListParams(q) {
+  const filters = [];
+  if (q.name) filters.push({ Name: 'ImageName', Values: [q.name] });
+  if (q.status) filters.push({ Name: 'ScanStatus', Values: [q.status] });
+  if (q.risk) filters.push({ Name: 'SecurityRisk', Values: [q.risk] });
+  const p = { Limit: q.limit, Offset: q.offset };
+  if (filters.length) p.Filters = filters;
+  if (q.by) Object.assign(p, { By: q.by, Order: q.order });
+  return p;
+}
+
+const imageLabel = (img) => img.ImageName || shortId(img.ImageID);
+
+export function Images() {
+  const { t, call } = useCtx();
+  const [q, setQ] = useState({ name: '', status: '', risk: '', by: '', order: 'ASC', offset: 0, limit: 20 });
+  const [nameInput, setNameInput] = useState('');
+  const [selected, setSelected] = useState(() => new Map()); // ImageID → label
+  const [dialog, setDialog] = useState(null); // [{ id, label }]
+  const [taskId, setTaskId] = useState(null);
+  const list = useAsync(() => call('DescribeAssetImageList', imageListParams(q)), JSON.stringify(q));
+
+  // A task started elsewhere (another tab, the SDK, the schedule) that is still running.
+  useEffect(() => {
+    call('DescribeAssetImageScanTask', {}).then(
+      (r) => r.Status === 'SCANNING' && setTaskId((cur) => cur || r.TaskID),
+      () => {},
+    );
+  }, []);
+
+  const rows = list.data?.List || [];
+  const set = (patch) => setQ((cur) => ({ ...cur, ...patch }));
+  const allOnPage = rows.length > 0 && rows.every((r) => selected.has(r.ImageID));
+  const toggle = (img) =>
+    setSelected((cur) => {
+      const m = new Map(cur);
+      m.has(img.ImageID) ? m.delete(img.ImageID) : m.set(img.ImageID, imageLabel(img));
+      return m;
+    });
+  const toggleAll = () =>
+    setSelected((cur) => {
+      const m = new Map(cur);
+      for (const r of rows) allOnPage ? m.delete(r.ImageID) : m.set(r.ImageID, imageLabel(r));
+      return m;
+    });
+
+  return (
+    <section aria-labelledby="page-title">
+      <h1 id="page-title" tabIndex={-1}>{t('images.title')}</h1>
+
+      <form
+        class="filters"
+        role="search"
+        aria-label={t('images.filters')}
+        onSubmit={(e) => {
+          e.preventDefault();
+          set({ name: nameInput.trim(), offset: 0 });
+        }}
+      >
+        <div class="field">
+          <label for="f-name">{t('images.name')}</label>
+          <input id="f-name" type="search" value={nameInput} onInput={(e) => setNameInput(e.currentTarget.value)} />
+        </div>
+        <div class="field">
+          <label for="f-status">{t('images.status')}</label>
+          <select id="f-status" value={q.status} onChange={(e) => set({ status: e.currentTarget.value, offset: 0 })}>
+            <option value="">{t('common.all')}</option>
+            {STATUSES.map((s) => (
+              <option value={s}>{t(`status.${s}`)}</option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <label for="f-risk">{t('images.risk')}</label>
+          <select id="f-risk" value={q.risk} onChange={(e) => set({ risk: e.currentTarget.value, offset: 0 })}>
+            <option value="">{t('common.all')}</option>
+            {RISKS.map((s) => (
+              <option value={s}>{t(`risk.${s}`)}</option>
+            ))}
+          </select>
+        </div>
+        <button type="submit">{t('common.search')}</button>
+        <button type="button" onClick={list.reload}>
+          {t('common.refresh')}
+        </button>
+        <button
+          type="button"
+          class="primary"
+          id="scan-selected"
+          disabled={selected.size === 0}
+          onClick={() => setDialog([...selected].map(([id, label]) => ({ id, label })))}
+        >
+          {t('images.scanSelected', { n: selected.size })}
+        </button>
+      </form>
+
+      {taskId ? <ScanProgress taskId={taskId} onEnd={list.reload} /> : null}
+
+      <ErrorText error={list.error} />
+      <Loading on={list.loading} />
+      <div class="table-wrap">
+        <table id="images-table" aria-busy={list.loading ? 'true' : 'false'}>
+          <caption class="sr-only">{t('images.title')}</caption>
+          <thead>
+            <tr>
+              <th scope="col">
+                <input type="checkbox" aria-label={t('images.selectAll')} checked={allOnPage} onChange={toggleAll} />
+              </th>
+              <SortTh label={t('images.col.name')} field="ImageName" sort={q} onSort={(s) => set({ ...s, offset: 0 })} />
+              <th scope="col">{t('images.col.os')}</th>
+              <SortTh label={t('images.col.size')} field="Size" sort={q} onSort={(s) => set({ ...s, offset: 0 })} />
+              <SortTh label={t('images.col.created')} field="CreateTime" sort={q} onSort={(s) => set({ ...s, offset: 0 })} />
+              <th scope="col">{t('images.col.status')}</th>
+              <SortTh label={t('images.col.vuls')} field="VulCnt" sort={q} onSort={(s) => set({ ...s, offset: 0 })} />
+              <SortTh label={t('images.col.virus')} field="VirusCnt" sort={q} onSort={(s) => set({ ...s, offset: 0 })} />
+              <SortTh label={t('images.col.risk')} field="RiskCnt" sort={q} onSort={(s) => set({ ...s, offset: 0 })} />
+              <SortTh label={t('images.col.scanTime')} field="ScanTime" sort={q} onSort={(s) => set({ ...s, offset: 0 })} />
+              <th scope="col">{t('common.actions')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((img) => (
+              <tr data-image-id={img.ImageID}>
+                <td>
+                  <input
+                    type="checkbox"
+                    aria-label={t('images.selectOne', { name: imageLabel(img) })}
+                    checked={selected.has(img.ImageID)}
+                    onChange={() => toggle(img)}
+                  />
+                </td>
+                <td>
+                  <a class="image-link" href={`#/image/${encodeURIComponent(img.ImageID)}`}>
+                    {imageLabel(img)}
+                  </a>
+                  <div class="id mono">{shortId(img.ImageID)}</div>
+                </td>
+                <td>{img.OsName}</td>
+                <td class="num">{fmtSize(img.Size)}</td>
+                <td class="time">{img.CreateTime}</td>
+                <td>
+                  <span class={`status st-${img.ScanStatus}`}>{t(`status.${img.ScanStatus}`)}</span>
+                </td>
+                <td class="vulcounts">
+                  <VulCounts img={img} />
+                </td>
+                <td class="num">{img.VirusCnt}</td>
+                <td class="num">{img.RiskCnt}</td>
+                <td class="time">{img.ScanTime}</td>
+                <td>
+                  <button
+                    type="button"
+                    aria-label={t('images.scanOne', { name: imageLabel(img) })}
+                    onClick={() => setDialog([{ id: img.ImageID, label: imageLabel(img) }])}
+                  >
+                    {t('images.scan')}
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {!list.loading && rows.length === 0 && !list.error ? <p class="muted">{t('common.empty')}</p> : null}
+      {list.data ? (
+        <Pager idPrefix="images" offset={q.offset} limit={q.limit} total={list.data.TotalCount} onChange={(p) => set(p)} />
+      ) : null}
+
+      {dialog ? (
+        <ScanDialog
+          images={dialog}
+          onClose={() => setDialog(null)}
+          onStarted={(id) => {
+            setDialog(null);
+            setSelected(new Map());
+            setTaskId(id);
+            list.reload();
+          }}
+        />
+      ) : null}
+    </section>
+  );
+}
+
+function VulCounts({ img }) {
+  const { t } = useCtx();
+  const parts = [
+    [4, img.CriticalLevelVulCnt],
+    [3, img.HighLevelVulCnt],
+    [2, img.MediumLevelVulCnt],
+    [1, img.LowLevelVulCnt],
+  ];
+  return (
+    <span class="counts">
+      <span class="num total">{img.VulCnt}</span>
+      {parts.map(([lvl, n]) =>
+        n > 0 ? (
+          <span class={`chip sev-${lvl}`} title={t(`sev.${lvl}`)}>
+            <span class="sr-only">{t(`sev.${lvl}`)}: </span>
+            {n}
+          </span>
+        ) : null,
+      )}
+    </span>
+  );
+}
+
+function ScanDialog({ images, onClose, onStarted }) {
+  const { t, call } = useCtx();
+  const [scanners, setScanners] = useState({ ScanVul: true, ScanVirus: true, ScanRisk: true });
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const none = !scanners.ScanVul && !scanners.ScanVirus && !scanners.ScanRisk;
+  const start = async (e) => {
+    e.preventDefault();
+    if (busy || none) return;
+    setBusy(true);
+    setError(null);
+    try {
+      // Sent once; a failure is shown, never retried behind the user's back.
+      const r = await call('CreateAssetImageScanTask', { Images: images.map((i) => i.id), ...scanners });
+      onStarted(r.TaskID);
+    } catch (err) {
+      setError(err);
+      setBusy(false);
+    }
+  };
+  const box = (key, label) => (
+    <label class="check">
+      <input type="checkbox" checked={scanners[key]} onChange={(e) => setScanners({ ...scanners, [key]: e.currentTarget.checked })} />
+      {label}
+    </label>
+  );
+  return (
+    <Modal id="scan-dialog" title={t('scan.dialog', { n: images.length })} onClose={onClose}>
+      <form onSubmit={start}>
+        <ul class="chosen">
+          {images.slice(0, 8).map((i) => (
+            <li class="mono">{i.label}</li>
+          ))}
+          {images.length > 8 ? <li>… +{images.length - 8}</li> : null}
+        </ul>
+        <fieldset>
+          <legend>{t('scan.scanners')}</legend>
+          {box('ScanVul', t('scan.vul'))}
+          {box('ScanVirus', t('scan.virus'))}
+          {box('ScanRisk', t('scan.risk'))}
+        </fieldset>
+        {none ? <p class="muted">{t('scan.pickOne')}</p> : null}
+        <ErrorText error={error} />
+        <div class="buttons">
+          <button type="button" onClick={onClose}>
+            {t('common.cancel')}
+          </button>
+          <button type="submit" class="primary" disabled={busy || none}>
+            {t('scan.start')}
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}
+
+/** Polls the task until END (one request in flight at a time), then keeps the final state. */
+function ScanProgress({ taskId, onEnd }) {
+  const { t, call } = useCtx();
+  const [s, setS] = useState(null);
+  const [error, setError] = useState(null);
+  const [stopping, setStopping] = useState(false);
+  const onEndRef = useRef(onEnd);
+  onEndRef.current = onEnd;
+  useEffect(() => {
+    let live = true;
+    let timer = null;
+    const tick = async () => {
+      try {
+        const r = await call('DescribeAssetImageScanStatus', { TaskID: taskId });
+        if (!live) return;
+        setS(r);
+        setError(null);
+        if (r.Status === 'END') {
+          onEndRef.current();
+          return;
+        }
+      } catch (e) {
+        if (!live) return;
+        setError(e);
+      }
+      timer = setTimeout(tick, POLL_MS);
+    };
+    tick();
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [taskId]);
+  const stop = async () => {
+    setStopping(true);
+    try {
+      await call('ModifyAssetImageScanStop', { TaskID: taskId });
+    } catch (e) {
+      setError(e);
+      setStopping(false);
+    }
+  };
+  const pct = s ? s.Schedule : 0;
+  const ended = s && s.Status === 'END';
+  return (
+    <section class="progress-panel" aria-labelledby="progress-title" id="scan-progress">
+      <h2 id="progress-title">
+        {t('scan.task', { id: taskId })} —{' '}
+        <span id="scan-state">{ended ? (stopping ? t('scan.stopped') : t('scan.finished')) : t('scan.running')}</span>
+      </h2>
+      <progress id="scan-progress-bar" max="100" value={pct} aria-label={t('scan.progress')} />
+      <p role="status" id="scan-progress-text">
+        {s ? t('scan.detail', { pct, done: s.ImageScanCnt, total: s.ImageTotal }) : t('common.loading')}
+        {s && !ended && s.LeftSeconds > 0 ? ` · ${t('scan.left', { s: s.LeftSeconds })}` : ''}
+      </p>
+      <ErrorText error={error} />
+      {!ended ? (
+        <button type="button" onClick={stop} disabled={stopping}>
+          {t('scan.stop')}
+        </button>
+      ) : null}
+    </section>
+  );
+}

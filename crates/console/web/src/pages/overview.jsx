@@ -1,0 +1,157 @@
+// Overview: asset counts (DescribeAssetSummary), images by highest severity (every page of
+// DescribeAssetImageList), the scan schedule and the compliance pass rate per asset type.
+import { ErrorText, Loading, SevBadge, useAsync, useCtx } from '../ui.jsx';
+
+export const ASSET_TYPES = ['ASSET_CONTAINER', 'ASSET_IMAGE', 'ASSET_HOST', 'ASSET_K8S', 'ASSET_CONTAINERD', 'ASSET_CONTAINERD_CONTAINER'];
+
+/** 4..1 = the highest vulnerability level found, 0 = scanned and none, 'unscanned'. */
+export function highestSeverity(img) {
+  if (img.ScanStatus === 'NOT_SCAN' || !img.ScanTime) return 'unscanned';
+  if (img.CriticalLevelVulCnt > 0) return 4;
+  if (img.HighLevelVulCnt > 0) return 3;
+  if (img.MediumLevelVulCnt > 0) return 2;
+  if (img.LowLevelVulCnt > 0) return 1;
+  return 0;
+}
+
+async function allImages(call) {
+  const out = [];
+  for (let offset = 0; ; offset += 100) {
+    const r = await call('DescribeAssetImageList', { Limit: 100, Offset: offset });
+    out.push(...r.List);
+    if (r.List.length < 100 || out.length >= r.TotalCount) return out;
+  }
+}
+
+function Card({ label, value, sub }) {
+  return (
+    <div class="card">
+      <dt>{label}</dt>
+      <dd>
+        <span class="big">{value}</span>
+        {sub ? <span class="sub">{sub}</span> : null}
+      </dd>
+    </div>
+  );
+}
+
+export function Overview() {
+  const { t, call } = useCtx();
+  const summary = useAsync(() => call('DescribeAssetSummary', {}), 'summary');
+  const images = useAsync(() => allImages(call), 'images');
+  const setting = useAsync(() => call('DescribeAssetImageScanSetting', {}), 'setting');
+  const compliance = useAsync(() => call('DescribeComplianceTaskAssetSummary', { AssetTypeSet: ASSET_TYPES }), 'compliance');
+  const s = summary.data;
+
+  const buckets = { 4: 0, 3: 0, 2: 0, 1: 0, 0: 0, unscanned: 0 };
+  for (const img of images.data || []) buckets[highestSeverity(img)]++;
+  const total = (images.data || []).length || 1;
+
+  return (
+    <section aria-labelledby="page-title">
+      <h1 id="page-title" tabIndex={-1}>{t('overview.title')}</h1>
+      <ErrorText error={summary.error} />
+      <Loading on={summary.loading && !s} />
+      {s ? (
+        <dl class="cards" aria-label={t('overview.assets')}>
+          <Card label={t('overview.images')} value={s.ImageCnt} />
+          <Card label={t('overview.containers')} value={s.ContainerCnt} sub={t('overview.containersRunning', { n: s.ContainerRunning })} />
+          <Card label={t('overview.hosts')} value={s.HostCnt} />
+          <Card label={t('overview.scanned')} value={s.ScannedImageCnt} sub={t('overview.unscanned', { n: s.UnScannedImageCnt })} />
+          <Card label={t('overview.withVuls')} value={s.ImageHasVulsCnt} />
+          <Card label={t('overview.withVirus')} value={s.ImageHasVirusCnt} />
+          <Card label={t('overview.withRisk')} value={s.ImageHasRiskInfoCnt} />
+          <Card label={t('overview.lastScan')} value={<span class="time">{s.LatestImageScanTime || t('common.none')}</span>} />
+          {setting.data ? (
+            <Card
+              label={t('overview.schedule')}
+              value={
+                <span class="time">
+                  {setting.data.Enable
+                    ? t('overview.scheduleOn', { n: setting.data.ScanPeriod, time: setting.data.ScanTime })
+                    : t('overview.scheduleOff')}
+                </span>
+              }
+            />
+          ) : null}
+        </dl>
+      ) : null}
+
+      <div class="grid2">
+        <section aria-labelledby="sev-title">
+          <h2 id="sev-title">{t('overview.bySeverity')}</h2>
+          <ErrorText error={images.error} />
+          <Loading on={images.loading && !images.data} />
+          {images.data ? (
+            <table class="bars" id="severity-table">
+              <thead>
+                <tr>
+                  <th scope="col">{t('overview.severity')}</th>
+                  <th scope="col">{t('overview.count')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {[4, 3, 2, 1, 0, 'unscanned'].map((k) => (
+                  <tr data-severity={k}>
+                    <th scope="row">
+                      <SevBadge level={k} />
+                    </th>
+                    <td>
+                      <span class="bar-wrap" aria-hidden="true">
+                        <span class={`bar sev-${k}`} style={{ width: `${(100 * buckets[k]) / total}%` }} />
+                      </span>
+                      <span class="num">{buckets[k]}</span>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          ) : null}
+        </section>
+
+        <section aria-labelledby="comp-title">
+          <h2 id="comp-title">{t('overview.compliance')}</h2>
+          <ErrorText error={compliance.error} />
+          <Loading on={compliance.loading && !compliance.data} />
+          {compliance.data ? (
+            <table class="bars">
+              <thead>
+                <tr>
+                  <th scope="col">{t('overview.assetType')}</th>
+                  <th scope="col">{t('overview.passRate')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {compliance.data.AssetSummaryList.map((a) => {
+                  const checked = a.PassedAssetCount + a.FailedAssetCount > 0;
+                  const pct = checked ? Math.round(a.AssetPassedRate) : 0; // a percentage already
+                  return (
+                    <tr>
+                      <th scope="row">
+                        <a href={`#/compliance/${a.AssetType}`}>{t(`asset.${a.AssetType}`)}</a>
+                      </th>
+                      <td>
+                        {checked ? (
+                          <>
+                            <span class="bar-wrap" aria-hidden="true">
+                              <span class="bar pass" style={{ width: `${pct}%` }} />
+                            </span>
+                            <span class="num">
+                              {pct} % ({a.PassedAssetCount}/{a.PassedAssetCount + a.FailedAssetCount})
+                            </span>
+                          </>
+                        ) : (
+                          <span class="muted">{t('overview.notChecked')}</span>
+                        )}
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          ) : null}
+        </section>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,116 @@
+// Settings: the scheduled image scan (DescribeAssetImageScanSetting / CreateAssetImageScanSetting;
+// Create replaces the whole setting, so the fields this form does not show are sent back as read).
+import { useEffect, useState } from 'preact/hooks';
+import { ErrorText, Loading, useAsync, useCtx } from '../ui.jsx';
+
+const hhmm = (s) => (s || '').slice(0, 5);
+
+export function Settings() {
+  const { t, call } = useCtx();
+  const current = useAsync(() => call('DescribeAssetImageScanSetting', {}), 'setting');
+  const [form, setForm] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const [saved, setSaved] = useState(false);
+  useEffect(() => {
+    if (current.data) setForm({ ...current.data, ScanTime: hhmm(current.data.ScanTime), ScanEndTime: hhmm(current.data.ScanEndTime) });
+  }, [current.data]);
+
+  const set = (patch) => {
+    setSaved(false);
+    setForm((f) => ({ ...f, ...patch }));
+  };
+  const save = async (e) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    setSaved(false);
+    const f = form;
+    const req = {
+      Enable: f.Enable,
+      ScanTime: f.ScanTime,
+      ScanPeriod: Number(f.ScanPeriod),
+      ScanVirus: f.ScanVirus,
+      ScanRisk: f.ScanRisk,
+      ScanVul: f.ScanVul,
+      All: f.All,
+      Images: f.Images || [],
+      ContainerRunning: f.ContainerRunning,
+      ScanScope: f.ScanScope ?? 0,
+      ExcludeImages: f.ExcludeImages || [],
+      ClusterIDs: f.ClusterIDs || [],
+    };
+    if (f.ScanEndTime) req.ScanEndTime = f.ScanEndTime;
+    try {
+      await call('CreateAssetImageScanSetting', req);
+      setSaved(true);
+      current.reload();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const check = (key, label) => (
+    <label class="check">
+      <input type="checkbox" name={key} checked={!!form[key]} onChange={(e) => set({ [key]: e.currentTarget.checked })} />
+      {label}
+    </label>
+  );
+
+  return (
+    <section aria-labelledby="page-title">
+      <h1 id="page-title" tabIndex={-1}>{t('settings.title')}</h1>
+      <section aria-labelledby="schedule-title" class="panel">
+        <h2 id="schedule-title">{t('settings.schedule')}</h2>
+        <ErrorText error={current.error} />
+        <Loading on={current.loading && !form} />
+        {form ? (
+          <form onSubmit={save} class="settings">
+            {check('Enable', t('settings.enable'))}
+            <div class="field">
+              <label for="s-period">{t('settings.period')}</label>
+              <input id="s-period" type="number" min="1" max="365" required value={form.ScanPeriod} onInput={(e) => set({ ScanPeriod: e.currentTarget.value })} />
+            </div>
+            <div class="field">
+              <label for="s-time">{t('settings.time')}</label>
+              <input id="s-time" type="time" required value={form.ScanTime} onInput={(e) => set({ ScanTime: e.currentTarget.value })} />
+            </div>
+            <div class="field">
+              <label for="s-end">{t('settings.endTime')}</label>
+              <input id="s-end" type="time" value={form.ScanEndTime || ''} onInput={(e) => set({ ScanEndTime: e.currentTarget.value })} />
+            </div>
+            <fieldset>
+              <legend>{t('settings.scanners')}</legend>
+              {check('ScanVul', t('scan.vul'))}
+              {check('ScanVirus', t('scan.virus'))}
+              {check('ScanRisk', t('scan.risk'))}
+            </fieldset>
+            <fieldset>
+              <legend>{t('settings.scope')}</legend>
+              {check('All', t('settings.all'))}
+              {check('ContainerRunning', t('settings.running'))}
+            </fieldset>
+            <dl class="facts">
+              <dt>{t('settings.last')}</dt>
+              <dd>{current.data?.LastScanTime || '—'}</dd>
+              <dt>{t('settings.result')}</dt>
+              <dd>{current.data?.ScanResult || '—'}</dd>
+            </dl>
+            <ErrorText error={error} />
+            <div class="buttons">
+              <button type="submit" class="primary" disabled={busy}>
+                {t('common.save')}
+              </button>
+              <span role="status">{saved ? t('common.saved') : ''}</span>
+            </div>
+          </form>
+        ) : null}
+      </section>
+      <section aria-labelledby="keys-title" class="panel">
+        <h2 id="keys-title">{t('settings.keys')}</h2>
+        <p>{t('settings.keysNote')}</p>
+      </section>
+    </section>
+  );
+}

@@ -1,0 +1,161 @@
+// Shared pieces: the app context, the data hook, formatting and small accessible widgets.
+import { createContext } from 'preact';
+import { useContext, useEffect, useRef, useState } from 'preact/hooks';
+
+/** { t, lang, call(action, params) } for every page. */
+export const Ctx = createContext(null);
+export const useCtx = () => useContext(Ctx);
+
+/**
+ * Runs `fn` when `key` changes (and on reload()); keeps the last data while reloading so tables do
+ * not flicker. Late answers of an older key are dropped.
+ */
+export function useAsync(fn, key) {
+  const [state, setState] = useState({ loading: true, data: undefined, error: null });
+  const [n, setN] = useState(0);
+  const seq = useRef(0);
+  useEffect(() => {
+    const mine = ++seq.current;
+    setState((s) => ({ ...s, loading: true }));
+    fn().then(
+      (data) => mine === seq.current && setState({ loading: false, data, error: null }),
+      (error) => mine === seq.current && setState({ loading: false, data: undefined, error }),
+    );
+  }, [key, n]);
+  return { ...state, reload: () => setN((x) => x + 1) };
+}
+
+export function fmtSize(bytes) {
+  if (bytes == null) return '';
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let v = Number(bytes);
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+}
+
+export const shortId = (id) => (id || '').replace(/^sha256:/, '').slice(0, 12);
+
+export function ErrorText({ error }) {
+  const { t } = useCtx();
+  if (!error) return null;
+  return (
+    <p class="error" role="alert">
+      {t('common.error')}: {error.message}
+      {error.code && error.code !== 'HTTP' ? <span class="code"> ({error.code})</span> : null}
+    </p>
+  );
+}
+
+export function Loading({ on }) {
+  const { t } = useCtx();
+  return on ? <p class="muted" aria-live="polite">{t('common.loading')}</p> : null;
+}
+
+/** Vulnerability level 1..4 (TCSS Level), 0 = none. */
+export function SevBadge({ level }) {
+  const { t } = useCtx();
+  return <span class={`badge sev-${level}`}>{t(`sev.${level}`)}</span>;
+}
+
+export function Pager({ offset, limit, total, onChange, sizes = [10, 20, 50, 100], idPrefix }) {
+  const { t } = useCtx();
+  const from = total === 0 ? 0 : offset + 1;
+  const to = Math.min(offset + limit, total);
+  const sel = `${idPrefix}-limit`;
+  return (
+    <div class="pager">
+      <label for={sel}>{t('common.perPage')}</label>
+      <select id={sel} value={limit} onChange={(e) => onChange({ offset: 0, limit: Number(e.currentTarget.value) })}>
+        {sizes.map((s) => (
+          <option value={s}>{s}</option>
+        ))}
+      </select>
+      <span class="range" aria-live="polite">{t('common.pageOf', { from, to, total })}</span>
+      <button type="button" disabled={offset === 0} onClick={() => onChange({ offset: Math.max(0, offset - limit), limit })}>
+        {t('common.prev')}
+      </button>
+      <button type="button" disabled={offset + limit >= total} onClick={() => onChange({ offset: offset + limit, limit })}>
+        {t('common.next')}
+      </button>
+    </div>
+  );
+}
+
+/** A column header that sorts: a button inside the th, aria-sort on the th. */
+export function SortTh({ label, field, sort, onSort }) {
+  const { t } = useCtx();
+  const active = sort.by === field;
+  const dir = active ? (sort.order === 'DESC' ? 'descending' : 'ascending') : 'none';
+  const next = () => onSort({ by: field, order: active && sort.order === 'ASC' ? 'DESC' : active ? 'ASC' : 'DESC' });
+  return (
+    <th scope="col" aria-sort={dir}>
+      <button type="button" class="sort" onClick={next} title={t('images.sortBy', { col: label })}>
+        {label}
+        <span aria-hidden="true" class="arrow">{active ? (sort.order === 'DESC' ? '▼' : '▲') : '↕'}</span>
+      </button>
+    </th>
+  );
+}
+
+/**
+ * Tabs with the WAI-ARIA pattern: arrow keys, Home and End move between tabs (roving tabindex).
+ * `tabs` = [{ id, label }]; the panel is the caller's child.
+ */
+export function Tabs({ label, tabs, current, onSelect, idPrefix, children }) {
+  const refs = useRef({});
+  const onKey = (e) => {
+    const i = tabs.findIndex((x) => x.id === current);
+    let j = null;
+    if (e.key === 'ArrowRight') j = (i + 1) % tabs.length;
+    else if (e.key === 'ArrowLeft') j = (i - 1 + tabs.length) % tabs.length;
+    else if (e.key === 'Home') j = 0;
+    else if (e.key === 'End') j = tabs.length - 1;
+    if (j === null) return;
+    e.preventDefault();
+    onSelect(tabs[j].id);
+    refs.current[tabs[j].id]?.focus();
+  };
+  return (
+    <div class="tabs">
+      <div role="tablist" aria-label={label} onKeyDown={onKey}>
+        {tabs.map((x) => (
+          <button
+            type="button"
+            role="tab"
+            id={`${idPrefix}-tab-${x.id}`}
+            aria-selected={x.id === current ? 'true' : 'false'}
+            aria-controls={`${idPrefix}-panel`}
+            tabIndex={x.id === current ? 0 : -1}
+            ref={(el) => (refs.current[x.id] = el)}
+            onClick={() => onSelect(x.id)}
+          >
+            {x.label}
+          </button>
+        ))}
+      </div>
+      <div role="tabpanel" id={`${idPrefix}-panel`} aria-labelledby={`${idPrefix}-tab-${current}`} tabIndex={0}>
+        {children}
+      </div>
+    </div>
+  );
+}
+
+/** A modal on the native <dialog> (focus trap, Escape and the top layer come with it). */
+export function Modal({ title, onClose, children, id }) {
+  const ref = useRef(null);
+  useEffect(() => {
+    const d = ref.current;
+    if (d && !d.open) d.showModal();
+    return () => d && d.open && d.close();
+  }, []);
+  return (
+    <dialog ref={ref} aria-labelledby={`${id}-title`} onClose={onClose} onCancel={onClose}>
+      <h2 id={`${id}-title`}>{title}</h2>
+      {children}
+    </dialog>
+  );
+}

@@ -1,0 +1,86 @@
+// The signer against the worked example of ../shared/spec/protocol.md §3.3 (a real Python SDK
+// capture), and the client's replay rules. Run: npm test (node --test).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { sign, signingKey, utcDate } from '../src/tc3.js';
+import { ApiError, createClient, isMutating } from '../src/api.js';
+
+const hex = (a) => Buffer.from(a).toString('hex');
+const example = {
+  secretId: 'AKIDShipshapeTestId000000000000000',
+  secretKey: 'ShipshapeTestSecretKey0000000000',
+  host: '127.0.0.1:18080',
+  action: 'DescribeAssetImageList',
+  body: '{"Limit": 10, "Offset": 0, "Filters": [{"Name": "ImageName", "Values": ["nginx"], "ExactMatch": true}]}',
+  timestamp: 1795391718,
+};
+
+test('worked example: SDK header set gives the capture signature', async () => {
+  const s = await sign({ ...example, signedHeaders: ['content-type', 'host'] });
+  assert.equal(utcDate(example.timestamp), '2026-11-22');
+  assert.equal(
+    s.canonicalRequest,
+    'POST\n/\n\ncontent-type:application/json\nhost:127.0.0.1:18080\n\ncontent-type;host\n8a4264dba52c77b40939de2bcd6989873bfcc507e9246dca777a24f913cfd26e',
+  );
+  assert.equal(hex(await signingKey(example.secretKey, '2026-11-22', 'tcss')), 'ff1d22aa2e40b3553c000c2b62b509bcff8bc8579b4ab1fb5496cf95012a0721');
+  assert.equal(s.signature, '23e0a77dbd7baf0d81af3a1e82d0f9671c14b42d1515def6e6847608ae02e54e');
+  assert.equal(
+    s.headers.Authorization,
+    'TC3-HMAC-SHA256 Credential=AKIDShipshapeTestId000000000000000/2026-11-22/tcss/tc3_request, SignedHeaders=content-type;host, Signature=23e0a77dbd7baf0d81af3a1e82d0f9671c14b42d1515def6e6847608ae02e54e',
+  );
+  assert.equal(s.headers['X-TC-Version'], '2020-11-01');
+  assert.equal(s.headers['X-TC-Timestamp'], '1795391718');
+});
+
+test('the console signs the action too (lower-cased in the canonical headers)', async () => {
+  const s = await sign(example);
+  assert.match(s.canonicalRequest, /\nhost:127\.0\.0\.1:18080\nx-tc-action:describeassetimagelist\n\ncontent-type;host;x-tc-action\n/);
+  assert.match(s.headers.Authorization, /SignedHeaders=content-type;host;x-tc-action,/);
+  assert.notEqual(s.signature, '23e0a77dbd7baf0d81af3a1e82d0f9671c14b42d1515def6e6847608ae02e54e');
+});
+
+test('mutating actions as the API classifies them', () => {
+  assert.equal(isMutating('DescribeAssetImageList'), false);
+  assert.equal(isMutating('CheckRepeatAssetImageRegistry'), false);
+  assert.equal(isMutating('DescribeAssetImageListExport'), true);
+  assert.equal(isMutating('CreateAssetImageScanTask'), true);
+});
+
+function fakeServer(answer) {
+  const seen = [];
+  let clock = 1795391718000;
+  const fetch = async (_url, init) => {
+    seen.push({ ts: init.headers['X-TC-Timestamp'], auth: init.headers.Authorization, action: init.headers['X-TC-Action'] });
+    return { status: 200, json: async () => answer(seen.length) };
+  };
+  return { seen, fetch, now: () => clock, tick: (ms) => (clock += ms) };
+}
+
+test('the same mutating call twice in one second is signed with the next second', async () => {
+  const srv = fakeServer(() => ({ Response: { TaskID: 't', RequestId: 'r' } }));
+  const realNow = srv.now;
+  let waited = 0;
+  const c = createClient({ secretId: 'id', secretKey: 'k' }, {
+    host: 'h:1', fetch: srv.fetch, now: () => realNow() + waited,
+  });
+  // Let the client's sleep pass "time" by advancing the fake clock when it waits.
+  const origSetTimeout = globalThis.setTimeout;
+  globalThis.setTimeout = (fn, ms) => { waited += ms; return origSetTimeout(fn, 0); };
+  try {
+    await c.call('CreateAssetImageScanTask', { Images: ['a'] });
+    await c.call('CreateAssetImageScanTask', { Images: ['a'] });
+    await c.call('CreateAssetImageScanTask', { Images: ['b'] });
+  } finally {
+    globalThis.setTimeout = origSetTimeout;
+  }
+  assert.equal(srv.seen.length, 3);
+  assert.notEqual(srv.seen[0].ts, srv.seen[1].ts);
+  assert.notEqual(srv.seen[0].auth, srv.seen[1].auth);
+});
+
+test('an API error carries its code and message; a mutating call is never re-sent', async () => {
+  const srv = fakeServer(() => ({ Response: { Error: { Code: 'RequestLimitExceeded', Message: 'slow down' }, RequestId: 'r' } }));
+  const c = createClient({ secretId: 'id', secretKey: 'k' }, { host: 'h:1', fetch: srv.fetch, now: srv.now });
+  await assert.rejects(c.call('ModifyAssetImageScanStop', { TaskID: 't' }), (e) => e instanceof ApiError && e.code === 'RequestLimitExceeded' && e.message === 'slow down');
+  assert.equal(srv.seen.length, 1);
+});
