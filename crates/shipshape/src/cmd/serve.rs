@@ -58,7 +58,9 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         ..api::ApiConfig::default()
     };
     let app = api::router(table, Arc::new(service::StoreCredentials::new(store.clone())), config)
-        .merge(harbor::router(harbor::Adapter::new(store.clone(), Arc::clone(&background.harbor_wake))));
+        .merge(harbor::router(harbor::Adapter::new(store.clone(), Arc::clone(&background.harbor_wake))))
+        .merge(web_console::router())
+        .layer(axum::middleware::from_fn(web_console::redirect_root));
 
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(listen = %listener.local_addr()?, rate_limit = args.rate_limit, "serving TCSS API");
