@@ -2,8 +2,9 @@
 import json
 import os
 import stat
+import time
 
-from conftest import make_call
+from conftest import Key, make_call
 
 VALID = {"Enable": True, "ScanTime": "03:15", "ScanPeriod": 4, "ScanVirus": False, "ScanRisk": True, "ScanVul": True}
 
@@ -51,3 +52,24 @@ def test_version_flag():
     from conftest import shipshape_bin
     out = subprocess.run([shipshape_bin(), "--version"], capture_output=True, text=True, check=True).stdout
     assert out.startswith("shipshape ")
+
+
+def test_keys_rotate(server):
+    """`keys rotate` gives the account a new key and disables the old one (API caches drop it within 1 s)."""
+    old = server.new_key()
+    assert make_call(server.endpoint, old)("DescribeAssetImageScanSetting") is not None
+    out = server.cli("keys", "rotate", old.secret_id)
+    c = json.loads(out.stdout)
+    new = Key(c["SecretId"], c["SecretKey"], c["AppId"])
+    assert new.app_id == old.app_id and new.secret_id != old.secret_id
+    assert make_call(server.endpoint, new)("DescribeAssetImageScanSetting") is not None
+    deadline, refused = time.time() + 10, None
+    while time.time() < deadline and refused is None:
+        try:
+            make_call(server.endpoint, old)("DescribeAssetImageScanSetting")
+            time.sleep(0.2)
+        except Exception as e:
+            refused = e
+    assert refused is not None and refused.code == "AuthFailure.SecretIdNotFound"
+    again = server.cli("keys", "rotate", old.secret_id, check=False)
+    assert again.returncode != 0 and old.secret_id in again.stderr

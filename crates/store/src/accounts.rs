@@ -133,6 +133,41 @@ impl Store {
             .collect()
     }
 
+    /// Replaces an enabled key by a new one of the same account, in one transaction: the new key
+    /// works and the old one is disabled from the same instant (API processes' key caches drop it
+    /// within their TTL).
+    pub async fn rotate_key(&self, secret_id: &str) -> Result<NewKey, Error> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query("SELECT account_id FROM api_keys WHERE secret_id = $1 AND enabled = 1")
+            .bind(secret_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else { return Err(Error::KeyNotFound(secret_id.to_string())) };
+        let app_id: AccountId = row.try_get(0)?;
+        let new_id = format!("AKID{}", random_alnum(32)?);
+        let new_key = random_alnum(32)?;
+        let (nonce, ct) = self.secrets.seal(&new_id, &new_key)?;
+        let now = now_unix();
+        sqlx::query(
+            "INSERT INTO api_keys (secret_id, account_id, secret_nonce, secret_ciphertext, enabled, created_at) \
+             VALUES ($1, $2, $3, $4, 1, $5)",
+        )
+        .bind(&new_id)
+        .bind(app_id)
+        .bind(nonce)
+        .bind(ct)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE api_keys SET enabled = 0, disabled_at = $1 WHERE secret_id = $2")
+            .bind(now)
+            .bind(secret_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(NewKey { app_id, secret_id: new_id, secret_key: new_key })
+    }
+
     /// Disables a key; requests signed with it then fail with `AuthFailure.SecretIdNotFound`.
     pub async fn disable_key(&self, secret_id: &str) -> Result<(), Error> {
         let done = sqlx::query("UPDATE api_keys SET enabled = 0, disabled_at = $1 WHERE secret_id = $2")
@@ -144,5 +179,26 @@ impl Store {
             return Err(Error::KeyNotFound(secret_id.to_string()));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn rotate_replaces_the_key_of_the_same_account() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), None).await.unwrap();
+        let old = store.create_account_with_key().await.unwrap();
+        let new = store.rotate_key(&old.secret_id).await.unwrap();
+        assert_eq!(new.app_id, old.app_id);
+        assert_ne!(new.secret_id, old.secret_id);
+        assert_eq!(store.lookup_key(&new.secret_id).await.unwrap(), Some((old.app_id, new.secret_key.clone())));
+        assert_eq!(store.lookup_key(&old.secret_id).await.unwrap(), None);
+        // A disabled or unknown key cannot be rotated (and nothing is created).
+        assert!(matches!(store.rotate_key(&old.secret_id).await, Err(Error::KeyNotFound(_))));
+        assert!(matches!(store.rotate_key("AKIDnope").await, Err(Error::KeyNotFound(_))));
+        assert_eq!(store.list_keys().await.unwrap().len(), 2);
     }
 }

@@ -24,6 +24,11 @@ enum KeysCommand {
         #[arg(value_name = "SECRETID")]
         secret_id: String,
     },
+    /// Replace a key by a new one of the same account (printed once); the old one is disabled
+    Rotate {
+        #[arg(value_name = "SECRETID")]
+        secret_id: String,
+    },
 }
 
 pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
@@ -52,6 +57,11 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
                 })
                 .collect();
             println!("{}", serde_json::to_string_pretty(&keys)?);
+        }
+        KeysCommand::Rotate { secret_id } => {
+            let key = store.rotate_key(&secret_id).await?;
+            eprintln!("disabled {secret_id}");
+            println!("{}", key_json(&key));
         }
         KeysCommand::Disable { secret_id } => {
             store.disable_key(&secret_id).await?;
