@@ -17,11 +17,14 @@ mod docker;
 mod error;
 mod oci;
 mod registry;
+mod registry_client;
+mod throttle;
 mod verify;
 
 pub use config::{Healthcheck, History, Image, ImageConfig, LayerInfo};
 pub use error::Error;
 pub use registry::list_references as registry_references;
+pub use registry_client::{ManifestInfo, RegistryClient};
 
 use std::fmt;
 use std::io::Read;
@@ -147,6 +150,10 @@ pub struct OpenOptions {
     pub platform: Platform,
     /// Registry over plain http (`--insecure-registry`).
     pub insecure: bool,
+    /// HTTPS without checking the registry's certificate (TCSS `Insecure` 1).
+    pub accept_invalid_certs: bool,
+    /// Most layer bytes per second read from a registry (0: no limit).
+    pub max_layer_bytes_per_sec: u64,
     pub auth: RegistryAuth,
     /// Docker Engine address (`unix://...`, `tcp://...`); `None`: `DOCKER_HOST`, else the local socket.
     pub docker_host: Option<String>,
@@ -161,6 +168,8 @@ impl Default for OpenOptions {
         OpenOptions {
             platform: Platform::default(),
             insecure: false,
+            accept_invalid_certs: false,
+            max_layer_bytes_per_sec: 0,
             auth: RegistryAuth::Anonymous,
             docker_host: None,
             spool_dir: None,
@@ -179,7 +188,8 @@ pub(crate) struct Member {
 
 enum Layers {
     Local { members: Vec<Member>, _spool: Option<tempfile::TempDir> },
-    Remote(registry::Remote),
+    /// With the layer read limit (bytes/s, 0: none).
+    Remote(registry::Remote, u64),
 }
 
 /// An opened image: its metadata, and its layers to read.
@@ -214,7 +224,7 @@ pub async fn open(source: &Source, opts: &OpenOptions) -> Result<OpenedImage, Er
         }
         Source::Registry { reference } => {
             let (image, remote) = registry::open(reference, opts).await?;
-            Ok(OpenedImage { image, layers: Layers::Remote(remote) })
+            Ok(OpenedImage { image, layers: Layers::Remote(remote, opts.max_layer_bytes_per_sec) })
         }
         Source::Docker { name } => {
             let (image, members, spool) = docker::open(name, opts).await?;
@@ -245,7 +255,8 @@ impl OpenedImage {
                     None => Ok(r),
                 }
             }
-            Layers::Remote(remote) => remote.layer_reader(index),
+            Layers::Remote(remote, 0) => remote.layer_reader(index),
+            Layers::Remote(remote, limit) => Ok(Box::new(throttle::Throttled::new(remote.layer_reader(index)?, *limit))),
         }
     }
 }

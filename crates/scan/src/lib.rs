@@ -15,6 +15,7 @@ mod error;
 pub mod gate;
 pub mod inventory;
 pub mod nodes;
+pub mod registries;
 mod pipeline;
 pub mod results;
 pub mod sarif;

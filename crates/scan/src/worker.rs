@@ -62,6 +62,7 @@ impl Default for WorkerConfig {
 pub struct WorkerHandle {
     wake: Arc<Notify>,
     refresh: Arc<Notify>,
+    registry_refresh: Arc<Notify>,
     stop: Cancel,
 }
 
@@ -73,6 +74,7 @@ impl WorkerHandle {
     /// Lists every inventory source now instead of at the next period (`serve` on SIGHUP).
     pub fn refresh_inventory(&self) {
         self.refresh.notify_one();
+        self.registry_refresh.notify_one();
     }
     pub fn shutdown(&self) {
         self.stop.cancel();
@@ -114,7 +116,18 @@ pub fn spawn(store: Store, engine: Arc<Engine>, cfg: WorkerConfig) -> WorkerHand
         every: ctx.cfg.inventory_every,
     };
     tokio::spawn(crate::nodes::run(ctx.store.clone(), nodes, ctx.stop.clone()));
-    WorkerHandle { wake, refresh, stop }
+    // Registries (the file's and the accounts'): their own loop, so a slow registry never holds
+    // up the Docker inventory.
+    let registry_refresh = Arc::new(Notify::new());
+    tokio::spawn(crate::registries::run(crate::registries::SyncConfig {
+        store: ctx.store.clone(),
+        files: ctx.cfg.registries.clone(),
+        every: ctx.cfg.inventory_every,
+        refresh: Arc::clone(&registry_refresh),
+        wake: Arc::clone(&wake),
+        stop: stop.clone(),
+    }));
+    WorkerHandle { wake, refresh, registry_refresh, stop }
 }
 
 /// The test clock: `SHIPSHAPE_CLOCK_OFFSET_SECS` shifts the scheduler's "now" (only the
@@ -124,7 +137,7 @@ pub fn scheduler_now() -> OffsetDateTime {
     OffsetDateTime::now_utc() + time::Duration::seconds(off)
 }
 
-/// The Docker Engine (when reachable) and the configured registries.
+/// The Docker Engine (when reachable). Registries are listed by [`crate::registries::run`].
 fn inventory_sources(cfg: &WorkerConfig) -> Vec<inventory::InventorySource> {
     let mut sources = Vec::new();
     match inventory::connect(cfg.docker_host.as_deref()) {
@@ -133,7 +146,6 @@ fn inventory_sources(cfg: &WorkerConfig) -> Vec<inventory::InventorySource> {
             tracing::warn!(error = %e, "no Docker Engine: the inventory lists registry images only")
         }
     }
-    sources.extend(cfg.registries.iter().cloned().map(inventory::InventorySource::Registry));
     sources
 }
 
@@ -350,7 +362,8 @@ async fn scan_claim(ctx: &Arc<Ctx>, worker: &str, claim: &ImageScanClaim) -> Res
         })
     };
     let scanners = Scanners { packages: false, vuln: claim.scan_vul, virus: claim.scan_virus, risk: claim.scan_risk };
-    let places = read_from(&ctx.cfg, &asset);
+    let mut places = crate::registries::api_places(&ctx.store, claim.account, &asset).await;
+    places.extend(read_from(&ctx.cfg, &asset));
     let open: crate::Opener = Box::new(move || {
         let fut: futures::future::BoxFuture<'static, Result<Arc<image::OpenedImage>, Error>> = Box::pin(async move {
             let mut last = Error::Internal("the image is in no source this server reads".into());
@@ -431,8 +444,7 @@ async fn after_finish(ctx: &Arc<Ctx>, claim: &ImageScanClaim, ended: Option<bool
     tracing::info!(task = %task.task_id, sub_status = %task.sub_status, "image scan task finished");
     if task.scheduled {
         let result = if task.sub_status == "Success" { "Success" } else { "InternalError" };
-        let at = store::scan_tasks::format_utc(task.started_at.unwrap_or(task.created_at));
-        ctx.store.record_scheduled_image_scan(claim.account, &at, result).await?;
+        ctx.store.record_scheduled_task(claim.account, &task, result).await?;
     }
     Ok(())
 }
@@ -454,9 +466,7 @@ async fn scheduler_tick(ctx: &Arc<Ctx>) -> Result<(), Error> {
             if let Some(t) = ctx.store.image_scan_task(account, Some(&task_id)).await?
                 && t.scheduled
             {
-                ctx.store
-                    .record_scheduled_image_scan(account, &store::scan_tasks::format_utc(t.started_at.unwrap_or(t.created_at)), "Success")
-                    .await?;
+                ctx.store.record_scheduled_task(account, &t, "Success").await?;
             }
         }
     }

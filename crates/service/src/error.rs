@@ -22,6 +22,9 @@ pub enum ServiceError {
     /// A value that is well-formed but not acceptable here (a choice between fields, a range).
     #[error("The parameter `{field}` is invalid: {reason}.")]
     InvalidParameter { field: &'static str, reason: String },
+    /// A value outside the set the action accepts (an unknown registry type, a flag not 0/1).
+    #[error("The value of `{field}` is not accepted: {reason}.")]
+    InvalidValue { field: &'static str, reason: String },
     /// The account already runs an image scan task.
     #[error("An image scan is already running (task {task_id}); wait for it or stop it first.")]
     AlreadyScanning { task_id: String },
@@ -39,6 +42,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::MissingParameter { .. } => TcssCode::InvalidParameterMissingParameter,
             ServiceError::NotFound { .. } => TcssCode::ResourceNotFound,
             ServiceError::InvalidParameter { .. } => TcssCode::InvalidParameter,
+            ServiceError::InvalidValue { .. } => TcssCode::InvalidParameterValue,
             ServiceError::AlreadyScanning { .. } => TcssCode::FailedOperationErrAlreadyScanning,
             ServiceError::FailedOperation { .. } => TcssCode::FailedOperation,
         };
@@ -60,6 +64,7 @@ mod tests {
             (ServiceError::MissingParameter { field: "F", reason: "r".into() }, "InvalidParameter.MissingParameter"),
             (ServiceError::NotFound { what: "image", id: "i".into() }, "ResourceNotFound"),
             (ServiceError::InvalidParameter { field: "F", reason: "r".into() }, "InvalidParameter"),
+            (ServiceError::InvalidValue { field: "F", reason: "r".into() }, "InvalidParameterValue"),
             (ServiceError::AlreadyScanning { task_id: "t".into() }, "FailedOperation.ErrAlreadyScanning"),
             (ServiceError::FailedOperation { reason: "r".into() }, "FailedOperation"),
         ];

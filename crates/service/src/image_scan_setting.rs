@@ -175,7 +175,7 @@ pub fn validate(req: CreateAssetImageScanSettingRequest) -> Result<ImageScanSett
 }
 
 /// "HH:MM" or "HH:MM:SS", two digits each, 24-hour.
-fn check_time(field: &'static str, v: &str) -> Result<(), ServiceError> {
+pub(crate) fn check_time(field: &'static str, v: &str) -> Result<(), ServiceError> {
     let parts: Vec<&str> = v.split(':').collect();
     let ok = matches!(parts.len(), 2 | 3)
         && parts.iter().all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit()))

@@ -18,6 +18,7 @@ pub mod error;
 pub mod image_scan_setting;
 pub mod images;
 pub mod list;
+pub mod registries;
 
 pub use credentials::StoreCredentials;
 pub use error::ServiceError;
@@ -28,11 +29,14 @@ pub const TCSS_ACTIONS: &str = include_str!("tcss_actions.txt");
 /// What handlers share.
 pub struct Service {
     pub store: store::Store,
+    /// The connection check of registries on add and update (`serve` sets scan's); unset, the
+    /// sync worker checks them.
+    pub registry_check: std::sync::OnceLock<Arc<dyn store::registries::ConnectionCheck>>,
 }
 
 impl Service {
     pub fn new(store: store::Store) -> Arc<Service> {
-        Arc::new(Service { store })
+        Arc::new(Service { store, registry_check: std::sync::OnceLock::new() })
     }
 }
 
@@ -61,6 +65,28 @@ fn implemented(svc: &Arc<Service>) -> Vec<Action> {
         handler!(svc, "DescribeAssetImageVirusList", images::describe_virus_list),
         handler!(svc, "DescribeAssetImageRiskList", images::describe_risk_list),
         handler!(svc, "DescribeAssetImageDetail", images::describe_image_detail),
+        handler!(svc, "AddAssetImageRegistryRegistryDetail", registries::add_registry),
+        handler!(svc, "UpdateAssetImageRegistryRegistryDetail", registries::update_registry),
+        handler!(svc, "RemoveAssetImageRegistryRegistryDetail", registries::remove_registry),
+        handler!(svc, "CheckRepeatAssetImageRegistry", registries::check_repeat),
+        handler!(svc, "DescribeAssetImageRegistryRegistryList", registries::describe_registry_list),
+        handler!(svc, "DescribeAssetImageRegistryRegistryDetail", registries::describe_registry_detail),
+        handler!(svc, "DescribeImageRegistryNamespaceList", registries::describe_namespace_list),
+        handler!(svc, "SyncAssetImageRegistryAsset", registries::sync_assets),
+        handler!(svc, "DescribeAssetImageRegistryAssetStatus", registries::describe_asset_status),
+        handler!(svc, "DescribeAssetImageRegistryList", registries::describe_image_list),
+        handler!(svc, "DescribeAssetImageRegistryDetail", registries::describe_image_detail),
+        handler!(svc, "DescribeAssetImageRegistrySummary", registries::describe_summary),
+        handler!(svc, "CreateAssetImageRegistryScanTask", registries::create_scan_task),
+        handler!(svc, "CreateAssetImageRegistryScanTaskOneKey", registries::create_scan_task_one_key),
+        handler!(svc, "DescribeAssetImageRegistryScanStatusOneKey", registries::describe_scan_status),
+        handler!(svc, "ModifyAssetImageRegistryScanStop", registries::stop_scan),
+        handler!(svc, "ModifyAssetImageRegistryScanStopOneKey", registries::stop_scan_one_key),
+        handler!(svc, "DescribeAssetImageRegistryVulList", registries::describe_vul_list),
+        handler!(svc, "DescribeAssetImageRegistryVirusList", registries::describe_virus_list),
+        handler!(svc, "DescribeAssetImageRegistryRiskInfoList", registries::describe_risk_list),
+        handler!(svc, "DescribeImageRegistryTimingScanTask", registries::describe_timing_scan),
+        handler!(svc, "UpdateImageRegistryTimingScanTask", registries::update_timing_scan),
         handler!(svc, "DescribeAssetSummary", assets::describe_summary),
         handler!(svc, "DescribeContainerAssetSummary", assets::describe_container_summary),
         handler!(svc, "DescribeAssetContainerList", assets::describe_container_list),

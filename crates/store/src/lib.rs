@@ -21,6 +21,7 @@ pub mod harbor;
 pub mod image_scan;
 pub mod layer_cache;
 pub mod nodes;
+pub mod registries;
 pub mod scan_tasks;
 pub mod seen_signatures;
 pub mod testing;

@@ -86,7 +86,15 @@ pub struct ImageScanTask {
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
     pub image_total: u64,
+    /// `local` (CreateAssetImageScanTask, the image scan settings) or `registry` (the registry
+    /// scan actions and their schedule): one unfinished task per account and family.
+    pub family: String,
 }
+
+/// Task family of the local image actions.
+pub const FAMILY_LOCAL: &str = "local";
+/// Task family of the registry image actions.
+pub const FAMILY_REGISTRY: &str = "registry";
 
 /// Counters of a task's queue.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -186,7 +194,7 @@ const ASSET_COLS: &str =
     "image_id, names, repo_digests, size, created, os, architecture, author, history, container_cnt, running_cnt, source, layers";
 
 const TASK_COLS: &str = "task_id, created_at, status, sub_status, scan_vul, scan_virus, scan_risk, scheduled, deadline, \
-                         started_at, finished_at, image_total";
+                         started_at, finished_at, image_total, family";
 
 fn task_from_row(r: &AnyRow) -> Result<ImageScanTask, Error> {
     Ok(ImageScanTask {
@@ -202,6 +210,7 @@ fn task_from_row(r: &AnyRow) -> Result<ImageScanTask, Error> {
         started_at: r.try_get(9)?,
         finished_at: r.try_get(10)?,
         image_total: u(r.try_get(11)?),
+        family: r.try_get(12)?,
     })
 }
 
@@ -410,18 +419,28 @@ impl Store {
     /// Creates a task and its queue rows in one transaction, unless the account has an
     /// unfinished task (a partial unique index makes that check race-free).
     pub async fn create_image_scan_task(&self, account: AccountId, new: &NewImageScanTask) -> Result<CreatedTask, Error> {
-        if let Some(t) = self.active_image_scan_task(account).await? {
+        self.create_scan_task(account, new, FAMILY_LOCAL).await
+    }
+
+    /// [`Store::create_image_scan_task`] for a task family.
+    pub(crate) async fn create_scan_task(&self, account: AccountId, new: &NewImageScanTask, family: &str) -> Result<CreatedTask, Error> {
+        if let Some(t) = self.active_scan_task(account, family).await? {
             return Ok(CreatedTask::AlreadyRunning(t));
         }
         let now = now_unix();
         let seq = now_micros();
-        // 24 hex digits like TCSS task ids; unique because seq is per-microsecond and random-suffixed.
-        let task_id = format!("{:016x}{}", seq, &crate::secrets::random_alnum(8)?.to_ascii_lowercase());
+        let task_id = if family == FAMILY_REGISTRY {
+            // The registry actions' TaskID is an integer (below 2^53, so JavaScript keeps it).
+            seq.to_string()
+        } else {
+            // 24 hex digits like TCSS task ids; unique because seq is per-microsecond and random-suffixed.
+            format!("{:016x}{}", seq, &crate::secrets::random_alnum(8)?.to_ascii_lowercase())
+        };
         let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO image_scan_tasks (account_id, task_id, seq, created_at, status, sub_status, scan_vul, scan_virus, \
-             scan_risk, scheduled, deadline, started_at, finished_at, image_total) \
-             VALUES ($1, $2, $3, $4, 'READY', '', $5, $6, $7, $8, $9, NULL, NULL, $10)",
+             scan_risk, scheduled, deadline, started_at, finished_at, image_total, family) \
+             VALUES ($1, $2, $3, $4, 'READY', '', $5, $6, $7, $8, $9, NULL, NULL, $10, $11)",
         )
         .bind(account)
         .bind(&task_id)
@@ -433,11 +452,12 @@ impl Store {
         .bind(new.scheduled as i64)
         .bind(new.deadline)
         .bind(new.images.len() as i64)
+        .bind(family)
         .execute(&mut *tx)
         .await;
         if let Err(e) = inserted {
             drop(tx);
-            if let Some(t) = self.active_image_scan_task(account).await? {
+            if let Some(t) = self.active_scan_task(account, family).await? {
                 return Ok(CreatedTask::AlreadyRunning(t));
             }
             return Err(e.into());
@@ -469,15 +489,25 @@ impl Store {
 
     /// The account's unfinished task id, if any.
     pub async fn active_image_scan_task(&self, account: AccountId) -> Result<Option<String>, Error> {
-        let row = sqlx::query("SELECT task_id FROM image_scan_tasks WHERE account_id = $1 AND status <> 'END'")
+        self.active_scan_task(account, FAMILY_LOCAL).await
+    }
+
+    pub(crate) async fn active_scan_task(&self, account: AccountId, family: &str) -> Result<Option<String>, Error> {
+        let row = sqlx::query("SELECT task_id FROM image_scan_tasks WHERE account_id = $1 AND family = $2 AND status <> 'END'")
             .bind(account)
+            .bind(family)
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 
-    /// A task of the account; `None` as id: the latest one.
+    /// A task of the account; `None` as id: the latest local one.
     pub async fn image_scan_task(&self, account: AccountId, task_id: Option<&str>) -> Result<Option<ImageScanTask>, Error> {
+        self.scan_task(account, FAMILY_LOCAL, task_id).await
+    }
+
+    /// A task of the account by id (any family), or the family's latest.
+    pub(crate) async fn scan_task(&self, account: AccountId, family: &str, task_id: Option<&str>) -> Result<Option<ImageScanTask>, Error> {
         let row = match task_id {
             Some(id) => {
                 sqlx::query(&format!("SELECT {TASK_COLS} FROM image_scan_tasks WHERE account_id = $1 AND task_id = $2"))
@@ -487,10 +517,13 @@ impl Store {
                     .await?
             }
             None => {
-                sqlx::query(&format!("SELECT {TASK_COLS} FROM image_scan_tasks WHERE account_id = $1 ORDER BY seq DESC LIMIT 1"))
-                    .bind(account)
-                    .fetch_optional(&self.pool)
-                    .await?
+                sqlx::query(&format!(
+                    "SELECT {TASK_COLS} FROM image_scan_tasks WHERE account_id = $1 AND family = $2 ORDER BY seq DESC LIMIT 1"
+                ))
+                .bind(account)
+                .bind(family)
+                .fetch_optional(&self.pool)
+                .await?
             }
         };
         row.as_ref().map(task_from_row).transpose()

@@ -49,6 +49,8 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let background = crate::wiring::Background::start(&store, &args.work, global)?;
     refresh_on_sighup(hup, background.image_worker(), tls.clone());
     let svc = service::Service::new(store.clone());
+    // Registries added or edited over the API are checked (address, credential) on the spot.
+    let _ = svc.registry_check.set(Arc::new(scan::registries::Prober));
     let table = api::ActionTable::new(service::actions(&svc))?;
     let seen_signatures: Arc<dyn api::SeenSignatures> = Arc::new(service::StoreSignatures(store.clone()));
     let config = api::ApiConfig {

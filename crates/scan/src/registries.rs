@@ -1,0 +1,609 @@
+//! Registries as inventory sources: the sync loop over the registries of the registries file
+//! (shared by every account) and the accounts' API registries (`store::registries`), their
+//! connection checks, the registry scan schedule (`UpdateImageRegistryTimingScanTask`), and where
+//! the image scan worker reads an API registry's image from.
+//!
+//! A sync lists the registry with one [`image::RegistryClient`]: catalog (or the configured
+//! repositories), tags, one manifest request per tag, and an image config only for image ids no
+//! source of the account has shown before; then writes its tags and inventory rows in one
+//! transaction. Registries are synced when added or edited, on `SyncAssetImageRegistryAsset`,
+//! every inventory period and on SIGHUP. Scans go through the image scan queue like any other:
+//! registry scan tasks are its `registry` family, and the worker reads the image layer by layer
+//! from a registry holding it.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use image::{ManifestInfo, RegistryClient};
+use model::AccountId;
+use store::Store;
+use store::registries::{
+    API_SOURCE_PREFIX, CONN_AUTH_FAILED, CONN_FAILED, CONN_SUCCESS, ConnStatus, ConnectionCheck, FileRegistry, ORIGIN_FILE, Registry,
+    RegistrySpec, RegistryTag,
+};
+use store::scan_tasks::{CreatedTask, ImageAsset, NewImageScanTask};
+use time::OffsetDateTime;
+use tokio::sync::Notify;
+
+use crate::inventory::{self, RegistryConfig};
+use crate::schedule::{self, ScheduleSettings};
+use crate::{Cancel, Error};
+
+/// Longest a connection check may take (the API waits for it on add and update).
+pub const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest one HTTP request of a sync may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Manifest requests in flight per registry.
+const CONCURRENCY: usize = 8;
+
+/// How to reach one registry.
+#[derive(Clone)]
+pub struct RegistryTarget {
+    pub host: String,
+    pub opts: image::OpenOptions,
+    pub repositories: Option<Vec<String>>,
+}
+
+impl std::fmt::Debug for RegistryTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // OpenOptions' Debug never prints the password.
+        f.debug_struct("RegistryTarget").field("host", &self.host).field("auth", &self.opts.auth).finish_non_exhaustive()
+    }
+}
+
+impl RegistryTarget {
+    /// An API registry with its unsealed password.
+    pub fn of_spec(spec: &RegistrySpec, password: Option<&str>) -> RegistryTarget {
+        let auth = match (spec.username.is_empty(), password) {
+            (false, Some(p)) => image::RegistryAuth::Basic { username: spec.username.clone(), password: p.to_string() },
+            _ => image::RegistryAuth::Anonymous,
+        };
+        let opts = image::OpenOptions {
+            insecure: spec.plain_http,
+            accept_invalid_certs: spec.insecure,
+            // SpeedLimit is MB/s of layer downloads.
+            max_layer_bytes_per_sec: spec.speed_limit.saturating_mul(1_000_000),
+            auth,
+            ..Default::default()
+        };
+        RegistryTarget { host: spec.host.clone(), opts, repositories: spec.repositories.clone() }
+    }
+
+    /// A registries-file entry (its password resolved from the file or the environment).
+    pub fn of_file(cfg: &RegistryConfig) -> Result<RegistryTarget, Error> {
+        Ok(RegistryTarget { host: cfg.host.clone(), opts: cfg.open_options()?, repositories: cfg.repositories.clone() })
+    }
+
+    fn client(&self, timeout: Duration) -> Result<RegistryClient, image::Error> {
+        RegistryClient::new(&self.host, &self.opts, timeout)
+    }
+}
+
+fn now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// The connection status an error means.
+pub fn conn_of(result: Result<(), &image::Error>) -> ConnStatus {
+    let (status, message) = match result {
+        Ok(()) => (CONN_SUCCESS, String::new()),
+        Err(e @ image::Error::Unauthorized(_)) => (CONN_AUTH_FAILED, e.to_string()),
+        Err(e) => (CONN_FAILED, e.to_string()),
+    };
+    ConnStatus { status: status.into(), message, checked_at: Some(now()) }
+}
+
+/// Checks address and credential (`docker login`), within [`CHECK_TIMEOUT`].
+pub async fn check_connection(t: &RegistryTarget) -> ConnStatus {
+    let res = match t.client(CHECK_TIMEOUT) {
+        Ok(c) => tokio::time::timeout(CHECK_TIMEOUT, c.check())
+            .await
+            .unwrap_or_else(|_| Err(image::Error::Registry(format!("{}: no answer within {} s", t.host, CHECK_TIMEOUT.as_secs())))),
+        Err(e) => Err(e),
+    };
+    conn_of(res.as_ref().map(|_| ()))
+}
+
+/// [`ConnectionCheck`] for the service (add and update).
+pub struct Prober;
+
+impl ConnectionCheck for Prober {
+    fn check<'a>(
+        &'a self,
+        spec: &'a RegistrySpec,
+        password: Option<&'a str>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ConnStatus> + Send + 'a>> {
+        Box::pin(async move { check_connection(&RegistryTarget::of_spec(spec, password)).await })
+    }
+}
+
+/// A registry's tags and images as one sync found them.
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub tags: Vec<RegistryTag>,
+    /// One row per image id, named by every `HOST/REPO:TAG` it has.
+    pub assets: Vec<ImageAsset>,
+    /// HTTP requests sent (token requests included).
+    pub requests: u64,
+    /// Tags left out (deleted since the tag list, another platform only, a broken manifest).
+    pub skipped: usize,
+    /// Manifests read (in incremental mode, only those of new tags).
+    pub manifests: usize,
+}
+
+/// Errors that fail a listing (the registry is unreachable or refuses us); others skip a tag.
+fn fatal(e: &image::Error) -> bool {
+    matches!(e, image::Error::Unauthorized(_) | image::Error::Registry(_) | image::Error::Io { .. })
+}
+
+/// Lists a registry: the tags of `known` (what the last sync stored) are taken as they are when
+/// `incremental`, otherwise every tag's manifest is read; an image config is fetched only for
+/// image ids not in `images` (already seen in the account's inventory).
+pub async fn list_registry(
+    t: &RegistryTarget,
+    source: &str,
+    known: &[RegistryTag],
+    incremental: bool,
+    images: &HashMap<String, ImageAsset>,
+) -> Result<Listing, image::Error> {
+    let client = t.client(REQUEST_TIMEOUT)?;
+    client.check().await?;
+    let repos = match &t.repositories {
+        Some(r) => r.clone(),
+        None => client.repositories().await?,
+    };
+    let known: HashMap<(&str, &str), &RegistryTag> = known.iter().map(|k| ((k.repository.as_str(), k.tag.as_str()), k)).collect();
+    let mut listing = Listing::default();
+    let mut wanted: Vec<(String, String)> = Vec::new();
+    let mut kept: Vec<RegistryTag> = Vec::new();
+    for repo in &repos {
+        let tags = match client.tags(repo).await {
+            Ok(t) => t,
+            Err(e) if !fatal(&e) => {
+                tracing::warn!(host = %t.host, repository = %repo, error = %e, "registry repository skipped");
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        for tag in tags {
+            match known.get(&(repo.as_str(), tag.as_str())) {
+                Some(k) if incremental => kept.push((*k).clone()),
+                _ => wanted.push((repo.clone(), tag)),
+            }
+        }
+    }
+    // Manifests, a few in flight (a remote registry answers in tens of ms each).
+    let client = &client;
+    let fetched: Vec<((String, String), Result<ManifestInfo, image::Error>)> = futures::stream::iter(wanted)
+        .map(|(repo, tag)| async move {
+            let m = client.manifest(&repo, &tag).await;
+            ((repo, tag), m)
+        })
+        .buffered(CONCURRENCY)
+        .collect()
+        .await;
+    listing.manifests = fetched.len();
+    let mut by_id: HashMap<String, ImageAsset> = HashMap::new();
+    let mut found: Vec<(String, String, ManifestInfo)> = Vec::new();
+    for ((repo, tag), m) in fetched {
+        match m {
+            Ok(m) => found.push((repo, tag, m)),
+            Err(e) if fatal(&e) => return Err(e),
+            Err(e) => {
+                tracing::warn!(reference = %format!("{}/{repo}:{tag}", t.host), error = %e, "registry image skipped");
+                listing.skipped += 1;
+            }
+        }
+    }
+    // Configs of images seen for the first time, once each.
+    for (repo, tag, m) in &found {
+        if by_id.contains_key(&m.config_digest) {
+            continue;
+        }
+        if let Some(a) = images.get(&m.config_digest) {
+            let mut a = a.clone();
+            (a.names, a.repo_digests, a.sources, a.container_cnt, a.running_cnt) = (vec![], vec![], vec![source.to_string()], 0, 0);
+            a.size = m.size();
+            by_id.insert(m.config_digest.clone(), a);
+            continue;
+        }
+        match client.image(repo, tag, m).await {
+            Ok(img) => {
+                by_id.insert(img.id.clone(), inventory::asset_of(&img, source.to_string()));
+            }
+            Err(e) if fatal(&e) => return Err(e),
+            Err(e) => tracing::warn!(reference = %format!("{}/{repo}:{tag}", t.host), error = %e, "registry image config unreadable"),
+        }
+    }
+    for (repo, tag, m) in found {
+        let Some(a) = by_id.get_mut(&m.config_digest) else {
+            listing.skipped += 1;
+            continue;
+        };
+        a.names.push(format!("{}/{repo}:{tag}", t.host));
+        a.repo_digests.push(format!("{}/{repo}@{}", t.host, m.digest));
+        listing.tags.push(RegistryTag {
+            repository: repo,
+            tag,
+            image_id: m.config_digest.clone(),
+            digest: m.digest.clone(),
+            size: m.size(),
+            created: a.created.clone(),
+            os: a.os.clone(),
+            architecture: a.architecture.clone(),
+        });
+    }
+    // Tags kept unread (incremental) still name their image.
+    for k in kept {
+        let entry = by_id.entry(k.image_id.clone()).or_insert_with(|| {
+            let mut a = images.get(&k.image_id).cloned().unwrap_or_else(|| ImageAsset {
+                image_id: k.image_id.clone(),
+                size: k.size,
+                created: k.created.clone(),
+                os: k.os.clone(),
+                architecture: k.architecture.clone(),
+                ..Default::default()
+            });
+            (a.names, a.repo_digests, a.sources, a.container_cnt, a.running_cnt) = (vec![], vec![], vec![source.to_string()], 0, 0);
+            a.size = k.size;
+            a
+        });
+        entry.names.push(format!("{}/{}:{}", t.host, k.repository, k.tag));
+        entry.repo_digests.push(format!("{}/{}@{}", t.host, k.repository, k.digest));
+        listing.tags.push(k);
+    }
+    let mut assets: Vec<ImageAsset> = by_id.into_values().filter(|a| !a.names.is_empty()).collect();
+    for a in &mut assets {
+        a.names.sort();
+        a.names.dedup();
+        a.repo_digests.sort();
+        a.repo_digests.dedup();
+    }
+    assets.sort_by(|a, b| a.image_id.cmp(&b.image_id));
+    listing.assets = assets;
+    listing.requests = client.requests();
+    Ok(listing)
+}
+
+/// Where the worker can read an image of an API registry: `(source, options)` per registry of
+/// the account holding it (credentials unsealed now).
+pub async fn api_places(store: &Store, account: AccountId, asset: &ImageAsset) -> Vec<(image::Source, image::OpenOptions)> {
+    let mut out = Vec::new();
+    for src in &asset.sources {
+        let Some(id) = src.strip_prefix(API_SOURCE_PREFIX).and_then(|i| i.parse::<i64>().ok()) else {
+            continue;
+        };
+        let reg = match store.registry(account, id).await {
+            Ok(Some(r)) => r,
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::warn!(registry = id, error = %e, "reading a registry failed");
+                continue;
+            }
+        };
+        let password = match store.registry_password(account, id).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(registry = id, error = %e, "unsealing a registry password failed");
+                continue;
+            }
+        };
+        let t = RegistryTarget::of_spec(&reg.spec, password.as_deref());
+        let prefix = format!("{}/", t.host);
+        if let Some(reference) = asset.repo_digests.iter().chain(&asset.names).find(|n| n.starts_with(&prefix)).cloned() {
+            out.push((image::Source::Registry { reference }, t.opts));
+        }
+    }
+    out
+}
+
+/// What the sync loop needs.
+pub struct SyncConfig {
+    pub store: Store,
+    /// The registries file's entries.
+    pub files: Vec<RegistryConfig>,
+    /// Every registry is listed again after this long.
+    pub every: Duration,
+    /// Lists every registry now (SIGHUP).
+    pub refresh: Arc<Notify>,
+    /// Wakes the scan workers (a scheduled task was queued).
+    pub wake: Arc<Notify>,
+    pub stop: Cancel,
+}
+
+/// Which registry a sync job lists.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Job {
+    /// A registries-file host: one listing written to every account.
+    File(String),
+    Api(AccountId, i64),
+}
+
+/// Runs until `stop`: syncs (requests, the period, SIGHUP) and the registry scan schedule.
+pub async fn run(cfg: SyncConfig) {
+    let cfg = Arc::new(cfg);
+    let files: Vec<FileRegistry> = cfg
+        .files
+        .iter()
+        .map(|f| FileRegistry {
+            host: f.host.clone(),
+            plain_http: f.insecure,
+            username: f.username.clone(),
+            repositories: f.repositories.clone(),
+        })
+        .collect();
+    let running: Arc<Mutex<HashSet<Job>>> = Arc::new(Mutex::new(HashSet::new()));
+    let mut mirrored: HashSet<AccountId> = HashSet::new();
+    let mut last: HashMap<Job, tokio::time::Instant> = HashMap::new();
+    while !cfg.stop.is_cancelled() {
+        // Every account sees the file's registries (new accounts within a second).
+        if let Ok(accounts) = cfg.store.account_ids().await {
+            let new: Vec<AccountId> = accounts.into_iter().filter(|a| !mirrored.contains(a)).collect();
+            for a in new {
+                match cfg.store.mirror_file_registries(a, &files).await {
+                    Ok(()) => {
+                        mirrored.insert(a);
+                        // A new account gets the file registries' rows at the next listing.
+                        for f in &cfg.files {
+                            last.remove(&Job::File(f.host.clone()));
+                        }
+                    }
+                    Err(e) => tracing::warn!(account = a, error = %e, "mirroring the registries file failed"),
+                }
+            }
+        }
+        let mut due: Vec<Job> = Vec::new();
+        match cfg.store.claim_registry_syncs().await {
+            Ok(asked) => {
+                for (account, id) in asked {
+                    match cfg.store.registry(account, id).await {
+                        Ok(Some(r)) if r.origin == ORIGIN_FILE => due.push(Job::File(r.spec.host)),
+                        Ok(Some(_)) => due.push(Job::Api(account, id)),
+                        _ => {}
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "claiming registry sync requests failed"),
+        }
+        let now = tokio::time::Instant::now();
+        let periodic = |j: &Job| last.get(j).is_none_or(|t| now.duration_since(*t) >= cfg.every);
+        for f in &cfg.files {
+            let j = Job::File(f.host.clone());
+            if periodic(&j) {
+                due.push(j);
+            }
+        }
+        if let Ok(all) = cfg.store.all_registries().await {
+            for (account, r) in all.iter().filter(|(_, r)| r.origin != ORIGIN_FILE) {
+                let j = Job::Api(*account, r.registry_id);
+                if periodic(&j) {
+                    due.push(j);
+                }
+            }
+        }
+        for job in due {
+            if !running.lock().map(|mut r| r.insert(job.clone())).unwrap_or(false) {
+                continue; // already being listed; its result is as fresh
+            }
+            last.insert(job.clone(), now);
+            let (cfg2, running2) = (Arc::clone(&cfg), Arc::clone(&running));
+            tokio::spawn(async move {
+                if let Err(e) = sync_job(&cfg2, &job).await {
+                    tracing::warn!(?job, error = %e, "registry sync bookkeeping failed");
+                }
+                if let Ok(mut r) = running2.lock() {
+                    r.remove(&job);
+                }
+            });
+        }
+        if let Err(e) = schedule_tick(&cfg).await {
+            tracing::warn!(error = %e, "registry scan scheduler tick failed");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = cfg.refresh.notified() => {
+                tracing::info!("registry refresh asked for");
+                last.clear();
+            }
+        }
+    }
+}
+
+/// Every image the account's inventory knows, by id (spares the config request).
+async fn known_images(store: &Store, account: AccountId) -> HashMap<String, ImageAsset> {
+    store.image_assets(account).await.unwrap_or_default().into_iter().map(|a| (a.image_id.clone(), a)).collect()
+}
+
+async fn sync_job(cfg: &SyncConfig, job: &Job) -> Result<(), Error> {
+    let store = &cfg.store;
+    match job {
+        Job::File(host) => {
+            let Some(file) = cfg.files.iter().find(|f| &f.host == host) else { return Ok(()) };
+            // Every account's row of this host, as it is now.
+            let rows: Vec<(AccountId, Registry)> =
+                store.all_registries().await?.into_iter().filter(|(_, r)| r.origin == ORIGIN_FILE && &r.spec.host == host).collect();
+            for (a, r) in &rows {
+                store.start_registry_sync(*a, r.registry_id).await?;
+            }
+            let source = format!("{}{host}", store::registries::FILE_SOURCE_PREFIX);
+            let images = match rows.first() {
+                Some((a, _)) => known_images(store, *a).await,
+                None => HashMap::new(),
+            };
+            let known = match rows.first() {
+                Some((a, r)) => store.registry_tags(*a, r.registry_id).await?,
+                None => Vec::new(),
+            };
+            let listed = match RegistryTarget::of_file(file) {
+                Ok(t) => timed_listing(&t, &source, &known, false, &images).await,
+                Err(e) => Err(image::Error::Registry(e.to_string())),
+            };
+            log_listing(&source, &listed);
+            let conn = conn_of(listed.as_ref().map(|_| ()));
+            for (a, r) in &rows {
+                let outcome = listed.as_ref().map(|l| (l.tags.as_slice(), l.assets.as_slice())).map_err(|e| e.to_string());
+                store
+                    .finish_registry_sync(*a, r.registry_id, r.updated_at, outcome.as_ref().map(|x| *x).map_err(|e| e.as_str()), &conn)
+                    .await?;
+                if let Ok(l) = &listed {
+                    auto_scan(cfg, *a, r, l).await?;
+                }
+            }
+        }
+        Job::Api(account, id) => {
+            let Some(r) = store.registry(*account, *id).await? else { return Ok(()) };
+            store.start_registry_sync(*account, *id).await?;
+            let password = store.registry_password(*account, *id).await?;
+            let t = RegistryTarget::of_spec(&r.spec, password.as_deref());
+            let known = store.registry_tags(*account, *id).await?;
+            let images = known_images(store, *account).await;
+            let listed = timed_listing(&t, &r.source(), &known, r.spec.sync_mode == 1, &images).await;
+            log_listing(&format!("{} ({})", r.source(), r.spec.host), &listed);
+            let conn = conn_of(listed.as_ref().map(|_| ()));
+            let outcome = listed.as_ref().map(|l| (l.tags.as_slice(), l.assets.as_slice())).map_err(|e| e.to_string());
+            let written = store
+                .finish_registry_sync(*account, *id, r.updated_at, outcome.as_ref().map(|x| *x).map_err(|e| e.as_str()), &conn)
+                .await?;
+            if written && let Ok(l) = &listed {
+                auto_scan(cfg, *account, &r, l).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn timed_listing(
+    t: &RegistryTarget,
+    source: &str,
+    known: &[RegistryTag],
+    incremental: bool,
+    images: &HashMap<String, ImageAsset>,
+) -> Result<Listing, image::Error> {
+    tokio::time::timeout(inventory::LIST_TIMEOUT, list_registry(t, source, known, incremental, images))
+        .await
+        .unwrap_or_else(|_| Err(image::Error::Registry(format!("listing took over {} s", inventory::LIST_TIMEOUT.as_secs()))))
+}
+
+fn log_listing(source: &str, listed: &Result<Listing, image::Error>) {
+    match listed {
+        Ok(l) => tracing::info!(
+            source,
+            tags = l.tags.len(),
+            images = l.assets.len(),
+            manifests = l.manifests,
+            skipped = l.skipped,
+            requests = l.requests,
+            "registry synced"
+        ),
+        // The same words as the Docker inventory's failures: one thing to grep for.
+        Err(e) => tracing::warn!(source, error = %e, "image inventory refresh failed"),
+    }
+}
+
+/// `NeedScan`: after a sync, queue the registry's images never scanned (full sync mode: only
+/// each repository's latest). Skipped while a registry task runs; the next sync catches up.
+async fn auto_scan(cfg: &SyncConfig, account: AccountId, r: &Registry, l: &Listing) -> Result<(), Error> {
+    if !r.spec.need_scan || l.tags.is_empty() {
+        return Ok(());
+    }
+    let store = &cfg.store;
+    let scanned: HashSet<String> = store.image_scan_results(account).await?.into_iter().map(|x| x.image_id).collect();
+    let rows: Vec<_> = store.registry_images(account).await?.into_iter().filter(|x| x.registry_id == r.registry_id).collect();
+    let latest = store::registries::latest_ids(&rows);
+    let mut seen = HashSet::new();
+    let images: Vec<(String, u64)> = rows
+        .iter()
+        .filter(|x| r.spec.sync_mode == 1 || latest.contains(&x.id))
+        .filter(|x| !scanned.contains(&x.tag.image_id) && seen.insert(x.tag.image_id.clone()))
+        .map(|x| (x.tag.image_id.clone(), x.tag.size))
+        .collect();
+    if images.is_empty() {
+        return Ok(());
+    }
+    let vul = store.has_advisories().await?;
+    let new = NewImageScanTask { scan_vul: vul, scan_virus: true, scan_risk: true, scheduled: false, deadline: None, images };
+    match store.create_registry_scan_task(account, &new).await? {
+        CreatedTask::Created(id) => {
+            tracing::info!(account, registry = r.registry_id, task = %id, "new registry images queued for scanning (NeedScan)");
+            cfg.wake.notify_waiters();
+        }
+        CreatedTask::AlreadyRunning(id) => tracing::info!(account, running = %id, "NeedScan waits for the running registry scan"),
+    }
+    Ok(())
+}
+
+/// Fires due registry scan schedules (restart-safe: the slot is stored before the task).
+async fn schedule_tick(cfg: &SyncConfig) -> Result<(), Error> {
+    let now = crate::worker::scheduler_now();
+    for s in cfg.store.registry_scan_schedules().await? {
+        let st = &s.setting;
+        let Some(settings) = (|| {
+            Some(ScheduleSettings {
+                enable: st.enable,
+                scan_time: schedule::parse_time_of_day(&st.scan_time).ok()?,
+                scan_period_days: u32::try_from(st.scan_period).unwrap_or(u32::MAX).max(1),
+                scan_end_time: st.scan_end_time.as_deref().filter(|e| !e.is_empty()).and_then(|e| schedule::parse_time_of_day(e).ok()),
+                updated_at: OffsetDateTime::from_unix_timestamp(s.updated_at).ok()?,
+            })
+        })() else {
+            continue;
+        };
+        let last = s.last_slot.and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok());
+        let Some(slot) = schedule::next_run(&settings, last, now) else { continue };
+        if slot > now {
+            continue;
+        }
+        cfg.store.set_registry_scan_last_slot(s.account, slot.unix_timestamp()).await?;
+        tracing::info!(account = s.account, slot = %slot, "scheduled registry scan due");
+        fire_scheduled(cfg, s.account, st, &settings, now).await?;
+    }
+    Ok(())
+}
+
+async fn fire_scheduled(
+    cfg: &SyncConfig,
+    account: AccountId,
+    st: &store::registries::RegistryScanSetting,
+    settings: &ScheduleSettings,
+    now: OffsetDateTime,
+) -> Result<(), Error> {
+    let store = &cfg.store;
+    let at = store::scan_tasks::format_utc(OffsetDateTime::now_utc().unix_timestamp());
+    if st.scan_vul && !store.has_advisories().await.unwrap_or(false) {
+        tracing::warn!(account, "scheduled registry scan asks for vulnerabilities but no advisory data is loaded");
+        store.record_scheduled_registry_scan(account, &at, "InternalError").await?;
+        return Ok(());
+    }
+    let rows = store.registry_images(account).await?;
+    let counts: HashMap<String, (u64, u64)> =
+        store.image_assets(account).await?.into_iter().map(|a| (a.image_id, (a.container_cnt, a.running_cnt))).collect();
+    let containers = |id: &str| counts.get(id).copied().unwrap_or_default();
+    let mut seen = HashSet::new();
+    let images: Vec<(String, u64)> = st
+        .selection
+        .select(&rows, &containers)
+        .into_iter()
+        .filter(|r| seen.insert(r.tag.image_id.clone()))
+        .map(|r| (r.tag.image_id.clone(), r.tag.size))
+        .collect();
+    if images.is_empty() || !(st.scan_vul || st.scan_virus || st.scan_risk) {
+        store.record_scheduled_registry_scan(account, &at, "ImageNeedIsEmpty").await?;
+        return Ok(());
+    }
+    let real = OffsetDateTime::now_utc();
+    let deadline = schedule::deadline(settings, now).map(|d| real.unix_timestamp() + (d - now).whole_seconds());
+    let new =
+        NewImageScanTask { scan_vul: st.scan_vul, scan_virus: st.scan_virus, scan_risk: st.scan_risk, scheduled: true, deadline, images };
+    match store.create_registry_scan_task(account, &new).await? {
+        CreatedTask::Created(id) => {
+            tracing::info!(account, task = %id, "scheduled registry scan started");
+            cfg.wake.notify_waiters();
+        }
+        CreatedTask::AlreadyRunning(id) => {
+            tracing::info!(account, running = %id, "scheduled registry scan skipped: a registry scan is running")
+        }
+    }
+    Ok(())
+}
