@@ -145,7 +145,7 @@ async fn accept_scan(State(a): State<Adapter>, axum::Extension(account): axum::E
 
 /// Which report `Accept` names: the first supported type of the list; none or `*/*` means
 /// the vulnerability report.
-fn wanted_report(headers: &HeaderMap) -> Result<&'static str, Response> {
+fn wanted_report(headers: &HeaderMap) -> Result<&'static str, (StatusCode, String)> {
     let accept = headers.get(header::ACCEPT).map(|v| v.to_str().unwrap_or("\u{0}"));
     let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
         return Ok(wire::MIME_VULN_REPORT);
@@ -162,7 +162,7 @@ fn wanted_report(headers: &HeaderMap) -> Result<&'static str, Response> {
             return Ok(k);
         }
     }
-    Err(error(StatusCode::NOT_IMPLEMENTED, format!("no capability produces {accept:?}")))
+    Err((StatusCode::NOT_IMPLEMENTED, format!("no capability produces {accept:?}")))
 }
 
 #[derive(serde::Deserialize)]
@@ -170,15 +170,15 @@ struct ReportQuery {
     sbom_media_type: Option<String>,
 }
 
-fn sbom_media_type(query: &ReportQuery) -> Result<&'static str, Response> {
+fn sbom_media_type(query: &ReportQuery) -> Result<&'static str, (StatusCode, String)> {
     let Some(value) = query.sbom_media_type.as_deref() else {
-        return Err(error(StatusCode::BAD_REQUEST, "missing query parameter sbom_media_type for the SBOM report"));
+        return Err((StatusCode::BAD_REQUEST, "missing query parameter sbom_media_type for the SBOM report".into()));
     };
     wire::SBOM_MEDIA_TYPES
         .iter()
         .find(|t| **t == value)
         .copied()
-        .ok_or_else(|| error(StatusCode::BAD_REQUEST, format!("unsupported sbom_media_type {value:?}")))
+        .ok_or_else(|| (StatusCode::BAD_REQUEST, format!("unsupported sbom_media_type {value:?}")))
 }
 
 async fn report(
@@ -191,7 +191,7 @@ async fn report(
 ) -> Response {
     let mime = match wanted_report(&headers) {
         Ok(m) => m,
-        Err(r) => return r,
+        Err((status, message)) => return error(status, message),
     };
     let sbom_type = if mime == wire::MIME_SBOM_REPORT {
         let query = match query {
@@ -200,7 +200,7 @@ async fn report(
         };
         match sbom_media_type(&query) {
             Ok(t) => Some(t),
-            Err(r) => return r,
+            Err((status, message)) => return error(status, message),
         }
     } else {
         None
