@@ -37,6 +37,21 @@ export function fmtSize(bytes) {
   return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
 }
 
+/** `2026-12-03T08:59:10.195205011Z` → `2026-12-03 08:59:10`; other forms as they are. */
+export function fmtTime(s) {
+  const m = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]00:?00)?$/.exec(s || '');
+  return m ? `${m[1]} ${m[2]}` : s || '';
+}
+
+/** A horizontally scrolling table container: focusable and named, so keyboard users can scroll it. */
+export function TableWrap({ label, children }) {
+  return (
+    <div class="table-wrap" role="region" aria-label={label} tabIndex={0}>
+      {children}
+    </div>
+  );
+}
+
 export const shortId = (id) => (id || '').replace(/^sha256:/, '').slice(0, 12);
 
 export function ErrorText({ error }) {

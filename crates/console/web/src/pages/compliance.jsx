@@ -3,7 +3,7 @@
 // that could not be checked (ScanComplianceScanFailedAssets) or one item
 // (ScanComplianceAssetsByPolicyItem); the lists are then polled until the asset's check is done.
 import { useEffect, useState } from 'preact/hooks';
-import { ErrorText, Loading, Pager, Tabs, useAsync, useCtx } from '../ui.jsx';
+import { ErrorText, Loading, Pager, TableWrap, Tabs, fmtTime, useAsync, useCtx } from '../ui.jsx';
 import { ASSET_TYPES } from './overview.jsx';
 
 const POLL_MS = 2000;
@@ -75,7 +75,7 @@ export function Compliance({ type }) {
         <p role="status" class="notice">{notice}</p>
         <ErrorText error={error || list.error} />
         <Loading on={list.loading && !list.data} />
-        <div class="table-wrap">
+        <TableWrap label={t(`asset.${current}`)}>
           <table id="assets-table">
             <caption class="sr-only">{t(`asset.${current}`)}</caption>
             <thead>
@@ -101,9 +101,15 @@ export function Compliance({ type }) {
                   </td>
                   <td class="num">{a.PassedPolicyItemCount}</td>
                   <td class="num">{a.FailedPolicyItemCount}</td>
-                  <td class="time">{a.LastCheckTime}</td>
-                  <td class="actions">
-                    <button type="button" aria-label={t('compliance.showItems', { name: assetLabel(a) })} onClick={() => setOpen(a)}>
+                  <td class="time">{fmtTime(a.LastCheckTime)}</td>
+                  <td>
+                    <div class="actions">
+                    <button
+                      type="button"
+                      aria-label={t('compliance.showItems', { name: assetLabel(a) })}
+                      aria-pressed={open?.CustomerAssetId === a.CustomerAssetId ? 'true' : 'false'}
+                      onClick={() => setOpen(a)}
+                    >
                       {t('compliance.items')}
                     </button>
                     <button
@@ -119,12 +125,13 @@ export function Compliance({ type }) {
                         {t('compliance.recheckFailed')}
                       </button>
                     ) : null}
+                    </div>
                   </td>
                 </tr>
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
         {!list.loading && rows.length === 0 && !list.error ? <p class="muted">{t('common.empty')}</p> : null}
         {list.data ? <Pager idPrefix="assets" {...p} total={list.data.TotalCount} onChange={setP} /> : null}
         {openRow ? (
@@ -148,7 +155,16 @@ export function Compliance({ type }) {
 function Result({ r }) {
   const { t } = useCtx();
   if (!r) return <span class="muted">—</span>;
-  return <span class={`badge ${r === 'RESULT_PASSED' ? 'pass' : 'fail'}`}>{t(`result.${r}`)}</span>;
+  return <span class={`badge result ${r === 'RESULT_PASSED' ? 'pass' : 'fail'}`}>{t(`result.${r}`)}</span>;
+}
+
+const RISK_LEVELS = { RISK_CRITICAL: 4, RISK_HIGH: 3, RISK_MEDIUM: 2, RISK_LOW: 1 };
+
+function RiskLevel({ level }) {
+  const { t } = useCtx();
+  const n = RISK_LEVELS[level];
+  if (n) return <span class={`badge sev-${n}`}>{t(`sev.${n}`)}</span>;
+  return <span class="badge sev-unscanned">{level === 'RISK_NOTICE' ? t('sev.notice') : level}</span>;
 }
 
 function Items({ asset, version, onRecheck }) {
@@ -164,7 +180,7 @@ function Items({ asset, version, onRecheck }) {
       <h2 id="items-title">{t('compliance.itemsOf', { name })}</h2>
       <ErrorText error={items.error} />
       <Loading on={items.loading && !items.data} />
-      <div class="table-wrap">
+      <TableWrap label={t('compliance.items')}>
         <table id="items-table">
           <thead>
             <tr>
@@ -181,7 +197,9 @@ function Items({ asset, version, onRecheck }) {
               <tr data-item-id={it.CustomerPolicyItemId}>
                 <td>{it.Name}</td>
                 <td>{it.Category}</td>
-                <td>{it.RiskLevel}</td>
+                <td>
+                  <RiskLevel level={it.RiskLevel} />
+                </td>
                 <td>
                   <Result r={it.CheckResult} />
                 </td>
@@ -207,7 +225,7 @@ function Items({ asset, version, onRecheck }) {
             ))}
           </tbody>
         </table>
-      </div>
+      </TableWrap>
       {items.data ? <Pager idPrefix="items" {...p} total={items.data.TotalCount} onChange={setP} /> : null}
     </section>
   );

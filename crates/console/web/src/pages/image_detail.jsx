@@ -1,7 +1,7 @@
 // One image: DescribeAssetImageDetail, then tabs over DescribeAssetImageVulList / VirusList /
 // RiskList (paged) and the build steps of BuildHistory (Layers).
 import { useState } from 'preact/hooks';
-import { ErrorText, Loading, Pager, SevBadge, Tabs, fmtSize, useAsync, useCtx } from '../ui.jsx';
+import { ErrorText, Loading, Pager, SevBadge, TableWrap, Tabs, fmtSize, fmtTime, useAsync, useCtx } from '../ui.jsx';
 
 const TABS = ['vul', 'virus', 'risk', 'layers'];
 
@@ -43,11 +43,11 @@ export function ImageDetail({ id, tab }) {
           <dt>{t('detail.size')}</dt>
           <dd>{fmtSize(img.Size)}</dd>
           <dt>{t('detail.created')}</dt>
-          <dd>{img.CreateTime}</dd>
+          <dd>{fmtTime(img.CreateTime)}</dd>
           <dt>{t('detail.status')}</dt>
           <dd>{t(`status.${img.ScanStatus}`)}</dd>
           <dt>{t('detail.scanTime')}</dt>
-          <dd>{img.ScanTime || '—'}</dd>
+          <dd>{fmtTime(img.ScanTime) || '—'}</dd>
           {img.RepoDigests?.length ? (
             <>
               <dt>{t('detail.digests')}</dt>
@@ -94,7 +94,7 @@ function VulTab({ id }) {
     <>
       <ErrorText error={r.error} />
       <Loading on={r.loading} />
-      <div class="table-wrap">
+      <TableWrap label={t('tab.vul')}>
         <table id="vul-table">
           <caption class="sr-only">{t('tab.vul')}</caption>
           <thead>
@@ -135,7 +135,7 @@ function VulTab({ id }) {
             })}
           </tbody>
         </table>
-      </div>
+      </TableWrap>
       {r.data ? <Pager idPrefix="vul" {...r.p} total={r.data.TotalCount} onChange={r.setP} /> : null}
     </>
   );
@@ -148,7 +148,7 @@ function VirusTab({ id }) {
     <>
       <ErrorText error={r.error} />
       <Loading on={r.loading} />
-      <div class="table-wrap">
+      <TableWrap label={t('tab.virus')}>
         <table id="virus-table">
           <caption class="sr-only">{t('tab.virus')}</caption>
           <thead>
@@ -170,7 +170,7 @@ function VirusTab({ id }) {
             ))}
           </tbody>
         </table>
-      </div>
+      </TableWrap>
       {r.data ? <Pager idPrefix="virus" {...r.p} total={r.data.TotalCount} onChange={r.setP} /> : null}
     </>
   );
@@ -183,7 +183,7 @@ function RiskTab({ id }) {
     <>
       <ErrorText error={r.error} />
       <Loading on={r.loading} />
-      <div class="table-wrap">
+      <TableWrap label={t('tab.risk')}>
         <table id="risk-table">
           <caption class="sr-only">{t('tab.risk')}</caption>
           <thead>
@@ -207,7 +207,7 @@ function RiskTab({ id }) {
             ))}
           </tbody>
         </table>
-      </div>
+      </TableWrap>
       {r.data ? <Pager idPrefix="risk" {...r.p} total={r.data.TotalCount} onChange={r.setP} /> : null}
     </>
   );
@@ -217,7 +217,7 @@ function LayersTab({ history: text }) {
   const { t } = useCtx();
   const steps = parseHistory(text);
   return (
-    <div class="table-wrap">
+    <TableWrap label={t('tab.layers')}>
       <table id="layers-table">
         <caption class="sr-only">{t('tab.layers')}</caption>
         <thead>
@@ -240,6 +240,6 @@ function LayersTab({ history: text }) {
         </tbody>
       </table>
       {steps.length === 0 ? <p class="muted">{t('common.empty')}</p> : null}
-    </div>
+    </TableWrap>
   );
 }

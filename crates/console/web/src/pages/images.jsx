@@ -2,7 +2,7 @@
 // scanner dialog (CreateAssetImageScanTask); the running task's progress is polled from
 // DescribeAssetImageScanStatus, one request at a time, and Stop is ModifyAssetImageScanStop.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ErrorText, Loading, Modal, Pager, SortTh, fmtSize, shortId, useAsync, useCtx } from '../ui.jsx';
+import { ErrorText, Loading, Modal, Pager, SortTh, TableWrap, fmtSize, fmtTime, shortId, useAsync, useCtx } from '../ui.jsx';
 
 const STATUSES = ['NOT_SCAN', 'SCANNING', 'SCANNED', 'SCAN_ERR'];
 const RISKS = ['CriticalLevelVul', 'HighLevelVul', 'MediumLevelVul', 'LowLevelVul', 'VirusCnt', 'RiskCnt'];
@@ -108,7 +108,7 @@ export function Images() {
 
       <ErrorText error={list.error} />
       <Loading on={list.loading} />
-      <div class="table-wrap">
+      <TableWrap label={t('images.title')}>
         <table id="images-table" aria-busy={list.loading ? 'true' : 'false'}>
           <caption class="sr-only">{t('images.title')}</caption>
           <thead>
@@ -147,7 +147,7 @@ export function Images() {
                 </td>
                 <td>{img.OsName}</td>
                 <td class="num">{fmtSize(img.Size)}</td>
-                <td class="time">{img.CreateTime}</td>
+                <td class="time">{fmtTime(img.CreateTime)}</td>
                 <td>
                   <span class={`status st-${img.ScanStatus}`}>{t(`status.${img.ScanStatus}`)}</span>
                 </td>
@@ -156,7 +156,7 @@ export function Images() {
                 </td>
                 <td class="num">{img.VirusCnt}</td>
                 <td class="num">{img.RiskCnt}</td>
-                <td class="time">{img.ScanTime}</td>
+                <td class="time">{fmtTime(img.ScanTime)}</td>
                 <td>
                   <button
                     type="button"
@@ -170,7 +170,7 @@ export function Images() {
             ))}
           </tbody>
         </table>
-      </div>
+      </TableWrap>
       {!list.loading && rows.length === 0 && !list.error ? <p class="muted">{t('common.empty')}</p> : null}
       {list.data ? (
         <Pager idPrefix="images" offset={q.offset} limit={q.limit} total={list.data.TotalCount} onChange={(p) => set(p)} />
@@ -319,10 +319,10 @@ function ScanProgress({ taskId, onEnd }) {
     <section class="progress-panel" aria-labelledby="progress-title" id="scan-progress">
       <h2 id="progress-title">
         {t('scan.task', { id: taskId })} —{' '}
-        <span id="scan-state">{ended ? (stopping ? t('scan.stopped') : t('scan.finished')) : t('scan.running')}</span>
+        <span id="scan-state" role="status">{ended ? (stopping ? t('scan.stopped') : t('scan.finished')) : t('scan.running')}</span>
       </h2>
       <progress id="scan-progress-bar" max="100" value={pct} aria-label={t('scan.progress')} />
-      <p role="status" id="scan-progress-text">
+      <p id="scan-progress-text">
         {s ? t('scan.detail', { pct, done: s.ImageScanCnt, total: s.ImageTotal }) : t('common.loading')}
         {s && !ended && s.LeftSeconds > 0 ? ` · ${t('scan.left', { s: s.LeftSeconds })}` : ''}
       </p>

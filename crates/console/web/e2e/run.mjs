@@ -1,0 +1,284 @@
+// Drives the console in Debian's Chromium with playwright-core and writes what it saw as JSON, for
+// tests/e2e/test_console.py to compare with the API (through the official Python SDK).
+//
+//   node e2e/run.mjs URL KEYFILE REPORT [SCREENSHOT_DIR]
+//
+// URL: the server (http://127.0.0.1:PORT); KEYFILE: {"SecretId", "SecretKey"} JSON; env
+// CONSOLE_IMAGE_ID: the image to scan from the UI; CONSOLE_WRONG_KEY: a SecretKey that is wrong.
+// UI steps that cannot happen (an element never shows) fail the run; the comparisons with the API
+// are the Python side's. No step asserts how long anything took.
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const [url, keyFile, reportPath, shotDir] = process.argv.slice(2);
+if (!url || !keyFile || !reportPath) {
+  console.error('usage: node e2e/run.mjs URL KEYFILE REPORT [SCREENSHOT_DIR]');
+  process.exit(2);
+}
+const key = JSON.parse(readFileSync(keyFile, 'utf8'));
+const imageId = process.env.CONSOLE_IMAGE_ID;
+const wrongKey = process.env.CONSOLE_WRONG_KEY || 'not-the-key';
+const LONG = 20 * 60_000; // a scan in a debug build on 2 shared cores
+const report = { steps: [], axe: {}, consoleErrors: [], requests: [] };
+const step = (name) => {
+  report.steps.push(name);
+  console.log(`--- ${name}`);
+};
+if (shotDir) mkdirSync(shotDir, { recursive: true });
+
+// Debian's Chromium as root in this sandbox: these flags (the machine notes) keep it from dialling
+// Google's services, which the closed network refuses. Playwright gives each launch a new empty
+// profile directory.
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  chromiumSandbox: false,
+  args: ['--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+
+async function axe(page, name) {
+  await page.evaluate(AXE); // evaluate() is not subject to the page's CSP; a script tag would be
+  const r = await page.evaluate(async () => {
+    const res = await window.axe.run(document, { resultTypes: ['violations'] });
+    return res.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' ')) }));
+  });
+  report.axe[name] = r;
+}
+
+async function shot(page, name) {
+  if (shotDir) await page.screenshot({ path: `${shotDir}/${name}.png`, fullPage: true });
+}
+
+const navLabels = (page) => page.locator('header nav a').allInnerTexts();
+const nav = (page, name) => page.locator('header nav').getByRole('link', { name, exact: true });
+
+try {
+  // --- the browser's language decides the first language
+  {
+    const ctx = await browser.newContext({ locale: 'zh-CN' });
+    const page = await ctx.newPage();
+    await page.goto(url + '/console/');
+    await page.getByLabel('SecretId').waitFor();
+    report.zhDefault = { signInButton: await page.locator('form button[type=submit]').innerText(), lang: await page.getAttribute('html', 'lang') };
+    await ctx.close();
+  }
+
+  const ctx = await browser.newContext({ locale: 'en-US', viewport: { width: 1360, height: 900 }, colorScheme: 'light' });
+  const page = await ctx.newPage();
+  page.on('console', (m) => m.type() === 'error' && report.consoleErrors.push(m.text()));
+  page.on('pageerror', (e) => report.consoleErrors.push(String(e)));
+  page.on('request', (r) => {
+    if (r.method() === 'POST') report.requests.push({ action: r.headers()['x-tc-action'], auth: r.headers()['authorization'] });
+  });
+
+  step('GET / redirects to the console');
+  const resp = await page.goto(url + '/');
+  report.redirectedTo = new URL(page.url()).pathname;
+  report.indexHeaders = resp.headers();
+
+  step('sign in with a wrong key');
+  await page.getByLabel('SecretId').fill(key.SecretId);
+  await page.getByLabel('SecretKey').fill(wrongKey);
+  await axe(page, 'signin');
+  await shot(page, 'signin');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  report.wrongKeyError = await page.getByRole('alert').innerText();
+  report.signedInWithWrongKey = (await page.locator('header nav').count()) > 0;
+
+  step('sign in with the right key');
+  await page.getByLabel('SecretKey').fill(key.SecretKey);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await nav(page, 'Overview').waitFor();
+  report.storage = await page.evaluate(() => ({
+    session: Object.keys(sessionStorage),
+    local: JSON.stringify(localStorage),
+    cookie: document.cookie,
+  }));
+
+  step('overview');
+  await page.locator('#severity-table').waitFor();
+  await page.locator('.cards').waitFor();
+  report.overview = {
+    cards: await page.locator('.cards .card').evaluateAll((cs) => cs.map((c) => [c.querySelector('dt').innerText, c.querySelector('.big').innerText])),
+    severity: await page.locator('#severity-table tbody tr').evaluateAll((rs) => rs.map((r) => [r.dataset.severity, Number(r.querySelector('.num').innerText)])),
+  };
+  await axe(page, 'overview');
+
+  step('images listed');
+  await nav(page, 'Images').click();
+  await page.getByLabel('Rows per page').selectOption('100');
+  await page.locator('#images-table tbody tr').first().waitFor();
+  await page.waitForFunction(() => document.querySelector('#images-table')?.getAttribute('aria-busy') === 'false');
+  report.images = await page.locator('#images-table tbody tr').evaluateAll((rs) =>
+    rs.map((r) => ({ id: r.dataset.imageId, name: r.querySelector('.image-link').innerText })),
+  );
+  report.imagesRange = await page.locator('.pager .range').innerText();
+  await axe(page, 'images');
+
+  step('scan one image from the UI');
+  const row = page.locator(`#images-table tbody tr[data-image-id="${imageId}"]`);
+  await row.getByRole('button', { name: /^Scan / }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.waitFor();
+  report.dialog = {
+    title: await dialog.getByRole('heading').innerText(),
+    checked: {
+      Vulnerabilities: await dialog.getByLabel('Vulnerabilities', { exact: true }).isChecked(),
+      Trojans: await dialog.getByLabel('Trojans', { exact: true }).isChecked(),
+      Risks: await dialog.getByLabel('Risks', { exact: true }).isChecked(),
+    },
+  };
+  await axe(page, 'scan-dialog');
+  await dialog.getByRole('button', { name: 'Start' }).click();
+  await page.locator('#scan-progress').waitFor();
+  const progress = [];
+  const deadline = Date.now() + LONG;
+  for (;;) {
+    const v = Number(await page.locator('#scan-progress-bar').getAttribute('value'));
+    const text = await page.locator('#scan-progress-text').innerText();
+    const state = await page.locator('#scan-state').innerText();
+    if (!progress.length || progress[progress.length - 1].value !== v || progress[progress.length - 1].state !== state) progress.push({ value: v, text, state });
+    if (state === 'Finished' || state === 'Stopped') break;
+    if (Date.now() > deadline) throw new Error(`the scan did not end: ${JSON.stringify(progress.slice(-3))}`);
+    await page.waitForTimeout(250);
+  }
+  report.progress = progress;
+  report.taskTitle = await page.locator('#progress-title').innerText();
+  await page.waitForFunction((id) => {
+    const r = document.querySelector(`#images-table tbody tr[data-image-id="${id}"] .status`);
+    return r && r.classList.contains('st-SCANNED');
+  }, imageId, { timeout: 60_000 });
+  await shot(page, 'images');
+
+  step('image detail: vulnerabilities');
+  await row.locator('.image-link').click();
+  await page.getByRole('tab', { name: /^Vulnerabilities/ }).waitFor();
+  await page.locator('.facts').waitFor();
+  await page.getByLabel('Rows per page').selectOption('100');
+  const vuls = [];
+  for (;;) {
+    await page.waitForFunction(() => !document.querySelector('[role=tabpanel] [aria-live=polite].muted'));
+    await page.locator('.pager .range').waitFor();
+    const range = await page.locator('.pager .range').innerText();
+    const rows = await page.locator('#vul-table tbody tr').evaluateAll((rs) =>
+      rs.map((r) => ({
+        cve: r.dataset.cve,
+        component: r.querySelector('.component').innerText,
+        version: r.querySelector('.version').innerText,
+        fixed: r.querySelector('.fixed').innerText,
+        level: r.querySelector('.badge').className.replace(/.*sev-/, ''),
+      })),
+    );
+    vuls.push(...rows);
+    const next = page.getByRole('button', { name: 'Next page' });
+    if (await next.isDisabled()) break;
+    await next.click();
+    await page.waitForFunction((r) => document.querySelector('.pager .range')?.innerText !== r, range);
+  }
+  report.vuls = vuls;
+  await page.locator('[role=tabpanel]').evaluate((el) => el.scrollTo?.(0, 0));
+  await axe(page, 'image-vulnerabilities');
+  await page.getByLabel('Rows per page').selectOption('10');
+  await page.waitForFunction(() => document.querySelectorAll('#vul-table tbody tr').length <= 10);
+  await shot(page, 'image-detail');
+
+  step('image detail: keyboard between tabs, trojans, risks, layers');
+  await page.getByRole('tab', { name: /^Vulnerabilities/ }).focus();
+  await page.keyboard.press('ArrowRight');
+  await page.locator('#virus-table').waitFor();
+  report.keyboardTab = await page.evaluate(() => document.activeElement?.getAttribute('role') + ':' + document.activeElement?.innerText);
+  await page.waitForFunction(() => document.querySelector('.pager .range'));
+  report.virusRows = await page.locator('#virus-table tbody tr').count();
+  await page.getByRole('tab', { name: /^Risks/ }).click();
+  await page.locator('#risk-table').waitFor();
+  await page.waitForFunction(() => document.querySelector('.pager .range'));
+  report.riskRows = await page.locator('#risk-table tbody tr').count();
+  report.riskValues = await page.locator('#risk-table tbody td.mono').allInnerTexts();
+  await axe(page, 'image-risks');
+  await page.getByRole('tab', { name: 'Layers' }).click();
+  await page.locator('#layers-table').waitFor();
+  report.layerRows = await page.locator('#layers-table tbody tr').count();
+
+  step('language switch');
+  report.navEn = await navLabels(page);
+  await page.getByLabel('Language').selectOption('zh');
+  await page.waitForFunction(() => document.documentElement.lang === 'zh-CN');
+  report.navZh = await navLabels(page);
+  await nav(page, '概览').click();
+  await page.locator('#severity-table').waitFor();
+  await shot(page, 'overview-zh');
+  await axe(page, 'overview-zh');
+  await page.getByLabel('语言').selectOption('en');
+  report.navBack = await navLabels(page);
+  await page.waitForFunction(() => document.querySelector('h1')?.innerText === 'Overview');
+  await shot(page, 'overview');
+
+  step('dark theme');
+  await page.getByRole('button', { name: 'Dark theme' }).click();
+  await page.waitForFunction(() => document.documentElement.dataset.theme === 'dark');
+  report.theme = { dark: await page.evaluate(() => getComputedStyle(document.body).backgroundColor) };
+  await nav(page, 'Images').click();
+  await page.locator('#images-table tbody tr').first().waitFor();
+  await axe(page, 'images-dark');
+  await shot(page, 'images-dark');
+  await page.getByRole('button', { name: 'Dark theme' }).click();
+  await page.waitForFunction(() => document.documentElement.dataset.theme === 'light');
+  report.theme.light = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+
+  step('compliance: re-check an asset');
+  await nav(page, 'Compliance').click();
+  await page.getByRole('tab', { name: 'Images' }).click();
+  const assetRow = page.locator('#assets-table tbody tr').first();
+  await assetRow.waitFor({ timeout: LONG });
+  const assetId = await assetRow.getAttribute('data-asset-id');
+  report.complianceAsset = assetId;
+  await assetRow.getByRole('button', { name: /^Re-check / }).click();
+  await page.getByRole('status').filter({ hasText: 'Re-check started' }).waitFor();
+  await page.waitForFunction(
+    (id) => {
+      const r = document.querySelector(`#assets-table tbody tr[data-asset-id="${id}"]`);
+      return r && r.querySelector('.check-status').innerText === 'Checked' && !r.querySelector('button[disabled]');
+    },
+    assetId,
+    { timeout: LONG },
+  );
+  await assetRow.getByRole('button', { name: /^Show check items/ }).click();
+  await page.locator('#items-table tbody tr').first().waitFor();
+  await page.getByLabel('Rows per page').nth(1).selectOption('100');
+  await page.waitForFunction(() => !document.querySelector('.items .muted[aria-live]'));
+  report.complianceItems = await page.locator('#items-table tbody tr').evaluateAll((rs) =>
+    rs.map((r) => {
+      const b = r.querySelector('.badge.result');
+      return { id: Number(r.dataset.itemId), result: b ? (b.classList.contains('pass') ? 'RESULT_PASSED' : 'RESULT_FAILED') : '' };
+    }),
+  );
+  await axe(page, 'compliance');
+  await shot(page, 'compliance');
+
+  step('settings');
+  await nav(page, 'Settings').click();
+  await page.getByLabel('Every (days)').waitFor();
+  await page.getByLabel('Every (days)').fill('3');
+  await page.getByLabel('Scan on a schedule').check();
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+  await axe(page, 'settings');
+  await shot(page, 'settings');
+
+  step('sign out');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByLabel('SecretId').waitFor();
+  report.afterSignOut = await page.evaluate(() => Object.keys(sessionStorage));
+  report.ok = true;
+} catch (e) {
+  report.ok = false;
+  report.error = String(e && e.stack ? e.stack : e);
+  console.error(report.error);
+} finally {
+  await browser.close();
+  writeFileSync(reportPath, JSON.stringify(report, null, 2));
+}
+process.exit(report.ok ? 0 : 1);

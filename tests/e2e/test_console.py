@@ -1,0 +1,196 @@
+"""The web console (crates/console) in Debian's Chromium, driven by playwright-core
+(crates/console/web/e2e/run.mjs) against a real `shipshape serve` holding the test image, with
+Debian advisories loaded. The browser run writes what the pages showed; these tests compare it
+with the same data read through the official Python SDK, so the console is checked against the
+API rather than against itself.
+
+SHIPSHAPE_CONSOLE_SCREENSHOTS=docs/console refreshes the README's screenshots.
+"""
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+
+from conftest import REPO, Key, Server, make_call, services_required
+from test_image_scan import PLANTS, SHARED, docker_image_id, wait_image
+
+WEB = REPO / "crates" / "console" / "web"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+WRONG_KEY = "ThisIsNotTheSecretKey0000000000"
+NAV_EN = ["Overview", "Images", "Compliance", "Settings"]
+NAV_ZH = ["概览", "镜像", "合规", "设置"]
+
+
+def need(ok: bool, why: str):
+    if ok:
+        return
+    if services_required():
+        pytest.fail(why)
+    pytest.skip(why)
+
+
+def all_pages(call, action, params, list_field="List"):
+    out, offset = [], 0
+    while True:
+        r = call(action, {**params, "Limit": 100, "Offset": offset})
+        out += r[list_field]
+        offset += 100
+        if offset >= r["TotalCount"]:
+            return out
+
+
+@pytest.fixture(scope="module")
+def ui(tmp_path_factory):
+    """One browser run over every page; yields (call, image_id, report, process)."""
+    need(Path(CHROMIUM).exists(), f"no {CHROMIUM} (apt-get install chromium)")
+    need((WEB / "node_modules" / "playwright-core").exists(), "no playwright-core: npm ci in crates/console/web")
+    image_id = docker_image_id()
+    root = tmp_path_factory.mktemp("console")
+    srv = Server("sqlite", root / "server")
+    srv.data_dir.mkdir(parents=True)
+    srv.cli("db", "import", str(SHARED / "vulndata" / "osv" / "Debian"))
+    srv.start()
+    try:
+        key = srv.first_key()
+        call = make_call(srv.endpoint, key)
+        wait_image(call, image_id)
+        keyfile = root / "key.json"
+        keyfile.write_text(json.dumps({"SecretId": key.secret_id, "SecretKey": key.secret_key}))
+        report = root / "report.json"
+        shots = os.environ.get("SHIPSHAPE_CONSOLE_SCREENSHOTS")
+        cmd = ["node", "e2e/run.mjs", f"http://{srv.endpoint}", str(keyfile), str(report)]
+        if shots:
+            cmd.append(str((REPO / shots).resolve()))
+        env = {**os.environ, "CONSOLE_IMAGE_ID": image_id, "CONSOLE_WRONG_KEY": WRONG_KEY, "CHROMIUM": CHROMIUM}
+        proc = subprocess.run(cmd, cwd=WEB, capture_output=True, text=True, timeout=2700, env=env)
+        data = json.loads(report.read_text()) if report.exists() else {"ok": False}
+        if not data.get("ok"):
+            print(proc.stdout[-5000:], proc.stderr[-5000:], srv.log()[-5000:], sep="\n")
+        yield srv, call, key, image_id, data, proc
+    finally:
+        srv.stop()
+
+
+@pytest.fixture
+def report(ui):
+    _, _, _, _, data, proc = ui
+    assert proc.returncode == 0 and data.get("ok"), f"browser run failed: {data.get('error')}\n{proc.stderr[-3000:]}"
+    return data
+
+
+def test_root_redirects_and_the_page_is_served_with_csp(report):
+    assert report["redirectedTo"] == "/console/"
+    csp = report["indexHeaders"]["content-security-policy"]
+    assert "script-src 'self'" in csp and "connect-src 'self'" in csp and "unsafe-inline" not in csp
+    assert report["indexHeaders"]["cache-control"] == "no-cache"
+    # A CSP violation or a script error would show here.
+    assert report["consoleErrors"] == []
+
+
+def test_sign_in_wrong_then_right_key(ui, report):
+    srv, _, key, _, _, _ = ui
+    wrong = make_call(srv.endpoint, Key(key.secret_id, WRONG_KEY, key.app_id))
+    with pytest.raises(TencentCloudSDKException) as e:
+        wrong("DescribeAssetImageScanSetting")
+    # The page shows the API's own message and code.
+    assert e.value.get_message() in report["wrongKeyError"]
+    assert e.value.get_code() in report["wrongKeyError"]
+    assert report["signedInWithWrongKey"] is False
+    # Signed in: the key is in this tab's sessionStorage only.
+    assert report["storage"] == {"session": ["shipshape.key"], "local": report["storage"]["local"], "cookie": ""}
+    assert key.secret_key not in report["storage"]["local"]
+    assert report["afterSignOut"] == []
+
+
+def test_the_browser_signs_every_call_and_never_resends_a_change(report):
+    reqs = report["requests"]
+    assert len(reqs) > 10
+    assert all("SignedHeaders=content-type;host;x-tc-action," in r["auth"] for r in reqs), reqs[:3]
+    mutating = [r for r in reqs if not r["action"].startswith(("Describe", "Check"))]
+    assert {r["action"] for r in mutating} >= {"CreateAssetImageScanTask", "ScanComplianceAssets", "CreateAssetImageScanSetting"}
+    assert len({(r["action"], r["auth"]) for r in mutating}) == len(mutating), "a mutating request was sent twice"
+
+
+def test_images_listed_equal_the_api(ui, report):
+    _, call, _, image_id, _, _ = ui
+    api = all_pages(call, "DescribeAssetImageList", {})
+    assert [r["id"] for r in report["images"]] == [i["ImageID"] for i in api]
+    assert [r["name"] for r in report["images"]] == [i["ImageName"] or i["ImageID"][7:19] for i in api]
+    assert report["imagesRange"].endswith(f"of {len(api)}")
+    assert image_id in [r["id"] for r in report["images"]]
+
+
+def test_scan_from_the_ui_reaches_100_percent(ui, report):
+    _, call, _, image_id, _, _ = ui
+    assert report["dialog"]["checked"] == {"Vulnerabilities": True, "Trojans": True, "Risks": True}
+    values = [p["value"] for p in report["progress"]]
+    assert values == sorted(values), report["progress"]
+    assert values[-1] == 100 and report["progress"][-1]["state"] == "Finished"
+    assert report["progress"][-1]["text"].startswith("100 % · 1 of 1 images")
+    task_id = report["taskTitle"].split()[2]
+    s = call("DescribeAssetImageScanStatus", {"TaskID": task_id})
+    assert (s["Status"], s["Schedule"], s["ImageTotal"], s["ImageScanCnt"]) == ("END", 100, 1, 1)
+    img = call("DescribeAssetImageList", {"Filters": [{"Name": "ImageID", "Values": [image_id], "ExactMatch": True}]})["List"][0]
+    assert img["ScanStatus"] == "SCANNED"
+
+
+def test_vulnerabilities_tab_equals_the_api(ui, report):
+    _, call, _, image_id, _, _ = ui
+    api = all_pages(call, "DescribeAssetImageVulList", {"ImageID": image_id, "By": "Level", "Order": "DESC"})
+    assert len(api) > 0, "the test image has known vulnerabilities in the Debian data"
+    want = [{"cve": v["CVEID"], "component": v["Component"], "version": v["Version"], "fixed": v["FixedVersions"], "level": str(v["Level"])}
+            for v in api]
+    assert report["vuls"] == want
+
+
+def test_trojans_risks_and_layers_tabs(ui, report):
+    _, call, _, image_id, _, _ = ui
+    virus = call("DescribeAssetImageVirusList", {"ImageID": image_id, "Limit": 50})
+    risk = call("DescribeAssetImageRiskList", {"ImageID": image_id, "Limit": 50})
+    assert virus["TotalCount"] > 0 and risk["TotalCount"] > 0
+    assert report["virusRows"] == len(virus["List"])
+    assert report["riskRows"] == len(risk["List"])
+    assert report["riskValues"] == [r["InstructionContent"] for r in risk["List"]]
+    text = json.dumps(report)
+    for v in PLANTS["secret_values"]:
+        for line in v.split("\n"):
+            assert len(line) <= 8 or line not in text, "a secret value was shown unmasked"
+    history = call("DescribeAssetImageDetail", {"ImageID": image_id})["BuildHistory"]
+    assert report["layerRows"] == sum(1 for line in history.split("\n") if line.startswith("# "))
+    # Arrow keys move between the tabs.
+    assert report["keyboardTab"].startswith("tab:Trojans")
+
+
+def test_language_and_theme_switch(report):
+    assert report["navEn"] == NAV_EN
+    assert report["navZh"] == NAV_ZH
+    assert report["navBack"] == NAV_EN
+    # A Chinese browser gets Chinese without asking.
+    assert report["zhDefault"] == {"signInButton": "登录", "lang": "zh-CN"}
+    assert report["theme"]["dark"] != report["theme"]["light"]
+
+
+def test_no_serious_accessibility_violations(report):
+    pages = set(report["axe"])
+    assert pages >= {"signin", "overview", "images", "scan-dialog", "image-vulnerabilities", "image-risks", "overview-zh",
+                     "images-dark", "compliance", "settings"}
+    bad = {p: [(v["id"], v["impact"], v["nodes"]) for v in vs if v["impact"] in ("serious", "critical")]
+           for p, vs in report["axe"].items()}
+    assert not any(bad.values()), bad
+
+
+def test_compliance_recheck_shows_the_api_results(ui, report):
+    _, call, _, _, _, _ = ui
+    asset = int(report["complianceAsset"])
+    items = all_pages(call, "DescribeComplianceAssetPolicyItemList", {"CustomerAssetId": asset}, "AssetPolicyItemList")
+    assert report["complianceItems"] == [{"id": i["CustomerPolicyItemId"], "result": i["CheckResult"]} for i in items]
+    assert any(i["CheckResult"] for i in items), "the re-check produced results"
+
+
+def test_settings_saved_through_the_api(ui, report):
+    _, call, _, _, _, _ = ui
+    s = call("DescribeAssetImageScanSetting")
+    assert (s["Enable"], s["ScanPeriod"]) == (True, 3)
