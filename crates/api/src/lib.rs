@@ -8,6 +8,7 @@
 //! ([`listen`]: plain HTTP or TLS from [`tls`]). It depends on nothing but `model`: no storage, no scanning.
 
 pub mod action;
+pub mod audit;
 pub mod code;
 pub mod credentials;
 pub mod envelope;
@@ -22,6 +23,7 @@ pub mod tc3;
 pub mod tls;
 
 pub use action::{Action, ActionTable, Caller, MAX_ARRAY_LEN, MAX_JSON_DEPTH, action, decode_body, is_mutating_name, unsupported};
+pub use audit::{AuditEntry, AuditSink};
 pub use code::TcssCode;
 pub use credentials::{Credential, CredentialLookup, LookupError};
 pub use error::ApiError;

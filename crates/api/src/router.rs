@@ -22,6 +22,7 @@ use bytes::Bytes;
 use tracing::Instrument;
 
 use crate::action::{ActionTable, Caller};
+use crate::audit::{AuditEntry, AuditSink, audited};
 use crate::code::TcssCode;
 use crate::credentials::CredentialLookup;
 use crate::envelope;
@@ -51,11 +52,19 @@ pub struct ApiConfig {
     /// Where accepted signatures of mutating actions are recorded for every replica; `None` keeps
     /// them in this process's memory only ([`crate::replay`]).
     pub seen_signatures: Option<Arc<dyn SeenSignatures>>,
+    /// Where the audit trail goes ([`crate::audit`]); `None`: not kept.
+    pub audit: Option<Arc<dyn AuditSink>>,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        ApiConfig { rate_limit: 20, body_limit: DEFAULT_BODY_LIMIT, ip_rate_limit: DEFAULT_IP_RATE_LIMIT, seen_signatures: None }
+        ApiConfig {
+            rate_limit: 20,
+            body_limit: DEFAULT_BODY_LIMIT,
+            ip_rate_limit: DEFAULT_IP_RATE_LIMIT,
+            seen_signatures: None,
+            audit: None,
+        }
     }
 }
 
@@ -66,6 +75,7 @@ impl std::fmt::Debug for ApiConfig {
             .field("body_limit", &self.body_limit)
             .field("ip_rate_limit", &self.ip_rate_limit)
             .field("seen_signatures", &self.seen_signatures.as_ref().map(|_| "store"))
+            .field("audit", &self.audit.as_ref().map(|_| "sink"))
             .finish()
     }
 }
@@ -77,6 +87,7 @@ struct AppState {
     ip_limiter: IpLimiter,
     replay: ReplayGuard,
     body_limit: usize,
+    audit: Option<Arc<dyn AuditSink>>,
 }
 
 /// The request's id, set by the envelope layer for everything below it.
@@ -103,12 +114,14 @@ pub fn router(table: ActionTable, credentials: Arc<dyn CredentialLookup>, config
         ip_limiter: IpLimiter::new(config.ip_rate_limit, crate::ip_limit::DEFAULT_CAPACITY),
         replay: ReplayGuard::new(config.seen_signatures, replay::MEMORY_CAPACITY),
         body_limit: config.body_limit,
+        audit: config.audit,
     });
     let api = Router::new()
         .route("/", any(dispatch))
         .route_layer(middleware::from_fn_with_state(Arc::clone(&state), rate_limit_layer))
         .route_layer(middleware::from_fn_with_state(Arc::clone(&state), auth_layer))
         .route_layer(middleware::from_fn_with_state(Arc::clone(&state), body_limit_layer))
+        .route_layer(middleware::from_fn_with_state(Arc::clone(&state), audit_layer))
         .route_layer(middleware::from_fn_with_state(Arc::clone(&state), ip_limit_layer))
         .with_state(Arc::clone(&state));
     api.route("/healthz", get(healthz)).fallback(not_found).layer(middleware::from_fn(envelope_layer))
@@ -170,6 +183,46 @@ async fn ip_limit_layer(State(state): State<Arc<AppState>>, req: Request, next: 
         .into_response();
     }
     next.run(req).await
+}
+
+/// Records writes and authentication failures in the audit trail ([`crate::audit`]), after the
+/// inner layers answered and before the response leaves.
+async fn audit_layer(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let Some(sink) = state.audit.clone() else {
+        return next.run(req).await;
+    };
+    let action = header_string(req.headers(), "x-tc-action").unwrap_or_default();
+    let secret_id = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| tc3::parse_authorization(v).ok())
+        .map(|a| a.secret_id.chars().take(128).collect::<String>())
+        .unwrap_or_default();
+    let client = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<ClientAddr>>()
+        .map(|axum::extract::ConnectInfo(ClientAddr(peer))| peer.ip().to_string())
+        .unwrap_or_default();
+    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+    let resp = next.run(req).await;
+    let (code, message) = resp.extensions().get::<ApiError>().map(|e| (e.code.as_str().to_string(), e.message.clone())).unwrap_or_default();
+    if audited(&action, &code) {
+        let entry = AuditEntry {
+            at: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0),
+            request_id,
+            action: action.chars().take(128).collect(),
+            account: resp.extensions().get::<LogFields>().map(|f| f.account),
+            secret_id,
+            client,
+            code,
+            message: message.chars().take(1024).collect(),
+        };
+        if let Err(e) = sink.record(entry).await {
+            tracing::error!(error = %e, "audit entry not written");
+        }
+    }
+    resp
 }
 
 /// Buffers the body up to the limit (`RequestSizeLimitExceeded` beyond it).

@@ -12,6 +12,7 @@ use api::{Action, LookupError, action};
 use futures::future::BoxFuture;
 
 pub mod assets;
+mod audit;
 pub mod compliance;
 mod credentials;
 pub mod error;
@@ -20,6 +21,7 @@ pub mod images;
 pub mod list;
 pub mod registries;
 
+pub use audit::StoreAudit;
 pub use credentials::StoreCredentials;
 pub use error::ServiceError;
 

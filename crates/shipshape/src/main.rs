@@ -42,6 +42,7 @@ commands! {
     Fs => fs,
     Harbor => harbor,
     Worker => worker,
+    Audit => audit,
     // New subcommands here, one line each (e.g. `Scan => scan,` with src/cmd/scan.rs).
 }
 

@@ -16,6 +16,7 @@ mod secrets;
 
 pub mod accounts;
 pub mod advisories;
+pub mod audit;
 pub mod compliance;
 pub mod harbor;
 pub mod image_scan;

@@ -1,0 +1,126 @@
+//! The audit trail's rows (`api::audit` says what is recorded). Kept [`RETENTION_DAYS`]; older
+//! rows are pruned by about one insert in 256 (no background job needed on any backend).
+
+use model::AccountId;
+use sqlx::Row;
+
+use crate::{Error, Store, now_unix};
+
+/// Days an entry is kept.
+pub const RETENTION_DAYS: i64 = 90;
+
+/// One stored entry (the fields of `api::AuditEntry`, plus its row id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: i64,
+    pub account: Option<AccountId>,
+    pub request_id: String,
+    pub action: String,
+    pub secret_id: String,
+    pub client: String,
+    pub code: String,
+    pub message: String,
+}
+
+impl Store {
+    /// Appends an entry (its `id` is ignored).
+    pub async fn record_audit(&self, e: &AuditRow) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO audit_log (at, account_id, request_id, action, secret_id, client, code, message) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(e.at)
+        .bind(e.account)
+        .bind(&e.request_id)
+        .bind(&e.action)
+        .bind(&e.secret_id)
+        .bind(&e.client)
+        .bind(&e.code)
+        .bind(&e.message)
+        .execute(&self.pool)
+        .await?;
+        if crate::secrets::random_bytes::<1>()?[0] == 0 {
+            sqlx::query("DELETE FROM audit_log WHERE at < $1").bind(now_unix() - RETENTION_DAYS * 86_400).execute(&self.pool).await?;
+        }
+        Ok(())
+    }
+
+    /// Entries newest first: of one account (`None`: all, failed authentications included), at or
+    /// after `since`, at most `limit`.
+    pub async fn audit_entries(&self, account: Option<AccountId>, since: i64, limit: i64) -> Result<Vec<AuditRow>, Error> {
+        const COLS: &str = "id, at, account_id, request_id, action, secret_id, client, code, message";
+        let rows = match account {
+            Some(a) => {
+                sqlx::query(&format!("SELECT {COLS} FROM audit_log WHERE account_id = $1 AND at >= $2 ORDER BY id DESC LIMIT $3"))
+                    .bind(a)
+                    .bind(since)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            None => {
+                sqlx::query(&format!("SELECT {COLS} FROM audit_log WHERE at >= $1 ORDER BY id DESC LIMIT $2"))
+                    .bind(since)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        rows.iter()
+            .map(|r| {
+                Ok(AuditRow {
+                    id: r.try_get(0)?,
+                    at: r.try_get(1)?,
+                    account: r.try_get(2)?,
+                    request_id: r.try_get(3)?,
+                    action: r.try_get(4)?,
+                    secret_id: r.try_get(5)?,
+                    client: r.try_get(6)?,
+                    code: r.try_get(7)?,
+                    message: r.try_get(8)?,
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing;
+
+    #[tokio::test]
+    async fn entries_by_account_and_time() {
+        let mut stores = Vec::new();
+        let dir = tempfile::tempdir().unwrap();
+        stores.push((Store::open(dir.path(), None).await.unwrap(), None));
+        if let Some(url) = testing::fresh_postgres().await.unwrap() {
+            let d = tempfile::tempdir().unwrap();
+            stores.push((Store::open(d.path(), Some(&url)).await.unwrap(), Some(d)));
+        }
+        for (store, _d) in stores {
+            let a = store.create_account_with_key().await.unwrap().app_id;
+            let row = |at: i64, account: Option<AccountId>, action: &str| AuditRow {
+                id: 0,
+                at,
+                account,
+                request_id: format!("r{at}"),
+                action: action.into(),
+                secret_id: "AKIDx".into(),
+                client: "127.0.0.1".into(),
+                code: String::new(),
+                message: String::new(),
+            };
+            store.record_audit(&row(100, Some(a), "CreateAssetImageScanTask")).await.unwrap();
+            store.record_audit(&row(200, None, "CreateAssetImageScanSetting")).await.unwrap();
+            store.record_audit(&row(300, Some(a), "ModifyAssetImageScanStop")).await.unwrap();
+            let all = store.audit_entries(None, 0, 10).await.unwrap();
+            assert_eq!(all.iter().map(|r| r.at).collect::<Vec<_>>(), [300, 200, 100], "newest first");
+            let mine = store.audit_entries(Some(a), 150, 10).await.unwrap();
+            assert_eq!(mine.len(), 1);
+            assert_eq!((mine[0].action.as_str(), mine[0].account), ("ModifyAssetImageScanStop", Some(a)));
+            assert_eq!(store.audit_entries(None, 0, 1).await.unwrap().len(), 1);
+        }
+    }
+}
