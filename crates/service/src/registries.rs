@@ -603,6 +603,11 @@ pub async fn describe_registry_list(
     let desc = descending(req.order.as_deref())?;
     let filters = req.filters.unwrap_or_default();
     check_filters(&filters)?;
+    const NAMES: &[&str] =
+        &["Name", "RegistryType", "Url", "NetType", "RegistryRegion", "SyncStatus", "ConnDetectStatus", "RegistryId", "IsAuthorized"];
+    if let Some(f) = filters.iter().find(|f| !NAMES.contains(&f.name.as_str())) {
+        return Err(invalid("Filters", format!("unknown filter name {:?} ({})", f.name, NAMES.join(", "))));
+    }
     let mut rows = Vec::new();
     for r in svc.store.registries(caller.account).await? {
         let keep = all_match(&filters, |f| {
@@ -893,6 +898,17 @@ fn row_matches(r: &Row, f: &AssetFilters) -> Result<bool, ServiceError> {
 
 fn filtered(rows: Vec<Row>, filters: &[AssetFilters]) -> Result<Vec<Row>, ServiceError> {
     check_filters(filters)?;
+    // Names and values are checked even when no row is there to test them.
+    let probe = Row {
+        img: RegistryImage::default(),
+        summary: Summary::default(),
+        scanned_at: None,
+        status: "NOT_SCAN",
+        latest: false,
+        containers: 0,
+        running: 0,
+    };
+    all_match(filters, |f| row_matches(&probe, f))?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         if all_match(filters, |f| row_matches(&r, f))? {
@@ -1251,6 +1267,9 @@ pub async fn describe_namespace_list(
     let paging = page(req.limit, req.offset)?;
     let filters = req.filters.unwrap_or_default();
     check_filters(&filters)?;
+    if let Some(f) = filters.iter().find(|f| f.name != "Namespace") {
+        return Err(invalid("Filters", format!("unknown filter name {:?} (Namespace)", f.name)));
+    }
     // Namespace → (its repositories, tags, tags with findings).
     type Counts = (HashSet<(i64, String)>, i64, i64);
     let mut by_ns: BTreeMap<String, Counts> = BTreeMap::new();
