@@ -1,7 +1,8 @@
 // The console's TCSS client: every call is a signed `POST /` to the page's own origin, exactly as
-// an SDK sends it. Mutating actions are never re-sent (the API refuses a replayed signature) and
-// never share a timestamp with an identical earlier call; reads over a rate limit are re-signed
-// and tried again after a pause.
+// an SDK sends it. Mutating actions are never re-sent once the server may have run them (the API
+// refuses a replayed signature) and never share a timestamp with an identical earlier call; reads
+// over a rate limit are re-signed and tried again after a pause; a request refused for an expired
+// timestamp (the browser's clock is off) is signed again once with the server's clock.
 import { sign } from './tc3.js';
 
 /** Mirror of api::action::is_mutating_name. */
@@ -25,16 +26,24 @@ export function createClient(key, opts = {}) {
   const language = opts.language ?? (() => 'en-US');
   // action + body → the last timestamp used for it (mutating actions only).
   const lastSigned = new Map();
+  // Server clock minus ours (ms), learnt from the Date header when they differ by more than a
+  // minute: a browser with a wrong clock would otherwise sign every request out of the ±300 s window.
+  let skew = 0;
+  const serverNow = () => now() + skew;
+  const learnSkew = (resp) => {
+    const d = Date.parse(resp.headers?.get?.('Date') || '');
+    if (!Number.isNaN(d) && Math.abs(d - now()) > 60_000) skew = d - now();
+  };
 
   async function once(action, body) {
-    let ts = Math.floor(now() / 1000);
+    let ts = Math.floor(serverNow() / 1000);
     if (isMutating(action)) {
       const k = action + '\n' + body;
       const last = lastSigned.get(k);
       if (last !== undefined && ts <= last) {
         // Same action, same body, same second: the same signature. Wait for the next second.
-        await sleep((last + 1) * 1000 - now() + 5);
-        ts = Math.max(last + 1, Math.floor(now() / 1000));
+        await sleep((last + 1) * 1000 - serverNow() + 5);
+        ts = Math.max(last + 1, Math.floor(serverNow() / 1000));
       }
       lastSigned.set(k, ts);
       if (lastSigned.size > 256) lastSigned.delete(lastSigned.keys().next().value);
@@ -42,6 +51,7 @@ export function createClient(key, opts = {}) {
     const { headers } = await sign({ secretId: key.secretId, secretKey: key.secretKey, host, action, body, timestamp: ts });
     headers['X-TC-Language'] = language();
     const resp = await fetchImpl('/', { method: 'POST', headers, body, credentials: 'omit', cache: 'no-store' });
+    learnSkew(resp);
     let json;
     try {
       json = await resp.json();
@@ -61,8 +71,12 @@ export function createClient(key, opts = {}) {
         try {
           return await once(action, body);
         } catch (e) {
-          const limited = e instanceof ApiError && e.code.startsWith('RequestLimitExceeded');
-          if (!limited || isMutating(action) || attempt >= 2) throw e;
+          if (!(e instanceof ApiError) || attempt >= 2) throw e;
+          // An expired signature was refused before anything ran (and before the replay check):
+          // signing again with the server's clock is safe for every action.
+          if (e.code === 'AuthFailure.SignatureExpire' && skew !== 0 && attempt === 0) continue;
+          const limited = e.code.startsWith('RequestLimitExceeded');
+          if (!limited || isMutating(action)) throw e;
           await sleep(1000 * (attempt + 1));
         }
       }

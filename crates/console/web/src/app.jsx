@@ -2,7 +2,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, createClient } from './api.js';
 import { LANGUAGES, apiLanguage, defaultLanguage, translator } from './i18n.js';
-import { Ctx, ErrorText, useCtx } from './ui.jsx';
+import { Ctx, ErrorText, Prose, useCtx } from './ui.jsx';
 import { Overview } from './pages/overview.jsx';
 import { Images } from './pages/images.jsx';
 import { ImageDetail } from './pages/image_detail.jsx';
@@ -232,7 +232,9 @@ function SignIn({ onSignedIn, notice }) {
   return (
     <section class="signin" aria-labelledby="signin-title">
       <h1 id="signin-title" tabIndex={-1}>{t('signin.title')}</h1>
-      <p class="muted">{t('signin.intro')}</p>
+      <p class="muted">
+        <Prose text={t('signin.intro')} />
+      </p>
       <form onSubmit={submit}>
         <label for="secret-id">SecretId</label>
         <input id="secret-id" name="secretId" autocomplete="username" spellcheck={false} required value={secretId} onInput={(e) => setSecretId(e.currentTarget.value)} />

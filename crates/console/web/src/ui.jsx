@@ -52,6 +52,11 @@ export function TableWrap({ label, children }) {
   );
 }
 
+/** A translated sentence with `code` spans. */
+export function Prose({ text }) {
+  return text.split('`').map((part, i) => (i % 2 ? <code>{part}</code> : part));
+}
+
 export const shortId = (id) => (id || '').replace(/^sha256:/, '').slice(0, 12);
 
 export function ErrorText({ error }) {

@@ -1,5 +1,6 @@
 // Overview: asset counts (DescribeAssetSummary), images by highest severity (every page of
 // DescribeAssetImageList), the scan schedule and the compliance pass rate per asset type.
+import { fmtUtc, nextScan } from '../schedule.js';
 import { ErrorText, Loading, SevBadge, useAsync, useCtx } from '../ui.jsx';
 
 export const ASSET_TYPES = ['ASSET_CONTAINER', 'ASSET_IMAGE', 'ASSET_HOST', 'ASSET_K8S', 'ASSET_CONTAINERD', 'ASSET_CONTAINERD_CONTAINER'];
@@ -35,6 +36,14 @@ function Card({ label, value, sub }) {
   );
 }
 
+function ScheduleCard({ setting }) {
+  const { t } = useCtx();
+  const next = nextScan(setting, Date.now());
+  const value = !next ? t('overview.scheduleOff') : next.due ? t('overview.scheduleDue') : `${fmtUtc(next.at)} UTC`;
+  const sub = next ? t('overview.scheduleOn', { n: setting.ScanPeriod, time: setting.ScanTime }) : null;
+  return <Card label={t('overview.schedule')} value={<span class="time">{value}</span>} sub={sub} />;
+}
+
 export function Overview() {
   const { t, call } = useCtx();
   const summary = useAsync(() => call('DescribeAssetSummary', {}), 'summary');
@@ -62,18 +71,7 @@ export function Overview() {
           <Card label={t('overview.withVirus')} value={s.ImageHasVirusCnt} />
           <Card label={t('overview.withRisk')} value={s.ImageHasRiskInfoCnt} />
           <Card label={t('overview.lastScan')} value={<span class="time">{s.LatestImageScanTime || t('common.none')}</span>} />
-          {setting.data ? (
-            <Card
-              label={t('overview.schedule')}
-              value={
-                <span class="time">
-                  {setting.data.Enable
-                    ? t('overview.scheduleOn', { n: setting.data.ScanPeriod, time: setting.data.ScanTime })
-                    : t('overview.scheduleOff')}
-                </span>
-              }
-            />
-          ) : null}
+          {setting.data ? <ScheduleCard setting={setting.data} /> : null}
         </dl>
       ) : null}
 

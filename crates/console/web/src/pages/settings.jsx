@@ -1,7 +1,7 @@
 // Settings: the scheduled image scan (DescribeAssetImageScanSetting / CreateAssetImageScanSetting;
 // Create replaces the whole setting, so the fields this form does not show are sent back as read).
 import { useEffect, useState } from 'preact/hooks';
-import { ErrorText, Loading, useAsync, useCtx } from '../ui.jsx';
+import { ErrorText, Loading, Prose, useAsync, useCtx } from '../ui.jsx';
 
 const hhmm = (s) => (s || '').slice(0, 5);
 
@@ -109,7 +109,9 @@ export function Settings() {
       </section>
       <section aria-labelledby="keys-title" class="panel">
         <h2 id="keys-title">{t('settings.keys')}</h2>
-        <p>{t('settings.keysNote')}</p>
+        <p>
+          <Prose text={t('settings.keysNote')} />
+        </p>
       </section>
     </section>
   );

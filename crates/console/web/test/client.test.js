@@ -1,9 +1,11 @@
-// The signer against the worked example of ../shared/spec/protocol.md §3.3 (a real Python SDK
-// capture), and the client's replay rules. Run: npm test (node --test).
+// Unit tests without a browser (npm test = node --test): the signer against the worked example of
+// ../shared/spec/protocol.md §3.3 (a real Python SDK capture), the client's replay and clock rules,
+// the translations and the next scheduled scan.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sign, signingKey, utcDate } from '../src/tc3.js';
 import { ApiError, createClient, isMutating } from '../src/api.js';
+import { defaultLanguage, keysOf, translator } from '../src/i18n.js';
 
 const hex = (a) => Buffer.from(a).toString('hex');
 const example = {
@@ -46,12 +48,13 @@ test('mutating actions as the API classifies them', () => {
   assert.equal(isMutating('CreateAssetImageScanTask'), true);
 });
 
-function fakeServer(answer) {
+function fakeServer(answer, serverDate) {
   const seen = [];
   let clock = 1795391718000;
   const fetch = async (_url, init) => {
     seen.push({ ts: init.headers['X-TC-Timestamp'], auth: init.headers.Authorization, action: init.headers['X-TC-Action'] });
-    return { status: 200, json: async () => answer(seen.length) };
+    const headers = new Headers(serverDate ? { Date: new Date(serverDate).toUTCString() } : {});
+    return { status: 200, headers, json: async () => answer(seen.length) };
   };
   return { seen, fetch, now: () => clock, tick: (ms) => (clock += ms) };
 }
@@ -83,4 +86,42 @@ test('an API error carries its code and message; a mutating call is never re-sen
   const c = createClient({ secretId: 'id', secretKey: 'k' }, { host: 'h:1', fetch: srv.fetch, now: srv.now });
   await assert.rejects(c.call('ModifyAssetImageScanStop', { TaskID: 't' }), (e) => e instanceof ApiError && e.code === 'RequestLimitExceeded' && e.message === 'slow down');
   assert.equal(srv.seen.length, 1);
+});
+
+test('a browser clock off by an hour: the expired request is signed again with the server clock, once', async () => {
+  const serverTime = 1795391718000 + 3600_000;
+  const srv = fakeServer(
+    (n) => (n === 1 ? { Response: { Error: { Code: 'AuthFailure.SignatureExpire', Message: 'expired' }, RequestId: 'r' } } : { Response: { TaskID: 't', RequestId: 'r' } }),
+    serverTime,
+  );
+  const c = createClient({ secretId: 'id', secretKey: 'k' }, { host: 'h:1', fetch: srv.fetch, now: srv.now });
+  assert.deepEqual(await c.call('CreateAssetImageScanTask', { Images: ['a'] }), { TaskID: 't', RequestId: 'r' });
+  assert.equal(srv.seen.length, 2);
+  assert.equal(Number(srv.seen[1].ts), serverTime / 1000);
+});
+
+test('every English string has its Chinese one, and the reverse', () => {
+  assert.deepEqual(keysOf('zh').sort(), keysOf('en').sort());
+  const t = translator('zh');
+  assert.equal(t('nav.overview'), '概览');
+  assert.equal(t('scan.detail', { pct: 50, done: 1, total: 2 }), '50 % · 已完成 1 / 2 个镜像');
+  assert.equal(defaultLanguage(['zh-CN', 'en']), 'zh');
+  assert.equal(defaultLanguage(['de-DE', 'en-GB']), 'en');
+  assert.equal(defaultLanguage(['fr']), 'en');
+});
+
+import { nextScan } from '../src/schedule.js';
+
+test('next scheduled scan, as crates/scan/src/schedule.rs computes it', () => {
+  const now = Date.UTC(2026, 11, 3, 12, 0, 0);
+  assert.equal(nextScan({ Enable: false, ScanTime: '01:00', ScanPeriod: 1 }, now), null);
+  // No run yet: the next ScanTime from now (today's passed, so tomorrow's).
+  assert.deepEqual(nextScan({ Enable: true, ScanTime: '01:00', ScanPeriod: 3 }, now), { at: Date.UTC(2026, 11, 4, 1, 0) });
+  assert.deepEqual(nextScan({ Enable: true, ScanTime: '13:30:00', ScanPeriod: 3 }, now), { at: Date.UTC(2026, 11, 3, 13, 30) });
+  // After a run: that run's day at ScanTime plus the period.
+  assert.deepEqual(
+    nextScan({ Enable: true, ScanTime: '01:00', ScanPeriod: 3, LastScanTime: '2026-12-02 01:00:04' }, now),
+    { at: Date.UTC(2026, 11, 5, 1, 0) },
+  );
+  assert.deepEqual(nextScan({ Enable: true, ScanTime: '01:00', ScanPeriod: 1, LastScanTime: '2026-11-30 01:00:04' }, now), { due: true });
 });
