@@ -104,6 +104,9 @@ fn ids_i64(field: &'static str, v: &Option<Vec<u64>>) -> Result<Vec<i64>, Servic
 
 fn text(field: &'static str, v: Option<&str>, max: usize) -> Result<String, ServiceError> {
     let v = v.unwrap_or("").trim();
+    if v.chars().any(char::is_control) {
+        return Err(ServiceError::InvalidFormat { field, reason: "control characters are not allowed".into() });
+    }
     if v.chars().count() > max {
         return Err(ServiceError::LengthLimit { field, reason: format!("at most {max} characters") });
     }
@@ -295,6 +298,9 @@ fn spec_of(g: Given<'_>) -> Result<RegistrySpec, ServiceError> {
 }
 
 fn check_password(p: &str) -> Result<(), ServiceError> {
+    if p.contains('\0') {
+        return Err(ServiceError::InvalidFormat { field: "Password", reason: "NUL is not allowed".into() });
+    }
     if p.len() > 4096 {
         return Err(ServiceError::LengthLimit { field: "Password", reason: "at most 4096 bytes".into() });
     }
