@@ -34,7 +34,7 @@ use store::scan_tasks::format_utc;
 use crate::Service;
 use crate::error::ServiceError;
 use crate::images::image_rows;
-use crate::list::{AssetFilters, check_filters, descending, invalid, page, paged, sorted, text_match};
+use crate::list::{AssetFilters, ListRequest, check_filters, descending, invalid, page, paged, sorted, text_match};
 
 /// A host that reported within this many seconds is online.
 pub const ONLINE_WITHIN_SECS: i64 = 300;
@@ -235,16 +235,6 @@ pub async fn describe_container_summary(
 }
 
 // ---- containers ----
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct ListRequest {
-    pub limit: Option<u64>,
-    pub offset: Option<u64>,
-    pub filters: Option<Vec<AssetFilters>>,
-    pub by: Option<String>,
-    pub order: Option<String>,
-}
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]

@@ -213,15 +213,7 @@ fn filter_rows(rows: Vec<ImageRow>, filters: &[AssetFilters]) -> Result<Vec<Imag
     Ok(out)
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct DescribeAssetImageListRequest {
-    pub limit: Option<u64>,
-    pub offset: Option<u64>,
-    pub filters: Option<Vec<AssetFilters>>,
-    pub by: Option<String>,
-    pub order: Option<String>,
-}
+pub type DescribeAssetImageListRequest = crate::list::ListRequest;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]

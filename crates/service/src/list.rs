@@ -19,6 +19,17 @@ pub struct AssetFilters {
     pub exact_match: Option<bool>,
 }
 
+/// The request of a sortable list action: paging, filters, sort field and order.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ListRequest {
+    pub limit: Option<u64>,
+    pub offset: Option<u64>,
+    pub filters: Option<Vec<AssetFilters>>,
+    pub by: Option<String>,
+    pub order: Option<String>,
+}
+
 pub fn invalid(field: &'static str, reason: String) -> ServiceError {
     ServiceError::InvalidParameter { field, reason }
 }

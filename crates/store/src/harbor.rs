@@ -329,17 +329,6 @@ mod tests {
     use super::*;
     use crate::testing;
 
-    async fn stores() -> Vec<(Store, tempfile::TempDir)> {
-        let mut out = Vec::new();
-        let dir = tempfile::tempdir().unwrap();
-        out.push((Store::open(dir.path(), None).await.unwrap(), dir));
-        if let Some(url) = testing::fresh_postgres().await.unwrap() {
-            let pg_dir = tempfile::tempdir().unwrap();
-            out.push((Store::open(pg_dir.path(), Some(&url)).await.unwrap(), pg_dir));
-        }
-        out
-    }
-
     fn result(image_id: &str) -> HarborResult {
         HarborResult {
             source: "harbor:r:5000".into(),
@@ -360,7 +349,8 @@ mod tests {
 
     #[tokio::test]
     async fn tokens_bind_one_account_and_can_be_revoked() {
-        for (store, _d) in stores().await {
+        let dir = tempfile::tempdir().unwrap();
+        for store in testing::stores(dir.path()).await {
             let key = store.create_account_with_key().await.unwrap();
             let t = store.create_harbor_token(key.app_id).await.unwrap();
             assert!(t.token.starts_with(TOKEN_PREFIX) && t.token.len() == TOKEN_PREFIX.len() + 43);
@@ -376,7 +366,8 @@ mod tests {
 
     #[tokio::test]
     async fn queue_claims_once_reclaims_stale_and_writes_only_while_owned() {
-        for (store, _d) in stores().await {
+        let dir = tempfile::tempdir().unwrap();
+        for store in testing::stores(dir.path()).await {
             let a = store.create_account_with_key().await.unwrap().app_id;
             let b = store.create_account_with_key().await.unwrap().app_id;
             let id = store.create_harbor_scan(a, "{\"artifact\":{}}", Some("Basic dTpw")).await.unwrap();

@@ -189,14 +189,8 @@ mod tests {
 
     #[tokio::test]
     async fn hosts_containers_and_refresh_tasks() {
-        let mut stores = Vec::new();
         let dir = tempfile::tempdir().unwrap();
-        stores.push((Store::open(dir.path(), None).await.unwrap(), None));
-        if let Some(url) = testing::fresh_postgres().await.unwrap() {
-            let d = tempfile::tempdir().unwrap();
-            stores.push((Store::open(d.path(), Some(&url)).await.unwrap(), Some(d)));
-        }
-        for (store, _d) in stores {
+        for store in testing::stores(dir.path()).await {
             let a = store.create_account_with_key().await.unwrap().app_id;
             let b = store.create_account_with_key().await.unwrap().app_id;
             let host = HostFacts { host_id: "H".into(), hostname: "n1".into(), ..Default::default() };

@@ -19,15 +19,20 @@ pub async fn fresh_postgres() -> Result<Option<String>, Error> {
     Ok(Some(with_database(&base, &name)))
 }
 
-/// A store per backend under test (SQLite in `dir`; a fresh PostgreSQL database when
-/// `SHIPSHAPE_TEST_PG` is set), each with a new account.
-pub async fn stores_with_account(dir: &std::path::Path) -> Vec<(crate::Store, model::AccountId)> {
+/// A store per backend under test: SQLite in `dir`, and a fresh PostgreSQL database when
+/// `SHIPSHAPE_TEST_PG` is set.
+pub async fn stores(dir: &std::path::Path) -> Vec<crate::Store> {
     let mut out = vec![crate::Store::open(dir, None).await.expect("open SQLite store")];
     if let Some(url) = fresh_postgres().await.expect("create PostgreSQL database") {
         out.push(crate::Store::open(&dir.join("pg"), Some(&url)).await.expect("open PostgreSQL store"));
     }
+    out
+}
+
+/// [`stores`], each with a new account.
+pub async fn stores_with_account(dir: &std::path::Path) -> Vec<(crate::Store, model::AccountId)> {
     let mut with = Vec::new();
-    for s in out {
+    for s in stores(dir).await {
         let a = s.create_account().await.expect("create account").app_id;
         with.push((s, a));
     }
