@@ -284,11 +284,15 @@ impl RegistryClient {
     /// GET `path` (relative to the registry, or an absolute URL) under `scope`, authenticating
     /// as the registry asks; a token refused once (expired) is fetched again.
     async fn get(&self, path: &str, scope: &str, accept: Option<&str>) -> Result<reqwest::Response, Error> {
+        self.request(reqwest::Method::GET, path, scope, accept).await
+    }
+
+    async fn request(&self, method: reqwest::Method, path: &str, scope: &str, accept: Option<&str>) -> Result<reqwest::Response, Error> {
         let url =
             if path.starts_with("http://") || path.starts_with("https://") { path.to_string() } else { format!("{}{path}", self.base) };
         let challenge = self.challenge().await?.clone();
         for attempt in 0..2 {
-            let mut req = self.http.get(&url);
+            let mut req = self.http.request(method.clone(), &url);
             if let Some(a) = accept {
                 req = req.header(ACCEPT, a);
             }
@@ -437,6 +441,21 @@ impl RegistryClient {
         }
         let doc: ManifestDoc = serde_json::from_slice(&body).map_err(|e| Error::Malformed(format!("manifest {what}: {e}")))?;
         Ok((digest, doc))
+    }
+
+    /// The digest `repository:tag` points at, from a HEAD request (`None` when the registry sends
+    /// no `Docker-Content-Digest`). Registries that meter pulls (Docker Hub) count GETs of
+    /// manifests, not HEADs: an unchanged tag is recognised without a pull.
+    pub async fn manifest_digest(&self, repository: &str, tag: &str) -> Result<Option<String>, Error> {
+        let resp = self
+            .request(reqwest::Method::HEAD, &format!("/v2/{repository}/manifests/{tag}"), &pull_scope(repository), Some(MANIFEST_TYPES))
+            .await?;
+        Ok(resp
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .filter(|d| d.starts_with("sha256:"))
+            .map(str::to_string))
     }
 
     /// What `repository:tag` points at, a multi-platform index resolved to the client's platform.

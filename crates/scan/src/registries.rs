@@ -37,6 +37,10 @@ pub const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Manifest requests in flight per registry.
 const CONCURRENCY: usize = 8;
+/// API registries are listed again at the inventory period but not more often than this: a
+/// customer's registry (with pull limits, Docker Hub) is not polled every few seconds; a sync
+/// asked for (`SyncAssetImageRegistryAsset`, an edit, SIGHUP) runs at once.
+const API_MIN_PERIOD: Duration = Duration::from_secs(600);
 
 /// How to reach one registry.
 #[derive(Clone)]
@@ -129,8 +133,16 @@ pub struct Listing {
     pub requests: u64,
     /// Tags left out (deleted since the tag list, another platform only, a broken manifest).
     pub skipped: usize,
-    /// Manifests read (in incremental mode, only those of new tags).
+    /// Manifests read: new or changed tags (a known tag is asked with HEAD first).
     pub manifests: usize,
+    /// Known tags whose digest was unchanged (HEAD only).
+    pub unchanged: usize,
+}
+
+/// A tag's manifest as read, or the stored row of a tag whose digest did not change.
+enum Fetched {
+    Manifest(ManifestInfo),
+    Unchanged(RegistryTag),
 }
 
 /// Errors that fail a listing (the registry is unreachable or refuses us); others skip a tag.
@@ -139,8 +151,9 @@ fn fatal(e: &image::Error) -> bool {
 }
 
 /// Lists a registry: the tags of `known` (what the last sync stored) are taken as they are when
-/// `incremental`, otherwise every tag's manifest is read; an image config is fetched only for
-/// image ids not in `images` (already seen in the account's inventory).
+/// `incremental`, otherwise each is asked with HEAD and read again only when its digest changed;
+/// new tags' manifests are read; an image config is fetched only for image ids not in `images`
+/// (already seen in the account's inventory).
 pub async fn list_registry(
     t: &RegistryTarget,
     source: &str,
@@ -174,22 +187,37 @@ pub async fn list_registry(
             }
         }
     }
-    // Manifests, a few in flight (a remote registry answers in tens of ms each).
+    // Manifests, a few in flight (a remote registry answers in tens of ms each). A tag seen
+    // before is asked with HEAD first: unchanged (the usual case), its stored row is kept and no
+    // manifest is pulled.
     let client = &client;
-    let fetched: Vec<((String, String), Result<ManifestInfo, image::Error>)> = futures::stream::iter(wanted)
+    let known_ref = &known;
+    let fetched: Vec<((String, String), Result<Fetched, image::Error>)> = futures::stream::iter(wanted)
         .map(|(repo, tag)| async move {
-            let m = client.manifest(&repo, &tag).await;
+            let known_tag = known_ref.get(&(repo.as_str(), tag.as_str())).map(|k| (*k).clone());
+            if let Some(k) = known_tag {
+                match client.manifest_digest(&repo, &tag).await {
+                    Ok(Some(d)) if d == k.digest => return ((repo, tag), Ok(Fetched::Unchanged(k))),
+                    Ok(_) => {}
+                    Err(e) => return ((repo, tag), Err(e)),
+                }
+            }
+            let m = client.manifest(&repo, &tag).await.map(Fetched::Manifest);
             ((repo, tag), m)
         })
         .buffered(CONCURRENCY)
         .collect()
         .await;
-    listing.manifests = fetched.len();
+    listing.manifests = fetched.iter().filter(|(_, m)| matches!(m, Ok(Fetched::Manifest(_)))).count();
     let mut by_id: HashMap<String, ImageAsset> = HashMap::new();
     let mut found: Vec<(String, String, ManifestInfo)> = Vec::new();
     for ((repo, tag), m) in fetched {
         match m {
-            Ok(m) => found.push((repo, tag, m)),
+            Ok(Fetched::Manifest(m)) => found.push((repo, tag, m)),
+            Ok(Fetched::Unchanged(k)) => {
+                listing.unchanged += 1;
+                kept.push(k);
+            }
             Err(e) if fatal(&e) => return Err(e),
             Err(e) => {
                 tracing::warn!(reference = %format!("{}/{repo}:{tag}", t.host), error = %e, "registry image skipped");
@@ -368,7 +396,10 @@ pub async fn run(cfg: SyncConfig) {
             Err(e) => tracing::warn!(error = %e, "claiming registry sync requests failed"),
         }
         let now = tokio::time::Instant::now();
-        let periodic = |j: &Job| last.get(j).is_none_or(|t| now.duration_since(*t) >= cfg.every);
+        let periodic = |j: &Job| {
+            let every = if matches!(j, Job::Api(..)) { cfg.every.max(API_MIN_PERIOD) } else { cfg.every };
+            last.get(j).is_none_or(|t| now.duration_since(*t) >= every)
+        };
         for f in &cfg.files {
             let j = Job::File(f.host.clone());
             if periodic(&j) {
@@ -436,11 +467,11 @@ async fn sync_job(cfg: &SyncConfig, job: &Job) -> Result<(), Error> {
                 Some((a, r)) => store.registry_tags(*a, r.registry_id).await?,
                 None => Vec::new(),
             };
+            let started = std::time::Instant::now();
             let listed = match RegistryTarget::of_file(file) {
                 Ok(t) => timed_listing(&t, &source, &known, false, &images).await,
                 Err(e) => Err(image::Error::Registry(e.to_string())),
             };
-            log_listing(&source, &listed);
             let conn = conn_of(listed.as_ref().map(|_| ()));
             for (a, r) in &rows {
                 let outcome = listed.as_ref().map(|l| (l.tags.as_slice(), l.assets.as_slice())).map_err(|e| e.to_string());
@@ -451,6 +482,7 @@ async fn sync_job(cfg: &SyncConfig, job: &Job) -> Result<(), Error> {
                     auto_scan(cfg, *a, r, l).await?;
                 }
             }
+            log_listing(&source, &listed, started);
         }
         Job::Api(account, id) => {
             let Some(r) = store.registry(*account, *id).await? else { return Ok(()) };
@@ -459,13 +491,14 @@ async fn sync_job(cfg: &SyncConfig, job: &Job) -> Result<(), Error> {
             let t = RegistryTarget::of_spec(&r.spec, password.as_deref());
             let known = store.registry_tags(*account, *id).await?;
             let images = known_images(store, *account).await;
+            let started = std::time::Instant::now();
             let listed = timed_listing(&t, &r.source(), &known, r.spec.sync_mode == 1, &images).await;
-            log_listing(&format!("{} ({})", r.source(), r.spec.host), &listed);
             let conn = conn_of(listed.as_ref().map(|_| ()));
             let outcome = listed.as_ref().map(|l| (l.tags.as_slice(), l.assets.as_slice())).map_err(|e| e.to_string());
             let written = store
                 .finish_registry_sync(*account, *id, r.updated_at, outcome.as_ref().map(|x| *x).map_err(|e| e.as_str()), &conn)
                 .await?;
+            log_listing(&format!("{} ({})", r.source(), r.spec.host), &listed, started);
             if written && let Ok(l) = &listed {
                 auto_scan(cfg, *account, &r, l).await?;
             }
@@ -486,13 +519,16 @@ async fn timed_listing(
         .unwrap_or_else(|_| Err(image::Error::Registry(format!("listing took over {} s", inventory::LIST_TIMEOUT.as_secs()))))
 }
 
-fn log_listing(source: &str, listed: &Result<Listing, image::Error>) {
+/// One line per sync: what was listed, and how long listing and writing took.
+fn log_listing(source: &str, listed: &Result<Listing, image::Error>, started: std::time::Instant) {
     match listed {
         Ok(l) => tracing::info!(
             source,
+            elapsed_ms = started.elapsed().as_millis() as u64,
             tags = l.tags.len(),
             images = l.assets.len(),
             manifests = l.manifests,
+            unchanged = l.unchanged,
             skipped = l.skipped,
             requests = l.requests,
             "registry synced"
@@ -606,4 +642,85 @@ async fn fire_scheduled(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+
+    fn spec(host: &str, user: &str) -> RegistrySpec {
+        RegistrySpec { host: host.into(), plain_http: true, username: user.into(), ..Default::default() }
+    }
+
+    /// Against the test registries of scripts/services.sh (skipped without them).
+    #[tokio::test]
+    async fn lists_with_one_request_per_tag_and_checks_credentials() {
+        let (Some(anon), Some(auth), Some(user), Some(password)) = (
+            env("SHIPSHAPE_TEST_REGISTRY"),
+            env("SHIPSHAPE_TEST_REGISTRY_AUTH"),
+            env("SHIPSHAPE_TEST_REGISTRY_USER"),
+            env("SHIPSHAPE_TEST_REGISTRY_PASSWORD"),
+        ) else {
+            eprintln!("SHIPSHAPE_TEST_REGISTRY* unset: skipped");
+            return;
+        };
+        let t = RegistryTarget::of_spec(&spec(&anon, ""), None);
+        let first = list_registry(&t, "registry-api:1", &[], false, &HashMap::new()).await.unwrap();
+        let n = first.tags.len();
+        assert!(n >= 1 && first.manifests == n, "{first:?}");
+        assert!(first.tags.iter().any(|x| x.repository == "shipshape-test/bookworm-app" && x.tag == "1"));
+        assert!(first.assets.iter().all(|a| a.sources == ["registry-api:1"] && !a.names.is_empty() && !a.layers.is_empty()));
+        // Again, knowing the tags: one HEAD each, no manifest pulled, no config fetched.
+        let images: HashMap<String, ImageAsset> = first.assets.iter().map(|a| (a.image_id.clone(), a.clone())).collect();
+        let again = list_registry(&t, "registry-api:1", &first.tags, false, &images).await.unwrap();
+        assert_eq!((again.manifests, again.unchanged, again.tags.len()), (0, n, n));
+        let requests_per_tag = again.requests as f64 / n as f64;
+        assert!(again.requests <= first.requests, "{} > {}", again.requests, first.requests);
+        // Incremental: known tags are not asked at all.
+        let inc = list_registry(&t, "registry-api:1", &first.tags, true, &images).await.unwrap();
+        assert_eq!((inc.manifests, inc.unchanged, inc.tags.len()), (0, 0, n));
+        assert!(inc.requests < again.requests, "incremental {} vs full {requests_per_tag}/tag", inc.requests);
+        let mut a = again.assets.clone();
+        let mut b = first.assets.clone();
+        a.iter_mut().chain(b.iter_mut()).for_each(|x| x.size = 0);
+        assert_eq!(a, b, "the same rows whichever way the tags were read");
+
+        // The credential check, docker-login style.
+        assert_eq!(check_connection(&RegistryTarget::of_spec(&spec(&auth, &user), Some(&password))).await.status, CONN_SUCCESS);
+        let wrong = check_connection(&RegistryTarget::of_spec(&spec(&auth, &user), Some("wrong"))).await;
+        assert_eq!(wrong.status, CONN_AUTH_FAILED, "{wrong:?}");
+        let anonymous = check_connection(&RegistryTarget::of_spec(&spec(&auth, ""), None)).await;
+        assert_eq!(anonymous.status, CONN_AUTH_FAILED, "{anonymous:?}");
+        let err = list_registry(&RegistryTarget::of_spec(&spec(&auth, &user), Some("wrong")), "x", &[], false, &HashMap::new())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, image::Error::Unauthorized(_)), "{err:?}");
+        let closed = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let down = check_connection(&RegistryTarget::of_spec(&spec(&format!("127.0.0.1:{closed}"), ""), None)).await;
+        assert_eq!(down.status, CONN_FAILED, "{down:?}");
+        // TLS to a plain-HTTP registry: a connection failure, not a credential one.
+        let tls = RegistrySpec { plain_http: false, ..spec(&anon, "") };
+        assert_eq!(check_connection(&RegistryTarget::of_spec(&tls, None)).await.status, CONN_FAILED);
+    }
+
+    #[test]
+    fn targets() {
+        let s = RegistrySpec { speed_limit: 3, insecure: true, ..spec("r:1", "u") };
+        let t = RegistryTarget::of_spec(&s, Some("p"));
+        assert_eq!((t.opts.max_layer_bytes_per_sec, t.opts.accept_invalid_certs, t.opts.insecure), (3_000_000, true, true));
+        assert!(matches!(t.opts.auth, image::RegistryAuth::Basic { .. }));
+        assert!(!format!("{t:?}").contains("\"p\""));
+        // A username without a password is anonymous (the service refuses it before).
+        assert!(matches!(RegistryTarget::of_spec(&s, None).opts.auth, image::RegistryAuth::Anonymous));
+        let conn = conn_of(Err(&image::Error::Unauthorized("x".into())));
+        assert_eq!(conn.status, CONN_AUTH_FAILED);
+        assert_eq!(conn_of(Ok(())).status, CONN_SUCCESS);
+    }
 }

@@ -828,11 +828,14 @@ async fn rows(svc: &Service, account: AccountId) -> Result<Vec<Row>, ServiceErro
     let containers: HashMap<String, (u64, u64)> =
         svc.store.image_assets(account).await?.into_iter().map(|a| (a.image_id, (a.container_cnt, a.running_cnt))).collect();
     let latest = latest_ids(&imgs);
+    // Thousands of tags share a few images: each summary is parsed once.
+    let summaries: HashMap<&str, Summary> =
+        results.iter().map(|(id, r)| (id.as_str(), serde_json::from_str(&r.summary).unwrap_or_default())).collect();
     Ok(imgs
         .into_iter()
         .map(|img| {
             let r = results.get(&img.tag.image_id);
-            let summary: Summary = r.and_then(|r| serde_json::from_str(&r.summary).ok()).unwrap_or_default();
+            let summary: Summary = summaries.get(img.tag.image_id.as_str()).cloned().unwrap_or_default();
             let status = if active.get(&img.tag.image_id).is_some_and(|s| s == "running") {
                 "SCANNING"
             } else if r.is_none() {
