@@ -187,7 +187,10 @@ pub(crate) struct Member {
 }
 
 enum Layers {
-    Local { members: Vec<Member>, _spool: Option<tempfile::TempDir> },
+    Local {
+        members: Vec<Member>,
+        _spool: Option<tempfile::TempDir>,
+    },
     /// With the layer read limit (bytes/s, 0: none).
     Remote(registry::Remote, u64),
 }
