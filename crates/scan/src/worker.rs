@@ -5,7 +5,8 @@
 //!
 //! Crash safety comes from the store: a claim whose heartbeat stops (kill -9) goes back to the
 //! queue after [`WorkerConfig::stale_after`], and results are only written while the claim is
-//! held, in the transaction that marks the image done.
+//! held, in the transaction that marks the image done. A graceful stop ([`WorkerHandle::shutdown`],
+//! then [`WorkerHandle::stopped`]) hands each claimed image back at once, not counted as an attempt.
 
 use crate::results::{self, ImageFindings};
 use crate::schedule::{self, ScheduleSettings};
@@ -64,6 +65,8 @@ pub struct WorkerHandle {
     refresh: Arc<Notify>,
     registry_refresh: Arc<Notify>,
     stop: Cancel,
+    /// The claim loops, awaited by [`WorkerHandle::stopped`].
+    claim_loops: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
 
 impl WorkerHandle {
@@ -79,6 +82,15 @@ impl WorkerHandle {
     pub fn shutdown(&self) {
         self.stop.cancel();
         self.wake.notify_waiters();
+    }
+    /// After [`shutdown`](Self::shutdown): waits until every claim loop has ended, each having handed
+    /// its image back to the queue, for at most `grace` (a scan slow to notice the stop is then left
+    /// to go stale, as after a crash).
+    pub async fn stopped(&self, grace: Duration) {
+        let loops: Vec<_> = std::mem::take(&mut *self.claim_loops.lock().unwrap_or_else(|e| e.into_inner()));
+        if tokio::time::timeout(grace, futures::future::join_all(loops)).await.is_err() {
+            tracing::warn!(grace = ?grace, "image scans still running at shutdown: their claims are resumed once stale");
+        }
     }
 }
 
@@ -100,10 +112,12 @@ pub fn spawn(store: Store, engine: Arc<Engine>, cfg: WorkerConfig) -> WorkerHand
     let id = format!("{host}:{}:{:x}", std::process::id(), OffsetDateTime::now_utc().unix_timestamp_nanos() & 0xffff_ffff);
     let refresh = Arc::new(Notify::new());
     let ctx = Arc::new(Ctx { store, engine, cfg, id, wake: Arc::clone(&wake), refresh: Arc::clone(&refresh), stop: stop.clone() });
-    for n in 0..ctx.cfg.concurrency.max(1) {
-        let c = Arc::clone(&ctx);
-        tokio::spawn(async move { claim_loop(c, n).await });
-    }
+    let claim_loops: Vec<_> = (0..ctx.cfg.concurrency.max(1))
+        .map(|n| {
+            let c = Arc::clone(&ctx);
+            tokio::spawn(async move { claim_loop(c, n).await })
+        })
+        .collect();
     let c = Arc::clone(&ctx);
     tokio::spawn(async move { inventory_loop(c).await });
     let c = Arc::clone(&ctx);
@@ -127,7 +141,7 @@ pub fn spawn(store: Store, engine: Arc<Engine>, cfg: WorkerConfig) -> WorkerHand
         wake: Arc::clone(&wake),
         stop: stop.clone(),
     }));
-    WorkerHandle { wake, refresh, registry_refresh, stop }
+    WorkerHandle { wake, refresh, registry_refresh, stop, claim_loops: Arc::new(std::sync::Mutex::new(claim_loops)) }
 }
 
 /// The test clock: `SHIPSHAPE_CLOCK_OFFSET_SECS` shifts the scheduler's "now" (only the
@@ -385,7 +399,7 @@ async fn scan_claim(ctx: &Arc<Ctx>, worker: &str, claim: &ImageScanClaim) -> Res
     });
     let stop = ctx.stop.clone();
     let cancel2 = cancel.clone();
-    // Server shutdown also stops the scan (the claim goes stale and is resumed later).
+    // Server shutdown also stops the scan (the image is then handed back to the queue).
     let watch = tokio::spawn(async move {
         while !cancel2.is_cancelled() {
             if stop.is_cancelled() {
@@ -424,6 +438,18 @@ async fn scan_claim(ctx: &Arc<Ctx>, worker: &str, claim: &ImageScanClaim) -> Res
                 tracing::info!(task = %claim.task_id, image = %claim.image_id, "claim lost (task stopped): result dropped");
             }
             after_finish(ctx, claim, ended).await
+        }
+        Err(e) if e.is_cancelled() && ctx.stop.is_cancelled() => {
+            // Shutting down: the image goes back to the queue for the next worker, at once, and this
+            // attempt does not count toward giving the image up.
+            match store.release_image_scan(claim, worker).await {
+                Ok(true) => tracing::info!(task = %claim.task_id, image = %claim.image_id, "stopping: image scan handed back to the queue"),
+                Ok(false) => tracing::info!(task = %claim.task_id, image = %claim.image_id, "image scan cancelled"),
+                Err(e) => {
+                    tracing::warn!(task = %claim.task_id, image = %claim.image_id, error = %e, "handing the image scan back failed: it is resumed once its claim is stale")
+                }
+            }
+            Ok(())
         }
         Err(e) if e.is_cancelled() => {
             tracing::info!(task = %claim.task_id, image = %claim.image_id, "image scan cancelled");

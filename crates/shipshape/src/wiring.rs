@@ -52,6 +52,9 @@ pub struct WorkerArgs {
     pub feeds: crate::cmd::db::update::FeedArgs,
 }
 
+/// How long a graceful stop waits for the image scans in progress to hand their images back.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
 /// The running background work; [`Background::shutdown`] stops it.
 pub struct Background {
     image: Option<scan::worker::WorkerHandle>,
@@ -104,7 +107,8 @@ impl Background {
         self.image.clone()
     }
 
-    /// Stops the loops; claimed work goes back to the queue when its heartbeat stops.
+    /// Stops the loops; the image scans claimed here are handed back to the queue (waited for up to
+    /// [`SHUTDOWN_GRACE`]; past it a claim goes back when its heartbeat is stale, as after a crash).
     pub async fn shutdown(self) {
         if let Some(w) = &self.image {
             w.shutdown();
@@ -115,6 +119,9 @@ impl Background {
             if let Err(e) = task.await {
                 tracing::warn!(error = %e, "advisory feed task ended abnormally");
             }
+        }
+        if let Some(w) = &self.image {
+            w.stopped(SHUTDOWN_GRACE).await;
         }
     }
 }

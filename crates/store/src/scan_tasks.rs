@@ -716,6 +716,24 @@ impl Store {
         Ok(n == 1)
     }
 
+    /// Hands a claimed row back to the queue (its worker is stopping: SIGTERM): `pending` again, for any worker at
+    /// once, and this attempt not counted toward the give-up limit (a graceful stop is not a failure). False when
+    /// the claim was lost meanwhile (nothing changed).
+    pub async fn release_image_scan(&self, claim: &ImageScanClaim, worker: &str) -> Result<bool, Error> {
+        let n = sqlx::query(
+            "UPDATE image_scan_queue SET state = 'pending', worker = NULL, heartbeat_at = NULL, bytes_done = 0, \
+             attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END \
+             WHERE task_id = $1 AND image_id = $2 AND state = 'running' AND worker = $3",
+        )
+        .bind(&claim.task_id)
+        .bind(&claim.image_id)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
     /// Finishes a claimed row: replaces the image's results (when `outcome` is given) and marks
     /// the row `done` (or `failed` with `error`) in one transaction, only while `worker` still
     /// owns it. Returns `None` when the claim was lost (nothing written), else whether this
@@ -1026,6 +1044,32 @@ mod tests {
             assert_eq!((p.done, p.cancelled, p.finished), (1, 1, 2));
             assert_eq!(s.image_scan_task(a, None).await.unwrap().unwrap().sub_status, "Cancel");
             assert!(s.image_scan_result(a, "sha256:1").await.unwrap().is_some());
+        }
+    }
+
+    #[tokio::test]
+    async fn released_claim_is_pending_again_and_not_an_attempt() {
+        let dir = tempfile::tempdir().unwrap();
+        for (s, a) in stores(dir.path()).await {
+            let new = NewImageScanTask { scan_risk: true, images: vec![("sha256:1".into(), 10)], ..Default::default() };
+            let CreatedTask::Created(id) = s.create_image_scan_task(a, &new).await.unwrap() else { panic!() };
+            let c = s.claim_image_scan("w1", 0).await.unwrap().unwrap();
+            assert!(s.heartbeat_image_scan(&c, "w1", 5).await.unwrap());
+            // Only the owner hands it back.
+            assert!(!s.release_image_scan(&c, "w2").await.unwrap());
+            assert!(s.release_image_scan(&c, "w1").await.unwrap());
+            assert!(!s.release_image_scan(&c, "w1").await.unwrap());
+            // The old claim is dead; the row is claimable at once (not only once stale), as the same attempt.
+            assert!(!s.heartbeat_image_scan(&c, "w1", 6).await.unwrap());
+            let o = ImageScanOutcome { summary: "{}".into(), ..Default::default() };
+            assert_eq!(s.finish_image_scan(&c, "w1", Some(&o), None).await.unwrap(), None);
+            let p = s.image_scan_progress(a, &id).await.unwrap();
+            assert_eq!((p.total, p.done, p.bytes_done), (1, 0, 0));
+            let again = s.claim_image_scan("w2", 0).await.unwrap().unwrap();
+            assert_eq!((again.image_id.as_str(), again.attempts), ("sha256:1", 1));
+            assert_eq!(s.finish_image_scan(&again, "w2", Some(&o), None).await.unwrap(), Some(true));
+            let t = s.image_scan_task(a, Some(&id)).await.unwrap().unwrap();
+            assert_eq!((t.status.as_str(), t.sub_status.as_str()), ("END", "Success"));
         }
     }
 }
