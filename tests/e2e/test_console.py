@@ -128,13 +128,25 @@ def test_scan_from_the_ui_reaches_100_percent(ui, report):
     assert report["dialog"]["checked"] == {"Vulnerabilities": True, "Trojans": True, "Risks": True}
     values = [p["value"] for p in report["progress"]]
     assert values == sorted(values), report["progress"]
-    assert values[-1] == 100 and report["progress"][-1]["state"] == "Finished"
+    assert values[-1] == 100 and report["progress"][-1]["state"] == "Finished", report["progress"]
     assert report["progress"][-1]["text"].startswith("100 % · 1 of 1 images")
     task_id = report["taskTitle"].split()[2]
     s = call("DescribeAssetImageScanStatus", {"TaskID": task_id})
     assert (s["Status"], s["Schedule"], s["ImageTotal"], s["ImageScanCnt"]) == ("END", 100, 1, 1)
     img = call("DescribeAssetImageList", {"Filters": [{"Name": "ImageID", "Values": [image_id], "ExactMatch": True}]})["List"][0]
     assert img["ScanStatus"] == "SCANNED"
+
+
+def test_scan_selected_and_stop(ui, report):
+    _, call, _, _, _, _ = ui
+    assert report["bulkDialogTitle"] == "Scan 2 image(s)"
+    task_id = report["bulkTaskTitle"].split()[2]
+    assert task_id != report["taskTitle"].split()[2]
+    s = call("DescribeAssetImageScanStatus", {"TaskID": task_id})
+    assert (s["Status"], s["ImageTotal"]) == ("END", 2)
+    stops = [r for r in report["requests"] if r["action"] == "ModifyAssetImageScanStop"]
+    assert len(stops) == (1 if report["stopClicked"] else 0)
+    assert report["bulkSelectedAfter"] == "Scan selected (0)"
 
 
 def test_vulnerabilities_tab_equals_the_api(ui, report):

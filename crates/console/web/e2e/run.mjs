@@ -120,6 +120,7 @@ try {
 
   step('scan one image from the UI');
   const row = page.locator(`#images-table tbody tr[data-image-id="${imageId}"]`);
+  const imageName = await row.locator('.image-link').innerText();
   await row.getByRole('button', { name: /^Scan / }).click();
   const dialog = page.getByRole('dialog');
   await dialog.waitFor();
@@ -137,9 +138,12 @@ try {
   const progress = [];
   const deadline = Date.now() + LONG;
   for (;;) {
-    const v = Number(await page.locator('#scan-progress-bar').getAttribute('value'));
-    const text = await page.locator('#scan-progress-text').innerText();
-    const state = await page.locator('#scan-state').innerText();
+    // One read of all three, so a render between them cannot mix two states.
+    const { v, text, state } = await page.evaluate(() => ({
+      v: Number(document.querySelector('#scan-progress-bar').value),
+      text: document.querySelector('#scan-progress-text').innerText,
+      state: document.querySelector('#scan-state').innerText,
+    }));
     if (!progress.length || progress[progress.length - 1].value !== v || progress[progress.length - 1].state !== state) progress.push({ value: v, text, state });
     if (state === 'Finished' || state === 'Stopped') break;
     if (Date.now() > deadline) throw new Error(`the scan did not end: ${JSON.stringify(progress.slice(-3))}`);
@@ -152,6 +156,25 @@ try {
     return r && r.classList.contains('st-SCANNED');
   }, imageId, { timeout: 60_000 });
   await shot(page, 'images');
+
+  step('scan selected (two images, risks only), then stop');
+  const other = page.locator(`#images-table tbody tr:not([data-image-id="${imageId}"])`).first();
+  report.bulkImages = [imageId, await other.getAttribute('data-image-id')];
+  await row.getByRole('checkbox').check();
+  await other.getByRole('checkbox').check();
+  await page.getByRole('button', { name: 'Scan selected (2)' }).click();
+  await dialog.waitFor();
+  report.bulkDialogTitle = await dialog.getByRole('heading').innerText();
+  await dialog.getByLabel('Vulnerabilities', { exact: true }).uncheck();
+  await dialog.getByLabel('Trojans', { exact: true }).uncheck();
+  await dialog.getByRole('button', { name: 'Start' }).click();
+  await page.waitForFunction((t) => document.querySelector('#progress-title')?.innerText !== t, report.taskTitle);
+  const stop = page.getByRole('button', { name: 'Stop' });
+  // The scan may end before the click lands; either way the task must end.
+  report.stopClicked = await stop.click({ timeout: 3000 }).then(() => true, () => false);
+  await page.waitForFunction(() => ['Finished', 'Stopped'].includes(document.querySelector('#scan-state')?.innerText), null, { timeout: LONG });
+  report.bulkTaskTitle = await page.locator('#progress-title').innerText();
+  report.bulkSelectedAfter = await page.locator('#scan-selected').innerText();
 
   step('image detail: vulnerabilities');
   await row.locator('.image-link').click();
@@ -231,20 +254,25 @@ try {
   step('compliance: re-check an asset');
   await nav(page, 'Compliance').click();
   await page.getByRole('tab', { name: 'Images' }).click();
-  const assetRow = page.locator('#assets-table tbody tr').first();
-  await assetRow.waitFor({ timeout: LONG });
+  await page.getByLabel('Rows per page').selectOption('100');
+  // The test image's compliance asset (discovery may take a moment after the server starts).
+  const assetRow = page.locator('#assets-table tbody tr').filter({ hasText: imageName });
+  await assetRow.waitFor({ timeout: 5 * 60_000 });
   const assetId = await assetRow.getAttribute('data-asset-id');
   report.complianceAsset = assetId;
   await assetRow.getByRole('button', { name: /^Re-check / }).click();
   await page.getByRole('status').filter({ hasText: 'Re-check started' }).waitFor();
+  // The console polls until the check has run: the button is enabled again and the status final.
   await page.waitForFunction(
     (id) => {
       const r = document.querySelector(`#assets-table tbody tr[data-asset-id="${id}"]`);
-      return r && r.querySelector('.check-status').innerText === 'Checked' && !r.querySelector('button[disabled]');
+      const st = r && r.querySelector('.check-status').innerText;
+      return r && r.querySelector('button[aria-label^="Re-check"]:not([disabled])') && (st === 'Checked' || st === 'Check failed');
     },
     assetId,
-    { timeout: LONG },
+    { timeout: 5 * 60_000 },
   );
+  report.complianceStatus = await assetRow.locator('.check-status').innerText();
   await assetRow.getByRole('button', { name: /^Show check items/ }).click();
   await page.locator('#items-table tbody tr').first().waitFor();
   await page.getByLabel('Rows per page').nth(1).selectOption('100');
