@@ -52,7 +52,13 @@ fn documented() -> Edges {
         for statement in clean.split(';') {
             let segments: Vec<Vec<String>> = statement
                 .split('►')
-                .map(|s| s.trim_end_matches('─').split(',').map(|n| n.trim().trim_matches('─').trim().to_string()).filter(|n| !n.is_empty()).collect())
+                .map(|s| {
+                    s.trim_end_matches('─')
+                        .split(',')
+                        .map(|n| n.trim().trim_matches('─').trim().to_string())
+                        .filter(|n| !n.is_empty())
+                        .collect()
+                })
                 .collect();
             for w in segments.windows(2) {
                 for a in &w[0] {
