@@ -4,6 +4,7 @@
 use crate::config::{Image, parse_config};
 use crate::verify::{VerifyingReader, sha256_digest};
 use crate::{Error, OpenOptions, RegistryAuth};
+use oci_client::RegistryOperation;
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::manifest::OciDescriptor;
 use oci_client::{Client, Reference};
@@ -37,6 +38,20 @@ fn map_err(what: &str, e: oci_client::errors::OciDistributionError) -> Error {
                 Error::Registry(msg)
             }
         }
+    }
+}
+
+/// A token realm's refusal, its body (JSON errors, or an HTML page) cut to a readable length.
+fn realm_refusal(e: oci_client::errors::OciDistributionError) -> oci_client::errors::OciDistributionError {
+    use oci_client::errors::OciDistributionError as E;
+    match e {
+        E::AuthenticationFailure(body) => {
+            let body = body.split_whitespace().collect::<Vec<_>>().join(" ");
+            let cut = body.char_indices().nth(300).map_or(body.len(), |(i, _)| i);
+            let more = if cut < body.len() { "…" } else { "" };
+            E::AuthenticationFailure(format!("the registry's token service refused the credential: {}{more}", &body[..cut]))
+        }
+        other => other,
     }
 }
 
@@ -132,6 +147,11 @@ pub(crate) async fn open(reference: &str, opts: &OpenOptions) -> Result<(Image, 
     let parsed: Reference = reference.parse().map_err(|e| Error::InvalidReference(format!("{reference}: {e}")))?;
     let client = client(opts);
     let auth = auth(opts);
+    // Authenticate before the first request: oci-client drops a refusal at a token realm (a
+    // wrong robot password) and then asks the registry unauthenticated, whose 401 says nothing
+    // of why. The token it gets is cached for the manifest and blob requests (the lazy path's
+    // token request, made earlier; a registry without a challenge costs one more `GET /v2/`).
+    client.auth(&parsed, &auth, RegistryOperation::Pull).await.map_err(|e| map_err(reference, realm_refusal(e)))?;
     let (manifest, digest, config_json, list_digest) =
         client.pull_manifest_and_config_and_list_digest(&parsed, &auth).await.map_err(|e| map_err(reference, e))?;
     let actual = sha256_digest(config_json.as_bytes());
@@ -158,5 +178,73 @@ impl Remote {
         let bridge = SyncIoBridge::new_with_handle(StreamReader::new(sized.stream), self.handle.clone());
         let digest = &self.layers[index].digest;
         Ok(Box::new(VerifyingReader::new(std::io::BufReader::with_capacity(256 * 1024, bridge), digest)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// A registry behind a token realm (both on one port) whose realm refuses every credential;
+    /// returns its address and the request lines it saw.
+    async fn refusing_realm() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (realm, log) = (format!("http://{addr}/service/token"), seen.clone());
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let mut buf = vec![0u8; 8192];
+                let n = sock.read(&mut buf).await.unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..n]).to_string();
+                let line = head.lines().next().unwrap_or_default().to_string();
+                let authorized = head.lines().any(|l| l.to_ascii_lowercase().starts_with("authorization:"));
+                log.lock().unwrap().push(format!("{line} auth={authorized}"));
+                let (challenge, body) = if line.contains("/service/token") {
+                    (String::new(), r#"{"errors":[{"code":"UNAUTHORIZED","message":"invalid robot credential"}]}"#)
+                } else {
+                    (format!("WWW-Authenticate: Bearer realm=\"{realm}\",service=\"reg\"\r\n"), r#"{"errors":[{"code":"UNAUTHORIZED"}]}"#)
+                };
+                let resp = format!(
+                    "HTTP/1.1 401 Unauthorized\r\n{challenge}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = sock.write_all(resp.as_bytes()).await;
+            }
+        });
+        (addr, seen)
+    }
+
+    #[tokio::test]
+    async fn a_refusal_at_the_token_realm_is_reported() {
+        let (addr, seen) = refusing_realm().await;
+        let opts = OpenOptions {
+            insecure: true,
+            auth: RegistryAuth::Basic { username: "robot$e2e".into(), password: "wrong".into() },
+            ..Default::default()
+        };
+        let err = open(&format!("{addr}/library/app:1"), &opts).await.err().expect("refused");
+        let msg = err.to_string();
+        assert!(matches!(err, Error::Unauthorized(_)), "{err:?}");
+        assert!(msg.contains("token service refused the credential") && msg.contains("invalid robot credential"), "{msg}");
+        let seen = seen.lock().unwrap().clone();
+        assert!(
+            seen.iter().any(|l| l.contains("/service/token?")
+                && l.contains("scope=repository%3Alibrary%2Fapp%3Apull")
+                && l.ends_with("auth=true")),
+            "{seen:?}"
+        );
+        assert!(!seen.iter().any(|l| l.contains("/manifests/")), "no unauthenticated manifest request after the refusal: {seen:?}");
+    }
+
+    #[test]
+    fn long_realm_bodies_are_cut() {
+        use oci_client::errors::OciDistributionError as E;
+        let long = format!("<html>\n  {}</html>", "é".repeat(1000));
+        let E::AuthenticationFailure(m) = realm_refusal(E::AuthenticationFailure(long)) else { panic!() };
+        assert!(m.ends_with('…') && m.chars().count() < 400, "{m}");
+        assert!(matches!(realm_refusal(E::UnauthorizedError { url: "u".into() }), E::UnauthorizedError { .. }));
     }
 }
