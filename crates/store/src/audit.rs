@@ -106,12 +106,14 @@ mod tests {
                 code: String::new(),
                 message: String::new(),
             };
-            store.record_audit(&row(100, Some(a), "CreateAssetImageScanTask")).await.unwrap();
-            store.record_audit(&row(200, None, "CreateAssetImageScanSetting")).await.unwrap();
-            store.record_audit(&row(300, Some(a), "ModifyAssetImageScanStop")).await.unwrap();
+            // Recent times: an insert may prune entries older than the retention.
+            let t = now_unix();
+            store.record_audit(&row(t - 300, Some(a), "CreateAssetImageScanTask")).await.unwrap();
+            store.record_audit(&row(t - 200, None, "CreateAssetImageScanSetting")).await.unwrap();
+            store.record_audit(&row(t - 100, Some(a), "ModifyAssetImageScanStop")).await.unwrap();
             let all = store.audit_entries(None, 0, 10).await.unwrap();
-            assert_eq!(all.iter().map(|r| r.at).collect::<Vec<_>>(), [300, 200, 100], "newest first");
-            let mine = store.audit_entries(Some(a), 150, 10).await.unwrap();
+            assert_eq!(all.iter().map(|r| t - r.at).collect::<Vec<_>>(), [100, 200, 300], "newest first");
+            let mine = store.audit_entries(Some(a), t - 150, 10).await.unwrap();
             assert_eq!(mine.len(), 1);
             assert_eq!((mine[0].action.as_str(), mine[0].account), ("ModifyAssetImageScanStop", Some(a)));
             assert_eq!(store.audit_entries(None, 0, 1).await.unwrap().len(), 1);
