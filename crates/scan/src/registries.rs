@@ -614,7 +614,7 @@ async fn fire_scheduled(
     }
     let rows = store.registry_images(account).await?;
     let counts: HashMap<String, (u64, u64)> =
-        store.image_assets(account).await?.into_iter().map(|a| (a.image_id, (a.container_cnt, a.running_cnt))).collect();
+        store.image_container_counts(account).await?.into_iter().map(|(id, all, running)| (id, (all, running))).collect();
     let containers = |id: &str| counts.get(id).copied().unwrap_or_default();
     let mut seen = HashSet::new();
     let images: Vec<(String, u64)> = st

@@ -64,7 +64,7 @@ use store::scan_tasks::{CreatedTask, ImageScanResult, NewImageScanTask, format_u
 use crate::Service;
 use crate::error::ServiceError;
 use crate::images;
-use crate::list::{AssetFilters, all_match, check_filters, descending, invalid, page, paged, sorted, text_match};
+use crate::list::{AssetFilters, ListRequest, all_match, check_filters, descending, invalid, page, paged, sorted, text_match};
 
 const MAX_TEXT: usize = 512;
 const MAX_NAME: usize = 128;
@@ -570,16 +570,6 @@ fn registry_info(r: &Registry) -> ImageRepoRegistryInfo {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct ListRequest {
-    pub limit: Option<u64>,
-    pub offset: Option<u64>,
-    pub filters: Option<Vec<AssetFilters>>,
-    pub by: Option<String>,
-    pub order: Option<String>,
-}
-
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct DescribeAssetImageRegistryRegistryListResponse {
@@ -826,7 +816,7 @@ async fn rows(svc: &Service, account: AccountId) -> Result<Vec<Row>, ServiceErro
         svc.store.image_scan_results(account).await?.into_iter().map(|r| (r.image_id.clone(), r)).collect();
     let active: HashMap<String, String> = svc.store.image_scan_active_images(account).await?.into_iter().collect();
     let containers: HashMap<String, (u64, u64)> =
-        svc.store.image_assets(account).await?.into_iter().map(|a| (a.image_id, (a.container_cnt, a.running_cnt))).collect();
+        svc.store.image_container_counts(account).await?.into_iter().map(|(id, all, running)| (id, (all, running))).collect();
     let latest = latest_ids(&imgs);
     // Thousands of tags share a few images: each summary is parsed once.
     let summaries: HashMap<&str, Summary> =
@@ -2645,5 +2635,76 @@ mod tests {
         );
         assert_eq!(local.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["RiskLevel"]);
         assert_eq!(post.len(), 1);
+    }
+}
+
+#[cfg(test)]
+mod cost {
+    use super::*;
+
+    /// Where the time of a 2,000-row registry list goes (`cargo test -p service --release --lib
+    /// registries::cost -- --ignored --nocapture`).
+    #[tokio::test(flavor = "multi_thread")]
+    #[ignore]
+    async fn list_of_2000_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        for (store, a) in store::testing::stores_with_account(dir.path()).await {
+            let svc = Service::new(store);
+            let spec = RegistrySpec { name: "r".into(), host: "reg:5000".into(), ..Default::default() };
+            let ok = ConnStatus { status: CONN_SUCCESS.into(), message: String::new(), checked_at: Some(1) };
+            let RegistryWrite::Done(id) = svc.store.add_registry(a, &spec, None, &ok).await.unwrap() else { panic!() };
+            let reg = svc.store.registry(a, id).await.unwrap().unwrap();
+            let tags: Vec<store::registries::RegistryTag> = (0..2000)
+                .map(|n| store::registries::RegistryTag {
+                    repository: format!("bench/app-{}", n % 10),
+                    tag: format!("t{n}"),
+                    image_id: format!("sha256:{}", n % 4),
+                    digest: format!("sha256:d{}", n % 4),
+                    size: 1,
+                    created: "2026-01-01T00:00:00Z".into(),
+                    os: "linux".into(),
+                    architecture: "amd64".into(),
+                })
+                .collect();
+            let assets: Vec<store::scan_tasks::ImageAsset> = (0..4)
+                .map(|i| store::scan_tasks::ImageAsset {
+                    image_id: format!("sha256:{i}"),
+                    names: tags
+                        .iter()
+                        .filter(|t| t.image_id == format!("sha256:{i}"))
+                        .map(|t| format!("reg:5000/{}:{}", t.repository, t.tag))
+                        .collect(),
+                    ..Default::default()
+                })
+                .collect();
+            svc.store.finish_registry_sync(a, id, reg.updated_at, Ok((&tags, &assets)), &ok).await.unwrap();
+            for _ in 0..3 {
+                let t = std::time::Instant::now();
+                let imgs = svc.store.registry_images(a).await.unwrap();
+                let t1 = t.elapsed();
+                let _ = svc.store.image_scan_results(a).await.unwrap();
+                let t2 = t.elapsed();
+                let _ = svc.store.image_scan_active_images(a).await.unwrap();
+                let t3 = t.elapsed();
+                let _ = svc.store.image_assets(a).await.unwrap();
+                let t4 = t.elapsed();
+                let _ = latest_ids(&imgs);
+                let t5 = t.elapsed();
+                let req: DescribeAssetImageRegistryListRequest = serde_json::from_str("{}").unwrap();
+                let c = Caller { request_id: "t".into(), account: a, secret_id: "x".into(), action: "x", region: None };
+                let t6s = std::time::Instant::now();
+                describe_image_list(&svc, c, req).await.unwrap();
+                eprintln!(
+                    "{:?}: registry_images {:?}, results {:?}, active {:?}, image_assets {:?}, latest {:?}; whole list {:?}",
+                    svc.store.backend(),
+                    t1,
+                    t2 - t1,
+                    t3 - t2,
+                    t4 - t3,
+                    t5 - t4,
+                    t6s.elapsed()
+                );
+            }
+        }
     }
 }

@@ -178,8 +178,6 @@ pub struct RegistryImage {
     pub id: i64,
     pub registry_id: i64,
     pub tag: RegistryTag,
-    pub first_seen: i64,
-    pub seen_at: i64,
     pub registry_name: String,
     pub registry_type: String,
     pub registry_region: String,
@@ -414,13 +412,16 @@ fn json_repos(v: &Option<Vec<String>>) -> Option<String> {
     v.as_ref().map(|r| serde_json::Value::from(r.clone()).to_string())
 }
 
-const IMAGE_COLS: &str = "i.id, i.registry_id, i.repository, i.tag, i.image_id, i.digest, i.size, i.created, i.os, i.architecture, \
-                          i.first_seen, i.seen_at, g.name, g.registry_type, g.registry_region, g.host, g.instance_id";
+const IMAGE_COLS: &str = "id, registry_id, repository, tag, image_id, digest, size, created, os, architecture";
 
-fn image_from_row(r: &AnyRow) -> Result<RegistryImage, Error> {
+/// A tag row; its registry's display fields are filled from `regs`.
+fn image_from_row(r: &AnyRow, regs: &HashMap<i64, Registry>) -> Result<RegistryImage, Error> {
+    let registry_id: i64 = r.try_get(1)?;
+    let reg = regs.get(&registry_id);
+    let field = |f: fn(&Registry) -> &String| reg.map(|g| f(g).clone()).unwrap_or_default();
     Ok(RegistryImage {
         id: r.try_get(0)?,
-        registry_id: r.try_get(1)?,
+        registry_id,
         tag: RegistryTag {
             repository: r.try_get(2)?,
             tag: r.try_get(3)?,
@@ -431,13 +432,11 @@ fn image_from_row(r: &AnyRow) -> Result<RegistryImage, Error> {
             os: r.try_get(8)?,
             architecture: r.try_get(9)?,
         },
-        first_seen: r.try_get(10)?,
-        seen_at: r.try_get(11)?,
-        registry_name: r.try_get(12)?,
-        registry_type: r.try_get(13)?,
-        registry_region: r.try_get(14)?,
-        host: r.try_get(15)?,
-        instance_id: r.try_get(16)?,
+        registry_name: field(|g| &g.spec.name),
+        registry_type: field(|g| &g.spec.registry_type),
+        registry_region: field(|g| &g.spec.registry_region),
+        host: field(|g| &g.spec.host),
+        instance_id: field(|g| &g.spec.instance_id),
     })
 }
 
@@ -846,28 +845,40 @@ impl Store {
         Ok(true)
     }
 
-    /// Every tag of the account's registries, with its registry's display fields, by id.
+    /// Every tag of the account's registries, with its registry's display fields, by id. (The
+    /// registries are read apart, not joined: a list of thousands of tags decodes fewer columns.)
     pub async fn registry_images(&self, account: AccountId) -> Result<Vec<RegistryImage>, Error> {
-        let rows = sqlx::query(&format!(
-            "SELECT {IMAGE_COLS} FROM registry_images i JOIN registries g ON g.registry_id = i.registry_id \
-             WHERE i.account_id = $1 ORDER BY i.id"
-        ))
-        .bind(account)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(image_from_row).collect()
+        let regs: HashMap<i64, Registry> = self.registries(account).await?.into_iter().map(|r| (r.registry_id, r)).collect();
+        let rows = sqlx::query(&format!("SELECT {IMAGE_COLS} FROM registry_images WHERE account_id = $1 ORDER BY id"))
+            .bind(account)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| image_from_row(r, &regs)).collect()
     }
 
     pub async fn registry_image(&self, account: AccountId, id: i64) -> Result<Option<RegistryImage>, Error> {
-        let row = sqlx::query(&format!(
-            "SELECT {IMAGE_COLS} FROM registry_images i JOIN registries g ON g.registry_id = i.registry_id \
-             WHERE i.account_id = $1 AND i.id = $2"
-        ))
+        let row = sqlx::query(&format!("SELECT {IMAGE_COLS} FROM registry_images WHERE account_id = $1 AND id = $2"))
+            .bind(account)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let registry_id: i64 = row.try_get(1)?;
+        let regs: HashMap<i64, Registry> = self.registry(account, registry_id).await?.into_iter().map(|r| (r.registry_id, r)).collect();
+        image_from_row(&row, &regs).map(Some)
+    }
+
+    /// (image id, containers, running containers) of every image of the account's inventory that
+    /// some container uses (what the registry lists show of an image, without its names).
+    pub async fn image_container_counts(&self, account: AccountId) -> Result<Vec<(String, u64, u64)>, Error> {
+        let rows = sqlx::query(
+            "SELECT image_id, CAST(SUM(container_cnt) AS BIGINT), CAST(SUM(running_cnt) AS BIGINT) FROM image_assets \
+             WHERE account_id = $1 AND container_cnt > 0 GROUP BY image_id",
+        )
         .bind(account)
-        .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_all(&self.pool)
         .await?;
-        row.as_ref().map(image_from_row).transpose()
+        rows.iter().map(|r| Ok((r.try_get(0)?, u(r.try_get(1)?), u(r.try_get(2)?)))).collect()
     }
 
     /// The tags of one registry (what an incremental sync already knows).
@@ -1226,6 +1237,11 @@ mod tests {
             assert_eq!(s.registry_images(a).await.unwrap().len(), 131);
             assert!(!s.finish_registry_sync(a, id, listed_as - 1, Ok((&[], &[])), &ok()).await.unwrap());
             assert_eq!(s.registry_images(a).await.unwrap().len(), 131);
+
+            // Container counts come from the Docker Engine's rows, summed per image.
+            let used = ImageAsset { image_id: "sha256:2".into(), container_cnt: 2, running_cnt: 1, ..Default::default() };
+            s.sync_image_assets(a, "docker", &[used, asset("sha256:9", &["x:1"])]).await.unwrap();
+            assert_eq!(s.image_container_counts(a).await.unwrap(), vec![("sha256:2".to_string(), 2, 1)]);
 
             // Latest per repository and the selection.
             let latest = latest_ids(&rows);
