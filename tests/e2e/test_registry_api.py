@@ -432,3 +432,50 @@ def test_timing_scan_fires_once_and_not_again_after_restart(tmp_path, regonly):
         assert call("DescribeImageRegistryTimingScanTask", {})["LastScanTime"] == first, "fired twice for one slot"
     finally:
         srv.stop()
+
+
+def test_insecure_skips_certificate_checks_for_sync_and_scan(server, account, call, tmp_path):
+    """A registry over HTTPS with a self-signed certificate: refused (connection status) with Insecure 0,
+    synced and scanned (layers read over the same TLS) with Insecure 1."""
+    need_registries()
+    d = tmp_path
+    # An image of its own (a layer no scan has cached), so the scan reads it over TLS.
+    (d / "layer").mkdir()
+    (d / "layer" / "nonce").write_text(uuid.uuid4().hex)
+    subprocess.run(["tar", "-C", str(d / "layer"), "-cf", str(d / "layer.tar"), "nonce"], check=True, timeout=60)
+    local = f"shipshape-e2e/selfsigned:{uuid.uuid4().hex[:8]}"
+    subprocess.run(["docker", "import", str(d / "layer.tar"), local], check=True, capture_output=True, timeout=120)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "r.key",
+                    "-out", "r.pem", "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   cwd=d, check=True, capture_output=True, timeout=60)
+    port = closed_port()
+    (d / "r.yml").write_text(f"version: 0.1\nlog: {{level: warn}}\nstorage: {{filesystem: {{rootdirectory: {d}/data}}}}\n"
+                             f"http: {{addr: 127.0.0.1:{port}, tls: {{certificate: {d}/r.pem, key: {d}/r.key}}}}\n")
+    reg = subprocess.Popen(["docker-registry", "serve", str(d / "r.yml")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        host = f"127.0.0.1:{port}"
+        for _ in range(100):
+            if subprocess.run(["curl", "-skf", f"https://{host}/v2/"], capture_output=True).returncode == 0:
+                break
+            time.sleep(0.1)
+        subprocess.run(["skopeo", "copy", "-q", "--dest-tls-verify=false", f"docker-daemon:{local}",
+                        f"docker://{host}/selfsigned/tiny:1"], check=True, capture_output=True, timeout=300)
+        subprocess.run(["docker", "rmi", local], check=True, capture_output=True, timeout=120)
+        r = add(call, "self-signed", f"https://{host}", RegistryType="other")
+        assert r["RegistryId"] > 0 and "certificate" in r["HealthCheckErr"].lower(), r
+        conn = call("DescribeAssetImageRegistryRegistryDetail", {"RegistryId": r["RegistryId"]})["ConnDetectDetail"][0]
+        assert conn["ConnDetectStatus"] == "status_conn_failed"
+        ok = call("UpdateAssetImageRegistryRegistryDetail", {"RegistryId": r["RegistryId"], "Name": "self-signed", "Username": "",
+                                                             "Password": "", "Url": f"https://{host}", "RegistryType": "other",
+                                                             "NetType": "public", "Insecure": 1, "SpeedLimit": 1})
+        assert ok["HealthCheckErr"] == ""
+        synced(call)
+        row = wait_for(lambda: rows(call, ImageName="selfsigned/tiny")["List"], "the self-signed registry's image")[0]
+        task = call("CreateAssetImageRegistryScanTaskOneKey", {"Id": [row["Id"]], "ScanType": ["RISK"]})["TaskID"]
+        last = poll_registry_task(call, task)
+        assert last["SuccessCount"] + last["RiskCount"] == last["ImageTotal"] == 1, last
+        assert rows(call, ImageName="selfsigned/tiny")["List"][0]["RiskStatus"] == "SCANNED"
+        assert f'Registry {{ reference: "{host}/selfsigned/tiny@' in server.log(), "the layer was read from the registry"
+    finally:
+        reg.terminate()
+        reg.wait(timeout=30)

@@ -59,6 +59,8 @@ fn client(opts: &OpenOptions) -> Client {
     let platform = opts.platform.clone();
     let config = ClientConfig {
         protocol: if opts.insecure { ClientProtocol::Http } else { ClientProtocol::Https },
+        // TCSS `Insecure` 1: a self-signed or otherwise unverifiable certificate is accepted.
+        accept_invalid_certificates: opts.accept_invalid_certs,
         platform_resolver: Some(Box::new(move |entries| {
             entries
                 .iter()
