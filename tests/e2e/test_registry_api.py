@@ -436,7 +436,8 @@ def test_timing_scan_fires_once_and_not_again_after_restart(tmp_path, regonly):
 
 def test_insecure_skips_certificate_checks_for_sync_and_scan(server, account, call, tmp_path):
     """A registry over HTTPS with a self-signed certificate: refused (connection status) with Insecure 0,
-    synced and scanned (layers read over the same TLS) with Insecure 1."""
+    synced and scanned (layers read over the same TLS) with Insecure 1; NeedScan scans its new image after
+    the sync without being asked."""
     need_registries()
     d = tmp_path
     # An image of its own (a layer no scan has cached), so the scan reads it over TLS.
@@ -467,12 +468,18 @@ def test_insecure_skips_certificate_checks_for_sync_and_scan(server, account, ca
         assert conn["ConnDetectStatus"] == "status_conn_failed"
         ok = call("UpdateAssetImageRegistryRegistryDetail", {"RegistryId": r["RegistryId"], "Name": "self-signed", "Username": "",
                                                              "Password": "", "Url": f"https://{host}", "RegistryType": "other",
-                                                             "NetType": "public", "Insecure": 1, "SpeedLimit": 1})
+                                                             "NetType": "public", "Insecure": 1, "SpeedLimit": 1, "NeedScan": True})
         assert ok["HealthCheckErr"] == ""
         synced(call)
-        row = wait_for(lambda: rows(call, ImageName="selfsigned/tiny")["List"], "the self-signed registry's image")[0]
-        task = call("CreateAssetImageRegistryScanTaskOneKey", {"Id": [row["Id"]], "ScanType": ["RISK"]})["TaskID"]
-        last = poll_registry_task(call, task)
+        wait_for(lambda: rows(call, ImageName="selfsigned/tiny")["List"], "the self-signed registry's image")
+        # NeedScan queued the never-scanned image after the sync.
+        def ended():
+            try:
+                return call("DescribeAssetImageRegistryScanStatusOneKey", {})["Status"] == "END"
+            except TencentCloudSDKException:
+                return False  # not queued yet
+        wait_for(ended, "the NeedScan task to end")
+        last = call("DescribeAssetImageRegistryScanStatusOneKey", {})
         assert last["SuccessCount"] + last["RiskCount"] == last["ImageTotal"] == 1, last
         assert rows(call, ImageName="selfsigned/tiny")["List"][0]["RiskStatus"] == "SCANNED"
         assert f'Registry {{ reference: "{host}/selfsigned/tiny@' in server.log(), "the layer was read from the registry"
