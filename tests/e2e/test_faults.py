@@ -744,7 +744,7 @@ def tiny_image(dk, name, marker):
     return dk.docker("import", "-", name, input=buf.getvalue()).stdout.decode().strip()
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+@pytest.mark.xfail(strict=False, raises=AssertionError, reason=(
     "the images queued behind the one cut off fail too: when the daemon cannot be reached, scan::worker::scan_claim "
     "fails the claimed image at once (fail(e): queue row 'failed', SCAN_ERR) and claims the next, which fails the "
     "same way within milliseconds while dockerd restarts; an unreachable engine should hand the image back and "
