@@ -42,27 +42,29 @@ const MAX_LIST: usize = 1000;
 
 // ---- stored rows (written by `scan`: results::ImageSummary and the finding types) ----
 
+/// The stored summary of an image (written by `scan::results::ImageSummary`), as the image and
+/// registry lists read it.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
-struct Summary {
-    os_name: String,
-    component_cnt: u64,
-    vul: Option<KindSummary>,
-    virus: Option<KindSummary>,
-    risk: Option<KindSummary>,
-    error: String,
+pub(crate) struct Summary {
+    pub(crate) os_name: String,
+    pub(crate) component_cnt: u64,
+    pub(crate) vul: Option<KindSummary>,
+    pub(crate) virus: Option<KindSummary>,
+    pub(crate) risk: Option<KindSummary>,
+    pub(crate) error: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
-struct KindSummary {
-    count: u64,
-    critical: u64,
-    high: u64,
-    medium: u64,
-    low: u64,
-    error: String,
-    scanned_at: i64,
+pub(crate) struct KindSummary {
+    pub(crate) count: u64,
+    pub(crate) critical: u64,
+    pub(crate) high: u64,
+    pub(crate) medium: u64,
+    pub(crate) low: u64,
+    pub(crate) error: String,
+    pub(crate) scanned_at: i64,
 }
 
 // Findings are read back as the types the scan wrote them with (one definition each).

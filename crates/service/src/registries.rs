@@ -749,29 +749,7 @@ pub async fn describe_asset_status(
 
 // ---- the registry image rows ----
 
-/// The stored summary of an image (written by `scan::results::ImageSummary`; the fields the
-/// registry lists show).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-struct Summary {
-    os_name: String,
-    component_cnt: u64,
-    vul: Option<KindSummary>,
-    virus: Option<KindSummary>,
-    risk: Option<KindSummary>,
-    error: String,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-struct KindSummary {
-    count: u64,
-    critical: u64,
-    high: u64,
-    medium: u64,
-    low: u64,
-    error: String,
-}
+use crate::images::{KindSummary, Summary};
 
 /// One registry image with its image id's scan state.
 struct Row {
