@@ -23,6 +23,10 @@ pub struct Caller {
     pub secret_id: String,
     pub action: &'static str,
     pub region: Option<String>,
+    /// `http(s)://HOST` the request was sent to (its `Host` header, the scheme from the listener),
+    /// for links handed back in a response (export downloads); `None` when the Host header is
+    /// missing or not a plain host name.
+    pub origin: Option<String>,
 }
 
 /// A type-erased handler: raw JSON body in, full serialised envelope out.
@@ -226,7 +230,7 @@ mod tests {
 
     #[derive(Debug, Deserialize)]
     #[serde(rename_all = "PascalCase", deny_unknown_fields)]
-    #[allow(dead_code)]
+    #[allow(dead_code, reason = "the fields are read only by deny_unknown_fields decoding")]
     struct Req {
         scan_period: u64,
         images: Option<Vec<String>>,
@@ -235,7 +239,7 @@ mod tests {
 
     #[derive(Debug, Deserialize)]
     #[serde(rename_all = "PascalCase", deny_unknown_fields)]
-    #[allow(dead_code)]
+    #[allow(dead_code, reason = "the fields are read only by deny_unknown_fields decoding")]
     struct Filter {
         name: String,
     }

@@ -54,6 +54,8 @@ pub struct ApiConfig {
     pub seen_signatures: Option<Arc<dyn SeenSignatures>>,
     /// Where the audit trail goes ([`crate::audit`]); `None`: not kept.
     pub audit: Option<Arc<dyn AuditSink>>,
+    /// The listener serves TLS: [`Caller::origin`] is `https://`.
+    pub tls: bool,
 }
 
 impl Default for ApiConfig {
@@ -64,6 +66,7 @@ impl Default for ApiConfig {
             ip_rate_limit: DEFAULT_IP_RATE_LIMIT,
             seen_signatures: None,
             audit: None,
+            tls: false,
         }
     }
 }
@@ -76,6 +79,7 @@ impl std::fmt::Debug for ApiConfig {
             .field("ip_rate_limit", &self.ip_rate_limit)
             .field("seen_signatures", &self.seen_signatures.as_ref().map(|_| "store"))
             .field("audit", &self.audit.as_ref().map(|_| "sink"))
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -88,6 +92,7 @@ struct AppState {
     replay: ReplayGuard,
     body_limit: usize,
     audit: Option<Arc<dyn AuditSink>>,
+    tls: bool,
 }
 
 /// The request's id, set by the envelope layer for everything below it.
@@ -115,6 +120,7 @@ pub fn router(table: ActionTable, credentials: Arc<dyn CredentialLookup>, config
         replay: ReplayGuard::new(config.seen_signatures, replay::MEMORY_CAPACITY),
         body_limit: config.body_limit,
         audit: config.audit,
+        tls: config.tls,
     });
     let api = Router::new()
         .route("/", any(dispatch))
@@ -343,6 +349,7 @@ async fn authenticate(state: &AppState, req: &axum::http::request::Parts) -> Res
         secret_id: auth.secret_id.to_string(),
         action,
         region: header_string(headers, "x-tc-region"),
+        origin: origin(headers, state.tls),
     };
     Ok((caller, claimed))
 }
@@ -391,6 +398,40 @@ fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// `http(s)://HOST[:PORT]` from the Host header. tccli sends `Host: http://HOST`, so a scheme
+/// prefix is dropped; anything but a host name, an IP address and a port is refused (the value
+/// ends up in a link).
+fn origin(headers: &HeaderMap, tls: bool) -> Option<String> {
+    let host = header_str(headers, "host")?.trim();
+    let host = host.strip_prefix("http://").or_else(|| host.strip_prefix("https://")).unwrap_or(host).trim_end_matches('/');
+    let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '[' | ']');
+    if host.is_empty() || host.len() > 255 || !host.chars().all(ok) {
+        return None;
+    }
+    Some(format!("{}://{host}", if tls { "https" } else { "http" }))
+}
+
 fn header_string(headers: &HeaderMap, name: &str) -> Option<String> {
     header_str(headers, name).map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_from_host() {
+        let with = |h: &str| {
+            let mut m = HeaderMap::new();
+            m.insert(header::HOST, h.parse().unwrap());
+            m
+        };
+        assert_eq!(origin(&with("127.0.0.1:8080"), false).as_deref(), Some("http://127.0.0.1:8080"));
+        assert_eq!(origin(&with("http://shipshape.example:443"), true).as_deref(), Some("https://shipshape.example:443"));
+        assert_eq!(origin(&with("[::1]:8080"), false).as_deref(), Some("http://[::1]:8080"));
+        for bad in ["", "a/b", "a b", "evil.example/?x", "user@host"] {
+            assert_eq!(origin(&with(bad), false), None, "{bad:?}");
+        }
+        assert_eq!(origin(&HeaderMap::new(), false), None);
+    }
 }

@@ -2220,7 +2220,7 @@ mod tests {
     }
 
     fn caller(account: AccountId) -> Caller {
-        Caller { request_id: "t".into(), account, secret_id: "AKIDtest".into(), action: "Test", region: None }
+        Caller { request_id: "t".into(), account, secret_id: "AKIDtest".into(), action: "Test", region: None, origin: None }
     }
 
     async fn services(dir: &std::path::Path) -> Vec<(Arc<Service>, AccountId)> {
@@ -2669,7 +2669,7 @@ mod cost {
                 let _ = latest_ids(&imgs);
                 let t5 = t.elapsed();
                 let req: DescribeAssetImageRegistryListRequest = serde_json::from_str("{}").unwrap();
-                let c = Caller { request_id: "t".into(), account: a, secret_id: "x".into(), action: "x", region: None };
+                let c = Caller { request_id: "t".into(), account: a, secret_id: "x".into(), action: "x", region: None, origin: None };
                 let t6s = std::time::Instant::now();
                 describe_image_list(&svc, c, req).await.unwrap();
                 eprintln!(

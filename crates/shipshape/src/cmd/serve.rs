@@ -58,6 +58,7 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         ip_rate_limit: args.ip_rate_limit,
         seen_signatures: Some(seen_signatures),
         audit: Some(Arc::new(service::StoreAudit(store.clone()))),
+        tls: tls.is_some(),
         ..api::ApiConfig::default()
     };
     let app = api::router(table, Arc::new(service::StoreCredentials::new(store.clone())), config)
