@@ -18,6 +18,7 @@ pub mod accounts;
 pub mod advisories;
 pub mod audit;
 pub mod compliance;
+pub mod coordination;
 pub mod harbor;
 pub mod image_scan;
 pub mod layer_cache;
@@ -25,6 +26,7 @@ pub mod nodes;
 pub mod registries;
 pub mod scan_tasks;
 pub mod seen_signatures;
+pub mod stats;
 pub mod testing;
 
 pub use accounts::{Account, KeyInfo, NewKey};
