@@ -9,11 +9,10 @@
 //! Harbor passes is sealed at rest and erased when the row ends.
 
 use model::AccountId;
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use crate::scan_tasks::{ImageAsset, ImageScanOutcome, now_micros, upsert_asset_row, write_outcome};
-use crate::secrets::random_alnum;
+use crate::secrets::{random_alnum, token_hash};
 use crate::{Error, Store, now_unix};
 
 /// Prefix of every Harbor token (tells it apart from API keys in logs and secret scanners).
@@ -105,10 +104,6 @@ pub struct HarborResult {
     pub source: String,
     pub asset: ImageAsset,
     pub outcome: ImageScanOutcome,
-}
-
-fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 fn aad(scan_id: &str) -> String {

@@ -19,10 +19,12 @@ pub mod advisories;
 pub mod audit;
 pub mod compliance;
 pub mod coordination;
+pub mod exports;
 pub mod harbor;
 pub mod image_scan;
 pub mod layer_cache;
 pub mod nodes;
+pub mod private_fs;
 pub mod registries;
 pub mod scan_tasks;
 pub mod seen_signatures;
@@ -70,6 +72,11 @@ impl Store {
             Some(u) if u.starts_with("sqlite:") => (u.to_string(), Backend::Sqlite),
             Some(u) => return Err(Error::UnsupportedUrl(u.to_string())),
         };
+        if backend == Backend::Sqlite
+            && let Some(file) = private_fs::sqlite_url_path(&url)
+        {
+            private_fs::prepare_sqlite(file).map_err(Error::io(file))?;
+        }
         let options = AnyConnectOptions::from_str(&url)?;
         let pool = match backend {
             Backend::Sqlite => {
@@ -129,11 +136,7 @@ impl Store {
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), Error> {
-    use std::os::unix::fs::DirBuilderExt;
-    if !dir.is_dir() {
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(Error::io(dir))?;
-    }
-    Ok(())
+    private_fs::create_dir(dir).map_err(Error::io(dir))
 }
 
 pub(crate) fn now_unix() -> i64 {

@@ -77,6 +77,13 @@ pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], Error> {
     Ok(b)
 }
 
+/// How a bearer token (Harbor's, an export link's) is stored: 256 random bits need no salt or
+/// slow hash, and the SHA-256 is enough to look the token up.
+pub(crate) fn token_hash(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
 /// `len` random characters from [A-Za-z0-9] (rejection sampling: no modulo bias).
 pub(crate) fn random_alnum(len: usize) -> Result<String, Error> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
