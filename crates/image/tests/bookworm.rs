@@ -33,11 +33,11 @@ async fn docker_archive_walk_reports_deleted_file() {
     assert_eq!(old.deleted_in_layer, Some(4), "whited out in the 5th layer");
     let settings = content.risks.iter().find(|r| r.location.path == "/app/config/settings.py").expect("settings seen");
     assert_eq!(settings.deleted_in_layer, None);
-    assert!(!content.files.iter().any(|f| f.path == "app/config/old_credentials.json"));
-    assert!(content.files.iter().any(|f| f.path == "var/lib/dpkg/status" && f.layer == 0));
+    assert_eq!(layer::file_layer(&layers, "app/config/old_credentials.json"), None);
+    assert_eq!(layer::file_layer(&layers, "var/lib/dpkg/status"), Some(0));
     // os-release style lookup inside the image root.
     let resolved = layer::resolve_symlink(&content.symlinks, "etc/os-release").unwrap();
-    assert!(content.files.iter().any(|f| f.path == resolved), "{resolved}");
+    assert!(layer::file_layer(&layers, &resolved).is_some(), "{resolved}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

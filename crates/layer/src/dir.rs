@@ -9,7 +9,7 @@
 //! open directory handle per level and never follows links unless asked.
 
 use crate::error::{Error, ErrorKind};
-use crate::walk::{limit_warning, run_analyzer};
+use crate::walk::{cap_warnings, finish, limit_warning, named, run_analyzer};
 use crate::{Analyzer, AnalyzerSet, EntryKind, FileInput, FileMeta, LayerIndex, LinkRecord, ReadBudget, WalkOptions};
 use model::Location;
 use std::io::Read;
@@ -39,6 +39,7 @@ pub fn walk_dir(
     let mut buf: Vec<u8> = Vec::new();
     let mut wanting: Vec<&dyn Analyzer> = Vec::new();
     let mut read_total: u64 = 0;
+    let mut dropped_warnings = 0;
 
     let rel_of = |p: &Path| -> (String, bool) {
         let rel = p.strip_prefix(root).unwrap_or(p);
@@ -69,6 +70,7 @@ pub fn walk_dir(
         if entry.depth() == 0 {
             continue;
         }
+        cap_warnings(&mut idx, &mut dropped_warnings);
         idx.entries += 1;
         if let Some(p) = &opts.progress {
             p.entries.fetch_add(1, Ordering::Relaxed);
@@ -82,8 +84,16 @@ pub fn walk_dir(
             idx.findings.warnings.push(format!("file name is not UTF-8: kept as /{path}"));
         }
         let ft = entry.file_type();
+        // Mode bits are checked below, where the metadata is read.
+        if !ft.is_dir() && !ft.is_file() && named(&idx) >= opts.max_named_paths {
+            limit_warning(
+                &mut idx,
+                format!("more than {} links, specials, whiteouts and setuid files: rest not walked", opts.max_named_paths),
+            );
+            break;
+        }
         if ft.is_dir() {
-            idx.dirs.push(path);
+            idx.dirs.insert(&path);
             continue;
         }
         if ft.is_symlink() {
@@ -110,7 +120,11 @@ pub fn walk_dir(
             p.bytes.fetch_add(meta.size, Ordering::Relaxed);
         }
         if meta.mode & 0o6000 != 0 {
-            idx.setuid_files.push(path.clone());
+            if named(&idx) < opts.max_named_paths {
+                idx.setuid_files.push(path.clone());
+            } else {
+                idx.partial = true;
+            }
         }
         wanting.clear();
         wanting.extend(analyzers.analyzers().iter().map(|a| &**a).filter(|a| a.wants(&path, &meta)));
@@ -142,8 +156,9 @@ pub fn walk_dir(
                 }
             }
         }
-        idx.files.push(path);
+        idx.files.insert(&path);
     }
+    finish(&mut idx, dropped_warnings);
     Ok(idx)
 }
 
@@ -222,8 +237,8 @@ mod tests {
         std::os::unix::fs::symlink("/etc/passwd", r.join("a/link")).unwrap();
         std::os::unix::fs::symlink("..", r.join("a/loop")).unwrap();
         let idx = walk_dir(r, "dir:test", &set(|_| true), &WalkOptions::default(), &|p| p == "target").unwrap();
-        assert_eq!(idx.files, vec!["a/Cargo.lock", "a/b/c.txt", "z"]);
-        assert_eq!(idx.dirs, vec!["a", "a/b"]);
+        assert_eq!(idx.files, ["a/Cargo.lock", "a/b/c.txt", "z"].into_iter().collect());
+        assert_eq!(idx.dirs, ["a", "a/b"].into_iter().collect());
         assert_eq!(idx.symlinks.iter().map(|l| l.path.as_str()).collect::<Vec<_>>(), vec!["a/link", "a/loop"]);
         assert_eq!(saw(&idx), vec!["/a/Cargo.lock 1", "/a/b/c.txt 5"]);
         assert!(idx.findings.warnings.iter().any(|w| w.contains("panicked on /z")), "{:?}", idx.findings.warnings);
@@ -244,7 +259,7 @@ mod tests {
         assert_eq!(saw(&idx), vec!["/big 500 truncated"]);
         assert!(idx.partial);
         let idx = walk_dir(d.path(), "d", &set(|_| true), &WalkOptions { max_entries: 1, ..Default::default() }, &|_| false).unwrap();
-        assert_eq!(idx.files, vec!["big"]);
+        assert_eq!(idx.files, ["big"].into_iter().collect());
         assert!(idx.partial);
     }
 

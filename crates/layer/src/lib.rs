@@ -21,12 +21,14 @@ mod dir;
 mod error;
 mod merge;
 pub mod path;
+mod pathset;
 mod walk;
 
 pub use decompress::{Compression, decompress, decompress_send};
 pub use dir::walk_dir;
 pub use error::{Error, ErrorKind};
-pub use merge::{FileRecord, ImageContent, MAX_SYMLINK_HOPS, link_target, merge, resolve_symlink};
+pub use merge::{ImageContent, MAX_SYMLINK_HOPS, file_layer, link_target, merge, resolve_symlink};
+pub use pathset::PathSet;
 pub use walk::{ReadBudget, WalkOptions, WalkProgress, walk_layer};
 
 /// The layer cache key: sha256 over the diff-id, the analyzer name→version map and the walk
@@ -127,16 +129,16 @@ pub struct LayerIndex {
     pub whiteouts: Vec<String>,
     /// Directories (no leading `/`) this layer makes opaque (`.wh..wh..opq`).
     pub opaque_dirs: Vec<String>,
-    /// Every regular file path (no leading `/`) this layer writes: a later layer writing the
-    /// same path hides this layer's findings for it.
-    pub files: Vec<String>,
+    /// Every regular file (and hard link) path this layer writes, as digests: a later layer
+    /// writing the same path hides this layer's findings for it. Ask with [`file_layer`].
+    pub files: PathSet,
     pub findings: LayerFindings,
     /// Entries seen / uncompressed tar bytes read, for progress and benchmarks.
     pub entries: u64,
     pub bytes: u64,
-    /// Directories (no leading `/`) this layer writes.
+    /// Directories this layer writes, as digests.
     #[serde(default)]
-    pub dirs: Vec<String>,
+    pub dirs: PathSet,
     /// Symlinks this layer writes, target as stored in the tar (resolve with [`resolve_symlink`]).
     #[serde(default)]
     pub symlinks: Vec<LinkRecord>,

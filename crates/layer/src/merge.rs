@@ -2,11 +2,15 @@
 
 use crate::LayerIndex;
 use crate::path::join_link;
+use crate::pathset::digest;
 use model::{Distribution, MalwareFinding, Package, RiskFinding};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
 /// The content report of a whole image: what is there after every layer is applied.
+///
+/// There is no listing of the final file system: layers keep their files as digests
+/// ([`crate::PathSet`]); ask [`file_layer`] whether a given path is there.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ImageContent {
     /// Packages of the final file system, each with the layer it came from.
@@ -19,8 +23,6 @@ pub struct ImageContent {
     pub malware: Vec<MalwareFinding>,
     /// Layer warnings (prefixed `layer N:`) and merge warnings.
     pub warnings: Vec<String>,
-    /// Regular files (and hard links) of the final file system, sorted by path.
-    pub files: Vec<FileRecord>,
     /// Symlinks of the final file system: path → raw target. Resolve with [`resolve_symlink`].
     pub symlinks: BTreeMap<String, String>,
     /// Files with setuid/setgid bits in the final file system.
@@ -31,58 +33,81 @@ pub struct ImageContent {
     pub bytes: u64,
 }
 
-/// A file of the final file system and the layer that wrote it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileRecord {
-    /// No leading `/`.
-    pub path: String,
-    pub layer: u32,
-}
-
-/// How a higher layer hides lower content.
+/// How higher layers hide lower content. Filled top-down, so while layer `i` is merged it
+/// holds exactly the layers above `i`.
 #[derive(Default)]
 struct Hides<'a> {
-    /// A directory entry replaces a lower non-directory at the same path only.
-    exact: HashMap<&'a str, u32>,
-    /// A file/link/special entry or a whiteout hides the path and everything under it.
-    tree: HashMap<&'a str, u32>,
-    /// An opaque directory hides everything under it (not itself).
-    children: HashMap<&'a str, u32>,
+    /// Layers added so far, highest first: their files hide the path and everything under
+    /// it; their directories replace a lower non-directory at the same path only.
+    layers: Vec<(u32, &'a LayerIndex)>,
+    /// Symlinks, specials and whiteouts: hide the path and everything under it (layers,
+    /// highest first).
+    tree: HashMap<&'a str, Vec<u32>>,
+    /// Opaque directories: hide everything under them (not themselves).
+    children: HashMap<&'a str, Vec<u32>>,
 }
 
 impl<'a> Hides<'a> {
-    /// The lowest higher layer that hides `path` (no leading `/`), if any.
-    fn hidden_by(&self, path: &str) -> Option<u32> {
-        let mut best = self.exact.get(path).copied();
-        let mut min = |v: Option<&u32>| {
-            if let Some(&v) = v {
-                best = Some(best.map_or(v, |b| b.min(v)));
+    /// The lowest layer above `floor` that hides `path` (no leading `/`), if any.
+    fn hidden_above(&self, path: &str, floor: u32) -> Option<u32> {
+        let mut best: Option<u32> = None;
+        let mut min = |l: u32| {
+            if l > floor {
+                best = Some(best.map_or(l, |b| b.min(l)));
             }
         };
-        min(self.tree.get(path));
-        min(self.children.get(""));
+        let d = digest(path);
+        for &(i, idx) in &self.layers {
+            if idx.files.contains_digest(d) || idx.dirs.contains_digest(d) {
+                min(i);
+            }
+        }
+        let named = |m: &HashMap<&str, Vec<u32>>, p: &str, min: &mut dyn FnMut(u32)| m.get(p).into_iter().flatten().for_each(|&l| min(l));
+        named(&self.tree, path, &mut min);
+        named(&self.children, "", &mut min);
         let mut end = 0;
         while let Some(off) = path[end..].find('/') {
             let anc = &path[..end + off];
-            min(self.tree.get(anc));
-            min(self.children.get(anc));
+            let d = digest(anc);
+            for &(i, idx) in &self.layers {
+                if idx.files.contains_digest(d) {
+                    min(i);
+                }
+            }
+            named(&self.tree, anc, &mut min);
+            named(&self.children, anc, &mut min);
             end += off + 1;
         }
         best
     }
 
     fn add_layer(&mut self, i: u32, idx: &'a LayerIndex) {
-        for d in &idx.dirs {
-            self.exact.insert(d, i);
-        }
-        let non_dirs = idx.files.iter().chain(&idx.specials).chain(idx.symlinks.iter().map(|l| &l.path));
-        for p in non_dirs.chain(&idx.whiteouts) {
-            self.tree.insert(p, i);
+        self.layers.push((i, idx));
+        for p in idx.specials.iter().chain(idx.symlinks.iter().map(|l| &l.path)).chain(&idx.whiteouts) {
+            self.tree.entry(p).or_default().push(i);
         }
         for d in &idx.opaque_dirs {
-            self.children.insert(d, i);
+            self.children.entry(d).or_default().push(i);
         }
     }
+
+    /// The layer whose copy of regular file `path` is in the final file system, if any.
+    fn file_layer(&self, path: &str) -> Option<u32> {
+        let d = digest(path);
+        let &(j, _) = self.layers.iter().find(|(_, idx)| idx.files.contains_digest(d))?;
+        self.hidden_above(path, j).is_none().then_some(j)
+    }
+}
+
+/// The layer whose copy of the regular file (or hard link) at `path` (no leading `/`) is in
+/// the final file system of `indexes` (bottom first), or `None` when no layer writes it or a
+/// higher layer deletes or replaces it.
+pub fn file_layer(indexes: &[LayerIndex], path: &str) -> Option<u32> {
+    let mut hides = Hides::default();
+    for (i, idx) in indexes.iter().enumerate().rev() {
+        hides.add_layer(i as u32, idx);
+    }
+    hides.file_layer(path.strip_prefix('/').unwrap_or(path))
 }
 
 /// Merges per-layer indexes (`indexes[i]` is layer `i`, bottom first) into the image content.
@@ -99,7 +124,7 @@ pub fn merge(indexes: &[LayerIndex]) -> ImageContent {
     for (i, idx) in indexes.iter().enumerate().rev() {
         let i = i as u32;
         let f = &idx.findings;
-        let hidden = |p: &str| hides.hidden_by(p.strip_prefix('/').unwrap_or(p));
+        let hidden = |p: &str| hides.hidden_above(p.strip_prefix('/').unwrap_or(p), i);
         let packages = f.packages.iter().filter(|p| hidden(&p.location.path).is_none()).cloned().collect();
         let mut risks = f.risks.clone();
         for r in &mut risks {
@@ -114,7 +139,6 @@ pub fn merge(indexes: &[LayerIndex]) -> ImageContent {
             out.distribution = f.distribution.clone();
         }
         out.warnings.extend(f.warnings.iter().map(|w| format!("layer {i}: {w}")));
-        out.files.extend(idx.files.iter().filter(|p| hidden(p).is_none()).map(|p| FileRecord { path: p.clone(), layer: i }));
         for l in &idx.symlinks {
             if hidden(&l.path).is_none() {
                 out.symlinks.entry(l.path.clone()).or_insert_with(|| l.target.clone());
@@ -126,22 +150,19 @@ pub fn merge(indexes: &[LayerIndex]) -> ImageContent {
         out.bytes += idx.bytes;
         hides.add_layer(i, idx);
     }
-    // Layers were visited top-down: emit bottom-up; keep one copy of a path written twice
-    // within one layer.
+    // Layers were visited top-down: emit bottom-up.
     for (p, r, m) in per_layer.into_iter().rev() {
         out.packages.extend(p);
         out.risks.extend(r);
         out.malware.extend(m);
     }
-    out.files.sort_by(|a, b| a.path.cmp(&b.path).then(b.layer.cmp(&a.layer)));
-    out.files.dedup_by(|a, b| a.path == b.path);
     out.setuid_files.sort();
     out.setuid_files.dedup();
 
     // Hard links must point at a file of the image; anything else is reported, never resolved.
     for (i, idx) in indexes.iter().enumerate() {
         for l in &idx.hardlinks {
-            let exists = out.files.binary_search_by(|f| f.path.as_str().cmp(&l.target)).is_ok();
+            let exists = hides.file_layer(&l.target).is_some();
             if !exists {
                 out.warnings.push(format!("layer {i}: hard link /{} → /{}: target not in the image", l.path, l.target));
             }
@@ -260,11 +281,14 @@ mod tests {
         );
         let mut l1 = layer(1, &[], vec![], vec![]);
         l1.whiteouts.push("app/config/old.json".into());
-        let c = merge(&[l0, l1]);
+        let layers = [l0, l1];
+        let c = merge(&layers);
         assert_eq!(c.risks.len(), 2);
         assert_eq!(c.risks[0].deleted_in_layer, Some(1));
         assert_eq!(c.risks[1].deleted_in_layer, None);
-        assert_eq!(c.files, vec![FileRecord { path: "app/config/settings.py".into(), layer: 0 }]);
+        assert_eq!(file_layer(&layers, "app/config/settings.py"), Some(0));
+        assert_eq!(file_layer(&layers, "/app/config/settings.py"), Some(0));
+        assert_eq!(file_layer(&layers, "app/config/old.json"), None);
     }
 
     #[test]
@@ -273,15 +297,24 @@ mod tests {
         let mut l1 = layer(1, &["b/new"], vec![], vec![]);
         l1.whiteouts.push("a".into());
         l1.opaque_dirs.push("b".into());
-        let c = merge(&[l0, l1]);
+        let layers = [l0, l1];
+        let c = merge(&layers);
         assert!(c.packages.is_empty());
-        assert_eq!(c.files, vec![FileRecord { path: "b/new".into(), layer: 1 }]);
+        assert_eq!(file_layer(&layers, "b/new"), Some(1));
+        for gone in ["a/x/METADATA", "b/y/METADATA", "b/z"] {
+            assert_eq!(file_layer(&layers, gone), None, "{gone}");
+        }
         // The opaque dir itself is not hidden, and a whiteout only hides lower layers.
         let mut l2 = layer(2, &["b"], vec![], vec![]);
         l2.opaque_dirs.push("c".into());
         let l3 = layer(3, &["c/keep"], vec![], vec![]);
-        let c = merge(&[layer(0, &[], vec![], vec![]), layer(1, &[], vec![], vec![]), l2, l3]);
-        assert_eq!(c.files.len(), 2);
+        let layers = [layer(0, &[], vec![], vec![]), layer(1, &[], vec![], vec![]), l2, l3];
+        assert_eq!((file_layer(&layers, "b"), file_layer(&layers, "c/keep")), (Some(2), Some(3)));
+        // A file in a higher layer replaces a whole lower directory tree.
+        let l0 = layer(0, &["d/e/f"], vec![pkg("f", "d/e/f", 0)], vec![]);
+        let l1 = layer(1, &["d/e"], vec![], vec![]);
+        assert!(merge(&[l0.clone(), l1.clone()]).packages.is_empty());
+        assert_eq!(file_layer(&[l0, l1], "d/e/f"), None);
     }
 
     #[test]
@@ -289,10 +322,11 @@ mod tests {
         let l0 = layer(0, &["var/lib/dpkg/status"], vec![pkg("old", "var/lib/dpkg/status", 0)], vec![]);
         let l1 = layer(1, &["var/lib/dpkg/status"], vec![pkg("new", "var/lib/dpkg/status", 1)], vec![]);
         let l2 = layer(2, &["other"], vec![pkg("other", "other", 2)], vec![]);
-        let c = merge(&[l0, l1, l2]);
+        let layers = [l0, l1, l2];
+        let c = merge(&layers);
         let names: Vec<_> = c.packages.iter().map(|p| (p.name.as_str(), p.location.layer_index)).collect();
         assert_eq!(names, vec![("new", 1), ("other", 2)]);
-        assert_eq!(c.files.iter().find(|f| f.path == "var/lib/dpkg/status").map(|f| f.layer), Some(1));
+        assert_eq!(file_layer(&layers, "var/lib/dpkg/status"), Some(1));
     }
 
     #[test]
@@ -301,9 +335,10 @@ mod tests {
         let l1 = layer(1, &["s"], vec![], vec![]);
         let mut l2 = layer(2, &[], vec![], vec![]);
         l2.whiteouts.push("s".into());
-        let c = merge(&[l0, l1, l2]);
+        let layers = [l0, l1, l2];
+        let c = merge(&layers);
         assert_eq!(c.risks[0].deleted_in_layer, Some(1));
-        assert!(c.files.is_empty());
+        assert_eq!(file_layer(&layers, "s"), None);
     }
 
     #[test]
@@ -312,10 +347,11 @@ mod tests {
         l0.findings.distribution = Some(Distribution { id: "debian".into(), ..Default::default() });
         let mut l1 = layer(1, &[], vec![], vec![]);
         l1.findings.distribution = Some(Distribution { id: "alpine".into(), ..Default::default() });
-        l1.dirs.push("etc/x".into());
-        let c = merge(&[l0, l1]);
+        l1.dirs.insert("etc/x");
+        let layers = [l0, l1];
+        let c = merge(&layers);
         assert_eq!(c.distribution.unwrap().id, "alpine");
-        assert!(c.files.is_empty());
+        assert_eq!(file_layer(&layers, "etc/x"), None);
     }
 
     #[test]

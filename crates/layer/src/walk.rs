@@ -2,8 +2,9 @@
 //!
 //! Nothing here touches the host file system: names become image-root-relative strings
 //! ([`crate::path`]), links are recorded and never followed, special files are never opened.
-//! Memory is one reused content buffer (at most the per-file cap) plus the path lists of the
-//! resulting [`LayerIndex`].
+//! Memory is one reused content buffer (at most the per-file cap), 8 bytes per file and
+//! directory ([`crate::PathSet`]), the named entries (links, specials, whiteouts, setuid files:
+//! at most [`WalkOptions::max_named_paths`]) and at most [`MAX_WARNINGS`] warnings.
 
 use crate::error::{Error, ErrorKind};
 use crate::path::{file_name, normalize, parent};
@@ -27,6 +28,11 @@ pub struct WalkOptions {
     pub max_entries: u64,
     /// Uncompressed tar bytes per layer; the walk stops there with a warning.
     pub max_layer_size: u64,
+    /// Entries kept by name per layer (symlinks, hard links, specials, whiteouts, opaque
+    /// directories, setuid files: ~100 bytes each); the walk stops there with a warning.
+    /// Regular files and directories are not counted: they cost 8 bytes each.
+    #[serde(default = "default_max_named_paths")]
+    pub max_named_paths: u64,
     /// Bytes handed to analyzers across every layer of an image (share one clone per image).
     #[serde(skip)]
     pub image_budget: Option<ReadBudget>,
@@ -42,18 +48,27 @@ impl Default for WalkOptions {
             max_layer_read: 4 << 30,
             max_entries: 10_000_000,
             max_layer_size: 64 << 30,
+            max_named_paths: default_max_named_paths(),
             image_budget: None,
             progress: None,
         }
     }
 }
 
+fn default_max_named_paths() -> u64 {
+    1_000_000
+}
+
+/// Warnings kept per layer; past it they are counted, not kept (a hostile layer can make one
+/// per entry).
+pub const MAX_WARNINGS: usize = 1000;
+
 impl WalkOptions {
     /// The limits as a stable string, for the layer cache key.
     pub fn cache_key(&self) -> String {
         format!(
-            "file={};layer_read={};entries={};layer_size={}",
-            self.max_file_size, self.max_layer_read, self.max_entries, self.max_layer_size
+            "file={};layer_read={};entries={};layer_size={};named={}",
+            self.max_file_size, self.max_layer_read, self.max_entries, self.max_layer_size, self.max_named_paths
         )
     }
 }
@@ -127,6 +142,7 @@ pub fn walk_layer(
     let mut buf: Vec<u8> = Vec::new();
     let mut wanting: Vec<&dyn Analyzer> = Vec::new();
     let mut layer_read: u64 = 0;
+    let mut dropped_warnings: usize = 0;
     let tar_err =
         |entries: u64, source: std::io::Error| -> Error { ErrorKind::Tar { diff_id: diff_id.to_string(), entries, source }.into() };
 
@@ -141,6 +157,7 @@ pub fn walk_layer(
             }
             Err(e) => return Err(tar_err(idx.entries, e)),
         };
+        cap_warnings(&mut idx, &mut dropped_warnings);
         idx.entries += 1;
         if let Some(p) = &opts.progress {
             p.entries.fetch_add(1, Ordering::Relaxed);
@@ -201,6 +218,14 @@ pub fn walk_layer(
         // Whiteouts: `.wh.<name>` deletes <name> from lower layers, `.wh..wh..opq` empties the
         // directory; other `.wh..wh.` names are aufs bookkeeping. None is a real file.
         let name = file_name(&path);
+        let kept_by_name = kind != EntryKind::Dir && (kind != EntryKind::File || name.starts_with(".wh.") || meta.mode & 0o6000 != 0);
+        if kept_by_name && named(&idx) >= opts.max_named_paths {
+            limit_warning(
+                &mut idx,
+                format!("more than {} links, specials, whiteouts and setuid files: rest not walked", opts.max_named_paths),
+            );
+            break;
+        }
         if let Some(rest) = name.strip_prefix(".wh.")
             && kind != EntryKind::Dir
         {
@@ -216,7 +241,7 @@ pub fn walk_layer(
         }
 
         match kind {
-            EntryKind::Dir => idx.dirs.push(path),
+            EntryKind::Dir => idx.dirs.insert(&path),
             EntryKind::Special => idx.specials.push(path),
             EntryKind::Symlink => {
                 let target = entry.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned());
@@ -232,7 +257,7 @@ pub fn walk_layer(
                         if t.escaped {
                             idx.findings.warnings.push(format!("hard link /{path} points above the image root: kept as /{}", t.path));
                         }
-                        idx.files.push(path.clone());
+                        idx.files.insert(&path);
                         idx.hardlinks.push(LinkRecord { path, target: t.path });
                     }
                     None => idx.findings.warnings.push(format!("hard link /{path} has no target: skipped")),
@@ -274,12 +299,38 @@ pub fn walk_layer(
                         }
                     }
                 }
-                idx.files.push(path);
+                idx.files.insert(&path);
             }
         }
     }
     idx.bytes = archive.into_inner().read;
+    finish(&mut idx, dropped_warnings);
     Ok(idx)
+}
+
+/// Entries kept by name so far (see [`WalkOptions::max_named_paths`]).
+pub(crate) fn named(idx: &LayerIndex) -> u64 {
+    (idx.whiteouts.len() + idx.opaque_dirs.len() + idx.symlinks.len() + idx.hardlinks.len() + idx.specials.len() + idx.setuid_files.len())
+        as u64
+}
+
+/// Keeps at most [`MAX_WARNINGS`] warnings, counting the rest.
+pub(crate) fn cap_warnings(idx: &mut LayerIndex, dropped: &mut usize) {
+    let w = &mut idx.findings.warnings;
+    if w.len() > MAX_WARNINGS {
+        *dropped += w.len() - MAX_WARNINGS;
+        w.truncate(MAX_WARNINGS);
+    }
+}
+
+/// Seals the path sets and reports warnings that were counted, not kept.
+pub(crate) fn finish(idx: &mut LayerIndex, mut dropped: usize) {
+    cap_warnings(idx, &mut dropped);
+    if dropped > 0 {
+        idx.findings.warnings.push(format!("{dropped} more warnings not kept"));
+    }
+    idx.files.seal();
+    idx.dirs.seal();
 }
 
 pub(crate) fn limit_warning(idx: &mut LayerIndex, msg: String) {
@@ -381,8 +432,8 @@ mod tests {
         assert_eq!(idx.whiteouts, vec!["app/config/old_credentials.json"]);
         assert_eq!(idx.opaque_dirs, vec!["usr/share"]);
         assert_eq!(idx.specials, vec!["dev/mem", "tmp/fifo"]);
-        assert_eq!(idx.files, vec!["etc/os-release", "escape.txt", "abs-escape.txt"]);
-        assert_eq!(idx.dirs, vec!["etc", ".wh..wh.plnk"]);
+        assert_eq!(idx.files, ["etc/os-release", "escape.txt", "abs-escape.txt"].into_iter().collect());
+        assert_eq!(idx.dirs, ["etc", ".wh..wh.plnk"].into_iter().collect());
         assert!(idx.findings.warnings.iter().any(|w| w.contains("climbs above") && w.contains("/escape.txt")));
         assert!(idx.findings.warnings.iter().any(|w| w == "saw /etc/os-release"));
         let got: Vec<_> = seen(r).into_iter().map(|s| s.0).collect();
@@ -429,7 +480,7 @@ mod tests {
         assert_eq!(seen(r), vec![("big".into(), 500, true)]);
         assert_eq!(budget.remaining(), 0);
         assert!(idx.partial);
-        assert_eq!(idx.files, vec!["big", "small"]);
+        assert_eq!(idx.files, ["big", "small"].into_iter().collect());
     }
 
     #[test]
@@ -437,11 +488,32 @@ mod tests {
         let data = tar_of(&[(b"a", T::Regular, b"1"), (b"b", T::Regular, b"2"), (b"c", T::Regular, b"3")]);
         let (s, _) = set(|_| false);
         let idx = walk_layer(&data[..], "d", 0, &s, &WalkOptions { max_entries: 2, ..Default::default() }).unwrap();
-        assert_eq!(idx.files, vec!["a", "b"]);
+        assert_eq!(idx.files, ["a", "b"].into_iter().collect());
         assert!(idx.partial);
         let idx = walk_layer(&data[..], "d", 0, &s, &WalkOptions { max_layer_size: 1024, ..Default::default() }).unwrap();
         assert!(idx.partial);
         assert!(idx.files.len() < 3);
+        // A walk that keeps too many entries by name stops, partial.
+        let fifos: Vec<(String, T)> = (0..5).map(|i| (format!("p{i}"), T::Fifo)).chain([("f".to_string(), T::Regular)]).collect();
+        let entries: Vec<(&[u8], T, &[u8])> = fifos.iter().map(|(n, k)| (n.as_bytes(), *k, &b""[..])).collect();
+        let data = tar_of(&entries);
+        let idx = walk_layer(&data[..], "d", 0, &s, &WalkOptions { max_named_paths: 3, ..Default::default() }).unwrap();
+        assert!(idx.partial);
+        assert_eq!(idx.specials.len(), 3);
+        assert!(!idx.files.contains("f"));
+        assert!(idx.findings.warnings.iter().any(|w| w.contains("more than 3 links")), "{:?}", idx.findings.warnings);
+    }
+
+    #[test]
+    fn warnings_are_capped() {
+        let names: Vec<String> = (0..MAX_WARNINGS + 500).map(|i| format!("../x{i}")).collect();
+        let entries: Vec<(&[u8], T, &[u8])> = names.iter().map(|n| (n.as_bytes(), T::Regular, &b""[..])).collect();
+        let (s, _) = set(|_| false);
+        let idx = walk_layer(&tar_of(&entries)[..], "d", 0, &s, &WalkOptions::default()).unwrap();
+        assert_eq!(idx.files.len(), MAX_WARNINGS + 500);
+        let w = &idx.findings.warnings;
+        assert_eq!(w.len(), MAX_WARNINGS + 1);
+        assert_eq!(w.last().map(String::as_str), Some("500 more warnings not kept"));
     }
 
     #[test]
@@ -469,8 +541,8 @@ mod tests {
         let data = b.into_inner().unwrap();
         let (s, r) = set(|p| p.ends_with("bottom.txt") || p.starts_with("gnu/"));
         let idx = walk_layer(&data[..], "d", 0, &s, &WalkOptions::default()).unwrap();
-        assert_eq!(idx.files[0], deep);
-        assert_eq!(idx.files[1].len(), 304);
+        assert!(idx.files.contains(&deep));
+        assert!(idx.files.contains(&format!("gnu/{}", "x".repeat(300))));
         assert_eq!(seen(r).len(), 2);
     }
 

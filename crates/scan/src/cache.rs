@@ -9,7 +9,7 @@ use layer::LayerIndex;
 use std::path::{Path, PathBuf};
 
 /// Bump when the entry encoding or the meaning of a cached `LayerIndex` changes.
-pub const ENTRY_FORMAT: u32 = 1;
+pub const ENTRY_FORMAT: u32 = 2;
 
 /// Where layer indexes are kept between scans. Values are opaque bytes ([`encode`]/[`decode`]).
 pub trait LayerCache: Send + Sync {
@@ -120,7 +120,7 @@ mod tests {
     async fn dir_cache_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let c = DirCache::new(dir.path());
-        let idx = LayerIndex { diff_id: "sha256:x".into(), files: vec!["etc/passwd".into()], ..Default::default() };
+        let idx = LayerIndex { diff_id: "sha256:x".into(), files: ["etc/passwd"].into_iter().collect(), ..Default::default() };
         let key = format!("sha256:{}", "ab".repeat(32));
         assert!(c.get(&key).await.unwrap().is_none());
         c.put(&key, "sha256:x", encode(&idx).unwrap()).await.unwrap();

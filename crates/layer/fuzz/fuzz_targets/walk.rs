@@ -29,7 +29,7 @@ fuzz_target!(|data: &[u8]| {
     let opts = WalkOptions { max_file_size: 1 << 16, max_layer_size: 1 << 24, ..Default::default() };
     let Ok((reader, _)) = layer::decompress(data, None) else { return };
     let Ok(idx) = layer::walk_layer(reader, "sha256:fuzz", 0, &set, &opts) else { return };
-    for p in idx.files.iter().chain(&idx.whiteouts).chain(&idx.opaque_dirs) {
+    for p in idx.whiteouts.iter().chain(&idx.opaque_dirs).chain(idx.symlinks.iter().map(|l| &l.path)) {
         assert!(!p.starts_with('/') && !p.split('/').any(|c| c == ".."));
     }
     let content = layer::merge(&[idx.clone(), idx]);
