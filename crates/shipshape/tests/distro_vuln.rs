@@ -254,7 +254,7 @@ struct Spec<'a> {
 
 /// Builds the specs' packages with `rpmbuild` and installs them (database only) with `rpm`
 /// into a fresh root; returns the rpmdb.sqlite bytes.
-fn rpm_database(work: &Path, dbpath: &str, specs: &[Spec]) -> Vec<u8> {
+fn rpm_database(work: &Path, dbpath: &str, specs: &[Spec<'_>]) -> Vec<u8> {
     let root = work.join("root");
     let top = work.join("rpmbuild");
     for s in specs {
@@ -431,7 +431,7 @@ fn every_distribution_gets_its_own_release_findings() {
         docker_archive(&p, &files);
         p
     };
-    let rpm_image = |name: &str, id: &str, ver: &str, dbpath: &str, specs: &[Spec]| {
+    let rpm_image = |name: &str, id: &str, ver: &str, dbpath: &str, specs: &[Spec<'_>]| {
         let work = dir.join(format!("rpm-{name}"));
         std::fs::create_dir_all(&work).unwrap();
         let db = rpm_database(&work, dbpath, specs);

@@ -96,7 +96,7 @@ impl MemoryIndex {
     }
 
     /// Number of advisories inserted (emptiness: [`AdvisoryIndex::is_empty`]).
-    #[allow(clippy::len_without_is_empty)]
+    #[allow(clippy::len_without_is_empty, reason = "is_empty is defined next to it")]
     pub fn len(&self) -> usize {
         self.count
     }

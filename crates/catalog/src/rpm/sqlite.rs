@@ -82,7 +82,7 @@ fn varint(b: &[u8]) -> Option<(u64, usize)> {
     None
 }
 
-fn record(db: &Db<'_>, cell: Payload) -> Result<Vec<Value>, String> {
+fn record(db: &Db<'_>, cell: Payload<'_>) -> Result<Vec<Value>, String> {
     let p = db.payload(cell)?;
     let (hlen, n) = varint(&p).ok_or("bad record header")?;
     let hlen = usize::try_from(hlen).map_err(|_| "bad record header")?;

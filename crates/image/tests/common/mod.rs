@@ -1,5 +1,5 @@
 //! Shared helpers of the source tests: env-gated fixtures and a walk of every layer.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test binary uses its own subset of these helpers")]
 
 use layer::{AnalyzeError, Analyzer, AnalyzerSet, FileInput, FileMeta, LayerFindings, LayerIndex, WalkOptions};
 use model::{RiskFinding, Severity};
