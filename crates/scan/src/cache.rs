@@ -103,9 +103,18 @@ impl LayerCache for DirCache {
                 return Err(Error::CacheEntry { key: key.to_string(), reason: "not a hex key".into() });
             };
             let dir = p.parent().unwrap_or(&self.root).to_path_buf();
-            tokio::fs::create_dir_all(&dir).await.map_err(io(&dir))?;
+            // Layer indexes are findings (paths, packages, secrets found): owner-only (store::private_fs).
+            let d = dir.clone();
+            tokio::task::spawn_blocking(move || store::private_fs::create_dir(&d))
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))?
+                .map_err(io(&dir))?;
             let tmp = dir.join(format!(".{key}.{}.tmp", std::process::id()));
-            tokio::fs::write(&tmp, &data).await.map_err(io(&tmp))?;
+            let t = tmp.clone();
+            tokio::task::spawn_blocking(move || std::io::Write::write_all(&mut store::private_fs::create_file(&t, true)?, &data))
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))?
+                .map_err(io(&tmp))?;
             tokio::fs::rename(&tmp, &p).await.map_err(io(&p))?;
             Ok(())
         })
@@ -124,6 +133,16 @@ mod tests {
         let key = format!("sha256:{}", "ab".repeat(32));
         assert!(c.get(&key).await.unwrap().is_none());
         c.put(&key, "sha256:x", encode(&idx).unwrap()).await.unwrap();
+        // Owner-only whatever the umask: the entry and every directory the cache made.
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let entry = c.path(&key).unwrap();
+        assert_eq!(mode(&entry), 0o600);
+        let mut d = entry.parent().unwrap();
+        while d != dir.path() {
+            assert_eq!(mode(d), 0o700, "{}", d.display());
+            d = d.parent().unwrap();
+        }
         let back = decode(&key, &c.get(&key).await.unwrap().unwrap()).unwrap();
         assert_eq!(back, idx);
         // Path-like keys never reach the file system.

@@ -136,7 +136,14 @@ impl Store {
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), Error> {
-    private_fs::create_dir(dir).map_err(Error::io(dir))
+    match private_fs::create_dir(dir) {
+        // A directory someone else owns (a mount point) cannot be tightened: its files still are.
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied && dir.is_dir() => {
+            tracing::warn!(dir = %dir.display(), error = %e, "the data directory is not owner-only and cannot be made so");
+            Ok(())
+        }
+        r => r.map_err(Error::io(dir)),
+    }
 }
 
 pub(crate) fn now_unix() -> i64 {
