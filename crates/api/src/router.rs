@@ -29,7 +29,8 @@ use crate::envelope;
 use crate::error::ApiError;
 use crate::ip_limit::IpLimiter;
 use crate::listen::ClientAddr;
-use crate::rate_limit::RateLimiter;
+use crate::metrics::ApiMetrics;
+use crate::rate_limit::{RateLimiter, SharedRateCounter};
 use crate::replay::{self, ReplayGuard, SeenSignatures};
 use crate::tc3;
 
@@ -56,6 +57,11 @@ pub struct ApiConfig {
     pub audit: Option<Arc<dyn AuditSink>>,
     /// The listener serves TLS: [`Caller::origin`] is `https://`.
     pub tls: bool,
+    /// Where the per-(account, action) limit is counted for every replica; `None` counts in this
+    /// process only ([`crate::rate_limit`]).
+    pub shared_rate_limit: Option<Arc<dyn SharedRateCounter>>,
+    /// Request counts and latencies for `GET /metrics`; `None`: not recorded.
+    pub metrics: Option<ApiMetrics>,
 }
 
 impl Default for ApiConfig {
@@ -67,6 +73,8 @@ impl Default for ApiConfig {
             seen_signatures: None,
             audit: None,
             tls: false,
+            shared_rate_limit: None,
+            metrics: None,
         }
     }
 }
@@ -80,6 +88,7 @@ impl std::fmt::Debug for ApiConfig {
             .field("seen_signatures", &self.seen_signatures.as_ref().map(|_| "store"))
             .field("audit", &self.audit.as_ref().map(|_| "sink"))
             .field("tls", &self.tls)
+            .field("shared_rate_limit", &self.shared_rate_limit.as_ref().map(|_| "store"))
             .finish()
     }
 }
@@ -115,7 +124,10 @@ pub fn router(table: ActionTable, credentials: Arc<dyn CredentialLookup>, config
     let state = Arc::new(AppState {
         table,
         credentials,
-        limiter: RateLimiter::new(config.rate_limit),
+        limiter: match config.shared_rate_limit {
+            Some(counter) => RateLimiter::shared(config.rate_limit, counter),
+            None => RateLimiter::new(config.rate_limit),
+        },
         ip_limiter: IpLimiter::new(config.ip_rate_limit, crate::ip_limit::DEFAULT_CAPACITY),
         replay: ReplayGuard::new(config.seen_signatures, replay::MEMORY_CAPACITY),
         body_limit: config.body_limit,
@@ -130,7 +142,7 @@ pub fn router(table: ActionTable, credentials: Arc<dyn CredentialLookup>, config
         .route_layer(middleware::from_fn_with_state(Arc::clone(&state), audit_layer))
         .route_layer(middleware::from_fn_with_state(Arc::clone(&state), ip_limit_layer))
         .with_state(Arc::clone(&state));
-    api.route("/healthz", get(healthz)).fallback(not_found).layer(middleware::from_fn(envelope_layer))
+    api.route("/healthz", get(healthz)).fallback(not_found).layer(middleware::from_fn_with_state(config.metrics, envelope_layer))
 }
 
 async fn healthz() -> Response {
@@ -142,8 +154,8 @@ async fn not_found() -> ApiError {
 }
 
 /// Outermost: assigns the RequestId, echoes X-TC-TraceId, renders `ApiError`s into the envelope,
-/// and logs one line per request with action, account, latency and code.
-async fn envelope_layer(mut req: Request, next: Next) -> Response {
+/// logs one line per request with action, account, latency and code, and counts it in the metrics.
+async fn envelope_layer(State(metrics): State<Option<ApiMetrics>>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
     let trace_id = req.headers().get("x-tc-traceid").cloned();
@@ -153,15 +165,20 @@ async fn envelope_layer(mut req: Request, next: Next) -> Response {
     let mut resp = next.run(req).instrument(span.clone()).await;
 
     let error = resp.extensions_mut().remove::<ApiError>();
+    // Read before an error replaces the response (the log line and metrics name the action).
+    let fields = resp.extensions().get::<LogFields>().cloned();
     if let Some(err) = &error {
         resp = envelope::json_response(envelope::error_bytes(err, &request_id));
     }
     if let Some(t) = trace_id {
         resp.headers_mut().insert("x-tc-traceid", t);
     }
-    let fields = resp.extensions().get::<LogFields>().cloned();
     let (action, account) = fields.map_or(("-", None), |f| (f.action, Some(f.account)));
-    let latency_us = started.elapsed().as_micros() as u64;
+    let elapsed = started.elapsed();
+    let latency_us = elapsed.as_micros() as u64;
+    if let Some(m) = &metrics {
+        m.observe(action, error.as_ref().map_or("Success", |e| e.code.as_str()), elapsed.as_secs_f64());
+    }
     let _enter = span.enter();
     match &error {
         None => tracing::info!(action, account, latency_us, code = "", client, "ok"),
@@ -369,7 +386,7 @@ fn tc3_error(e: tc3::Tc3Error) -> ApiError {
 
 async fn rate_limit_layer(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     if let Some(caller) = req.extensions().get::<Caller>()
-        && !state.limiter.check(caller.account, caller.action, Instant::now())
+        && !state.limiter.admit(caller.account, caller.action).await
     {
         return ApiError::new(
             TcssCode::RequestLimitExceeded,

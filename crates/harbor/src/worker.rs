@@ -82,7 +82,9 @@ async fn claim_loop(ctx: Arc<Ctx>, n: usize) {
         let stale = OffsetDateTime::now_utc().unix_timestamp() - ctx.cfg.stale_after.as_secs() as i64;
         match ctx.store.claim_harbor_scan(&worker, stale).await {
             Ok(Some(claim)) => {
-                let outcome = scan_claim(&ctx, &worker, &claim).await;
+                // Every line logged for this request carries its id (Harbor's scan id is its task id).
+                let span = tracing::info_span!("harbor_scan", task = %claim.scan_id);
+                let outcome = tracing::Instrument::instrument(scan_claim(&ctx, &worker, &claim), span).await;
                 let written = match &outcome {
                     Ok(Some(r)) => ctx.store.finish_harbor_scan(&claim, &worker, Ok(r)).await,
                     Ok(None) => continue, // cancelled: the claim goes stale and is taken again
@@ -159,7 +161,7 @@ async fn scan_claim(ctx: &Arc<Ctx>, worker: &str, claim: &HarborClaim) -> Result
     let hb = {
         let (store, claim, worker, cancel, every, stop) =
             (store.clone(), claim.clone(), worker.to_string(), cancel.clone(), ctx.cfg.heartbeat_every, ctx.stop.clone());
-        tokio::spawn(async move {
+        scan::spawn_in_span(async move {
             loop {
                 tokio::select! {
                     _ = tokio::time::sleep(every) => {}

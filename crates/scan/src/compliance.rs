@@ -137,17 +137,9 @@ async fn claim_loop(ctx: Arc<Ctx>) {
         let stale = OffsetDateTime::now_utc().unix_timestamp() - ctx.cfg.stale_after.as_secs() as i64;
         match ctx.store.claim_compliance_task(&ctx.worker, stale).await {
             Ok(Some(task)) => {
-                tracing::info!(task = task.task_id, kind = %task.kind, assets = task.targets.len(), attempt = task.attempts, "compliance task");
-                let error = match run_task(&ctx, &task).await {
-                    Ok(true) => Some(String::new()),
-                    Ok(false) => None, // claim lost or shutting down: another claim finishes it
-                    Err(e) => Some(e.to_string()),
-                };
-                if let Some(error) = error
-                    && let Err(e) = ctx.store.finish_compliance_task(task.task_id, &ctx.worker, &error).await
-                {
-                    tracing::error!(error = %e, task = task.task_id, "finishing a compliance task failed");
-                }
+                // Every line logged for this task carries its id.
+                let span = tracing::info_span!("compliance_task", task = task.task_id);
+                tracing::Instrument::instrument(run_claimed(&ctx, &task), span).await;
             }
             Ok(None) => tokio::time::sleep(Duration::from_millis(300)).await,
             Err(e) => {
@@ -155,6 +147,20 @@ async fn claim_loop(ctx: Arc<Ctx>) {
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
+    }
+}
+
+async fn run_claimed(ctx: &Ctx, task: &ComplianceTask) {
+    tracing::info!(kind = %task.kind, assets = task.targets.len(), attempt = task.attempts, "compliance task");
+    let error = match run_task(ctx, task).await {
+        Ok(true) => Some(String::new()),
+        Ok(false) => None, // claim lost or shutting down: another claim finishes it
+        Err(e) => Some(e.to_string()),
+    };
+    if let Some(error) = error
+        && let Err(e) = ctx.store.finish_compliance_task(task.task_id, &ctx.worker, &error).await
+    {
+        tracing::error!(error = %e, "finishing a compliance task failed");
     }
 }
 
@@ -169,7 +175,7 @@ async fn run_task(ctx: &Ctx, task: &ComplianceTask) -> Result<bool, store::Error
     // Heartbeat while facts are collected (a whole-daemon refresh can take seconds).
     let hb = {
         let (store, id, worker, every) = (store.clone(), task.task_id, ctx.worker.clone(), ctx.cfg.heartbeat_every);
-        tokio::spawn(async move {
+        crate::spawn_in_span(async move {
             loop {
                 tokio::time::sleep(every).await;
                 if !matches!(store.heartbeat_compliance_task(id, &worker, 0).await, Ok(true)) {
@@ -310,6 +316,11 @@ async fn period_tick(ctx: &Ctx) -> Result<(), store::Error> {
             let Some(slot) = due_slot(&rule, now) else {
                 continue;
             };
+            // One worker queues the slot's task; the others lose the claim.
+            let job = format!("compliance-period:{account}:{}", rule.asset_type);
+            if !ctx.store.claim_job_slot(&job, slot, crate::once::holder(), now).await? {
+                continue;
+            }
             let Ok(ty) = rule.asset_type.parse::<AssetType>() else {
                 continue;
             };

@@ -15,6 +15,7 @@ mod error;
 pub mod gate;
 pub mod inventory;
 pub mod nodes;
+pub mod once;
 mod pipeline;
 pub mod registries;
 pub mod results;
@@ -50,6 +51,16 @@ impl Progress {
     pub fn bytes_done(&self) -> u64 {
         self.walk.bytes.load(Ordering::Relaxed) + self.cached_bytes.load(Ordering::Relaxed)
     }
+}
+
+/// `tokio::spawn` in the current span: what a task spawned for a claimed job logs carries the
+/// job's task id like the rest of its lines.
+pub fn spawn_in_span<F>(f: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    tokio::spawn(tracing::Instrument::in_current_span(f))
 }
 
 /// A cancellation flag checked between layers and on every read of a layer stream.

@@ -155,7 +155,9 @@ pub async fn index(
             let (opened, set, opts, cancel2, diff_id) =
                 (Arc::clone(&opened), Arc::clone(&set), opts.clone(), cancel.clone(), diff_ids[i].clone());
             let media_type = opened.image().layers[i].media_type.clone();
+            let span = tracing::Span::current();
             let idx = tokio::task::spawn_blocking(move || -> Result<LayerIndex, Error> {
+                let _in_task = span.enter();
                 let raw = opened.layer_reader(i)?;
                 let (tar, _) = layer::decompress(raw, Some(&media_type))?;
                 let reader = CancelRead { inner: tar, cancel: cancel2.clone() };

@@ -365,6 +365,10 @@ pub async fn run(cfg: SyncConfig) {
     let running: Arc<Mutex<HashSet<Job>>> = Arc::new(Mutex::new(HashSet::new()));
     let mut mirrored: HashSet<AccountId> = HashSet::new();
     let mut last: HashMap<Job, tokio::time::Instant> = HashMap::new();
+    // SIGHUP: every registry now, in this process, whoever holds the period's slot.
+    let mut forced = false;
+    // Accounts found on the first round are listed at the first period like any other.
+    let mut started = false;
     while !cfg.stop.is_cancelled() {
         // Every account sees the file's registries (new accounts within a second).
         if let Ok(accounts) = cfg.store.account_ids().await {
@@ -373,10 +377,12 @@ pub async fn run(cfg: SyncConfig) {
                 match cfg.store.mirror_file_registries(a, &files).await {
                     Ok(()) => {
                         mirrored.insert(a);
-                        // A new account gets the file registries' rows at the next listing.
+                        // A new account gets the file registries' rows at the next listing (this
+                        // process lists them now, whoever holds the period).
                         for f in &cfg.files {
                             last.remove(&Job::File(f.host.clone()));
                         }
+                        forced |= started;
                     }
                     Err(e) => tracing::warn!(account = a, error = %e, "mirroring the registries file failed"),
                 }
@@ -396,24 +402,32 @@ pub async fn run(cfg: SyncConfig) {
             Err(e) => tracing::warn!(error = %e, "claiming registry sync requests failed"),
         }
         let now = tokio::time::Instant::now();
-        let periodic = |j: &Job| {
-            let every = if matches!(j, Job::Api(..)) { cfg.every.max(API_MIN_PERIOD) } else { cfg.every };
-            last.get(j).is_none_or(|t| now.duration_since(*t) >= every)
-        };
-        for f in &cfg.files {
-            let j = Job::File(f.host.clone());
-            if periodic(&j) {
-                due.push(j);
-            }
-        }
+        let every = |j: &Job| if matches!(j, Job::Api(..)) { cfg.every.max(API_MIN_PERIOD) } else { cfg.every };
+        let periodic = |j: &Job| last.get(j).is_none_or(|t| now.duration_since(*t) >= every(j));
+        let mut periodic_due: Vec<Job> = cfg.files.iter().map(|f| Job::File(f.host.clone())).filter(|j| periodic(j)).collect();
         if let Ok(all) = cfg.store.all_registries().await {
             for (account, r) in all.iter().filter(|(_, r)| r.origin != ORIGIN_FILE) {
                 let j = Job::Api(*account, r.registry_id);
                 if periodic(&j) {
-                    due.push(j);
+                    periodic_due.push(j);
                 }
             }
         }
+        // One worker lists a registry per period: the others skip to their next period.
+        let unix_now = OffsetDateTime::now_utc().unix_timestamp();
+        for j in periodic_due {
+            let name = match &j {
+                Job::File(host) => format!("registry-sync:file:{host}"),
+                Job::Api(account, id) => format!("registry-sync:{account}:{id}"),
+            };
+            if forced || crate::once::claim(&cfg.store, &name, crate::once::period_slot(unix_now, every(&j))).await {
+                due.push(j);
+            } else {
+                last.insert(j, now);
+            }
+        }
+        forced = false;
+        started = true;
         for job in due {
             if !running.lock().map(|mut r| r.insert(job.clone())).unwrap_or(false) {
                 continue; // already being listed; its result is as fresh
@@ -437,6 +451,7 @@ pub async fn run(cfg: SyncConfig) {
             _ = cfg.refresh.notified() => {
                 tracing::info!("registry refresh asked for");
                 last.clear();
+                forced = true;
             }
         }
     }
@@ -589,6 +604,11 @@ async fn schedule_tick(cfg: &SyncConfig) -> Result<(), Error> {
         let last = s.last_slot.and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok());
         let Some(slot) = schedule::next_run(&settings, last, now) else { continue };
         if slot > now {
+            continue;
+        }
+        // One worker fires the slot; the others lose the claim.
+        let job = format!("registry-scan-schedule:{}", s.account);
+        if !cfg.store.claim_job_slot(&job, slot.unix_timestamp(), crate::once::holder(), OffsetDateTime::now_utc().unix_timestamp()).await? {
             continue;
         }
         cfg.store.set_registry_scan_last_slot(s.account, slot.unix_timestamp()).await?;

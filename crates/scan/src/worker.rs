@@ -184,8 +184,19 @@ async fn inventory_loop(ctx: Arc<Ctx>) {
     // outage is not a disappearance).
     let mut last: Vec<Option<(Vec<store::scan_tasks::ImageAsset>, HashSet<model::AccountId>)>> = vec![None; sources.len()];
     let mut next_full = tokio::time::Instant::now();
+    // Workers sharing an engine list it once a period between them (the job is named by the
+    // engine's own id); workers on different engines each list their own. SIGHUP lists here now.
+    let job = format!("inventory:docker:{}", engine_id(&sources, ctx.cfg.docker_host.as_deref()).await);
+    let mut forced = false;
     while !ctx.stop.is_cancelled() {
+        let slot = crate::once::period_slot(OffsetDateTime::now_utc().unix_timestamp(), ctx.cfg.inventory_every);
+        if tokio::time::Instant::now() >= next_full && !forced && !crate::once::claim(&ctx.store, &job, slot).await {
+            // Another worker lists this period; try again at the next one.
+            next_full = tokio::time::Instant::now() + ctx.cfg.inventory_every;
+        }
         if tokio::time::Instant::now() >= next_full {
+            forced = false;
+            tracing::debug!(job = %job, slot, "image inventory listing");
             let listed = inventory::list_all(&sources).await;
             for ((src, slot), listing) in sources.iter().zip(last.iter_mut()).zip(listed) {
                 match listing {
@@ -223,9 +234,23 @@ async fn inventory_loop(ctx: Arc<Ctx>) {
             _ = ctx.refresh.notified() => {
                 tracing::info!("image inventory refresh asked for");
                 next_full = tokio::time::Instant::now();
+                forced = true;
             }
         }
     }
+}
+
+/// The Docker Engine's id (`docker info`), else its address: names the inventory refresh job.
+async fn engine_id(sources: &[inventory::InventorySource], host: Option<&str>) -> String {
+    for s in sources {
+        if let inventory::InventorySource::Docker(d) = s
+            && let Ok(info) = d.info().await
+            && let Some(id) = info.id.filter(|id| !id.is_empty())
+        {
+            return id;
+        }
+    }
+    host.unwrap_or("default").to_string()
 }
 
 /// After an advisory import, re-matches every stored content report whose vulnerabilities were
@@ -299,7 +324,9 @@ async fn claim_loop(ctx: Arc<Ctx>, n: usize) {
         let stale = OffsetDateTime::now_utc().unix_timestamp() - ctx.cfg.stale_after.as_secs() as i64;
         match ctx.store.claim_image_scan(&worker, stale).await {
             Ok(Some(claim)) => {
-                if let Err(e) = scan_claim(&ctx, &worker, &claim).await {
+                // Every line logged for this image carries its task id (and the image).
+                let span = tracing::info_span!("image_scan", task = %claim.task_id, image = %claim.image_id);
+                if let Err(e) = tracing::Instrument::instrument(scan_claim(&ctx, &worker, &claim), span).await {
                     tracing::error!(error = %e, task = %claim.task_id, image = %claim.image_id, "image scan bookkeeping failed");
                 }
             }
@@ -353,7 +380,7 @@ async fn scan_claim(ctx: &Arc<Ctx>, worker: &str, claim: &ImageScanClaim) -> Res
     let Some(asset) = store.image_asset(claim.account, &claim.image_id).await? else {
         return fail("the image is no longer present".into()).await;
     };
-    tracing::info!(task = %claim.task_id, image = %claim.image_id, attempt = claim.attempts, "scanning image");
+    tracing::info!(image = %claim.image_id, attempt = claim.attempts, "scanning image");
 
     let cancel = Cancel::new();
     let progress = Arc::new(Progress::default());
@@ -361,7 +388,7 @@ async fn scan_claim(ctx: &Arc<Ctx>, worker: &str, claim: &ImageScanClaim) -> Res
     let hb = {
         let (store, claim, worker, cancel, progress, every) =
             (store.clone(), claim.clone(), worker.to_string(), cancel.clone(), Arc::clone(&progress), ctx.cfg.heartbeat_every);
-        tokio::spawn(async move {
+        crate::spawn_in_span(async move {
             loop {
                 tokio::time::sleep(every).await;
                 match store.heartbeat_image_scan(&claim, &worker, progress.bytes_done()).await {
@@ -400,7 +427,7 @@ async fn scan_claim(ctx: &Arc<Ctx>, worker: &str, claim: &ImageScanClaim) -> Res
     let stop = ctx.stop.clone();
     let cancel2 = cancel.clone();
     // Server shutdown also stops the scan (the image is then handed back to the queue).
-    let watch = tokio::spawn(async move {
+    let watch = crate::spawn_in_span(async move {
         while !cancel2.is_cancelled() {
             if stop.is_cancelled() {
                 cancel2.cancel();
@@ -508,7 +535,12 @@ async fn scheduler_tick(ctx: &Arc<Ctx>) -> Result<(), Error> {
         if slot > now {
             continue;
         }
-        // Remember the slot first: a crash right after must not fire it again.
+        // One worker fires the slot (the others lose the claim); then the slot is remembered
+        // before firing: a crash right after must not fire it again.
+        let job = format!("image-scan-schedule:{}", s.account);
+        if !ctx.store.claim_job_slot(&job, slot.unix_timestamp(), crate::once::holder(), real_now).await? {
+            continue;
+        }
         ctx.store.set_image_scan_last_slot(s.account, slot.unix_timestamp()).await?;
         tracing::info!(account = s.account, slot = %slot, "scheduled image scan due");
         fire_scheduled(ctx, &s, &settings, now).await?;

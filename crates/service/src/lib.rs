@@ -19,6 +19,7 @@ pub mod error;
 pub mod image_scan_setting;
 pub mod images;
 pub mod list;
+pub mod metrics;
 pub mod registries;
 
 pub use audit::StoreAudit;
@@ -149,6 +150,16 @@ impl api::SeenSignatures for StoreSignatures {
 
     fn forget<'a>(&'a self, digest: &'a [u8; 32]) -> BoxFuture<'a, Result<(), LookupError>> {
         Box::pin(async move { self.0.forget_signature(digest).await.map_err(|e| LookupError(Box::new(e))) })
+    }
+}
+
+/// [`api::SharedRateCounter`] over the store: the per-(account, action) limit counted for every
+/// API replica on the database (`store::coordination`).
+pub struct StoreRateCounter(pub store::Store);
+
+impl api::SharedRateCounter for StoreRateCounter {
+    fn hit<'a>(&'a self, account: model::AccountId, action: &'static str, window: i64) -> BoxFuture<'a, Result<u64, LookupError>> {
+        Box::pin(async move { self.0.count_rate_hit(account, action, window).await.map_err(|e| LookupError(Box::new(e))) })
     }
 }
 

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
+mod probes;
 mod wiring;
 
 /// Declares the subcommand modules (`src/cmd/<module>.rs`), the `Command` enum and its dispatch.

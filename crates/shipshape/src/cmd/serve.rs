@@ -53,17 +53,27 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let _ = svc.registry_check.set(Arc::new(scan::registries::Prober));
     let table = api::ActionTable::new(service::actions(&svc))?;
     let seen_signatures: Arc<dyn api::SeenSignatures> = Arc::new(service::StoreSignatures(store.clone()));
+    // On PostgreSQL several replicas may serve one account: the limit is counted in the database.
+    // SQLite is one process: its in-memory sliding window is exact and costs no query.
+    let shared_rate_limit: Option<Arc<dyn api::SharedRateCounter>> = match store.backend() {
+        store::Backend::Postgres => Some(Arc::new(service::StoreRateCounter(store.clone()))),
+        store::Backend::Sqlite => None,
+    };
+    let metrics = api::ApiMetrics::default();
     let config = api::ApiConfig {
         rate_limit: args.rate_limit,
         ip_rate_limit: args.ip_rate_limit,
         seen_signatures: Some(seen_signatures),
         audit: Some(Arc::new(service::StoreAudit(store.clone()))),
         tls: tls.is_some(),
+        shared_rate_limit,
+        metrics: Some(metrics.clone()),
         ..api::ApiConfig::default()
     };
     let app = api::router(table, Arc::new(service::StoreCredentials::new(store.clone())), config)
         .merge(harbor::router(harbor::Adapter::new(store.clone(), Arc::clone(&background.harbor_wake))))
         .merge(web_console::router())
+        .merge(crate::probes::router(store.clone(), metrics))
         .layer(axum::middleware::from_fn(web_console::redirect_root));
 
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
