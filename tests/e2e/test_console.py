@@ -6,22 +6,28 @@ API rather than against itself.
 
 SHIPSHAPE_CONSOLE_SCREENSHOTS=docs/console refreshes the README's screenshots.
 """
+import io
 import json
 import os
 import subprocess
+import tarfile
+import uuid
 from pathlib import Path
 
 import pytest
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
 from conftest import REPO, Key, Server, make_call, services_required
+from test_image_registry import ANON, closed_port, need_registries
 from test_image_scan import PLANTS, SHARED, docker_image_id, wait_image
 
 WEB = REPO / "crates" / "console" / "web"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 WRONG_KEY = "ThisIsNotTheSecretKey0000000000"
-NAV_EN = ["Overview", "Images", "Compliance", "Settings"]
-NAV_ZH = ["概览", "镜像", "合规", "设置"]
+NAV_EN = ["Overview", "Images", "Registries", "Compliance", "Settings"]
+NAV_ZH = ["概览", "镜像", "镜像仓库", "合规", "设置"]
+CONN = {"status_success": "Connected", "status_auth_failed": "Sign-in refused", "status_conn_failed": "Unreachable",
+        "status_detecting": "Not checked yet"}
 
 
 def need(ok: bool, why: str):
@@ -42,13 +48,35 @@ def all_pages(call, action, params, list_field="List"):
             return out
 
 
+def push_to_anonymous_registry(tmp, repo):
+    """A one-layer image holding a planted AWS key (app/.env) in the anonymous test registry as
+    REPO:1 (docker import, skopeo copy, then removed from dockerd). Returns its image id."""
+    layer = tmp / "layer.tar"
+    env = b"AWS_ACCESS_KEY_ID=AKIAGN2LZ5PJA5VZNVAB\nAWS_SECRET_ACCESS_KEY=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\n"
+    with tarfile.open(layer, "w") as t:
+        info = tarfile.TarInfo("app/.env")
+        info.size, info.mode = len(env), 0o600
+        t.addfile(info, io.BytesIO(env))
+    local = f"{repo}:1"
+    subprocess.run(["docker", "import", str(layer), local], check=True, capture_output=True, timeout=120)
+    image_id = subprocess.run(["docker", "image", "inspect", "-f", "{{.Id}}", local], check=True, capture_output=True,
+                              text=True, timeout=60).stdout.strip()
+    subprocess.run(["skopeo", "copy", "-q", "--dest-tls-verify=false", f"docker-daemon:{local}", f"docker://{ANON}/{local}"],
+                   check=True, capture_output=True, timeout=300)
+    subprocess.run(["docker", "rmi", local], check=True, capture_output=True, timeout=120)
+    return image_id
+
+
 @pytest.fixture(scope="module")
 def ui(tmp_path_factory):
     """One browser run over every page; yields (call, image_id, report, process)."""
     need(Path(CHROMIUM).exists(), f"no {CHROMIUM} (apt-get install chromium)")
     need((WEB / "node_modules" / "playwright-core").exists(), "no playwright-core: npm ci in crates/console/web")
+    need_registries()
     image_id = docker_image_id()
     root = tmp_path_factory.mktemp("console")
+    registry_repo = f"shipshape-e2e/console-{uuid.uuid4().hex[:10]}"
+    registry_image = push_to_anonymous_registry(root, registry_repo)
     srv = Server("sqlite", root / "server")
     srv.data_dir.mkdir(parents=True)
     srv.cli("db", "import", str(SHARED / "vulndata" / "osv" / "Debian"))
@@ -64,11 +92,13 @@ def ui(tmp_path_factory):
         cmd = ["node", "e2e/run.mjs", f"http://{srv.endpoint}", str(keyfile), str(report)]
         if shots:
             cmd.append(str((REPO / shots).resolve()))
-        env = {**os.environ, "CONSOLE_IMAGE_ID": image_id, "CONSOLE_WRONG_KEY": WRONG_KEY, "CHROMIUM": CHROMIUM}
+        env = {**os.environ, "CONSOLE_IMAGE_ID": image_id, "CONSOLE_WRONG_KEY": WRONG_KEY, "CHROMIUM": CHROMIUM,
+               "CONSOLE_REGISTRY": ANON, "CONSOLE_REGISTRY_REPO": registry_repo, "CONSOLE_CLOSED_PORT": str(closed_port())}
         proc = subprocess.run(cmd, cwd=WEB, capture_output=True, text=True, timeout=2700, env=env)
         data = json.loads(report.read_text()) if report.exists() else {"ok": False}
         if not data.get("ok"):
             print(proc.stdout[-5000:], proc.stderr[-5000:], srv.log()[-5000:], sep="\n")
+        data["registryRepo"], data["registryImage"] = registry_repo, registry_image
         yield srv, call, key, image_id, data, proc
     finally:
         srv.stop()
@@ -110,13 +140,21 @@ def test_the_browser_signs_every_call_and_never_resends_a_change(report):
     assert len(reqs) > 10
     assert all("SignedHeaders=content-type;host;x-tc-action," in r["auth"] for r in reqs), reqs[:3]
     mutating = [r for r in reqs if not r["action"].startswith(("Describe", "Check"))]
-    assert {r["action"] for r in mutating} >= {"CreateAssetImageScanTask", "ScanComplianceAssets", "CreateAssetImageScanSetting"}
+    assert {r["action"] for r in mutating} >= {"CreateAssetImageScanTask", "ScanComplianceAssets", "CreateAssetImageScanSetting",
+                                               "AddAssetImageRegistryRegistryDetail", "UpdateAssetImageRegistryRegistryDetail",
+                                               "RemoveAssetImageRegistryRegistryDetail", "SyncAssetImageRegistryAsset",
+                                               "CreateAssetImageRegistryScanTaskOneKey", "AddComplianceAssetPolicySetToWhitelist",
+                                               "DeleteCompliancePolicyItemFromWhitelist", "ModifyCompliancePeriodTask"}
     assert len({(r["action"], r["auth"]) for r in mutating}) == len(mutating), "a mutating request was sent twice"
 
 
 def test_images_listed_equal_the_api(ui, report):
     _, call, _, image_id, _, _ = ui
     api = all_pages(call, "DescribeAssetImageList", {})
+    # The registry added later in the run brought images of its own into the inventory.
+    shown = {r["id"] for r in report["images"]}
+    later = {r["ImageId"] for r in all_pages(call, "DescribeAssetImageRegistryList", {})} - shown
+    api = [i for i in api if i["ImageID"] not in later]
     assert [r["id"] for r in report["images"]] == [i["ImageID"] for i in api]
     assert [r["name"] for r in report["images"]] == [i["ImageName"] or i["ImageID"][7:19] for i in api]
     assert report["imagesRange"].endswith(f"of {len(api)}")
@@ -188,7 +226,8 @@ def test_language_and_theme_switch(report):
 def test_no_serious_accessibility_violations(report):
     pages = set(report["axe"])
     assert pages >= {"signin", "overview", "images", "scan-dialog", "image-vulnerabilities", "image-risks", "overview-zh",
-                     "images-dark", "compliance", "settings"}
+                     "images-dark", "compliance", "settings", "whitelist", "periodic", "registries-list", "registries",
+                     "registry-dialog"}
     bad = {p: [(v["id"], v["impact"], v["nodes"]) for v in vs if v["impact"] in ("serious", "critical")]
            for p, vs in report["axe"].items()}
     assert not any(bad.values()), bad
@@ -206,3 +245,77 @@ def test_settings_saved_through_the_api(ui, report):
     _, call, _, _, _, _ = ui
     s = call("DescribeAssetImageScanSetting")
     assert (s["Enable"], s["ScanPeriod"]) == (True, 3)
+
+
+def test_overview_severity_counts_equal_the_api(ui, report):
+    _, call, _, _, _, _ = ui
+    # The Overview counts on the server (Limit 0 lists); here every row is read and bucketed.
+    api = all_pages(call, "DescribeAssetImageList", {})
+
+    def bucket(i):
+        if i["ScanStatus"] == "NOT_SCAN":
+            return "unscanned"
+        for level, field in ((4, "CriticalLevelVulCnt"), (3, "HighLevelVulCnt"), (2, "MediumLevelVulCnt"), (1, "LowLevelVulCnt")):
+            if i[field] > 0:
+                return str(level)
+        return "0"
+
+    want = {k: 0 for k in ("4", "3", "2", "1", "0", "unscanned")}
+    for i in api:
+        want[bucket(i)] += 1
+    # Read at the end of the run, after the console's scans and syncs.
+    assert dict(report["overviewEnd"]) == want
+
+
+def test_registries_page_adds_scans_edits_and_removes_through_the_api(ui, report):
+    _, call, _, _, _, _ = ui
+    regs = all_pages(call, "DescribeAssetImageRegistryRegistryList", {})
+    by_id = {r["RegistryId"]: r for r in regs}
+    # The page listed both registries with the connection status the API reports.
+    shown = {r["id"]: r for r in report["registryRows"]}
+    assert set(shown) >= {report["registryId"], report["badRegistryId"]}
+    assert shown[report["badRegistryId"]]["conn"] == "Unreachable"
+    assert shown[report["registryId"]]["conn"] == CONN[by_id[report["registryId"]]["ConnDetectDetail"][0]["ConnDetectStatus"]] == "Connected"
+    # Removed from the page: gone from the API; the edit was saved (the password never shown).
+    assert report["badRegistryId"] not in by_id and report["registryRowsAfter"] == [report["registryId"]]
+    assert report["editForm"] == {"name": "console-e2e", "url": f"http://{ANON}", "password": ""}
+    detail = call("DescribeAssetImageRegistryRegistryDetail", {"RegistryId": report["registryId"]})
+    assert (detail["Name"], detail["SyncMode"], detail["Url"]) == ("console-e2e-renamed", 1, f"http://{ANON}")
+    assert report["syncedAfterEdit"].startswith("Synced") and by_id[report["registryId"]]["SyncStatus"] == "success"
+
+
+def test_registry_images_and_the_one_key_scan_equal_the_api(ui, report):
+    _, call, _, _, _, _ = ui
+    rows = all_pages(call, "DescribeAssetImageRegistryList",
+                     {"Filters": [{"Name": "RegistryId", "Values": [str(report["registryId"])], "ExactMatch": True}]})
+    assert [(r["id"], r["repo"], r["tag"]) for r in report["registryImages"]] == [(r["Id"], r["ImageName"], r["ImageTag"]) for r in rows]
+    mine = next(r for r in rows if r["ImageName"] == report["registryRepo"])
+    assert mine["Id"] == report["registryImageRow"] and mine["ImageId"] == report["registryImage"]
+    shown = next(r for r in report["registryImages"] if r["id"] == mine["Id"])
+    assert (shown["status"], shown["risk"]) == (mine["ScanStatus"], mine["RiskCnt"]) == ("SCANNED", mine["RiskCnt"])
+    assert mine["RiskCnt"] > 0, "the planted AWS key is found"
+    assert report["registryDialogTitle"] == "Scan 1 image(s)"
+    task_id = int(report["registryTask"]["title"].split()[2])
+    s = call("DescribeAssetImageRegistryScanStatusOneKey", {"TaskID": task_id})
+    assert (s["Status"], s["ImageTotal"], s["ImageScanCnt"], s["Schedule"]) == ("END", 1, 1, 100)
+    assert report["registryTask"]["state"] == "Finished" and report["registryTask"]["text"].startswith("100 % · 1 of 1 images")
+
+
+def test_compliance_whitelist_and_periodic_task_through_the_api(ui, report):
+    _, call, _, _, _, _ = ui
+    # While listed: the item on the one asset; removed afterwards.
+    entry = next(w for w in report["whitelistRows"] if w["item"] == report["whitelistedItem"])
+    assert entry["assets"] == 1
+    left = call("DescribeComplianceWhitelistItemList", {"Limit": 100})
+    assert all(w["WhitelistItemId"] != entry["id"] for w in left["WhitelistItemSet"])
+    adds = [r for r in report["requests"] if r["action"] == "AddComplianceAssetPolicySetToWhitelist"]
+    assert len(adds) == 1
+    tasks = call("DescribeCompliancePeriodTaskList", {"AssetType": "ASSET_IMAGE"})["PeriodTaskSet"]
+    assert tasks[0]["PeriodRule"] == {"Frequency": 7, "ExecutionTime": "03:04:05", "Enable": True}
+    assert report["periodTasks"] == call("DescribeCompliancePeriodTaskList", {})["TotalCount"]
+
+
+def test_settings_show_the_signed_in_key_masked(ui, report):
+    _, _, key, _, _, _ = ui
+    assert report["signedInKey"] == f"{key.secret_id[:8]}…{key.secret_id[-4:]}"
+    assert key.secret_id not in json.dumps({k: v for k, v in report.items() if k != "requests"})

@@ -4,7 +4,9 @@
 //   node e2e/run.mjs URL KEYFILE REPORT [SCREENSHOT_DIR]
 //
 // URL: the server (http://127.0.0.1:PORT); KEYFILE: {"SecretId", "SecretKey"} JSON; env
-// CONSOLE_IMAGE_ID: the image to scan from the UI; CONSOLE_WRONG_KEY: a SecretKey that is wrong.
+// CONSOLE_IMAGE_ID: the image to scan from the UI; CONSOLE_WRONG_KEY: a SecretKey that is wrong;
+// CONSOLE_REGISTRY: a registry (HOST:PORT, anonymous, plain HTTP) holding CONSOLE_REGISTRY_REPO:1;
+// CONSOLE_CLOSED_PORT: a port nothing listens on (a registry that cannot be reached).
 // UI steps that cannot happen (an element never shows) fail the run; the comparisons with the API
 // are the Python side's. No step asserts how long anything took.
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -21,6 +23,9 @@ if (!url || !keyFile || !reportPath) {
 const key = JSON.parse(readFileSync(keyFile, 'utf8'));
 const imageId = process.env.CONSOLE_IMAGE_ID;
 const wrongKey = process.env.CONSOLE_WRONG_KEY || 'not-the-key';
+const registry = process.env.CONSOLE_REGISTRY;
+const registryRepo = process.env.CONSOLE_REGISTRY_REPO;
+const closedPort = process.env.CONSOLE_CLOSED_PORT;
 const LONG = 20 * 60_000; // a scan in a debug build on 2 shared cores
 const report = { steps: [], axe: {}, consoleErrors: [], requests: [] };
 const step = (name) => {
@@ -52,6 +57,7 @@ async function shot(page, name) {
   if (shotDir) await page.screenshot({ path: `${shotDir}/${name}.png`, fullPage: true });
 }
 
+let lastPage = null; // for a screenshot of a failure
 const navLabels = (page) => page.locator('header nav a').allInnerTexts();
 const nav = (page, name) => page.locator('header nav').getByRole('link', { name, exact: true });
 
@@ -68,6 +74,7 @@ try {
 
   const ctx = await browser.newContext({ locale: 'en-US', viewport: { width: 1360, height: 900 }, colorScheme: 'light' });
   const page = await ctx.newPage();
+  lastPage = page;
   page.on('console', (m) => m.type() === 'error' && report.consoleErrors.push(m.text()));
   page.on('pageerror', (e) => report.consoleErrors.push(String(e)));
   page.on('request', (r) => {
@@ -286,6 +293,35 @@ try {
   await axe(page, 'compliance');
   await shot(page, 'compliance');
 
+  step('compliance: whitelist an item on the asset, see it in the whitelist, remove it');
+  const firstItem = page.locator('#items-table tbody tr').first();
+  report.whitelistedItem = Number(await firstItem.getAttribute('data-item-id'));
+  await firstItem.getByRole('button', { name: /^Whitelist .* on this asset$/ }).click();
+  await firstItem.locator('.badge.whitelisted').waitFor();
+  await page.locator('nav.subnav').getByRole('link', { name: 'Whitelist' }).click();
+  await page.locator('#whitelist-table tbody tr').first().waitFor();
+  report.whitelistRows = await page.locator('#whitelist-table tbody tr').evaluateAll((rs) =>
+    rs.map((r) => ({ item: Number(r.dataset.itemId), assets: Number(r.children[3].innerText), id: Number(r.dataset.whitelistId) })),
+  );
+  await axe(page, 'whitelist');
+  await shot(page, 'compliance-whitelist');
+  await page.locator(`#whitelist-table tbody tr[data-item-id="${report.whitelistedItem}"]`).getByRole('button', { name: /^Remove from whitelist: / }).click();
+  await page.getByRole('status').filter({ hasText: 'removed from the whitelist' }).waitFor();
+  await page.waitForFunction((id) => !document.querySelector(`#whitelist-table tbody tr[data-item-id="${id}"]`), report.whitelistedItem);
+
+  step('compliance: periodic check of images');
+  await page.locator('nav.subnav').getByRole('link', { name: 'Periodic checks' }).click();
+  const period = page.locator('form.period[data-asset-type="ASSET_IMAGE"]');
+  await period.waitFor();
+  report.periodTasks = await page.locator('form.period').count();
+  await period.getByLabel('Check periodically').check();
+  await period.getByLabel('Frequency').selectOption('7');
+  await period.getByLabel('Time (UTC)').fill('03:04:05');
+  await period.getByRole('button', { name: 'Save the periodic check of Images' }).click();
+  await period.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+  await axe(page, 'periodic');
+  await shot(page, 'compliance-periodic');
+
   step('settings');
   await nav(page, 'Settings').click();
   await page.getByLabel('Every (days)').waitFor();
@@ -293,8 +329,107 @@ try {
   await page.getByLabel('Scan on a schedule').check();
   await page.getByRole('button', { name: 'Save' }).click();
   await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+  report.signedInKey = await page.locator('#signed-in-key').innerText();
   await axe(page, 'settings');
   await shot(page, 'settings');
+
+  if (registry) {
+    step('registries: add the test registry and an unreachable one');
+    await nav(page, 'Registries').click();
+    await page.locator('#registries-table').waitFor();
+    const addRegistry = async (name, url) => {
+      await page.getByRole('button', { name: 'Add registry' }).click();
+      const d = page.getByRole('dialog');
+      await d.getByLabel('Name', { exact: true }).fill(name);
+      await d.getByLabel('Address').fill(url);
+      await d.getByLabel('Type').selectOption('other');
+      await d.getByRole('button', { name: 'Save' }).click();
+      await d.waitFor({ state: 'detached' });
+      return page.locator('#registries-table tbody tr').filter({ has: page.getByRole('link', { name, exact: true }) });
+    };
+    const regRow = await addRegistry('console-e2e', `http://${registry}`);
+    await regRow.waitFor();
+    report.registryId = Number(await regRow.getAttribute('data-registry-id'));
+    await page.waitForFunction(
+      (id) => document.querySelector(`#registries-table tr[data-registry-id="${id}"] .sync-status`)?.innerText.startsWith('Synced'),
+      report.registryId,
+      { timeout: 5 * 60_000 },
+    );
+    const badRow = await addRegistry('console-e2e-unreachable', `http://127.0.0.1:${closedPort}`);
+    await badRow.waitFor();
+    report.badRegistryId = Number(await badRow.getAttribute('data-registry-id'));
+    report.registryRows = await page.locator('#registries-table tbody tr').evaluateAll((rs) =>
+      rs.map((r) => ({ id: Number(r.dataset.registryId), name: r.querySelector('.registry-link').innerText, conn: r.querySelector('.conn .badge').innerText })),
+    );
+    await axe(page, 'registries-list');
+    await shot(page, 'registries-list');
+    // Removed now: its failed sync would make every later sync of the account report "failed".
+    await badRow.getByRole('button', { name: 'Remove console-e2e-unreachable' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Remove' }).click();
+    await page.getByRole('status').filter({ hasText: 'Removed console-e2e-unreachable.' }).waitFor();
+    await page.waitForFunction((id) => !document.querySelector(`#registries-table tr[data-registry-id="${id}"]`), report.badRegistryId);
+    report.registryRowsAfter = await page.locator('#registries-table tbody tr').evaluateAll((rs) => rs.map((r) => Number(r.dataset.registryId)));
+
+    step('registries: the images of the registry, scan one from the UI');
+    await regRow.getByRole('link', { name: 'console-e2e', exact: true }).click();
+    await page.locator('#reg-images-title').waitFor();
+    await page.getByLabel('Rows per page').nth(1).selectOption('100');
+    const imgRow = page.locator('#registry-images-table tbody tr').filter({ has: page.getByRole('link', { name: registryRepo, exact: true }) });
+    await imgRow.waitFor({ timeout: 60_000 });
+    report.registryImageRow = Number(await imgRow.getAttribute('data-row-id'));
+    await imgRow.getByRole('checkbox').check();
+    await page.getByRole('button', { name: 'Scan selected (1)' }).click();
+    await dialog.waitFor();
+    report.registryDialogTitle = await dialog.getByRole('heading').innerText();
+    await dialog.getByRole('button', { name: 'Start' }).click();
+    await page.locator('#scan-progress').waitFor();
+    await page.waitForFunction(() => ['Finished', 'Stopped'].includes(document.querySelector('#scan-state')?.innerText), null, { timeout: LONG });
+    report.registryTask = {
+      title: await page.locator('#progress-title').innerText(),
+      text: await page.locator('#scan-progress-text').innerText(),
+      state: await page.locator('#scan-state').innerText(),
+    };
+    await page.waitForFunction(
+      (id) => document.querySelector(`#registry-images-table tr[data-row-id="${id}"] .status`)?.classList.contains('st-SCANNED'),
+      report.registryImageRow,
+      { timeout: 60_000 },
+    );
+    report.registryImages = await page.locator('#registry-images-table tbody tr').evaluateAll((rs) =>
+      rs.map((r) => ({
+        id: Number(r.dataset.rowId),
+        repo: r.querySelector('.image-link').innerText,
+        tag: r.querySelector('.tag').firstChild.textContent,
+        status: r.querySelector('.status').className.replace(/.*st-/, ''),
+        risk: Number(r.children[7].innerText),
+      })),
+    );
+    await axe(page, 'registries');
+    await shot(page, 'registries');
+
+    step('registries: edit and sync');
+    await regRow.getByRole('button', { name: 'Edit console-e2e' }).click();
+    const edit = page.getByRole('dialog');
+    await edit.getByLabel('Name', { exact: true }).waitFor();
+    report.editForm = { name: await edit.getByLabel('Name', { exact: true }).inputValue(), url: await edit.getByLabel('Address').inputValue(), password: await edit.getByLabel('Password').inputValue() };
+    await axe(page, 'registry-dialog');
+    await edit.getByLabel('Name', { exact: true }).fill('console-e2e-renamed');
+    await edit.getByLabel('Sync mode').selectOption('1');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await edit.waitFor({ state: 'detached' });
+    const renamed = page.locator(`#registries-table tbody tr[data-registry-id="${report.registryId}"]`);
+    await renamed.getByRole('link', { name: 'console-e2e-renamed', exact: true }).waitFor();
+    await page.locator('#sync-state').filter({ hasText: 'Sync finished.' }).waitFor({ timeout: 5 * 60_000 });
+    await renamed.getByRole('button', { name: 'Sync console-e2e-renamed' }).click();
+    await page.locator('#sync-state').filter({ hasText: 'Sync finished.' }).waitFor({ timeout: 5 * 60_000 });
+    report.syncedAfterEdit = await renamed.locator('.sync-status').innerText();
+  }
+
+  step('overview at the end: images by highest severity');
+  await nav(page, 'Overview').click();
+  await page.locator('#severity-table').waitFor();
+  report.overviewEnd = await page.locator('#severity-table tbody tr').evaluateAll((rs) =>
+    rs.map((r) => [r.dataset.severity, Number(r.querySelector('.num').innerText)]),
+  );
 
   step('sign out');
   await page.getByRole('button', { name: 'Sign out' }).click();
@@ -305,6 +440,7 @@ try {
   report.ok = false;
   report.error = String(e && e.stack ? e.stack : e);
   console.error(report.error);
+  await lastPage?.screenshot({ path: `${reportPath}.failure.png`, fullPage: true }).catch(() => {});
 } finally {
   await browser.close();
   writeFileSync(reportPath, JSON.stringify(report, null, 2));

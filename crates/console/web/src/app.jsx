@@ -8,6 +8,7 @@ import { Images } from './pages/images.jsx';
 import { ImageDetail } from './pages/image_detail.jsx';
 import { Compliance } from './pages/compliance.jsx';
 import { Settings } from './pages/settings.jsx';
+import { Registries } from './pages/registries.jsx';
 
 // The key lives in this tab's sessionStorage only: gone when the tab closes, never in localStorage,
 // a cookie or a URL. Preferences (language, theme) are not secret and live in localStorage.
@@ -45,6 +46,8 @@ function parseRoute(hash) {
       return { page: 'images' };
     case 'image':
       return { page: 'image', id: parts[1] || '', tab: parts[2] || 'vul' };
+    case 'registries':
+      return { page: 'registries', id: parts[1] || '' };
     case 'compliance':
       return { page: 'compliance', type: parts[1] || '' };
     case 'settings':
@@ -97,7 +100,7 @@ export function App() {
       throw e;
     }
   };
-  const ctx = { t, lang, call };
+  const ctx = { t, lang, call, secretId: key?.secretId };
 
   const header = (
     <header class="top">
@@ -167,6 +170,7 @@ function Nav({ route, t }) {
   const links = [
     ['overview', '#/overview', t('nav.overview')],
     ['images', '#/images', t('nav.images')],
+    ['registries', '#/registries', t('nav.registries')],
     ['compliance', '#/compliance', t('nav.compliance')],
     ['settings', '#/settings', t('nav.settings')],
   ];
@@ -199,6 +203,8 @@ function Page({ route }) {
       return <Images />;
     case 'image':
       return <ImageDetail id={route.id} tab={route.tab} />;
+    case 'registries':
+      return <Registries id={route.id} />;
     case 'compliance':
       return <Compliance type={route.type} />;
     case 'settings':

@@ -2,6 +2,11 @@
 // (DescribeComplianceAssetPolicyItemList). Re-check an asset (ScanComplianceAssets), the items
 // that could not be checked (ScanComplianceScanFailedAssets) or one item
 // (ScanComplianceAssetsByPolicyItem); the lists are then polled until the asset's check is done.
+// An item is whitelisted on its asset (AddComplianceAssetPolicySetToWhitelist) or taken off
+// (DeleteCompliancePolicyItemFromWhitelist). The Whitelist section lists every entry
+// (DescribeComplianceWhitelistItemList), removes them and whitelists an item on all assets
+// (AddCompliancePolicyItemToWhitelist); Periodic checks edits each asset type's periodic task
+// (DescribeCompliancePeriodTaskList / ModifyCompliancePeriodTask).
 import { useEffect, useState } from 'preact/hooks';
 import { ErrorText, Loading, Pager, TableWrap, Tabs, fmtTime, useAsync, useCtx } from '../ui.jsx';
 import { ASSET_TYPES } from './overview.jsx';
@@ -11,7 +16,31 @@ const MAX_POLLS = 150;
 
 const assetLabel = (a) => a.AssetName || a.ImageTag || a.NodeName || String(a.CustomerAssetId);
 
+const SECTIONS = ['assets', 'whitelist', 'periodic'];
+
 export function Compliance({ type }) {
+  const { t } = useCtx();
+  const section = SECTIONS.includes(type) ? type : 'assets';
+  return (
+    <section aria-labelledby="page-title">
+      <h1 id="page-title" tabIndex={-1}>{t('compliance.title')}</h1>
+      <nav aria-label={t('compliance.sections')} class="subnav">
+        <ul>
+          {SECTIONS.map((x) => (
+            <li>
+              <a href={x === 'assets' ? '#/compliance' : `#/compliance/${x}`} aria-current={x === section ? 'page' : undefined}>
+                {t(`compliance.section.${x}`)}
+              </a>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      {section === 'whitelist' ? <Whitelist /> : section === 'periodic' ? <PeriodTasks /> : <Assets type={type} />}
+    </section>
+  );
+}
+
+function Assets({ type }) {
   const { t, call } = useCtx();
   const current = ASSET_TYPES.includes(type) ? type : 'ASSET_HOST';
   const [p, setP] = useState({ offset: 0, limit: 20 });
@@ -63,8 +92,7 @@ export function Compliance({ type }) {
   const openRow = open && rows.find((a) => a.CustomerAssetId === open.CustomerAssetId);
 
   return (
-    <section aria-labelledby="page-title">
-      <h1 id="page-title" tabIndex={-1}>{t('compliance.title')}</h1>
+    <>
       <Tabs
         label={t('compliance.types')}
         idPrefix="ctype"
@@ -148,7 +176,7 @@ export function Compliance({ type }) {
           />
         ) : null}
       </Tabs>
-    </section>
+    </>
   );
 }
 
@@ -170,15 +198,35 @@ function RiskLevel({ level }) {
 function Items({ asset, version, onRecheck }) {
   const { t, call } = useCtx();
   const [p, setP] = useState({ offset: 0, limit: 50 });
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
   const items = useAsync(
     () => call('DescribeComplianceAssetPolicyItemList', { CustomerAssetId: asset.CustomerAssetId, Limit: p.limit, Offset: p.offset }),
     `${asset.CustomerAssetId}/${p.offset}/${p.limit}/${version}`,
   );
   const name = assetLabel(asset);
+  const change = async (action, params) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await call(action, params);
+      items.reload();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const whitelist = (it) =>
+    change('AddComplianceAssetPolicySetToWhitelist', {
+      AssetPolicySetList: [{ CustomerAssetItemId: asset.CustomerAssetId, CustomerPolicyItemIdSet: [it.CustomerPolicyItemId] }],
+      AssetType: asset.AssetType,
+    });
+  const unlist = (it) => change('DeleteCompliancePolicyItemFromWhitelist', { WhitelistIdSet: [it.WhitelistId] });
   return (
     <section aria-labelledby="items-title" class="items">
       <h2 id="items-title">{t('compliance.itemsOf', { name })}</h2>
-      <ErrorText error={items.error} />
+      <ErrorText error={error || items.error} />
       <Loading on={items.loading && !items.data} />
       <TableWrap label={t('compliance.items')}>
         <table id="items-table">
@@ -202,6 +250,7 @@ function Items({ asset, version, onRecheck }) {
                 </td>
                 <td>
                   <Result r={it.CheckResult} />
+                  {it.WhitelistId ? <span class="badge whitelisted">{t('compliance.whitelisted')}</span> : null}
                 </td>
                 <td>
                   {it.VerifyInfo || it.FixSuggestion ? (
@@ -217,9 +266,20 @@ function Items({ asset, version, onRecheck }) {
                   ) : null}
                 </td>
                 <td>
-                  <button type="button" aria-label={t('compliance.recheckItem', { name: it.Name })} onClick={() => onRecheck(it)}>
-                    {t('compliance.recheck')}
-                  </button>
+                  <div class="actions">
+                    <button type="button" aria-label={t('compliance.recheckItem', { name: it.Name })} onClick={() => onRecheck(it)}>
+                      {t('compliance.recheck')}
+                    </button>
+                    {it.WhitelistId ? (
+                      <button type="button" disabled={busy} aria-label={t('compliance.unlistItem', { name: it.Name })} onClick={() => unlist(it)}>
+                        {t('compliance.unlist')}
+                      </button>
+                    ) : (
+                      <button type="button" disabled={busy} aria-label={t('compliance.whitelistItem', { name: it.Name })} onClick={() => whitelist(it)}>
+                        {t('compliance.whitelist')}
+                      </button>
+                    )}
+                  </div>
                 </td>
               </tr>
             ))}
@@ -228,5 +288,194 @@ function Items({ asset, version, onRecheck }) {
       </TableWrap>
       {items.data ? <Pager idPrefix="items" {...p} total={items.data.TotalCount} onChange={setP} /> : null}
     </section>
+  );
+}
+
+function Whitelist() {
+  const { t, call } = useCtx();
+  const [p, setP] = useState({ offset: 0, limit: 20 });
+  const [itemId, setItemId] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const [notice, setNotice] = useState(null);
+  const list = useAsync(
+    () => call('DescribeComplianceWhitelistItemList', { AssetTypeSet: ASSET_TYPES, Limit: p.limit, Offset: p.offset, By: 'InsertTime', Order: 'DESC' }),
+    `${p.offset}/${p.limit}`,
+  );
+  const change = async (action, params, msg) => {
+    setBusy(true);
+    setError(null);
+    setNotice(null);
+    try {
+      await call(action, params);
+      setNotice(msg);
+      list.reload();
+      return true;
+    } catch (e) {
+      setError(e);
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  };
+  const rows = list.data?.WhitelistItemSet || [];
+  return (
+    <section aria-labelledby="wl-title">
+      <h2 id="wl-title">{t('compliance.section.whitelist')}</h2>
+      <p class="muted">{t('compliance.whitelistNote')}</p>
+      <form
+        class="filters"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          const id = Number(itemId);
+          if (await change('AddCompliancePolicyItemToWhitelist', { CustomerPolicyItemIdSet: [id] }, t('compliance.whitelistAdded', { id }))) setItemId('');
+        }}
+      >
+        <div class="field">
+          <label for="wl-item">{t('compliance.itemId')}</label>
+          <input id="wl-item" type="number" min="1" required value={itemId} onInput={(e) => setItemId(e.currentTarget.value)} />
+        </div>
+        <button type="submit" class="primary" disabled={busy}>
+          {t('compliance.whitelistAll')}
+        </button>
+      </form>
+      <p role="status" class="notice">{notice}</p>
+      <ErrorText error={error || list.error} />
+      <Loading on={list.loading && !list.data} />
+      <TableWrap label={t('compliance.section.whitelist')}>
+        <table id="whitelist-table">
+          <thead>
+            <tr>
+              <th scope="col">{t('compliance.itemId')}</th>
+              <th scope="col">{t('compliance.item')}</th>
+              <th scope="col">{t('compliance.standard')}</th>
+              <th scope="col">{t('compliance.affected')}</th>
+              <th scope="col">{t('compliance.added')}</th>
+              <th scope="col">{t('common.actions')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((w) => (
+              <tr data-whitelist-id={w.WhitelistItemId} data-item-id={w.CustomerPolicyItemId}>
+                <td class="num">{w.CustomerPolicyItemId}</td>
+                <td>{w.Name}</td>
+                <td>{w.StandardName}</td>
+                <td class="num">{w.AffectedAssetCount}</td>
+                <td class="time">{fmtTime(w.InsertTime)}</td>
+                <td>
+                  <button
+                    type="button"
+                    disabled={busy}
+                    aria-label={t('compliance.unlistItem', { name: w.Name })}
+                    onClick={() => change('DeleteCompliancePolicyItemFromWhitelist', { WhitelistIdSet: [w.WhitelistItemId] }, t('compliance.whitelistRemoved', { name: w.Name }))}
+                  >
+                    {t('compliance.unlist')}
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </TableWrap>
+      {!list.loading && rows.length === 0 && !list.error ? <p class="muted">{t('common.empty')}</p> : null}
+      {list.data ? <Pager idPrefix="whitelist" {...p} total={list.data.TotalCount} onChange={setP} /> : null}
+    </section>
+  );
+}
+
+const FREQUENCIES = [1, 3, 7];
+
+function PeriodTasks() {
+  const { t, call } = useCtx();
+  const list = useAsync(() => call('DescribeCompliancePeriodTaskList', { Limit: 100 }), 'period');
+  return (
+    <section aria-labelledby="period-title">
+      <h2 id="period-title">{t('compliance.section.periodic')}</h2>
+      <p class="muted">{t('compliance.periodicNote')}</p>
+      <ErrorText error={list.error} />
+      <Loading on={list.loading && !list.data} />
+      <div class="period-list">
+        {(list.data?.PeriodTaskSet || []).map((task) => (
+          <PeriodTask task={task} onSaved={list.reload} />
+        ))}
+      </div>
+    </section>
+  );
+}
+
+function PeriodTask({ task, onSaved }) {
+  const { t, call } = useCtx();
+  const std = task.BenchmarkStandardSet[0];
+  const initial = () => ({
+    enable: task.PeriodRule.Enable,
+    frequency: task.PeriodRule.Frequency,
+    time: task.PeriodRule.ExecutionTime,
+    standard: std ? std.Enabled : true,
+  });
+  const [f, setF] = useState(initial);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const [saved, setSaved] = useState(false);
+  useEffect(() => setF(initial()), [JSON.stringify(task.PeriodRule), std?.Enabled]);
+  const set = (patch) => {
+    setSaved(false);
+    setF((x) => ({ ...x, ...patch }));
+  };
+  const id = `pt-${task.PeriodTaskId}`;
+  const save = async (e) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      // A time input may drop the seconds; the API wants HH:mm:SS.
+      const time = f.time.length === 5 ? `${f.time}:00` : f.time;
+      const req = { PeriodTaskId: task.PeriodTaskId, PeriodRule: { Frequency: Number(f.frequency), ExecutionTime: time, Enable: f.enable } };
+      if (std) req.StandardSettings = [{ StandardId: std.StandardId, Enable: f.standard }];
+      await call('ModifyCompliancePeriodTask', req);
+      setSaved(true);
+      onSaved();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const title = t(`asset.${task.AssetType}`);
+  return (
+    <form class="panel period" onSubmit={save} aria-labelledby={`${id}-title`} data-asset-type={task.AssetType}>
+      <h3 id={`${id}-title`}>{title}</h3>
+      <label class="check">
+        <input type="checkbox" checked={f.enable} onChange={(e) => set({ enable: e.currentTarget.checked })} />
+        {t('compliance.periodEnable')}
+      </label>
+      <div class="field">
+        <label for={`${id}-freq`}>{t('compliance.frequency')}</label>
+        <select id={`${id}-freq`} value={f.frequency} onChange={(e) => set({ frequency: Number(e.currentTarget.value) })}>
+          {FREQUENCIES.map((n) => (
+            <option value={n}>{t('compliance.everyDays', { n })}</option>
+          ))}
+        </select>
+      </div>
+      <div class="field">
+        <label for={`${id}-time`}>{t('compliance.execTime')}</label>
+        <input id={`${id}-time`} type="time" step="1" required value={f.time} onInput={(e) => set({ time: e.currentTarget.value })} />
+      </div>
+      {std ? (
+        <label class="check">
+          <input type="checkbox" checked={f.standard} onChange={(e) => set({ standard: e.currentTarget.checked })} />
+          {t('compliance.standardOn', { name: std.Name, n: std.PolicyItemCount })}
+        </label>
+      ) : null}
+      <p class="muted">
+        {t('compliance.lastTrigger')}: {fmtTime(task.LastTriggerTime) || '—'}
+      </p>
+      <ErrorText error={error} />
+      <div class="buttons">
+        <span role="status">{saved ? t('common.saved') : ''}</span>
+        <button type="submit" class="primary" disabled={busy} aria-label={t('compliance.savePeriod', { name: title })}>
+          {t('common.save')}
+        </button>
+      </div>
+    </form>
   );
 }

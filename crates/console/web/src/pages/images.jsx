@@ -1,12 +1,12 @@
 // Images: DescribeAssetImageList with filters, sort and paging; Scan / Scan selected open the
 // scanner dialog (CreateAssetImageScanTask); the running task's progress is polled from
 // DescribeAssetImageScanStatus, one request at a time, and Stop is ModifyAssetImageScanStop.
-import { useEffect, useRef, useState } from 'preact/hooks';
-import { ErrorText, Loading, Modal, Pager, SortTh, TableWrap, fmtSize, fmtTime, shortId, useAsync, useCtx } from '../ui.jsx';
+import { useEffect, useState } from 'preact/hooks';
+import { ErrorText, Loading, Pager, SortTh, TableWrap, fmtSize, fmtTime, shortId, useAsync, useCtx } from '../ui.jsx';
+import { ScanDialog, ScanProgress } from '../scan.jsx';
 
 const STATUSES = ['NOT_SCAN', 'SCANNING', 'SCANNED', 'SCAN_ERR'];
 const RISKS = ['CriticalLevelVul', 'HighLevelVul', 'MediumLevelVul', 'LowLevelVul', 'VirusCnt', 'RiskCnt'];
-const POLL_MS = 1000;
 
 export function imageListParams(q) {
   const filters = [];
@@ -179,6 +179,7 @@ export function Images() {
       {dialog ? (
         <ScanDialog
           images={dialog}
+          start={async (scanners) => (await call('CreateAssetImageScanTask', { Images: dialog.map((i) => i.id), ...scanners })).TaskID}
           onClose={() => setDialog(null)}
           onStarted={(id) => {
             setDialog(null);
@@ -192,7 +193,7 @@ export function Images() {
   );
 }
 
-function VulCounts({ img }) {
+export function VulCounts({ img }) {
   const { t } = useCtx();
   const parts = [
     [4, img.CriticalLevelVulCnt],
@@ -215,123 +216,3 @@ function VulCounts({ img }) {
   );
 }
 
-function ScanDialog({ images, onClose, onStarted }) {
-  const { t, call } = useCtx();
-  const [scanners, setScanners] = useState({ ScanVul: true, ScanVirus: true, ScanRisk: true });
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState(null);
-  const none = !scanners.ScanVul && !scanners.ScanVirus && !scanners.ScanRisk;
-  const start = async (e) => {
-    e.preventDefault();
-    if (busy || none) return;
-    setBusy(true);
-    setError(null);
-    try {
-      // Sent once; a failure is shown, never retried behind the user's back.
-      const r = await call('CreateAssetImageScanTask', { Images: images.map((i) => i.id), ...scanners });
-      onStarted(r.TaskID);
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
-  };
-  const box = (key, label) => (
-    <label class="check">
-      <input type="checkbox" checked={scanners[key]} onChange={(e) => setScanners({ ...scanners, [key]: e.currentTarget.checked })} />
-      {label}
-    </label>
-  );
-  return (
-    <Modal id="scan-dialog" title={t('scan.dialog', { n: images.length })} onClose={onClose}>
-      <form onSubmit={start}>
-        <ul class="chosen">
-          {images.slice(0, 8).map((i) => (
-            <li class="mono">{i.label}</li>
-          ))}
-          {images.length > 8 ? <li>… +{images.length - 8}</li> : null}
-        </ul>
-        <fieldset>
-          <legend>{t('scan.scanners')}</legend>
-          {box('ScanVul', t('scan.vul'))}
-          {box('ScanVirus', t('scan.virus'))}
-          {box('ScanRisk', t('scan.risk'))}
-        </fieldset>
-        {none ? <p class="muted">{t('scan.pickOne')}</p> : null}
-        <ErrorText error={error} />
-        <div class="buttons">
-          <button type="button" onClick={onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" class="primary" disabled={busy || none}>
-            {t('scan.start')}
-          </button>
-        </div>
-      </form>
-    </Modal>
-  );
-}
-
-/** Polls the task until END (one request in flight at a time), then keeps the final state. */
-function ScanProgress({ taskId, onEnd }) {
-  const { t, call } = useCtx();
-  const [s, setS] = useState(null);
-  const [error, setError] = useState(null);
-  const [stopping, setStopping] = useState(false);
-  const onEndRef = useRef(onEnd);
-  onEndRef.current = onEnd;
-  useEffect(() => {
-    let live = true;
-    let timer = null;
-    const tick = async () => {
-      try {
-        const r = await call('DescribeAssetImageScanStatus', { TaskID: taskId });
-        if (!live) return;
-        setS(r);
-        setError(null);
-        if (r.Status === 'END') {
-          onEndRef.current();
-          return;
-        }
-      } catch (e) {
-        if (!live) return;
-        setError(e);
-      }
-      timer = setTimeout(tick, POLL_MS);
-    };
-    tick();
-    return () => {
-      live = false;
-      clearTimeout(timer);
-    };
-  }, [taskId]);
-  const stop = async () => {
-    setStopping(true);
-    try {
-      await call('ModifyAssetImageScanStop', { TaskID: taskId });
-    } catch (e) {
-      setError(e);
-      setStopping(false);
-    }
-  };
-  const pct = s ? s.Schedule : 0;
-  const ended = s && s.Status === 'END';
-  return (
-    <section class="progress-panel" aria-labelledby="progress-title" id="scan-progress">
-      <h2 id="progress-title">
-        {t('scan.task', { id: taskId })} —{' '}
-        <span id="scan-state" role="status">{ended ? (stopping ? t('scan.stopped') : t('scan.finished')) : t('scan.running')}</span>
-      </h2>
-      <progress id="scan-progress-bar" max="100" value={pct} aria-label={t('scan.progress')} />
-      <p id="scan-progress-text">
-        {s ? t('scan.detail', { pct, done: s.ImageScanCnt, total: s.ImageTotal }) : t('common.loading')}
-        {s && !ended && s.LeftSeconds > 0 ? ` · ${t('scan.left', { s: s.LeftSeconds })}` : ''}
-      </p>
-      <ErrorText error={error} />
-      {!ended ? (
-        <button type="button" onClick={stop} disabled={stopping}>
-          {t('scan.stop')}
-        </button>
-      ) : null}
-    </section>
-  );
-}

@@ -1,27 +1,31 @@
-// Overview: asset counts (DescribeAssetSummary), images by highest severity (every page of
-// DescribeAssetImageList), the scan schedule and the compliance pass rate per asset type.
+// Overview: asset counts (DescribeAssetSummary), images by highest severity (counts from
+// DescribeAssetImageList, see severityBuckets), the scan schedule and the compliance pass rate per
+// asset type. Not shown: the advisory data's age — no action of the API reports when the
+// vulnerability data was last updated (the TCSS action that would, DescribeVulScanInfo, is not
+// implemented), and the console shows only what the API says.
 import { fmtUtc, nextScan } from '../schedule.js';
 import { ErrorText, Loading, SevBadge, useAsync, useCtx } from '../ui.jsx';
 
 export const ASSET_TYPES = ['ASSET_CONTAINER', 'ASSET_IMAGE', 'ASSET_HOST', 'ASSET_K8S', 'ASSET_CONTAINERD', 'ASSET_CONTAINERD_CONTAINER'];
 
-/** 4..1 = the highest vulnerability level found, 0 = scanned and none, 'unscanned'. */
-export function highestSeverity(img) {
-  if (img.ScanStatus === 'NOT_SCAN' || !img.ScanTime) return 'unscanned';
-  if (img.CriticalLevelVulCnt > 0) return 4;
-  if (img.HighLevelVulCnt > 0) return 3;
-  if (img.MediumLevelVulCnt > 0) return 2;
-  if (img.LowLevelVulCnt > 0) return 1;
-  return 0;
-}
+const LEVELS = ['CriticalLevelVul', 'HighLevelVul', 'MediumLevelVul', 'LowLevelVul'];
 
-async function allImages(call) {
-  const out = [];
-  for (let offset = 0; ; offset += 100) {
-    const r = await call('DescribeAssetImageList', { Limit: 100, Offset: offset });
-    out.push(...r.List);
-    if (r.List.length < 100 || out.length >= r.TotalCount) return out;
-  }
+/**
+ * Images by highest vulnerability level, counted on the server: a `Limit: 0` DescribeAssetImageList
+ * per bucket (its TotalCount), never the rows, so the page costs the same with 1,000 images as with
+ * ten. `SecurityRisk` values are OR-ed, so [Critical, High] counts images whose highest level is
+ * High or above; each bucket is the difference of two such counts. 'unscanned' = ScanStatus
+ * NOT_SCAN; 0 = the rest (scanned, or scanning/failed, with no vulnerability found).
+ */
+export async function severityBuckets(call) {
+  const count = (filters) => call('DescribeAssetImageList', { Limit: 0, Filters: filters }).then((r) => r.TotalCount);
+  const atLeast = LEVELS.map((_, i) => count([{ Name: 'SecurityRisk', Values: LEVELS.slice(0, i + 1) }]));
+  const [total, unscanned, c, ch, chm, chml] = await Promise.all([
+    count([]),
+    count([{ Name: 'ScanStatus', Values: ['NOT_SCAN'] }]),
+    ...atLeast,
+  ]);
+  return { total, 4: c, 3: ch - c, 2: chm - ch, 1: chml - chm, 0: total - chml - unscanned, unscanned };
 }
 
 function Card({ label, value, sub }) {
@@ -47,14 +51,13 @@ function ScheduleCard({ setting }) {
 export function Overview() {
   const { t, call } = useCtx();
   const summary = useAsync(() => call('DescribeAssetSummary', {}), 'summary');
-  const images = useAsync(() => allImages(call), 'images');
+  const images = useAsync(() => severityBuckets(call), 'images');
   const setting = useAsync(() => call('DescribeAssetImageScanSetting', {}), 'setting');
   const compliance = useAsync(() => call('DescribeComplianceTaskAssetSummary', { AssetTypeSet: ASSET_TYPES }), 'compliance');
   const s = summary.data;
 
-  const buckets = { 4: 0, 3: 0, 2: 0, 1: 0, 0: 0, unscanned: 0 };
-  for (const img of images.data || []) buckets[highestSeverity(img)]++;
-  const total = (images.data || []).length || 1;
+  const buckets = images.data || {};
+  const total = buckets.total || 1;
 
   return (
     <section aria-labelledby="page-title">

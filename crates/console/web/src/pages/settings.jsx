@@ -1,12 +1,18 @@
 // Settings: the scheduled image scan (DescribeAssetImageScanSetting / CreateAssetImageScanSetting;
 // Create replaces the whole setting, so the fields this form does not show are sent back as read).
+// API keys: the TCSS API has no action that lists or creates keys (none of the actions in
+// ../shared/spec/actions.md does), and the console uses no other API, so it shows the key this tab
+// signs with (SecretId masked) and the server commands that list, create and rotate keys.
 import { useEffect, useState } from 'preact/hooks';
 import { ErrorText, Loading, Prose, useAsync, useCtx } from '../ui.jsx';
 
 const hhmm = (s) => (s || '').slice(0, 5);
 
+/** `AKIDabcd…wxyz`: enough to tell keys apart, not the whole id. */
+export const maskId = (id) => (id.length <= 12 ? `${id.slice(0, 2)}…` : `${id.slice(0, 8)}…${id.slice(-4)}`);
+
 export function Settings() {
-  const { t, call } = useCtx();
+  const { t, call, secretId } = useCtx();
   const current = useAsync(() => call('DescribeAssetImageScanSetting', {}), 'setting');
   const [form, setForm] = useState(null);
   const [busy, setBusy] = useState(false);
@@ -109,7 +115,15 @@ export function Settings() {
       </section>
       <section aria-labelledby="keys-title" class="panel">
         <h2 id="keys-title">{t('settings.keys')}</h2>
+        <dl class="facts">
+          <dt>{t('settings.signedInAs')}</dt>
+          <dd class="mono" id="signed-in-key">{maskId(secretId || '')}</dd>
+        </dl>
         <p>
+          <Prose text={t('settings.keysHow')} />
+        </p>
+        <pre class="commands">{'shipshape keys list\nshipshape keys create --app-id APPID\nshipshape keys rotate SECRET_ID\nshipshape keys disable SECRET_ID'}</pre>
+        <p class="muted">
           <Prose text={t('settings.keysNote')} />
         </p>
       </section>
