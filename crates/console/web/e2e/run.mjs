@@ -424,6 +424,15 @@ try {
     report.syncedAfterEdit = await renamed.locator('.sync-status').innerText();
   }
 
+  step('images at the end (the registry brought its images into the inventory)');
+  await nav(page, 'Images').click();
+  await page.getByLabel('Rows per page').selectOption('100');
+  await page.waitForFunction(() => document.querySelector('.pager .range')?.innerText.startsWith('1–'));
+  await page.waitForFunction(() => document.querySelector('#images-table')?.getAttribute('aria-busy') === 'false');
+  report.imagesEnd = await page.locator('#images-table tbody tr').evaluateAll((rs) =>
+    rs.map((r) => ({ id: r.dataset.imageId, name: r.querySelector('.image-link').innerText })),
+  );
+
   step('overview at the end: images by highest severity');
   await nav(page, 'Overview').click();
   await page.locator('#severity-table').waitFor();

@@ -105,6 +105,36 @@ export function Pager({ offset, limit, total, onChange, sizes = [10, 20, 50, 100
   );
 }
 
+/** Under a paged table: "nothing to show" when the page is empty, then the pager. */
+export function ListEnd({ list, rows, p, onChange, idPrefix, empty }) {
+  const { t } = useCtx();
+  return (
+    <>
+      {!list.loading && rows.length === 0 && !list.error ? <p class="muted">{empty || t('common.empty')}</p> : null}
+      {list.data ? <Pager idPrefix={idPrefix} offset={p.offset} limit={p.limit} total={list.data.TotalCount} onChange={onChange} /> : null}
+    </>
+  );
+}
+
+/** A change sent on a click: `run(fn)` marks busy, keeps the error, resolves to fn's value (undefined on error). */
+export function useAction() {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const run = async (fn) => {
+    setBusy(true);
+    setError(null);
+    try {
+      return await fn();
+    } catch (e) {
+      setError(e);
+      return undefined;
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, run };
+}
+
 /** A column header that sorts: a button inside the th, aria-sort on the th. */
 export function SortTh({ label, field, sort, onSort }) {
   const { t } = useCtx();

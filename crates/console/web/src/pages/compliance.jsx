@@ -8,7 +8,7 @@
 // (AddCompliancePolicyItemToWhitelist); Periodic checks edits each asset type's periodic task
 // (DescribeCompliancePeriodTaskList / ModifyCompliancePeriodTask).
 import { useEffect, useState } from 'preact/hooks';
-import { ErrorText, Loading, Pager, TableWrap, Tabs, fmtTime, useAsync, useCtx } from '../ui.jsx';
+import { ErrorText, ListEnd, Loading, Pager, TableWrap, Tabs, fmtTime, useAction, useAsync, useCtx } from '../ui.jsx';
 import { ASSET_TYPES } from './overview.jsx';
 
 const POLL_MS = 2000;
@@ -160,8 +160,7 @@ function Assets({ type }) {
             </tbody>
           </table>
         </TableWrap>
-        {!list.loading && rows.length === 0 && !list.error ? <p class="muted">{t('common.empty')}</p> : null}
-        {list.data ? <Pager idPrefix="assets" {...p} total={list.data.TotalCount} onChange={setP} /> : null}
+        <ListEnd list={list} rows={rows} p={p} onChange={setP} idPrefix="assets" />
         {openRow ? (
           <Items
             asset={openRow}
@@ -198,25 +197,13 @@ function RiskLevel({ level }) {
 function Items({ asset, version, onRecheck }) {
   const { t, call } = useCtx();
   const [p, setP] = useState({ offset: 0, limit: 50 });
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const items = useAsync(
     () => call('DescribeComplianceAssetPolicyItemList', { CustomerAssetId: asset.CustomerAssetId, Limit: p.limit, Offset: p.offset }),
     `${asset.CustomerAssetId}/${p.offset}/${p.limit}/${version}`,
   );
   const name = assetLabel(asset);
-  const change = async (action, params) => {
-    setBusy(true);
-    setError(null);
-    try {
-      await call(action, params);
-      items.reload();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const change = (action, params) => run(() => call(action, params).then(items.reload));
   const whitelist = (it) =>
     change('AddComplianceAssetPolicySetToWhitelist', {
       AssetPolicySetList: [{ CustomerAssetItemId: asset.CustomerAssetId, CustomerPolicyItemIdSet: [it.CustomerPolicyItemId] }],
@@ -295,28 +282,20 @@ function Whitelist() {
   const { t, call } = useCtx();
   const [p, setP] = useState({ offset: 0, limit: 20 });
   const [itemId, setItemId] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState(null);
+  const { busy, error, run } = useAction();
   const [notice, setNotice] = useState(null);
   const list = useAsync(
     () => call('DescribeComplianceWhitelistItemList', { AssetTypeSet: ASSET_TYPES, Limit: p.limit, Offset: p.offset, By: 'InsertTime', Order: 'DESC' }),
     `${p.offset}/${p.limit}`,
   );
-  const change = async (action, params, msg) => {
-    setBusy(true);
-    setError(null);
+  const change = (action, params, msg) => {
     setNotice(null);
-    try {
+    return run(async () => {
       await call(action, params);
       setNotice(msg);
       list.reload();
       return true;
-    } catch (e) {
-      setError(e);
-      return false;
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   const rows = list.data?.WhitelistItemSet || [];
   return (
@@ -377,8 +356,7 @@ function Whitelist() {
           </tbody>
         </table>
       </TableWrap>
-      {!list.loading && rows.length === 0 && !list.error ? <p class="muted">{t('common.empty')}</p> : null}
-      {list.data ? <Pager idPrefix="whitelist" {...p} total={list.data.TotalCount} onChange={setP} /> : null}
+      <ListEnd list={list} rows={rows} p={p} onChange={setP} idPrefix="whitelist" />
     </section>
   );
 }
@@ -413,8 +391,7 @@ function PeriodTask({ task, onSaved }) {
     standard: std ? std.Enabled : true,
   });
   const [f, setF] = useState(initial);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState(null);
+  const { busy, error, run } = useAction();
   const [saved, setSaved] = useState(false);
   useEffect(() => setF(initial()), [JSON.stringify(task.PeriodRule), std?.Enabled]);
   const set = (patch) => {
@@ -422,23 +399,17 @@ function PeriodTask({ task, onSaved }) {
     setF((x) => ({ ...x, ...patch }));
   };
   const id = `pt-${task.PeriodTaskId}`;
-  const save = async (e) => {
+  const save = (e) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      // A time input may drop the seconds; the API wants HH:mm:SS.
-      const time = f.time.length === 5 ? `${f.time}:00` : f.time;
-      const req = { PeriodTaskId: task.PeriodTaskId, PeriodRule: { Frequency: Number(f.frequency), ExecutionTime: time, Enable: f.enable } };
-      if (std) req.StandardSettings = [{ StandardId: std.StandardId, Enable: f.standard }];
+    // A time input may drop the seconds; the API wants HH:mm:SS.
+    const time = f.time.length === 5 ? `${f.time}:00` : f.time;
+    const req = { PeriodTaskId: task.PeriodTaskId, PeriodRule: { Frequency: Number(f.frequency), ExecutionTime: time, Enable: f.enable } };
+    if (std) req.StandardSettings = [{ StandardId: std.StandardId, Enable: f.standard }];
+    run(async () => {
       await call('ModifyCompliancePeriodTask', req);
       setSaved(true);
       onSaved();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   const title = t(`asset.${task.AssetType}`);
   return (

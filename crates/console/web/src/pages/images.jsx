@@ -2,7 +2,7 @@
 // scanner dialog (CreateAssetImageScanTask); the running task's progress is polled from
 // DescribeAssetImageScanStatus, one request at a time, and Stop is ModifyAssetImageScanStop.
 import { useEffect, useState } from 'preact/hooks';
-import { ErrorText, Loading, Pager, SortTh, TableWrap, fmtSize, fmtTime, shortId, useAsync, useCtx } from '../ui.jsx';
+import { ErrorText, ListEnd, Loading, SortTh, TableWrap, fmtSize, fmtTime, shortId, useAsync, useCtx } from '../ui.jsx';
 import { ScanDialog, ScanProgress } from '../scan.jsx';
 
 const STATUSES = ['NOT_SCAN', 'SCANNING', 'SCANNED', 'SCAN_ERR'];
@@ -171,10 +171,7 @@ export function Images() {
           </tbody>
         </table>
       </TableWrap>
-      {!list.loading && rows.length === 0 && !list.error ? <p class="muted">{t('common.empty')}</p> : null}
-      {list.data ? (
-        <Pager idPrefix="images" offset={q.offset} limit={q.limit} total={list.data.TotalCount} onChange={(p) => set(p)} />
-      ) : null}
+      <ListEnd list={list} rows={rows} p={q} onChange={set} idPrefix="images" />
 
       {dialog ? (
         <ScanDialog

@@ -7,7 +7,7 @@
 // (the same, by row Id), with the registry task's progress and Stop; a registry's images
 // (DescribeAssetImageRegistryList filtered by RegistryId), paged on the server.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ErrorText, Loading, Modal, Pager, TableWrap, fmtSize, fmtTime, shortId, useAsync, useCtx } from '../ui.jsx';
+import { ErrorText, ListEnd, Loading, Modal, TableWrap, fmtSize, fmtTime, shortId, useAsync, useCtx } from '../ui.jsx';
 import { REGISTRY_SCAN, ScanDialog, ScanProgress, scanTypes } from '../scan.jsx';
 import { VulCounts } from './images.jsx';
 
@@ -190,8 +190,7 @@ export function Registries({ id }) {
           </tbody>
         </table>
       </TableWrap>
-      {!list.loading && rows.length === 0 && !list.error ? <p class="muted">{t('registries.none')}</p> : null}
-      {list.data ? <Pager idPrefix="registries" {...p} total={list.data.TotalCount} onChange={setP} /> : null}
+      <ListEnd list={list} rows={rows} p={p} onChange={setP} idPrefix="registries" empty={t('registries.none')} />
 
       {shown ? (
         <RegistryImages
@@ -487,8 +486,7 @@ function RegistryImages({ registryId, name, onScan, version }) {
           </tbody>
         </table>
       </TableWrap>
-      {!list.loading && rows.length === 0 && !list.error ? <p class="muted">{t('common.empty')}</p> : null}
-      {list.data ? <Pager idPrefix="reg-images" {...p} total={list.data.TotalCount} onChange={setP} /> : null}
+      <ListEnd list={list} rows={rows} p={p} onChange={setP} idPrefix="reg-images" />
     </section>
   );
 }
