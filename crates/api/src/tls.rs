@@ -166,6 +166,22 @@ mod tests {
         assert_eq!(t.summary().leaf_sha256.len(), 64);
     }
 
+    /// The serving state's `Debug` (the resolver holds the signing key) shows no key material.
+    #[test]
+    fn debug_shows_no_key_material() {
+        let t = Tls::load(&data("chain.pem"), &data("chain.key")).unwrap();
+        let shown = format!("{:?}", t.current);
+        let der = PrivateKeyDer::from_pem_file(data("chain.key")).unwrap();
+        let secret = der.secret_der();
+        // As a byte list, as hex, and as the PEM's base64 lines.
+        let list = format!("{:?}", &secret[..24]);
+        let list = &list[1..list.len() - 1];
+        assert!(!shown.contains(list) && !shown.contains(&hex::encode(&secret[..16])), "{shown}");
+        let pem = std::fs::read_to_string(data("chain.key")).unwrap();
+        assert!(pem.lines().filter(|l| !l.starts_with("-----")).all(|l| !shown.contains(l)), "{shown}");
+        assert!(shown.contains("CurrentCert"), "{shown}");
+    }
+
     #[test]
     fn bad_files_are_clear_errors() {
         let err = |c: &str, k: &str| Tls::load(&data(c), &data(k)).err().expect("must fail").to_string();

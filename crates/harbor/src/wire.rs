@@ -68,12 +68,19 @@ pub struct Capability {
     pub additional_attributes: Option<serde_json::Value>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
 pub struct Registry {
     #[serde(default)]
     pub url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization: Option<String>,
+}
+
+impl std::fmt::Debug for Registry {
+    // Harbor's registry credential never reaches a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry").field("url", &self.url).field("authorization", &self.authorization.as_ref().map(|_| "****")).finish()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
@@ -462,5 +469,12 @@ mod tests {
         }))
         .unwrap();
         assert!(!serde_json::to_string(&r.without_credential()).unwrap().contains("c2VjcmV0"));
+    }
+
+    #[test]
+    fn debug_masks_the_registry_credential() {
+        let r = Registry { url: Some("http://r".into()), authorization: Some("Basic c2VjcmV0".into()) };
+        let shown = format!("{r:?}");
+        assert!(shown.contains("http://r") && shown.contains("****") && !shown.contains("c2VjcmV0"), "{shown}");
     }
 }

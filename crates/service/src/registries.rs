@@ -131,7 +131,7 @@ pub struct ConnDetectConfig {
     pub uuid: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct AddAssetImageRegistryRegistryDetailRequest {
     pub name: String,
@@ -152,7 +152,7 @@ pub struct AddAssetImageRegistryRegistryDetailRequest {
     pub instance_id: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct UpdateAssetImageRegistryRegistryDetailRequest {
     pub name: String,
@@ -636,7 +636,7 @@ pub async fn describe_registry_list(
     Ok(DescribeAssetImageRegistryRegistryListResponse { list: paged(rows, paging).iter().map(registry_info).collect(), total_count: total })
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Serialize, Default)]
 #[serde(rename_all = "PascalCase")]
 pub struct DescribeAssetImageRegistryRegistryDetailResponse {
     pub name: String,
@@ -2684,5 +2684,56 @@ mod cost {
                 );
             }
         }
+    }
+}
+
+/// `Debug` of a registry's settings: what names it, never its password or webhook token.
+macro_rules! registry_debug {
+    ($($ty:ident),*) => {$(
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    .field("name", &self.name)
+                    .field("url", &self.url)
+                    .field("username", &self.username)
+                    .field("password", &if self.password.is_empty() { "" } else { "****" })
+                    .finish_non_exhaustive()
+            }
+        }
+    )*};
+}
+registry_debug!(
+    AddAssetImageRegistryRegistryDetailRequest,
+    UpdateAssetImageRegistryRegistryDetailRequest,
+    DescribeAssetImageRegistryRegistryDetailResponse
+);
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    /// Each registry type holding a password or webhook token keeps both out of `Debug`.
+    #[test]
+    fn registry_secrets_are_masked() {
+        let fields = serde_json::json!({"Name": "n", "Username": "u", "Password": "ThePassword", "Url": "http://r",
+            "RegistryType": "harbor", "NetType": "public", "WebhookToken": "TheToken"});
+        let add: AddAssetImageRegistryRegistryDetailRequest = serde_json::from_value(fields.clone()).unwrap();
+        let mut update_fields = fields.clone();
+        update_fields.as_object_mut().unwrap().remove("WebhookToken");
+        let update: UpdateAssetImageRegistryRegistryDetailRequest = serde_json::from_value(update_fields).unwrap();
+        let mut describe = DescribeAssetImageRegistryRegistryDetailResponse {
+            name: "n".into(),
+            username: "u".into(),
+            password: "ThePassword".into(),
+            url: "http://r".into(),
+            webhook_token: "TheToken".into(),
+            ..Default::default()
+        };
+        for shown in [format!("{add:?}"), format!("{update:?}"), format!("{describe:?}")] {
+            assert!(shown.contains("http://r") && shown.contains("****"), "{shown}");
+            assert!(!shown.contains("ThePassword") && !shown.contains("TheToken"), "{shown}");
+        }
+        describe.password.clear();
+        assert!(!format!("{describe:?}").contains("****"), "an empty password shows as empty");
     }
 }

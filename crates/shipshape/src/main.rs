@@ -57,7 +57,7 @@ struct Cli {
 }
 
 /// Options every subcommand accepts.
-#[derive(clap::Args, Debug, Clone)]
+#[derive(clap::Args, Clone)]
 pub struct Global {
     /// Data directory (SQLite database, master.key, credentials.json)
     /// [default: $XDG_DATA_HOME/shipshape, else ~/.local/share/shipshape]
@@ -69,6 +69,17 @@ pub struct Global {
     /// Log format on stderr
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+}
+
+impl std::fmt::Debug for Global {
+    // A PostgreSQL URL may carry its password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Global")
+            .field("data_dir", &self.data_dir)
+            .field("database", &self.database.as_deref().map(store::redact_url))
+            .field("log_format", &self.log_format)
+            .finish()
+    }
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,4 +123,16 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging(cli.global.log_format);
     cli.command.run(&cli.global).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_masks_the_database_password() {
+        let g = Global { data_dir: None, database: Some("postgres://app:hunter2@db/x".into()), log_format: LogFormat::Text };
+        let shown = format!("{g:?}");
+        assert!(shown.contains("postgres://app:****@db/x") && !shown.contains("hunter2"), "{shown}");
+    }
 }

@@ -16,11 +16,18 @@ pub struct Account {
 }
 
 /// A freshly created key: the only time the secret is shown.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewKey {
     pub app_id: AccountId,
     pub secret_id: String,
     pub secret_key: String,
+}
+
+impl std::fmt::Debug for NewKey {
+    // The SecretKey is printed once, on purpose, by `keys create`; never by a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewKey").field("app_id", &self.app_id).field("secret_id", &self.secret_id).field("secret_key", &"****").finish()
+    }
 }
 
 /// A key as listed (no secret).

@@ -16,6 +16,7 @@ pub enum Error {
     MasterKey { path: PathBuf, reason: String },
     #[error("the secret of key {secret_id} cannot be decrypted (is this the master.key it was created with?)")]
     Decrypt { secret_id: String },
+    /// The URL as given, its password masked ([`redact_url`]).
     #[error("unsupported database URL `{0}` (expected postgres://… or sqlite://…)")]
     UnsupportedUrl(String),
     #[error("account {0} does not exist")]
@@ -30,9 +31,54 @@ pub enum Error {
     Advisories(String),
 }
 
+/// `url` with the password of its user info replaced by `****` (`postgres://u:****@h/db`): database
+/// URLs are shown in errors and `Debug` output, their passwords never.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => match rest[..at].split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:****{}", &rest[at..]),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
 impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();
         move |source| Error::Io { path, source }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_lose_their_password() {
+        assert_eq!(redact_url("postgres://app:s3cret@db:5432/x?sslmode=require"), "postgres://app:****@db:5432/x?sslmode=require");
+        assert_eq!(redact_url("postgres://app:p%40ss:w@db/x"), "postgres://app:****@db/x");
+        assert_eq!(redact_url("postgres://app@db/x"), "postgres://app@db/x");
+        assert_eq!(redact_url("postgres://db/x?u=a@b"), "postgres://db/x?u=a@b");
+        assert_eq!(redact_url("sqlite:///d/x.db"), "sqlite:///d/x.db");
+        let e = Error::UnsupportedUrl(redact_url("mysql://root:hunter2@h/db"));
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+    }
+
+    /// Every store type holding a secret masks it in `Debug`.
+    #[test]
+    fn debug_masks_secrets() {
+        let key = crate::NewKey { app_id: 7, secret_id: "AKIDpublic".into(), secret_key: "TheSecretKey".into() };
+        let token = crate::harbor::NewHarborToken { token_id: "tid".into(), account: 7, token: "shh_TheToken".into() };
+        let spec = crate::registries::RegistrySpec { name: "r".into(), webhook_token: "TheWebhookToken".into(), ..Default::default() };
+        for (shown, public, secret) in [
+            (format!("{key:?}"), "AKIDpublic", "TheSecretKey"),
+            (format!("{token:?}"), "tid", "TheToken"),
+            (format!("{spec:?}"), "\"r\"", "TheWebhookToken"),
+        ] {
+            assert!(shown.contains(public) && shown.contains("****") && !shown.contains(secret), "{shown}");
+        }
     }
 }

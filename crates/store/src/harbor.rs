@@ -19,12 +19,19 @@ use crate::{Error, Store, now_unix};
 pub const TOKEN_PREFIX: &str = "shh_";
 
 /// A freshly created token: the only time it is shown.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewHarborToken {
     /// Public handle for listing and revoking.
     pub token_id: String,
     pub account: AccountId,
     pub token: String,
+}
+
+impl std::fmt::Debug for NewHarborToken {
+    // The token is printed once, on purpose, by `harbor token create`; never by a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewHarborToken").field("token_id", &self.token_id).field("account", &self.account).field("token", &"****").finish()
+    }
 }
 
 /// A token as listed (no secret).

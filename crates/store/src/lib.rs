@@ -32,7 +32,7 @@ pub mod stats;
 pub mod testing;
 
 pub use accounts::{Account, KeyInfo, NewKey};
-pub use error::Error;
+pub use error::{Error, redact_url};
 pub use image_scan::ImageScanSetting;
 pub use secrets::MASTER_KEY_FILE;
 
@@ -70,7 +70,7 @@ impl Store {
             None => (format!("sqlite://{}?mode=rwc", data_dir.join(SQLITE_FILE).display()), Backend::Sqlite),
             Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => (u.to_string(), Backend::Postgres),
             Some(u) if u.starts_with("sqlite:") => (u.to_string(), Backend::Sqlite),
-            Some(u) => return Err(Error::UnsupportedUrl(u.to_string())),
+            Some(u) => return Err(Error::UnsupportedUrl(redact_url(u))),
         };
         if backend == Backend::Sqlite
             && let Some(file) = private_fs::sqlite_url_path(&url)

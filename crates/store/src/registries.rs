@@ -38,7 +38,7 @@ pub const CONN_FAILED: &str = "status_conn_failed";
 pub const CONN_DETECTING: &str = "status_detecting";
 
 /// What a client sets on a registry (file rows: derived from the file entry).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct RegistrySpec {
     pub name: String,
     /// As given (`https://host:port`, `http://host`, `host:port`).
@@ -77,6 +77,19 @@ pub struct ConnStatus {
     /// Empty on success, else why.
     pub message: String,
     pub checked_at: Option<i64>,
+}
+
+impl std::fmt::Debug for RegistrySpec {
+    // The webhook token is a credential: never in a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistrySpec")
+            .field("name", &self.name)
+            .field("url", &self.url)
+            .field("username", &self.username)
+            .field("webhook_url", &self.webhook_url)
+            .field("webhook_token", &if self.webhook_token.is_empty() { "" } else { "****" })
+            .finish_non_exhaustive()
+    }
 }
 
 /// A connection check of a registry's address and credential. Implemented by `scan` (which

@@ -20,6 +20,13 @@ pub(crate) struct SecretBox {
     cipher: XChaCha20Poly1305,
 }
 
+impl std::fmt::Debug for SecretBox {
+    // The master key never reaches a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretBox(****)")
+    }
+}
+
 impl SecretBox {
     /// Loads `dir/master.key`, creating it (0600, 32 random bytes as hex) when absent.
     pub(crate) fn open_or_create(dir: &Path) -> Result<SecretBox, Error> {
@@ -101,6 +108,16 @@ pub(crate) fn random_alnum(len: usize) -> Result<String, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_masks_the_master_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = SecretBox::open_or_create(dir.path()).unwrap();
+        let key = std::fs::read_to_string(dir.path().join(MASTER_KEY_FILE)).unwrap();
+        let shown = format!("{b:?}");
+        assert_eq!(shown, "SecretBox(****)");
+        assert!(!shown.contains(key.trim()));
+    }
 
     #[test]
     fn seal_open_round_trip_and_binding() {

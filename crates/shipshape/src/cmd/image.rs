@@ -29,7 +29,7 @@ pub enum ImageCommand {
 }
 
 /// Where the image comes from and how it is read.
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args)]
 pub struct SourceArgs {
     /// The image: NAME[:TAG] or docker:NAME (Docker Engine), docker-archive:FILE, oci:DIR[:REF],
     /// registry:HOST/REPO:TAG
@@ -55,6 +55,17 @@ pub struct SourceArgs {
     /// Write the report here instead of standard output
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for SourceArgs {
+    // The registry password never reaches a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceArgs")
+            .field("source", &self.source)
+            .field("registry_username", &self.registry_username)
+            .field("registry_password", &self.registry_password.as_ref().map(|_| "****"))
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -407,4 +418,22 @@ pub(crate) fn table(header: &str, vulns: &[vuln::VulnFinding], malware: &[Malwar
 
 pub(crate) fn load_signatures(global: &Global) -> anyhow::Result<Arc<malware::Signatures>> {
     super::rules::rule_store(global)?.load().map_err(|e| anyhow::anyhow!("loading malware rules: {e}"))
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use clap::Parser;
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        source: super::SourceArgs,
+    }
+
+    #[test]
+    fn debug_masks_the_registry_password() {
+        let cli = Cli::try_parse_from(["t", "registry:r/a:1", "--registry-username", "u", "--registry-password", "hunter2"]).unwrap();
+        let shown = format!("{:?}", cli.source);
+        assert!(shown.contains("registry:r/a:1") && shown.contains("****") && !shown.contains("hunter2"), "{shown}");
+    }
 }
