@@ -18,10 +18,17 @@ use sha2::{Digest, Sha256};
 
 /// A set of normalised image paths (no leading `/`), held as 64-bit digests. Insert while
 /// walking, then [`PathSet::seal`] (sort, dedup) before asking [`PathSet::contains`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathSet {
     digests: Vec<u64>,
+    /// Sorted and deduplicated (an empty set is).
     sealed: bool,
+}
+
+impl Default for PathSet {
+    fn default() -> Self {
+        PathSet { digests: Vec::new(), sealed: true }
+    }
 }
 
 /// The digest of one path, as held in a [`PathSet`].
@@ -78,7 +85,8 @@ impl<S: AsRef<str>> FromIterator<S> for PathSet {
 }
 
 /// Cached as one hex string of the sorted little-endian digests (16 characters a path; zstd
-/// in the cache takes it to about 8 bytes), not a JSON array of numbers.
+/// in the cache takes it to about 8 bytes), not a JSON array of numbers. Written through
+/// `collect_str`, so a streaming serializer never holds the whole string.
 impl Serialize for PathSet {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut sorted;
@@ -90,26 +98,48 @@ impl Serialize for PathSet {
             sorted.dedup();
             &sorted
         };
-        let mut bytes = Vec::with_capacity(digests.len() * 8);
-        for d in digests {
-            bytes.extend_from_slice(&d.to_le_bytes());
+        s.collect_str(&Hex(digests))
+    }
+}
+
+struct Hex<'a>(&'a [u64]);
+
+impl std::fmt::Display for Hex<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut out = [0u8; 16];
+        for d in self.0 {
+            hex::encode_to_slice(d.to_le_bytes(), &mut out).map_err(|_| std::fmt::Error)?;
+            f.write_str(std::str::from_utf8(&out).map_err(|_| std::fmt::Error)?)?;
         }
-        s.serialize_str(&hex::encode(bytes))
+        Ok(())
     }
 }
 
 impl<'de> Deserialize<'de> for PathSet {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        let bytes = hex::decode(text).map_err(serde::de::Error::custom)?;
-        if bytes.len() % 8 != 0 {
-            return Err(serde::de::Error::custom("path set: length is not a multiple of 8 bytes"));
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = PathSet;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a hex string of 8-byte path digests")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<PathSet, E> {
+                if !text.len().is_multiple_of(16) {
+                    return Err(E::custom("path set: length is not a multiple of 8 bytes"));
+                }
+                let mut digests = Vec::with_capacity(text.len() / 16);
+                for chunk in text.as_bytes().chunks_exact(16) {
+                    let mut b = [0u8; 8];
+                    hex::decode_to_slice(chunk, &mut b).map_err(E::custom)?;
+                    digests.push(u64::from_le_bytes(b));
+                }
+                // Sealing again makes a foreign or reordered entry safe to binary-search.
+                let mut set = PathSet { digests, sealed: false };
+                set.seal();
+                Ok(set)
+            }
         }
-        let digests = bytes.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes"))).collect();
-        // Sealing again makes a foreign or reordered entry safe to binary-search.
-        let mut set = PathSet { digests, sealed: false };
-        set.seal();
-        Ok(set)
+        d.deserialize_str(V)
     }
 }
 

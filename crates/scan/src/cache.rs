@@ -17,10 +17,12 @@ pub trait LayerCache: Send + Sync {
     fn put<'a>(&'a self, key: &'a str, diff_id: &'a str, data: Vec<u8>) -> BoxFuture<'a, Result<(), Error>>;
 }
 
-/// zstd-compressed JSON of the layer index.
+/// zstd-compressed JSON of the layer index, streamed: only the compressed bytes are held
+/// (the path digests of a 2M-file layer would be 32 MB of JSON).
 pub fn encode(idx: &LayerIndex) -> Result<Vec<u8>, Error> {
-    let json = serde_json::to_vec(idx).map_err(|e| Error::Internal(format!("encoding a layer index: {e}")))?;
-    zstd::bulk::compress(&json, 3).map_err(|e| Error::Internal(format!("compressing a layer index: {e}")))
+    let mut z = zstd::stream::Encoder::new(Vec::new(), 3).map_err(|e| Error::Internal(format!("compressing a layer index: {e}")))?;
+    serde_json::to_writer(&mut z, idx).map_err(|e| Error::Internal(format!("encoding a layer index: {e}")))?;
+    z.finish().map_err(|e| Error::Internal(format!("compressing a layer index: {e}")))
 }
 
 /// Cached entries are bounded by what we wrote, but a corrupt or foreign file must not make
@@ -29,8 +31,8 @@ const MAX_ENTRY: usize = 1 << 30;
 
 pub fn decode(key: &str, data: &[u8]) -> Result<LayerIndex, Error> {
     let bad = |reason: String| Error::CacheEntry { key: key.to_string(), reason };
-    let json = zstd::bulk::decompress(data, MAX_ENTRY).map_err(|e| bad(e.to_string()))?;
-    serde_json::from_slice(&json).map_err(|e| bad(e.to_string()))
+    let z = zstd::stream::Decoder::new(data).map_err(|e| bad(e.to_string()))?;
+    serde_json::from_reader(std::io::Read::take(std::io::BufReader::new(z), MAX_ENTRY as u64)).map_err(|e| bad(e.to_string()))
 }
 
 /// The server's cache: the store's `layer_cache` table.
