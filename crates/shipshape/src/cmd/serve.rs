@@ -42,7 +42,10 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     };
     let store = global.open_store().await?;
     tracing::info!(data_dir = %store.data_dir().display(), backend = ?store.backend(), "store open");
-    if store.count_accounts().await? == 0 {
+    // Replicas starting together on an empty database: one of them creates the first account.
+    if store.count_accounts().await? == 0
+        && store.claim_job_slot("bootstrap-account", 1, scan::once::holder(), time::OffsetDateTime::now_utc().unix_timestamp()).await?
+    {
         bootstrap_account(&store).await?;
     }
 
