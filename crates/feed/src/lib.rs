@@ -41,6 +41,9 @@ pub const SOURCE_PREFIX: &str = "feed:";
 const LISTING_CAP: u64 = 1 << 20;
 /// Temp dirs of downloads in the data dir start with this (a crashed run's leftovers are swept).
 const TMP_PREFIX: &str = ".feed-download-";
+/// In each download dir: locked (flock) by its run while the dir is in use, so a later run can tell
+/// a killed run's leftovers (lock free) from a concurrent run's download (lock held).
+const LOCK_FILE: &str = ".lock";
 
 /// What to fetch and how.
 #[derive(Debug, Clone)]
@@ -293,6 +296,7 @@ async fn fetch_and_import(
         .prefix(TMP_PREFIX)
         .tempdir_in(data_dir)
         .map_err(|source| FeedError::Io { path: data_dir.into(), source })?;
+    let _in_use = lock_download_dir(dir.path())?;
     let dest = dir.path().join(&feed.file_name);
     // Validators from another URL (a mirror switched) say nothing about this one.
     let stored = prev
@@ -356,17 +360,37 @@ impl fetch::Transfer for FeedTransfer<'_> {
     }
 }
 
-/// Removes download dirs a killed run left behind (a day old: a concurrent run's are younger).
+/// Holds the download dir's lock for as long as the returned file lives (the OS drops it when the
+/// process dies, however it dies).
+fn lock_download_dir(dir: &Path) -> Result<std::fs::File, FeedError> {
+    let path = dir.join(LOCK_FILE);
+    let io = |source| FeedError::Io { path: path.clone(), source };
+    let f = std::fs::File::create(&path).map_err(io)?;
+    f.lock().map_err(io)?;
+    Ok(f)
+}
+
+/// Removes the download dirs of runs that are gone (killed mid-download or mid-import): their lock
+/// is free. A concurrent run's dir is locked and kept; a dir without a lock file is a run's that
+/// has not taken it yet (kept for a minute) or an older version's (removed after that).
 fn sweep_stale_downloads(data_dir: &Path) {
     let Ok(rd) = std::fs::read_dir(data_dir) else {
         return;
     };
-    let day = std::time::Duration::from_secs(86_400);
     for e in rd.flatten() {
-        let stale = e.file_name().to_string_lossy().starts_with(TMP_PREFIX)
-            && e.metadata().and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|age| age > day));
-        if stale && let Err(err) = std::fs::remove_dir_all(e.path()) {
-            tracing::warn!(path = %e.path().display(), error = %err, "cannot remove a stale feed download");
+        if !e.file_name().to_string_lossy().starts_with(TMP_PREFIX) || !e.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let gone = match std::fs::File::open(e.path().join(LOCK_FILE)) {
+            Ok(f) => f.try_lock().is_ok(),
+            Err(_) => e.metadata().and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|age| age.as_secs() > 60)),
+        };
+        if !gone {
+            continue;
+        }
+        match std::fs::remove_dir_all(e.path()) {
+            Ok(()) => tracing::info!(path = %e.path().display(), "removed the download of a run that did not finish"),
+            Err(err) => tracing::warn!(path = %e.path().display(), error = %err, "cannot remove a stale feed download"),
         }
     }
 }
@@ -387,6 +411,29 @@ fn now_unix() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sweep_removes_only_the_downloads_of_runs_that_are_gone() {
+        let data = tempfile::tempdir().unwrap();
+        let mk = |name: &str| {
+            let d = data.path().join(format!("{TMP_PREFIX}{name}"));
+            std::fs::create_dir(&d).unwrap();
+            std::fs::write(d.join("all.zip"), b"partial").unwrap();
+            d
+        };
+        let (live, killed, fresh, old) = (mk("live"), mk("killed"), mk("fresh"), mk("old"));
+        let _held = lock_download_dir(&live).unwrap();
+        // A killed run's lock file stays, its lock went with the process.
+        drop(lock_download_dir(&killed).unwrap());
+        // No lock file: a run about to take it (fresh) or an older version's leftover (old).
+        let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        std::fs::File::open(&old).unwrap().set_modified(hour_ago).unwrap();
+        std::fs::write(data.path().join(format!("{TMP_PREFIX}file")), b"not a dir").unwrap();
+        sweep_stale_downloads(data.path());
+        assert!(live.exists() && fresh.exists(), "in use");
+        assert!(!killed.exists() && !old.exists(), "left behind");
+        assert!(data.path().join(format!("{TMP_PREFIX}file")).exists());
+    }
 
     /// The same download read from two temp dirs is the same source (fingerprints use base
     /// names), its files named after the feed.
