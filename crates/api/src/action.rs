@@ -1,7 +1,7 @@
 //! The action table: TCSS action name → handler. `service::actions()` builds it from typed handlers
 //! with [`action`]; names that are real TCSS actions but not built yet use [`unsupported`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -38,6 +38,7 @@ pub struct Action {
     pub name: &'static str,
     unsupported: bool,
     mutating: bool,
+    agent_only: bool,
     handler: Arc<HandlerFn>,
 }
 
@@ -55,6 +56,13 @@ impl Action {
     /// Overrides the name-based [`is_mutating_name`] classification (a `Describe…` that writes).
     pub fn mutating(mut self, yes: bool) -> Self {
         self.mutating = yes;
+        self
+    }
+
+    /// Makes this an action for agent keys only ([`model::KeyRole::Agent`]): they can call it
+    /// and nothing else, and other keys cannot call it (`AuthFailure.UnauthorizedOperation`).
+    pub fn agent_only(mut self) -> Self {
+        self.agent_only = true;
         self
     }
 }
@@ -83,6 +91,7 @@ where
         name,
         unsupported: false,
         mutating: is_mutating_name(name),
+        agent_only: false,
         handler: Arc::new(move |caller: Caller, body: Bytes| {
             let handler = Arc::clone(&handler);
             Box::pin(async move {
@@ -101,6 +110,7 @@ pub fn unsupported(name: &'static str) -> Action {
         name,
         unsupported: true,
         mutating: is_mutating_name(name),
+        agent_only: false,
         handler: Arc::new(move |_caller: Caller, _body: Bytes| Box::pin(async move { Err(ApiError::unsupported_operation(name)) })),
     }
 }
@@ -113,17 +123,22 @@ pub struct DuplicateAction(pub &'static str);
 /// Name → handler. Names not in the table are answered with `InvalidAction`.
 pub struct ActionTable {
     map: HashMap<&'static str, (Arc<HandlerFn>, bool)>,
+    agent_only: HashSet<&'static str>,
 }
 
 impl ActionTable {
     pub fn new(actions: Vec<Action>) -> Result<Self, DuplicateAction> {
         let mut map = HashMap::with_capacity(actions.len());
+        let mut agent_only = HashSet::new();
         for a in actions {
+            if a.agent_only {
+                agent_only.insert(a.name);
+            }
             if map.insert(a.name, (a.handler, a.mutating)).is_some() {
                 return Err(DuplicateAction(a.name));
             }
         }
-        Ok(ActionTable { map })
+        Ok(ActionTable { map, agent_only })
     }
 
     /// The canonical (static) name and handler of `name`.
@@ -134,6 +149,12 @@ impl ActionTable {
     /// The canonical name of `name` and whether it changes state.
     pub fn resolve(&self, name: &str) -> Option<(&'static str, bool)> {
         self.map.get_key_value(name).map(|(k, (_, m))| (*k, *m))
+    }
+
+    /// Whether a key of `role` may call `action`: agent keys the agent-only actions, every
+    /// other key all the rest.
+    pub fn allows(&self, role: model::KeyRole, action: &str) -> bool {
+        self.agent_only.contains(action) == (role == model::KeyRole::Agent)
     }
 
     pub fn len(&self) -> usize {

@@ -2,18 +2,20 @@
 //! `service` crate; the API crate only defines the contract.
 
 use futures::future::BoxFuture;
-use model::AccountId;
+use model::{AccountId, KeyRole};
 
-/// An enabled key: the account it acts for and the secret needed to verify TC3 signatures.
+/// An enabled key: the account it acts for, the secret needed to verify TC3 signatures and what
+/// the key may call ([`KeyRole`]: an agent key only the actions marked [`crate::Action::agent_only`]).
 #[derive(Clone)]
 pub struct Credential {
     pub account: AccountId,
     pub secret_key: String,
+    pub role: KeyRole,
 }
 
 impl std::fmt::Debug for Credential {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credential").field("account", &self.account).field("secret_key", &"<redacted>").finish()
+        f.debug_struct("Credential").field("account", &self.account).field("role", &self.role).field("secret_key", &"<redacted>").finish()
     }
 }
 

@@ -341,6 +341,15 @@ async fn authenticate(state: &AppState, req: &axum::http::request::Parts) -> Res
     let (action, mutating) = state.table.resolve(action_name).ok_or_else(|| {
         ApiError::new(TcssCode::InvalidAction, format!("The action `{action_name}` does not exist in tcss {API_VERSION}."))
     })?;
+    if !state.table.allows(credential.role, action) {
+        return Err(ApiError::new(
+            TcssCode::AuthFailureUnauthorizedOperation,
+            match credential.role {
+                model::KeyRole::Agent => format!("This key is a node agent key: it can only report node assets, not call `{action}`."),
+                model::KeyRole::Full => format!("`{action}` is for node agent keys only (`shipshape keys create --role agent`)."),
+            },
+        ));
+    }
     let mut claimed = None;
     if mutating {
         let digest = replay::digest(auth.secret_id, &auth.signature, action);

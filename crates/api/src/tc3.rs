@@ -187,6 +187,50 @@ fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Result<&'h str, Tc3Erro
         .map_err(|_| Tc3Error::InvalidAuthorization(format!("signed header `{name}` is not visible ASCII")))
 }
 
+/// What [`sign`] signs: the request of one action, as the SDKs send it (`POST /`, JSON body).
+pub struct Outgoing<'a> {
+    pub secret_id: &'a str,
+    pub secret_key: &'a str,
+    /// The Host header value (`host:port`).
+    pub host: &'a str,
+    /// The credential scope's service (`tcss`).
+    pub service: &'a str,
+    pub body: &'a [u8],
+    /// Unix seconds, sent as X-TC-Timestamp.
+    pub timestamp: i64,
+}
+
+/// The signing half, for Shipshape's own clients (the node agent): the Authorization header of
+/// `req`, over `content-type: application/json` and `host`, built from the same canonical request
+/// and string to sign the verifier checks.
+pub fn sign(req: &Outgoing<'_>) -> Result<String, Tc3Error> {
+    let date =
+        utc_date(req.timestamp).ok_or_else(|| Tc3Error::InvalidAuthorization(format!("timestamp {} is out of range", req.timestamp)))?;
+    let auth = Authorization {
+        secret_id: req.secret_id,
+        date: &date,
+        service: req.service,
+        signed_headers: "content-type;host",
+        signature: [0; 32],
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/json"));
+    let host =
+        axum::http::HeaderValue::from_str(req.host).map_err(|_| Tc3Error::InvalidAuthorization("the host is not a header value".into()))?;
+    headers.insert(axum::http::header::HOST, host);
+    let timestamp = req.timestamp.to_string();
+    let signed = SignedRequest { method: "POST", query: "", headers: &headers, body: req.body, timestamp: &timestamp };
+    let canonical = canonical_request(&auth, &signed, req.host, &payload_hash(&signed))?;
+    let sts = string_to_sign(&timestamp, &auth, &canonical);
+    let signature = hmac(&derive_signing_key(req.secret_key, &date, req.service), sts.as_bytes());
+    Ok(format!(
+        "{ALGORITHM} Credential={}/{date}/{}/tc3_request, SignedHeaders=content-type;host, Signature={}",
+        req.secret_id,
+        req.service,
+        hex::encode(signature)
+    ))
+}
+
 /// `host:1234` → `host`; `[::1]:1234` → `[::1]`; `http://h:1` → `http://h`. None when there is no port.
 fn strip_port(host: &str) -> Option<&str> {
     let (head, port) = host.rsplit_once(':')?;
@@ -286,6 +330,29 @@ mod tests {
         // One changed body byte breaks it: the raw body is what is signed.
         let tampered = SignedRequest { body: &body[1..], ..req };
         assert_eq!(verify(&auth, SECRET, &tampered), Err(Tc3Error::SignatureFailure));
+    }
+
+    /// The signing half reproduces the worked example's signature, and what it signs verifies.
+    #[test]
+    fn sign_matches_the_worked_example() {
+        let body = br#"{"Limit": 10, "Offset": 0, "Filters": [{"Name": "ImageName", "Values": ["nginx"], "ExactMatch": true}]}"#;
+        let out = Outgoing {
+            secret_id: "AKIDShipshapeTestId000000000000000",
+            secret_key: SECRET,
+            host: "127.0.0.1:18080",
+            service: "tcss",
+            body,
+            timestamp: 1795391718,
+        };
+        let header = sign(&out).unwrap();
+        assert!(header.ends_with("Signature=23e0a77dbd7baf0d81af3a1e82d0f9671c14b42d1515def6e6847608ae02e54e"), "{header}");
+        let auth = parse_authorization(&header).unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", HeaderValue::from_static("application/json"));
+        headers.insert("host", HeaderValue::from_static("127.0.0.1:18080"));
+        let req = SignedRequest { method: "POST", query: "", headers: &headers, body, timestamp: "1795391718" };
+        assert_eq!(verify(&auth, SECRET, &req), Ok(HostVariant::AsSent));
+        assert_eq!(verify(&auth, "other", &req), Err(Tc3Error::SignatureFailure));
     }
 
     #[test]

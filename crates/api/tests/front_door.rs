@@ -29,7 +29,7 @@ struct Keys {
 impl CredentialLookup for Keys {
     fn lookup<'a>(&'a self, secret_id: &'a str) -> BoxFuture<'a, Result<Option<Credential>, LookupError>> {
         self.lookups.fetch_add(1, Ordering::SeqCst);
-        let found = (secret_id == SECRET_ID).then(|| Credential { account: 1, secret_key: SECRET_KEY.into() });
+        let found = (secret_id == SECRET_ID).then(|| Credential { account: 1, secret_key: SECRET_KEY.into(), role: model::KeyRole::Full });
         Box::pin(async move { Ok(found) })
     }
 }

@@ -1,6 +1,7 @@
 //! Assets: what is checked, with the facts collected for it.
 
 use serde::Serialize;
+use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::catalog::AssetType;
@@ -27,5 +28,32 @@ pub struct Asset {
 impl Asset {
     pub fn new(asset_type: AssetType, key: String, name: String, facts: Result<serde_json::Value, CollectError>) -> Asset {
         Asset { asset_type, key, name, facts, collected_at: OffsetDateTime::now_utc() }
+    }
+
+    /// Display details the list actions show (image tag, container id, versions...).
+    pub fn info(&self) -> Value {
+        let Ok(f) = &self.facts else { return json!({}) };
+        let s = |p: &str| f.pointer(p).and_then(Value::as_str).unwrap_or_default().to_string();
+        match self.asset_type {
+            AssetType::Container => json!({
+                "ContainerId": s("/container/Id"),
+                "ImageTag": s("/container/Config/Image"),
+                "PodName": s("/container/Config/Labels/io.kubernetes.pod.name"),
+            }),
+            AssetType::Image => {
+                let tag = f.pointer("/image/RepoTags/0").and_then(Value::as_str).unwrap_or_default().to_string();
+                json!({"ImageId": s("/image/Id"), "ImageTag": tag})
+            }
+            AssetType::Host => json!({
+                "HostName": s("/info/Name"),
+                "DockerVersion": s("/version/Version"),
+                "ContainerdVersion": s("/info/ContainerdCommit/ID"),
+            }),
+            AssetType::Containerd => json!({"ContainerdVersion": s("/version/Version")}),
+            AssetType::ContainerdContainer => {
+                json!({"ImageTag": s("/container/Image"), "ContainerId": self.key.clone()})
+            }
+            AssetType::K8s => json!({"NodeName": self.name.clone()}),
+        }
     }
 }

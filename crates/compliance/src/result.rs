@@ -1,5 +1,6 @@
 //! What one check of one item on one asset concluded.
 
+use model::node::ComplianceItemReport;
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -78,5 +79,33 @@ impl Evaluation {
 
     pub fn is_not_applicable(&self, item_id: u64) -> bool {
         self.not_applicable.iter().any(|n| n.item_id == item_id)
+    }
+
+    /// The outcome of `item_id` as stored and reported: its result, `NOT_APPLICABLE` with why, or
+    /// `CHECK_FAILED` when this evaluation did not cover it (an item of another asset type).
+    /// `now`: unix time for the outcomes that carry no time of their own.
+    pub fn item_report(&self, item_id: u64, now: i64) -> ComplianceItemReport {
+        if let Some(r) = self.get(item_id) {
+            return ComplianceItemReport {
+                item_id,
+                status: r.status.as_str().into(),
+                result: r.result.map(CheckResult::as_str).unwrap_or_default().into(),
+                reason: r.reason.clone(),
+                evidence: r.evidence.clone(),
+                checked_at: r.checked_at.unix_timestamp(),
+            };
+        }
+        let (status, reason) = match self.not_applicable.iter().find(|n| n.item_id == item_id) {
+            Some(na) => ("NOT_APPLICABLE", na.reason.clone()),
+            None => ("CHECK_FAILED", "the item does not apply to this asset type".to_string()),
+        };
+        ComplianceItemReport {
+            item_id,
+            status: status.into(),
+            result: String::new(),
+            reason,
+            evidence: serde_json::Value::Null,
+            checked_at: now,
+        }
     }
 }

@@ -120,3 +120,68 @@ pub struct PortFacts {
     pub host_listen: String,
     pub host_port: u64,
 }
+
+/// An image on a node, as its engine lists it (one per image id, every repo tag kept).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageFacts {
+    /// Config digest `sha256:…` (what Docker calls the image id).
+    pub image_id: String,
+    /// Repo tags (`repo:tag`), sorted; empty for an untagged image.
+    pub names: Vec<String>,
+    pub repo_digests: Vec<String>,
+    pub size: u64,
+    /// RFC 3339, empty when unknown.
+    pub created: String,
+    pub os: String,
+    pub architecture: String,
+    pub author: String,
+    /// Build history, one `# <created>` line then the command per step, oldest first.
+    pub history: String,
+    /// Layer diff-ids, bottom first.
+    pub layers: Vec<String>,
+    pub container_cnt: u64,
+    pub running_cnt: u64,
+}
+
+/// One compliance asset a node agent checked, with the outcome of every item of its type.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ComplianceAssetReport {
+    /// `ASSET_CONTAINER`, `ASSET_IMAGE`, `ASSET_HOST`... (TCSS AssetType).
+    pub asset_type: String,
+    /// The asset's natural key on its node (container id, image id, `docker-host:<daemon id>`).
+    pub key: String,
+    pub name: String,
+    /// Display details of the list actions (image tag, container id, versions...).
+    pub info: serde_json::Value,
+    pub results: Vec<ComplianceItemReport>,
+}
+
+/// The outcome of one item on one asset (`CHECK_FINISHED` / `CHECK_FAILED` / `NOT_APPLICABLE`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ComplianceItemReport {
+    pub item_id: u64,
+    pub status: String,
+    /// `RESULT_PASSED`, `RESULT_FAILED` or empty.
+    pub result: String,
+    pub reason: String,
+    pub evidence: serde_json::Value,
+    /// Unix seconds.
+    pub checked_at: i64,
+}
+
+/// What `shipshape agent` sends with the `ReportNodeAssets` action (a Shipshape extension of the
+/// TCSS API): the whole picture of one node, each report replacing the previous one.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct NodeReport {
+    /// The node's stable id (the agent derives it once from the machine id, its node name and
+    /// its key, and keeps it in its data directory); the host id of the asset actions.
+    pub node_id: String,
+    /// Seconds between this agent's reports: the host shows offline after three missed ones.
+    pub interval_secs: u64,
+    pub host: HostFacts,
+    pub containers: Vec<ContainerFacts>,
+    pub images: Vec<ImageFacts>,
+    /// `None`: this report carries no compliance results (the previous ones stay).
+    pub compliance: Option<Vec<ComplianceAssetReport>>,
+}

@@ -13,9 +13,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use bollard::Docker;
-use bollard::query_parameters::{ListContainersOptionsBuilder, StatsOptionsBuilder, TopOptionsBuilder};
+use bollard::query_parameters::{ListContainersOptionsBuilder, ListImagesOptionsBuilder, StatsOptionsBuilder, TopOptionsBuilder};
 use futures::StreamExt;
-use model::node::{ContainerFacts, HostFacts, MountFacts, NetworkFacts, PortFacts, ProcessFacts};
+use model::node::{ContainerFacts, HostFacts, ImageFacts, MountFacts, NetworkFacts, PortFacts, ProcessFacts};
 use serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +36,11 @@ pub struct Node<'a> {
     pub docker: &'a Docker,
     /// The host's /proc (`/proc`; a fixture tree in tests).
     pub proc_root: PathBuf,
+}
+
+/// One build step of an image's history: `# <created>` then the command.
+pub fn history_step(created: &str, created_by: &str) -> String {
+    format!("# {created}\n{}", created_by.trim())
 }
 
 fn s(v: &Value) -> String {
@@ -75,6 +80,61 @@ impl Node<'_> {
         }
         out.sort_by(|a, b| a.container_id.cmp(&b.container_id));
         Ok((host, out))
+    }
+
+    /// The engine's images (tagged and untagged, not intermediate layers) with their containers,
+    /// layers and history.
+    pub async fn images(&self) -> Result<Vec<ImageFacts>, Error> {
+        let docker = self.docker;
+        let images = docker.list_images(Some(ListImagesOptionsBuilder::default().all(false).build())).await.map_err(docker_err)?;
+        let containers =
+            docker.list_containers(Some(ListContainersOptionsBuilder::default().all(true).build())).await.map_err(docker_err)?;
+        let mut counts: HashMap<String, (u64, u64)> = HashMap::new();
+        for c in &containers {
+            let Some(id) = c.image_id.clone() else {
+                continue;
+            };
+            let e = counts.entry(id).or_default();
+            e.0 += 1;
+            if c.state.as_ref().map(|s| s.to_string()).as_deref() == Some("running") {
+                e.1 += 1;
+            }
+        }
+        let mut out = Vec::with_capacity(images.len());
+        for s in images {
+            let id = s.id.clone();
+            // An image removed between list and inspect is simply not in this collection.
+            let Ok(inspect) = docker.inspect_image(&id).await else {
+                continue;
+            };
+            let history = docker.image_history(&id).await.unwrap_or_default();
+            let steps: Vec<String> = history
+                .iter()
+                .rev()
+                .map(|h| history_step(&if h.created > 0 { model::format_utc(h.created) } else { String::new() }, &h.created_by))
+                .collect();
+            let (container_cnt, running_cnt) = counts.get(&id).copied().unwrap_or_default();
+            let mut names: Vec<String> = s.repo_tags.iter().filter(|t| t.as_str() != "<none>:<none>").cloned().collect();
+            names.sort();
+            let mut repo_digests: Vec<String> = s.repo_digests.iter().filter(|t| !t.starts_with("<none>")).cloned().collect();
+            repo_digests.sort();
+            out.push(ImageFacts {
+                image_id: id,
+                names,
+                repo_digests,
+                size: u64::try_from(s.size).unwrap_or(0),
+                created: inspect.created.clone().unwrap_or_default(),
+                os: inspect.os.clone().unwrap_or_default(),
+                architecture: inspect.architecture.clone().unwrap_or_default(),
+                author: inspect.author.clone().unwrap_or_default(),
+                history: steps.join("\n"),
+                layers: inspect.root_fs.as_ref().and_then(|r| r.layers.clone()).unwrap_or_default(),
+                container_cnt,
+                running_cnt,
+            });
+        }
+        out.sort_by(|a, b| a.image_id.cmp(&b.image_id));
+        Ok(out)
     }
 
     async fn host(&self) -> Result<HostFacts, Error> {

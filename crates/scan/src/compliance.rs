@@ -8,8 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use compliance::{Asset, AssetType, CheckResult, Engine, Sources};
-use serde_json::{Value, json};
+use compliance::{Asset, AssetType, Engine, Sources};
 use store::Store;
 use store::compliance::{ComplianceResult, ComplianceTask, DiscoveredAsset, PeriodTask, Target};
 use time::OffsetDateTime;
@@ -58,33 +57,6 @@ pub fn spawn(store: Store, engine: Arc<Engine>, cfg: ComplianceConfig, stop: Can
     tokio::spawn(async move { period_loop(c).await });
 }
 
-/// Display details the list actions show (image tag, container id, versions...).
-pub fn asset_info(a: &Asset) -> Value {
-    let Ok(f) = &a.facts else { return json!({}) };
-    let s = |p: &str| f.pointer(p).and_then(Value::as_str).unwrap_or_default().to_string();
-    match a.asset_type {
-        AssetType::Container => json!({
-            "ContainerId": s("/container/Id"),
-            "ImageTag": s("/container/Config/Image"),
-            "PodName": s("/container/Config/Labels/io.kubernetes.pod.name"),
-        }),
-        AssetType::Image => {
-            let tag = f.pointer("/image/RepoTags/0").and_then(Value::as_str).unwrap_or_default().to_string();
-            json!({"ImageId": s("/image/Id"), "ImageTag": tag})
-        }
-        AssetType::Host => json!({
-            "HostName": s("/info/Name"),
-            "DockerVersion": s("/version/Version"),
-            "ContainerdVersion": s("/info/ContainerdCommit/ID"),
-        }),
-        AssetType::Containerd => json!({"ContainerdVersion": s("/version/Version")}),
-        AssetType::ContainerdContainer => {
-            json!({"ImageTag": s("/container/Image"), "ContainerId": a.key.clone()})
-        }
-        AssetType::K8s => json!({"NodeName": a.name.clone()}),
-    }
-}
-
 /// One discovery pass: every account sees this machine's assets. Types whose listing failed keep
 /// their stored assets (an outage is not a disappearance).
 pub async fn discover_once(store: &Store, sources: &Sources) -> Result<usize, store::Error> {
@@ -102,7 +74,7 @@ pub async fn discover_once(store: &Store, sources: &Sources) -> Result<usize, st
             asset_type: a.asset_type.as_str().to_string(),
             key: a.key.clone(),
             name: a.name.clone(),
-            info: asset_info(a).to_string(),
+            info: a.info().to_string(),
         })
         .collect();
     for account in store.account_ids().await? {
@@ -169,7 +141,11 @@ async fn run_task(ctx: &Ctx, task: &ComplianceTask) -> Result<bool, store::Error
     let store = &ctx.store;
     let assets: HashMap<u64, store::compliance::ComplianceAsset> =
         store.compliance_assets(task.account).await?.into_iter().map(|a| (a.asset_id, a)).collect();
-    let pairs: Vec<(u64, u64)> = task.targets.iter().flat_map(|t| t.items.iter().map(move |i| (t.asset_id, *i))).collect();
+    // Assets a node agent reported are checked on their node at each report: a task leaves their
+    // results to the agent (this machine cannot collect their facts).
+    let by_agent = |id: &u64| assets.get(id).is_some_and(|a| !a.node_id.is_empty());
+    let pairs: Vec<(u64, u64)> =
+        task.targets.iter().filter(|t| !by_agent(&t.asset_id)).flat_map(|t| t.items.iter().map(move |i| (t.asset_id, *i))).collect();
     store.mark_compliance_running(task.account, task.task_id, &pairs).await?;
 
     // Heartbeat while facts are collected (a whole-daemon refresh can take seconds).
@@ -186,7 +162,7 @@ async fn run_task(ctx: &Ctx, task: &ComplianceTask) -> Result<bool, store::Error
     };
     let mut wanted = Vec::new();
     for t in &task.targets {
-        if let Some(a) = assets.get(&t.asset_id)
+        if let Some(a) = assets.get(&t.asset_id).filter(|a| a.node_id.is_empty())
             && let Ok(ty) = a.asset_type.parse::<AssetType>()
         {
             wanted.push((ty, a.key.clone()));
@@ -202,6 +178,7 @@ async fn run_task(ctx: &Ctx, task: &ComplianceTask) -> Result<bool, store::Error
         }
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let rows = match assets.get(&t.asset_id) {
+            Some(_) if by_agent(&t.asset_id) => Vec::new(),
             None => failed_rows(task, t, now, "the asset is no longer known".into()),
             Some(a) => match a.asset_type.parse::<AssetType>().ok().and_then(|ty| by_key.get(&(ty, a.key.as_str()))) {
                 None => failed_rows(task, t, now, format!("{} {} could not be collected", a.asset_type, a.key)),
@@ -237,46 +214,22 @@ fn failed_rows(task: &ComplianceTask, t: &Target, now: i64, reason: String) -> V
 }
 
 fn evaluation_rows(task: &ComplianceTask, t: &Target, ev: &compliance::Evaluation, now: i64) -> Vec<ComplianceResult> {
-    let mut rows = Vec::new();
-    for item in &t.items {
-        let row = if let Some(r) = ev.get(*item) {
+    t.items
+        .iter()
+        .map(|item| {
+            let r = ev.item_report(*item, now);
             ComplianceResult {
                 asset_id: t.asset_id,
-                item_id: *item,
-                status: r.status.as_str().into(),
-                result: r.result.map(CheckResult::as_str).unwrap_or_default().into(),
-                reason: r.reason.clone(),
+                item_id: r.item_id,
+                status: r.status,
+                result: r.result,
+                reason: r.reason,
                 evidence: r.evidence.to_string(),
-                checked_at: r.checked_at.unix_timestamp(),
+                checked_at: r.checked_at,
                 task_id: task.task_id,
             }
-        } else if let Some(na) = ev.not_applicable.iter().find(|n| n.item_id == *item) {
-            ComplianceResult {
-                asset_id: t.asset_id,
-                item_id: *item,
-                status: "NOT_APPLICABLE".into(),
-                result: String::new(),
-                reason: na.reason.clone(),
-                evidence: "null".into(),
-                checked_at: now,
-                task_id: task.task_id,
-            }
-        } else {
-            // An item of another asset type: the service never queues one; say so if it happens.
-            ComplianceResult {
-                asset_id: t.asset_id,
-                item_id: *item,
-                status: "CHECK_FAILED".into(),
-                result: String::new(),
-                reason: "the item does not apply to this asset type".into(),
-                evidence: "null".into(),
-                checked_at: now,
-                task_id: task.task_id,
-            }
-        };
-        rows.push(row);
-    }
-    rows
+        })
+        .collect()
 }
 
 /// The scheduler's clock (shares the image scheduler's test offset).

@@ -5,7 +5,6 @@
 
 use crate::Error;
 use bollard::Docker;
-use bollard::query_parameters::{ListContainersOptions, ListImagesOptions};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::Path;
@@ -30,67 +29,12 @@ pub fn connect(host: Option<&str>) -> Result<Docker, Error> {
     }
 }
 
-/// Lists the engine's images with their containers, layers and history.
+/// Lists the engine's images with their containers, layers and history (the node agent reports
+/// the same [`model::node::ImageFacts`]).
 pub async fn docker_images(docker: &Docker) -> Result<Vec<ImageAsset>, Error> {
-    let derr = |what: &'static str| move |e: bollard::errors::Error| Error::Docker(format!("{what}: {e}"));
-    let images = docker.list_images(Some(ListImagesOptions { all: false, ..Default::default() })).await.map_err(derr("list images"))?;
-    let containers =
-        docker.list_containers(Some(ListContainersOptions { all: true, ..Default::default() })).await.map_err(derr("list containers"))?;
-    let mut counts: HashMap<String, (u64, u64)> = HashMap::new();
-    for c in &containers {
-        let Some(id) = c.image_id.clone() else {
-            continue;
-        };
-        let e = counts.entry(id).or_default();
-        e.0 += 1;
-        if c.state.as_ref().map(|s| s.to_string()).as_deref() == Some("running") {
-            e.1 += 1;
-        }
-    }
-    let mut out = Vec::with_capacity(images.len());
-    for s in images {
-        let id = s.id.clone();
-        // An image removed between list and inspect is simply not in this refresh.
-        let Ok(inspect) = docker.inspect_image(&id).await else {
-            continue;
-        };
-        let history = docker.image_history(&id).await.unwrap_or_default();
-        let steps: Vec<String> = history
-            .iter()
-            .rev()
-            .map(|h| {
-                let created = if h.created > 0 { store::scan_tasks::format_utc(h.created) } else { String::new() };
-                history_step(&created, &h.created_by)
-            })
-            .collect();
-        let (containers, running) = counts.get(&id).copied().unwrap_or_default();
-        let mut names: Vec<String> = s.repo_tags.iter().filter(|t| t.as_str() != "<none>:<none>").cloned().collect();
-        names.sort();
-        let mut digests: Vec<String> = s.repo_digests.iter().filter(|t| !t.starts_with("<none>")).cloned().collect();
-        digests.sort();
-        out.push(ImageAsset {
-            image_id: id,
-            names,
-            repo_digests: digests,
-            size: u64::try_from(s.size).unwrap_or(0),
-            created: inspect.created.clone().unwrap_or_default(),
-            os: inspect.os.clone().unwrap_or_default(),
-            architecture: inspect.architecture.clone().unwrap_or_default(),
-            author: inspect.author.clone().unwrap_or_default(),
-            history: steps.join("\n"),
-            layers: inspect.root_fs.as_ref().and_then(|r| r.layers.clone()).unwrap_or_default(),
-            container_cnt: containers,
-            running_cnt: running,
-            sources: vec![DOCKER_SOURCE.into()],
-        });
-    }
-    out.sort_by(|a, b| a.image_id.cmp(&b.image_id));
-    Ok(out)
-}
-
-/// One build step of an asset's `history`: `# <created>` then the command.
-fn history_step(created: &str, created_by: &str) -> String {
-    format!("# {created}\n{}", created_by.trim())
+    let n = node::Node { docker, proc_root: std::path::PathBuf::new() };
+    let images = n.images().await.map_err(|e| Error::Docker(format!("list images: {e}")))?;
+    Ok(images.into_iter().map(|i| ImageAsset::from_facts(i, DOCKER_SOURCE.into())).collect())
 }
 
 /// A place the inventory lists images from.
@@ -277,7 +221,7 @@ pub fn asset_of(img: &image::Image, source: String) -> ImageAsset {
             .iter()
             .filter_map(|h| {
                 let by = h.created_by.as_deref().unwrap_or("").trim();
-                (!by.is_empty()).then(|| history_step(h.created.as_deref().unwrap_or(""), by))
+                (!by.is_empty()).then(|| node::history_step(h.created.as_deref().unwrap_or(""), by))
             })
             .collect::<Vec<_>>()
             .join("\n"),

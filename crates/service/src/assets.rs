@@ -6,8 +6,9 @@
 //!
 //! Everything is read from what the node collector (`scan::nodes`, `node`) last stored; a refresh
 //! task asks it to collect now. Conventions where TCSS leaves room:
-//! - A host is `ONLINE` when it reported within [`ONLINE_WITHIN_SECS`], else `OFFLINE` (its
-//!   assets kept). `MachineType` is `Other` (not a Tencent Cloud server), `DefendStatus`
+//! - A host is `ONLINE` when it reported within [`ONLINE_WITHIN_SECS`] (a node agent's host:
+//!   within three of its reporting intervals, [`crate::agents`]), else `OFFLINE` (its assets
+//!   kept). `MachineType` is `Other` (not a Tencent Cloud server), `DefendStatus`
 //!   `UnDefended` (Shipshape has no runtime protection), `Group`, `InstanceID`, `RegionID`,
 //!   `Project`, `Tags`, `PublicIp` and the cluster fields are empty: Shipshape knows no cloud
 //!   projects, tags, public addresses or clusters.
@@ -44,7 +45,8 @@ fn now() -> i64 {
 }
 
 fn host_status(h: &NodeHost) -> &'static str {
-    if now() - h.seen_at <= ONLINE_WITHIN_SECS { "ONLINE" } else { "OFFLINE" }
+    let within = if h.offline_after > 0 { h.offline_after } else { ONLINE_WITHIN_SECS };
+    if now() - h.seen_at <= within { "ONLINE" } else { "OFFLINE" }
 }
 
 /// Docker's RFC 3339 (`2024-05-01T10:00:00.123456789Z`) as TCSS's `YYYY-MM-DD HH:MM:SS` UTC.

@@ -51,7 +51,7 @@ impl CredentialLookup for StoreCredentials {
                 .store
                 .lookup_key(secret_id)
                 .await
-                .map(|found| found.map(|(account, secret_key)| Credential { account, secret_key }))
+                .map(|found| found.map(|(account, secret_key, role)| Credential { account, secret_key, role }))
                 .map_err(|e| LookupError(Box::new(e)))?;
             if let Some(c) = &found {
                 self.remember(secret_id, c);

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use api::{Action, LookupError, action};
 use futures::future::BoxFuture;
 
+pub mod agents;
 pub mod assets;
 mod audit;
 pub mod compliance;
@@ -127,7 +128,7 @@ fn implemented(svc: &Arc<Service>) -> Vec<Action> {
 }
 
 /// The full dispatch list: implemented actions plus an `UnsupportedOperation` entry for every other
-/// TCSS action.
+/// TCSS action, plus Shipshape's one extension ([`agents`]: for agent keys only).
 pub fn actions(svc: &Arc<Service>) -> Vec<Action> {
     let mut list = implemented(svc);
     let done: Vec<&'static str> = list.iter().map(|a| a.name).collect();
@@ -142,6 +143,7 @@ pub fn tcss_action_names() -> impl Iterator<Item = &'static str> {
 /// `api::SeenSignatures` over the store's `seen_signatures` table (replay protection shared by every
 /// API process on the database).
 pub struct StoreSignatures(pub store::Store);
+    list.push(handler!(svc, "ReportNodeAssets", agents::report).agent_only());
 
 impl api::SeenSignatures for StoreSignatures {
     fn first_use<'a>(&'a self, digest: &'a [u8; 32], now: i64, expires_at: i64) -> BoxFuture<'a, Result<bool, LookupError>> {
@@ -172,7 +174,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let svc = Service::new(store::Store::open(dir.path(), None).await.unwrap());
         let list = actions(&svc);
-        assert_eq!(list.len(), 357);
+        assert_eq!(list.len(), 357 + 1, "the TCSS actions and the one extension");
+        assert!(!tcss_action_names().any(|n| n == agents::REPORT_NODE_ASSETS), "the extension is outside TCSS");
         for a in implemented(&svc) {
             assert!(tcss_action_names().any(|n| n == a.name), "{} is not a TCSS action", a.name);
             let entry = list.iter().find(|x| x.name == a.name).unwrap();

@@ -44,6 +44,7 @@ commands! {
     Harbor => harbor,
     Worker => worker,
     Audit => audit,
+    Agent => agent,
     // New subcommands here, one line each (e.g. `Scan => scan,` with src/cmd/scan.rs).
 }
 

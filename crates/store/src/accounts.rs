@@ -1,6 +1,6 @@
 //! Accounts (TCSS AppId) and their API keys (SecretId / SecretKey, the secret sealed at rest).
 
-use model::AccountId;
+use model::{AccountId, KeyRole};
 use sqlx::Row;
 
 use crate::secrets::random_alnum;
@@ -38,6 +38,7 @@ pub struct KeyInfo {
     pub enabled: bool,
     pub created_at: i64,
     pub disabled_at: Option<i64>,
+    pub role: KeyRole,
 }
 
 impl Store {
@@ -82,6 +83,11 @@ impl Store {
 
     /// Adds a key to an existing account.
     pub async fn create_key(&self, app_id: AccountId) -> Result<NewKey, Error> {
+        self.create_key_with_role(app_id, KeyRole::Full).await
+    }
+
+    /// Adds a key of `role` to an existing account (an agent key can only report node assets).
+    pub async fn create_key_with_role(&self, app_id: AccountId, role: KeyRole) -> Result<NewKey, Error> {
         if !self.account_exists(app_id).await? {
             return Err(Error::AccountNotFound(app_id));
         }
@@ -89,14 +95,15 @@ impl Store {
         let secret_key = random_alnum(32)?;
         let (nonce, ct) = self.secrets.seal(&secret_id, &secret_key)?;
         sqlx::query(
-            "INSERT INTO api_keys (secret_id, account_id, secret_nonce, secret_ciphertext, enabled, created_at) \
-             VALUES ($1, $2, $3, $4, 1, $5)",
+            "INSERT INTO api_keys (secret_id, account_id, secret_nonce, secret_ciphertext, enabled, created_at, role) \
+             VALUES ($1, $2, $3, $4, 1, $5, $6)",
         )
         .bind(&secret_id)
         .bind(app_id)
         .bind(nonce)
         .bind(ct)
         .bind(now_unix())
+        .bind(role.as_str())
         .execute(&self.pool)
         .await?;
         Ok(NewKey { app_id, secret_id, secret_key })
@@ -108,22 +115,25 @@ impl Store {
         self.create_key(account.app_id).await
     }
 
-    /// The account and plain secret of an enabled key; `None` when unknown or disabled.
-    pub async fn lookup_key(&self, secret_id: &str) -> Result<Option<(AccountId, String)>, Error> {
-        let row = sqlx::query("SELECT account_id, secret_nonce, secret_ciphertext FROM api_keys WHERE secret_id = $1 AND enabled = 1")
-            .bind(secret_id)
-            .fetch_optional(&self.pool)
-            .await?;
+    /// The account, plain secret and role of an enabled key; `None` when unknown or disabled.
+    pub async fn lookup_key(&self, secret_id: &str) -> Result<Option<(AccountId, String, KeyRole)>, Error> {
+        let row =
+            sqlx::query("SELECT account_id, secret_nonce, secret_ciphertext, role FROM api_keys WHERE secret_id = $1 AND enabled = 1")
+                .bind(secret_id)
+                .fetch_optional(&self.pool)
+                .await?;
         let Some(row) = row else { return Ok(None) };
         let account: i64 = row.try_get(0)?;
         let nonce: Vec<u8> = row.try_get(1)?;
         let ct: Vec<u8> = row.try_get(2)?;
-        Ok(Some((account, self.secrets.open(secret_id, &nonce, &ct)?)))
+        let role = role_of(&row.try_get::<String, _>(3)?)?;
+        Ok(Some((account, self.secrets.open(secret_id, &nonce, &ct)?, role)))
     }
 
     pub async fn list_keys(&self) -> Result<Vec<KeyInfo>, Error> {
         let rows = sqlx::query(
-            "SELECT secret_id, account_id, enabled, created_at, disabled_at FROM api_keys ORDER BY account_id, created_at, secret_id",
+            "SELECT secret_id, account_id, enabled, created_at, disabled_at, role FROM api_keys \
+             ORDER BY account_id, created_at, secret_id",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -135,6 +145,7 @@ impl Store {
                     enabled: r.try_get::<i64, _>(2)? != 0,
                     created_at: r.try_get(3)?,
                     disabled_at: r.try_get(4)?,
+                    role: role_of(&r.try_get::<String, _>(5)?)?,
                 })
             })
             .collect()
@@ -145,25 +156,28 @@ impl Store {
     /// within their TTL).
     pub async fn rotate_key(&self, secret_id: &str) -> Result<NewKey, Error> {
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query("SELECT account_id FROM api_keys WHERE secret_id = $1 AND enabled = 1")
+        let row = sqlx::query("SELECT account_id, role FROM api_keys WHERE secret_id = $1 AND enabled = 1")
             .bind(secret_id)
             .fetch_optional(&mut *tx)
             .await?;
         let Some(row) = row else { return Err(Error::KeyNotFound(secret_id.to_string())) };
         let app_id: AccountId = row.try_get(0)?;
+        // The new key keeps the old one's role (a rotated agent key stays an agent key).
+        let role: String = row.try_get(1)?;
         let new_id = format!("AKID{}", random_alnum(32)?);
         let new_key = random_alnum(32)?;
         let (nonce, ct) = self.secrets.seal(&new_id, &new_key)?;
         let now = now_unix();
         sqlx::query(
-            "INSERT INTO api_keys (secret_id, account_id, secret_nonce, secret_ciphertext, enabled, created_at) \
-             VALUES ($1, $2, $3, $4, 1, $5)",
+            "INSERT INTO api_keys (secret_id, account_id, secret_nonce, secret_ciphertext, enabled, created_at, role) \
+             VALUES ($1, $2, $3, $4, 1, $5, $6)",
         )
         .bind(&new_id)
         .bind(app_id)
         .bind(nonce)
         .bind(ct)
         .bind(now)
+        .bind(role)
         .execute(&mut *tx)
         .await?;
         sqlx::query("UPDATE api_keys SET enabled = 0, disabled_at = $1 WHERE secret_id = $2")
@@ -189,6 +203,10 @@ impl Store {
     }
 }
 
+fn role_of(s: &str) -> Result<KeyRole, Error> {
+    KeyRole::parse(s).ok_or_else(|| Error::Corrupt { table: "api_keys", reason: format!("unknown key role {s:?}") })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,11 +219,18 @@ mod tests {
         let new = store.rotate_key(&old.secret_id).await.unwrap();
         assert_eq!(new.app_id, old.app_id);
         assert_ne!(new.secret_id, old.secret_id);
-        assert_eq!(store.lookup_key(&new.secret_id).await.unwrap(), Some((old.app_id, new.secret_key.clone())));
+        assert_eq!(store.lookup_key(&new.secret_id).await.unwrap(), Some((old.app_id, new.secret_key.clone(), KeyRole::Full)));
         assert_eq!(store.lookup_key(&old.secret_id).await.unwrap(), None);
         // A disabled or unknown key cannot be rotated (and nothing is created).
         assert!(matches!(store.rotate_key(&old.secret_id).await, Err(Error::KeyNotFound(_))));
         assert!(matches!(store.rotate_key("AKIDnope").await, Err(Error::KeyNotFound(_))));
         assert_eq!(store.list_keys().await.unwrap().len(), 2);
+        // An agent key says so, and keeps its role through a rotation.
+        let agent = store.create_key_with_role(old.app_id, KeyRole::Agent).await.unwrap();
+        assert_eq!(store.lookup_key(&agent.secret_id).await.unwrap().map(|k| k.2), Some(KeyRole::Agent));
+        let rotated = store.rotate_key(&agent.secret_id).await.unwrap();
+        assert_eq!(store.lookup_key(&rotated.secret_id).await.unwrap().map(|k| k.2), Some(KeyRole::Agent));
+        let listed = store.list_keys().await.unwrap();
+        assert_eq!(listed.iter().find(|k| k.secret_id == rotated.secret_id).map(|k| k.role), Some(KeyRole::Agent));
     }
 }

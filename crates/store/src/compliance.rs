@@ -35,6 +35,8 @@ pub struct ComplianceAsset {
     pub present: bool,
     pub created_at: i64,
     pub seen_at: i64,
+    /// The node agent's node id for an asset an agent reported; empty for the server's own.
+    pub node_id: String,
 }
 
 /// The latest outcome of one item on one asset.
@@ -146,7 +148,7 @@ fn corrupt(table: &'static str, e: impl std::fmt::Display) -> Error {
     Error::Corrupt { table, reason: e.to_string() }
 }
 
-const ASSET_COLS: &str = "asset_id, asset_type, asset_key, name, info, present, created_at, seen_at";
+const ASSET_COLS: &str = "asset_id, asset_type, asset_key, name, info, present, created_at, seen_at, node_id";
 const RESULT_COLS: &str = "asset_id, item_id, status, result, reason, evidence, checked_at, task_id";
 const TASK_COLS: &str = "task_id, account_id, kind, asset_types, targets, state, attempts, total, done_cnt, created_at, \
                          started_at, finished_at, error";
@@ -161,6 +163,7 @@ fn asset_row(r: &AnyRow) -> Result<ComplianceAsset, Error> {
         present: r.try_get::<i64, _>(5)? != 0,
         created_at: r.try_get(6)?,
         seen_at: r.try_get(7)?,
+        node_id: r.try_get(8)?,
     })
 }
 
@@ -196,40 +199,116 @@ fn task_row(r: &AnyRow) -> Result<ComplianceTask, Error> {
     })
 }
 
+/// Upserts `assets` of the node `node_id` ('' = the server's own discovery) and marks absent the
+/// node's other assets of `asset_types` (every type when empty).
+async fn upsert_assets(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    account: AccountId,
+    node_id: &str,
+    asset_types: &[&str],
+    assets: &[DiscoveredAsset],
+) -> Result<(), Error> {
+    let now = now_unix();
+    if asset_types.is_empty() {
+        sqlx::query("UPDATE compliance_assets SET present = 2 WHERE account_id = $1 AND node_id = $2 AND present = 1")
+            .bind(account)
+            .bind(node_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    for t in asset_types {
+        sqlx::query("UPDATE compliance_assets SET present = 2 WHERE account_id = $1 AND asset_type = $2 AND node_id = $3 AND present = 1")
+            .bind(account)
+            .bind(*t)
+            .bind(node_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    for a in assets {
+        sqlx::query(
+            "INSERT INTO compliance_assets (account_id, asset_type, asset_key, name, info, present, created_at, seen_at, node_id) \
+             VALUES ($1, $2, $3, $4, $5, 1, $6, $6, $7) \
+             ON CONFLICT (account_id, asset_type, asset_key) DO UPDATE SET name = excluded.name, \
+             info = excluded.info, present = 1, seen_at = excluded.seen_at",
+        )
+        .bind(account)
+        .bind(&a.asset_type)
+        .bind(&a.key)
+        .bind(&a.name)
+        .bind(&a.info)
+        .bind(now)
+        .bind(node_id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    sqlx::query("UPDATE compliance_assets SET present = 0 WHERE account_id = $1 AND present = 2").bind(account).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Replaces the stored result of one (asset, item).
+async fn upsert_result(tx: &mut sqlx::Transaction<'_, sqlx::Any>, account: AccountId, r: &ComplianceResult) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO compliance_results (account_id, asset_id, item_id, status, result, reason, evidence, checked_at, task_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (account_id, asset_id, item_id) DO UPDATE SET status = excluded.status, \
+         result = excluded.result, reason = excluded.reason, evidence = excluded.evidence, \
+         checked_at = excluded.checked_at, task_id = excluded.task_id",
+    )
+    .bind(account)
+    .bind(i(r.asset_id))
+    .bind(i(r.item_id))
+    .bind(&r.status)
+    .bind(&r.result)
+    .bind(&r.reason)
+    .bind(&r.evidence)
+    .bind(r.checked_at)
+    .bind(i(r.task_id))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     /// Records what discovery saw for `asset_types`: new assets get an id, known ones are updated, and
     /// assets of those types not seen this time are marked absent (types whose listing failed are not
-    /// passed here, so a daemon outage does not make assets vanish).
+    /// passed here, so a daemon outage does not make assets vanish). The server's own discovery only:
+    /// assets reported by node agents are theirs ([`Store::report_node_compliance`]).
     pub async fn sync_compliance_assets(&self, account: AccountId, asset_types: &[&str], assets: &[DiscoveredAsset]) -> Result<(), Error> {
-        let now = now_unix();
         let mut tx = self.begin_write().await?;
-        for t in asset_types {
-            sqlx::query("UPDATE compliance_assets SET present = 2 WHERE account_id = $1 AND asset_type = $2 AND present = 1")
+        upsert_assets(&mut tx, account, "", asset_types, assets).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records one compliance report of a node agent, in one transaction: the node's assets are
+    /// exactly those of `report` (others of the node marked absent, results kept), and each
+    /// asset's results replace its stored ones (task 0: checked by the agent, not by a task).
+    /// The results' `asset_id` is ignored (the store assigns it); keys must already be unique
+    /// across nodes (the service prefixes them with the node id).
+    pub async fn report_node_compliance(
+        &self,
+        account: AccountId,
+        node_id: &str,
+        report: &[(DiscoveredAsset, Vec<ComplianceResult>)],
+    ) -> Result<(), Error> {
+        if node_id.is_empty() {
+            return Err(Error::Corrupt { table: "compliance_assets", reason: "a node report needs a node id".into() });
+        }
+        let assets: Vec<DiscoveredAsset> = report.iter().map(|(a, _)| a.clone()).collect();
+        let mut tx = self.begin_write().await?;
+        upsert_assets(&mut tx, account, node_id, &[], &assets).await?;
+        for (a, results) in report {
+            let row = sqlx::query("SELECT asset_id FROM compliance_assets WHERE account_id = $1 AND asset_type = $2 AND asset_key = $3")
                 .bind(account)
-                .bind(*t)
-                .execute(&mut *tx)
+                .bind(&a.asset_type)
+                .bind(&a.key)
+                .fetch_one(&mut *tx)
                 .await?;
+            let asset_id: i64 = row.try_get(0)?;
+            for r in results {
+                upsert_result(&mut tx, account, &ComplianceResult { asset_id: u(asset_id), task_id: 0, ..r.clone() }).await?;
+            }
         }
-        for a in assets {
-            sqlx::query(
-                "INSERT INTO compliance_assets (account_id, asset_type, asset_key, name, info, present, created_at, seen_at) \
-                 VALUES ($1, $2, $3, $4, $5, 1, $6, $6) \
-                 ON CONFLICT (account_id, asset_type, asset_key) DO UPDATE SET name = excluded.name, \
-                 info = excluded.info, present = 1, seen_at = excluded.seen_at",
-            )
-            .bind(account)
-            .bind(&a.asset_type)
-            .bind(&a.key)
-            .bind(&a.name)
-            .bind(&a.info)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        sqlx::query("UPDATE compliance_assets SET present = 0 WHERE account_id = $1 AND present = 2")
-            .bind(account)
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -400,24 +479,7 @@ impl Store {
             return Ok(false);
         }
         for r in results {
-            sqlx::query(
-                "INSERT INTO compliance_results (account_id, asset_id, item_id, status, result, reason, evidence, checked_at, task_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                 ON CONFLICT (account_id, asset_id, item_id) DO UPDATE SET status = excluded.status, \
-                 result = excluded.result, reason = excluded.reason, evidence = excluded.evidence, \
-                 checked_at = excluded.checked_at, task_id = excluded.task_id",
-            )
-            .bind(task.account)
-            .bind(i(r.asset_id))
-            .bind(i(r.item_id))
-            .bind(&r.status)
-            .bind(&r.result)
-            .bind(&r.reason)
-            .bind(&r.evidence)
-            .bind(r.checked_at)
-            .bind(i(r.task_id))
-            .execute(&mut *tx)
-            .await?;
+            upsert_result(&mut tx, task.account, r).await?;
         }
         tx.commit().await?;
         Ok(true)
@@ -584,6 +646,38 @@ mod tests {
             assert_eq!(id("c1", &now).unwrap().0, id("c1", &first).unwrap().0, "an asset keeps its id");
             assert!(id("h", &now).unwrap().1);
             assert_eq!(now.len(), 3);
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn node_reports_touch_only_their_node() {
+        let dir = tempfile::tempdir().unwrap();
+        for (s, acc) in stores(dir.path()).await {
+            let r = |item: u64, result: &str| ComplianceResult {
+                asset_id: 0,
+                item_id: item,
+                status: "CHECK_FINISHED".into(),
+                result: result.into(),
+                reason: String::new(),
+                evidence: "{}".into(),
+                checked_at: 1,
+                task_id: 99,
+            };
+            s.sync_compliance_assets(acc, &["ASSET_CONTAINER"], &[asset("ASSET_CONTAINER", "local")]).await.unwrap();
+            s.report_node_compliance(acc, "n1", &[(asset("ASSET_CONTAINER", "n1/c"), vec![r(2001, "RESULT_FAILED")])]).await.unwrap();
+            s.report_node_compliance(acc, "n2", &[(asset("ASSET_CONTAINER", "n2/c"), vec![r(2001, "RESULT_PASSED")])]).await.unwrap();
+            // The server's discovery does not see the nodes' assets go, nor one node another's.
+            s.sync_compliance_assets(acc, &["ASSET_CONTAINER"], &[asset("ASSET_CONTAINER", "local")]).await.unwrap();
+            s.report_node_compliance(acc, "n2", &[]).await.unwrap();
+            let assets = s.compliance_assets(acc).await.unwrap();
+            let by_key = |k: &str| assets.iter().find(|a| a.key == k).unwrap().clone();
+            assert!(by_key("local").present && by_key("n1/c").present && !by_key("n2/c").present);
+            assert_eq!((by_key("n1/c").node_id.as_str(), by_key("local").node_id.as_str()), ("n1", ""));
+            let results = s.compliance_results(acc).await.unwrap();
+            assert_eq!(results.len(), 2, "an absent asset keeps its results");
+            let n1 = results.iter().find(|x| x.asset_id == by_key("n1/c").asset_id).unwrap();
+            assert_eq!((n1.result.as_str(), n1.task_id), ("RESULT_FAILED", 0), "an agent's result belongs to no task");
+            assert!(s.report_node_compliance(acc, "", &[]).await.is_err(), "a report names its node");
         }
     }
 

@@ -14,6 +14,19 @@ pub struct NodeHost {
     pub facts: HostFacts,
     /// When it last reported (unix seconds).
     pub seen_at: i64,
+    /// The SecretId of the agent key that reports it; empty for the server's own collection.
+    pub reported_by: String,
+    /// Seconds without a report after which it shows offline; 0: the asset actions' default.
+    pub offline_after: i64,
+}
+
+/// Who reports a host, for [`Store::report_node`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reporter<'a> {
+    /// The agent key's SecretId.
+    pub secret_id: &'a str,
+    /// Seconds without a report after which the host shows offline.
+    pub offline_after: i64,
 }
 
 /// A container as last reported, with its host.
@@ -33,6 +46,30 @@ pub struct RefreshTask {
     pub finished_at: Option<i64>,
 }
 
+/// Inventory source of the images a node agent reports: `node:<node id>`.
+pub const NODE_SOURCE_PREFIX: &str = "node:";
+
+impl crate::scan_tasks::ImageAsset {
+    /// The inventory row of an image a node's engine lists (the server's own, or an agent's).
+    pub fn from_facts(i: model::node::ImageFacts, source: String) -> Self {
+        crate::scan_tasks::ImageAsset {
+            image_id: i.image_id,
+            names: i.names,
+            repo_digests: i.repo_digests,
+            size: i.size,
+            created: i.created,
+            os: i.os,
+            architecture: i.architecture,
+            author: i.author,
+            history: i.history,
+            layers: i.layers,
+            container_cnt: i.container_cnt,
+            running_cnt: i.running_cnt,
+            sources: vec![source],
+        }
+    }
+}
+
 fn corrupt(table: &'static str, e: serde_json::Error) -> Error {
     Error::Corrupt { table, reason: e.to_string() }
 }
@@ -50,19 +87,45 @@ fn task_from_row(r: &sqlx::any::AnyRow) -> Result<RefreshTask, Error> {
 const TASK_COLS: &str = "task_id, status, error, created_at, finished_at";
 
 impl Store {
-    /// Records one collection of a host: the host row, and exactly `containers` as its containers.
+    /// Records one collection of the server's own host: the host row, and exactly `containers` as
+    /// its containers.
     pub async fn sync_node(&self, account: AccountId, host: &HostFacts, containers: &[ContainerFacts]) -> Result<(), Error> {
+        self.write_node(account, None, host, containers).await
+    }
+
+    /// Records one report of a node agent (`ReportNodeAssets`), like [`Store::sync_node`] plus who
+    /// reported it and when it counts as offline.
+    pub async fn report_node(
+        &self,
+        account: AccountId,
+        reporter: &Reporter<'_>,
+        host: &HostFacts,
+        containers: &[ContainerFacts],
+    ) -> Result<(), Error> {
+        self.write_node(account, Some(reporter), host, containers).await
+    }
+
+    async fn write_node(
+        &self,
+        account: AccountId,
+        reporter: Option<&Reporter<'_>>,
+        host: &HostFacts,
+        containers: &[ContainerFacts],
+    ) -> Result<(), Error> {
         let now = now_unix();
         let data = serde_json::to_string(host).map_err(|e| corrupt("node_hosts", e))?;
         let mut tx = self.begin_write().await?;
         sqlx::query(
-            "INSERT INTO node_hosts (account_id, host_id, data, seen_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (account_id, host_id) DO UPDATE SET data = excluded.data, seen_at = excluded.seen_at",
+            "INSERT INTO node_hosts (account_id, host_id, data, seen_at, reported_by, offline_after) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (account_id, host_id) DO UPDATE SET data = excluded.data, seen_at = excluded.seen_at, \
+             reported_by = excluded.reported_by, offline_after = excluded.offline_after",
         )
         .bind(account)
         .bind(&host.host_id)
         .bind(data)
         .bind(now)
+        .bind(reporter.map_or("", |r| r.secret_id))
+        .bind(reporter.map_or(0, |r| r.offline_after))
         .execute(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM node_containers WHERE account_id = $1 AND host_id = $2")
@@ -74,7 +137,7 @@ impl Store {
             let data = serde_json::to_string(c).map_err(|e| corrupt("node_containers", e))?;
             sqlx::query(
                 "INSERT INTO node_containers (account_id, container_id, host_id, data, seen_at) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (account_id, container_id) DO UPDATE SET host_id = excluded.host_id, data = excluded.data, \
+                 ON CONFLICT (account_id, host_id, container_id) DO UPDATE SET data = excluded.data, \
                  seen_at = excluded.seen_at",
             )
             .bind(account)
@@ -90,20 +153,20 @@ impl Store {
     }
 
     pub async fn node_hosts(&self, account: AccountId) -> Result<Vec<NodeHost>, Error> {
-        let rows = sqlx::query("SELECT data, seen_at FROM node_hosts WHERE account_id = $1 ORDER BY host_id")
+        let rows = sqlx::query("SELECT data, seen_at, reported_by, offline_after FROM node_hosts WHERE account_id = $1 ORDER BY host_id")
             .bind(account)
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
             .map(|r| {
                 let facts = serde_json::from_str(&r.try_get::<String, _>(0)?).map_err(|e| corrupt("node_hosts", e))?;
-                Ok(NodeHost { facts, seen_at: r.try_get(1)? })
+                Ok(NodeHost { facts, seen_at: r.try_get(1)?, reported_by: r.try_get(2)?, offline_after: r.try_get(3)? })
             })
             .collect()
     }
 
     pub async fn node_containers(&self, account: AccountId) -> Result<Vec<NodeContainer>, Error> {
-        let rows = sqlx::query("SELECT host_id, data FROM node_containers WHERE account_id = $1 ORDER BY container_id")
+        let rows = sqlx::query("SELECT host_id, data FROM node_containers WHERE account_id = $1 ORDER BY container_id, host_id")
             .bind(account)
             .fetch_all(&self.pool)
             .await?;
@@ -201,6 +264,17 @@ mod tests {
             assert_eq!(ids, ["c2", "c3"], "a collection replaces the host's containers");
             assert_eq!(store.node_hosts(a).await.unwrap()[0].facts, host);
             assert!(store.node_hosts(b).await.unwrap().is_empty() && store.node_containers(b).await.unwrap().is_empty());
+            // An agent's node beside it, with the same container id: both kept, each on its host.
+            let node = HostFacts { host_id: "N2".into(), hostname: "n2".into(), ..Default::default() };
+            let reporter = Reporter { secret_id: "AKIDagent", offline_after: 30 };
+            store.report_node(a, &reporter, &node, &[c("c3")]).await.unwrap();
+            let hosts = store.node_hosts(a).await.unwrap();
+            assert_eq!(hosts.len(), 2);
+            assert_eq!((hosts[1].reported_by.as_str(), hosts[1].offline_after), ("AKIDagent", 30));
+            assert_eq!((hosts[0].reported_by.as_str(), hosts[0].offline_after), ("", 0));
+            let on: Vec<(String, String)> =
+                store.node_containers(a).await.unwrap().into_iter().map(|c| (c.host_id, c.facts.container_id)).collect();
+            assert_eq!(on, [("H".into(), "c2".into()), ("H".into(), "c3".into()), ("N2".into(), "c3".into())]);
 
             let t = store.create_refresh_task(a).await.unwrap();
             assert_eq!(store.refresh_task(b, t).await.unwrap(), None, "another account's task is unknown");

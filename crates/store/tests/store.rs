@@ -46,7 +46,7 @@ async fn accounts_keys_and_settings() {
         let k3 = s.create_key(k1.app_id).await.unwrap();
         assert!(matches!(s.create_key(42).await, Err(store::Error::AccountNotFound(42))));
 
-        assert_eq!(s.lookup_key(&k1.secret_id).await.unwrap(), Some((k1.app_id, k1.secret_key.clone())));
+        assert_eq!(s.lookup_key(&k1.secret_id).await.unwrap(), Some((k1.app_id, k1.secret_key.clone(), model::KeyRole::Full)));
         assert_eq!(s.lookup_key("AKIDnope").await.unwrap(), None);
         s.disable_key(&k3.secret_id).await.unwrap();
         assert_eq!(s.lookup_key(&k3.secret_id).await.unwrap(), None);

@@ -16,6 +16,9 @@ enum KeysCommand {
         /// Add the key to this existing account
         #[arg(long, value_name = "N")]
         app_id: Option<i64>,
+        /// full: every TCSS action; agent: only the node report of `shipshape agent` (needs --app-id)
+        #[arg(long, value_enum, default_value_t = Role::Full)]
+        role: Role,
     },
     /// List keys (no secrets) as JSON
     List,
@@ -31,13 +34,23 @@ enum KeysCommand {
     },
 }
 
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Full,
+    Agent,
+}
+
 pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
+    if let KeysCommand::Create { app_id: None, role: Role::Agent } = args.command {
+        anyhow::bail!("an agent key reports into an existing account: give --app-id");
+    }
     let store = global.open_store().await?;
     match args.command {
-        KeysCommand::Create { app_id } => {
-            let key = match app_id {
-                Some(id) => store.create_key(id).await?,
-                None => store.create_account_with_key().await?,
+        KeysCommand::Create { app_id, role } => {
+            let key = match (app_id, role) {
+                (Some(id), Role::Agent) => store.create_key_with_role(id, model::KeyRole::Agent).await?,
+                (Some(id), Role::Full) => store.create_key(id).await?,
+                (None, _) => store.create_account_with_key().await?,
             };
             println!("{}", key_json(&key));
         }
@@ -51,6 +64,7 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
                         "SecretId": k.secret_id,
                         "AppId": k.app_id,
                         "Status": if k.enabled { "enabled" } else { "disabled" },
+                        "Role": k.role.as_str(),
                         "CreatedAt": k.created_at,
                         "DisabledAt": k.disabled_at,
                     })
