@@ -220,28 +220,6 @@ pub struct MalwareFinding {
     pub deleted_in_layer: Option<u32>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn osv_names_round_trip() {
-        for e in Ecosystem::ALL {
-            assert_eq!(Ecosystem::from_osv(e.osv_name()), Some(e));
-        }
-        assert_eq!(Ecosystem::from_osv("Debian:12"), Some(Ecosystem::Debian));
-        assert_eq!(Ecosystem::from_osv("Nope"), None);
-    }
-
-    #[test]
-    fn cvss_scale() {
-        assert_eq!(Severity::from_cvss_score(9.8), Severity::Critical);
-        assert_eq!(Severity::from_cvss_score(7.0), Severity::High);
-        assert_eq!(Severity::from_cvss_score(5.3), Severity::Medium);
-        assert_eq!(Severity::from_cvss_score(0.1), Severity::Low);
-        assert_eq!(Severity::Unknown.tcss_level(), "LOW");
-    }
-}
 /// What an API key may do. `Agent` keys (`shipshape keys create --role agent`) can call the node
 /// report action and nothing else; `Full` keys can call every action but that one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -285,3 +263,25 @@ pub fn format_utc(secs: i64) -> String {
     format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn osv_names_round_trip() {
+        for e in Ecosystem::ALL {
+            assert_eq!(Ecosystem::from_osv(e.osv_name()), Some(e));
+        }
+        assert_eq!(Ecosystem::from_osv("Debian:12"), Some(Ecosystem::Debian));
+        assert_eq!(Ecosystem::from_osv("Nope"), None);
+    }
+
+    #[test]
+    fn cvss_scale() {
+        assert_eq!(Severity::from_cvss_score(9.8), Severity::Critical);
+        assert_eq!(Severity::from_cvss_score(7.0), Severity::High);
+        assert_eq!(Severity::from_cvss_score(5.3), Severity::Medium);
+        assert_eq!(Severity::from_cvss_score(0.1), Severity::Low);
+        assert_eq!(Severity::Unknown.tcss_level(), "LOW");
+    }
+}
