@@ -298,6 +298,14 @@ def test_registry_images_and_the_one_key_scan_equal_the_api(ui, report):
     s = call("DescribeAssetImageRegistryScanStatusOneKey", {"TaskID": task_id})
     assert (s["Status"], s["ImageTotal"], s["ImageScanCnt"], s["Schedule"]) == ("END", 1, 1, 100)
     assert report["registryTask"]["state"] == "Finished" and report["registryTask"]["text"].startswith("100 % · 1 of 1 images")
+    # The whole registry (CreateAssetImageRegistryScanTask filtered by RegistryId): each of its image ids once.
+    assert report["registryScanDialogTitle"] == "Scan the images of console-e2e-renamed"
+    whole = call("DescribeAssetImageRegistryScanStatusOneKey", {"TaskID": int(report["registryWholeTask"]["title"].split()[2])})
+    ids = {r["ImageId"] for r in rows}
+    assert (whole["Status"], whole["ImageTotal"]) == ("END", len(ids)) and len(ids) >= 2
+    assert report["registryWholeTask"]["text"].startswith(f"100 % · {len(ids)} of {len(ids)} images")
+    sent = [r for r in report["requests"] if r["action"] == "CreateAssetImageRegistryScanTask"]
+    assert len(sent) == 1
 
 
 def test_compliance_whitelist_and_periodic_task_through_the_api(ui, report):

@@ -12,6 +12,10 @@
 //! crosses midnight); `ScanPeriod` is days, 1..=365; `ScanScope` 0..=3; scope 1 needs `Images`, scope
 //! 3 needs `ClusterIDs`; list entries are non-empty, at most 512 characters, at most 1000 per list.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use api::Caller;
 use serde::{Deserialize, Serialize};
 use store::ImageScanSetting;
@@ -94,12 +98,45 @@ pub fn default_setting() -> ImageScanSetting {
     }
 }
 
+/// How long a read of an account's settings answers `DescribeAssetImageScanSetting` without asking
+/// the store again: the action is polled (consoles, SDK loops) and the read was the whole cost of
+/// a request on PostgreSQL. A change through this process is seen at once (the entry is dropped);
+/// through another replica, or a worker's `LastScanTime`/`ScanResult`, within this time.
+pub const SETTINGS_TTL: Duration = Duration::from_secs(1);
+/// Accounts kept at most (emptied when full, as the credential cache).
+const SETTINGS_MAX: usize = 10_000;
+
+/// The per-account settings cache of [`describe`].
+#[derive(Default)]
+pub struct SettingsCache(Mutex<HashMap<model::AccountId, (Instant, Option<ImageScanSetting>)>>);
+
+impl SettingsCache {
+    async fn get(&self, store: &store::Store, account: model::AccountId) -> Result<Option<ImageScanSetting>, store::Error> {
+        if let Some((at, s)) = self.0.lock().unwrap_or_else(|p| p.into_inner()).get(&account)
+            && at.elapsed() < SETTINGS_TTL
+        {
+            return Ok(s.clone());
+        }
+        let s = store.image_scan_setting(account).await?;
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= SETTINGS_MAX {
+            map.clear();
+        }
+        map.insert(account, (Instant::now(), s.clone()));
+        Ok(s)
+    }
+
+    fn forget(&self, account: model::AccountId) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(&account);
+    }
+}
+
 pub async fn describe(
     svc: &Service,
     caller: Caller,
     _req: DescribeAssetImageScanSettingRequest,
 ) -> Result<DescribeAssetImageScanSettingResponse, ServiceError> {
-    let s = svc.store.image_scan_setting(caller.account).await?.unwrap_or_else(default_setting);
+    let s = svc.settings.get(&svc.store, caller.account).await?.unwrap_or_else(default_setting);
     Ok(DescribeAssetImageScanSettingResponse {
         enable: s.enable,
         scan_time: s.scan_time,
@@ -126,6 +163,7 @@ pub async fn create(
 ) -> Result<CreateAssetImageScanSettingResponse, ServiceError> {
     let setting = validate(req)?;
     svc.store.put_image_scan_setting(caller.account, &setting).await?;
+    svc.settings.forget(caller.account);
     Ok(CreateAssetImageScanSettingResponse {})
 }
 
@@ -208,6 +246,33 @@ fn check_list(field: &'static str, v: Option<Vec<String>>) -> Result<Vec<String>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn describe_is_cached_a_second_and_own_writes_show_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store::Store::open(dir.path(), None).await.unwrap();
+        let key = store.create_account_with_key().await.unwrap();
+        let svc = Service::new(store.clone());
+        let caller = || Caller {
+            request_id: "t".into(),
+            account: key.app_id,
+            secret_id: key.secret_id.clone(),
+            action: "x",
+            region: None,
+            origin: None,
+        };
+        let read = || async { describe(&svc, caller(), DescribeAssetImageScanSettingRequest {}).await.unwrap().scan_time };
+        assert_eq!(read().await, default_setting().scan_time);
+        create(&svc, caller(), req(with("ScanTime", serde_json::json!("03:30")))).await.unwrap();
+        assert_eq!(read().await, "03:30", "a change through this process is seen at once");
+        // A change by another process (straight to the store) shows after the TTL.
+        let mut other = store.image_scan_setting(key.app_id).await.unwrap().unwrap();
+        other.scan_time = "04:45".into();
+        store.put_image_scan_setting(key.app_id, &other).await.unwrap();
+        assert_eq!(read().await, "03:30");
+        tokio::time::sleep(SETTINGS_TTL + Duration::from_millis(50)).await;
+        assert_eq!(read().await, "04:45");
+    }
 
     fn req(v: serde_json::Value) -> CreateAssetImageScanSettingRequest {
         serde_json::from_value(v).unwrap()

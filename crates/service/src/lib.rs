@@ -36,11 +36,13 @@ pub struct Service {
     /// The connection check of registries on add and update (`serve` sets scan's); unset, the
     /// sync worker checks them.
     pub registry_check: std::sync::OnceLock<Arc<dyn store::registries::ConnectionCheck>>,
+    /// `DescribeAssetImageScanSetting`'s reads, kept a second ([`image_scan_setting::SETTINGS_TTL`]).
+    pub settings: image_scan_setting::SettingsCache,
 }
 
 impl Service {
     pub fn new(store: store::Store) -> Arc<Service> {
-        Arc::new(Service { store, registry_check: std::sync::OnceLock::new() })
+        Arc::new(Service { store, registry_check: std::sync::OnceLock::new(), settings: Default::default() })
     }
 }
 

@@ -422,11 +422,23 @@ try {
     await renamed.getByRole('button', { name: 'Sync console-e2e-renamed' }).click();
     await page.locator('#sync-state').filter({ hasText: 'Sync finished.' }).waitFor({ timeout: 5 * 60_000 });
     report.syncedAfterEdit = await renamed.locator('.sync-status').innerText();
+
+    step('registries: scan the whole registry (risks only)');
+    const before = await page.locator('#progress-title').innerText();
+    await renamed.getByRole('button', { name: 'Scan console-e2e-renamed' }).click();
+    await dialog.waitFor();
+    report.registryScanDialogTitle = await dialog.getByRole('heading').innerText();
+    await dialog.getByLabel('Vulnerabilities', { exact: true }).uncheck();
+    await dialog.getByLabel('Trojans', { exact: true }).uncheck();
+    await dialog.getByRole('button', { name: 'Start' }).click();
+    await page.waitForFunction((t) => document.querySelector('#progress-title')?.innerText !== t, before);
+    await page.waitForFunction(() => ['Finished', 'Stopped'].includes(document.querySelector('#scan-state')?.innerText), null, { timeout: LONG });
+    report.registryWholeTask = { title: await page.locator('#progress-title').innerText(), text: await page.locator('#scan-progress-text').innerText() };
   }
 
   step('images at the end (the registry brought its images into the inventory)');
   await nav(page, 'Images').click();
-  await page.getByLabel('Rows per page').selectOption('100');
+  await page.locator('#images-limit').selectOption('100');
   await page.waitForFunction(() => document.querySelector('.pager .range')?.innerText.startsWith('1–'));
   await page.waitForFunction(() => document.querySelector('#images-table')?.getAttribute('aria-busy') === 'false');
   report.imagesEnd = await page.locator('#images-table tbody tr').evaluateAll((rs) =>

@@ -80,7 +80,10 @@ export function ScanDialog({ images, title, start, onClose, onStarted }) {
   );
 }
 
-/** Polls the task until END (one request in flight at a time), then keeps the final state. */
+/**
+ * Polls the task until END (one request in flight at a time), then keeps the final state. Callers
+ * key it by the task id, so a new task never shows the last one's state.
+ */
 export function ScanProgress({ taskId, family = LOCAL_SCAN, onEnd }) {
   const { t, call } = useCtx();
   const [s, setS] = useState(null);
@@ -91,8 +94,6 @@ export function ScanProgress({ taskId, family = LOCAL_SCAN, onEnd }) {
   useEffect(() => {
     let live = true;
     let timer = null;
-    setS(null);
-    setStopping(false);
     const tick = async () => {
       try {
         const r = await call(family.status, { TaskID: taskId });

@@ -104,7 +104,7 @@ export function Images() {
         </button>
       </form>
 
-      {taskId ? <ScanProgress taskId={taskId} onEnd={list.reload} /> : null}
+      {taskId ? <ScanProgress key={taskId} taskId={taskId} onEnd={list.reload} /> : null}
 
       <ErrorText error={list.error} />
       <Loading on={list.loading} />

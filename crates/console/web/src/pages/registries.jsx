@@ -117,14 +117,17 @@ export function Registries({ id }) {
       <p role="status" class="notice" id="registries-notice">{notice}</p>
       <p role="status" class="notice" id="sync-state">{syncing ? t('registries.syncing') : syncState}</p>
       <ErrorText error={error || list.error} />
-      {taskId ? <ScanProgress
+      {taskId ? (
+        <ScanProgress
+          key={taskId}
           taskId={taskId}
           family={REGISTRY_SCAN}
           onEnd={() => {
             list.reload();
             setScansEnded((n) => n + 1);
           }}
-        /> : null}
+        />
+      ) : null}
       <Loading on={list.loading && !list.data} />
       <TableWrap label={t('registries.title')}>
         <table id="registries-table">
