@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import tarfile
-import uuid
 from pathlib import Path
 
 import pytest
@@ -75,7 +74,8 @@ def ui(tmp_path_factory):
     need_registries()
     image_id = docker_image_id()
     root = tmp_path_factory.mktemp("console")
-    registry_repo = f"shipshape-e2e/console-{uuid.uuid4().hex[:10]}"
+    # One repository and tag, overwritten by each run, so the registry does not grow run by run.
+    registry_repo = "shipshape-e2e/console"
     registry_image = push_to_anonymous_registry(root, registry_repo)
     srv = Server("sqlite", root / "server")
     srv.data_dir.mkdir(parents=True)
