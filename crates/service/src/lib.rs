@@ -17,6 +17,7 @@ mod audit;
 pub mod compliance;
 mod credentials;
 pub mod error;
+pub mod exports;
 pub mod image_scan_setting;
 pub mod images;
 pub mod list;
@@ -93,6 +94,13 @@ fn implemented(svc: &Arc<Service>) -> Vec<Action> {
         handler!(svc, "DescribeAssetImageRegistryRiskInfoList", registries::describe_risk_list),
         handler!(svc, "DescribeImageRegistryTimingScanTask", registries::describe_timing_scan),
         handler!(svc, "UpdateImageRegistryTimingScanTask", registries::update_timing_scan),
+        handler!(svc, "DescribeAssetImageRegistryListExport", exports::registry_list),
+        handler!(svc, "DescribeAssetImageRegistryVulListExport", exports::registry_vul_list),
+        handler!(svc, "DescribeAssetImageRegistryVirusListExport", exports::registry_virus_list),
+        handler!(svc, "DescribeAssetImageRegistryRiskListExport", exports::registry_risk_list),
+        handler!(svc, "DescribeExportJobResult", exports::job_result),
+        handler!(svc, "DescribeExportJobDownloadURL", exports::job_download_url),
+        handler!(svc, "DescribeExportJobManageList", exports::job_list),
         handler!(svc, "DescribeAssetSummary", assets::describe_summary),
         handler!(svc, "DescribeContainerAssetSummary", assets::describe_container_summary),
         handler!(svc, "DescribeAssetContainerList", assets::describe_container_list),

@@ -911,7 +911,7 @@ fn progress(k: &Option<KindSummary>) -> u64 {
     if k.is_some() { 100 } else { 0 }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ImageRepoInfo {
     pub image_digest: String,
@@ -1052,6 +1052,18 @@ pub async fn describe_image_list(
     req: DescribeAssetImageRegistryListRequest,
 ) -> Result<DescribeAssetImageRegistryListResponse, ServiceError> {
     let paging = page(req.limit, req.offset)?;
+    let (list, total_count) = image_list(svc, caller.account, &req, Some(paging)).await?;
+    Ok(DescribeAssetImageRegistryListResponse { list, total_count })
+}
+
+/// The registry image list as `DescribeAssetImageRegistryList` filters and sorts it: one page, or
+/// every row (`None`: exports); with the filtered total.
+pub(crate) async fn image_list(
+    svc: &Service,
+    account: AccountId,
+    req: &DescribeAssetImageRegistryListRequest,
+    paging: Option<(usize, usize)>,
+) -> Result<(Vec<ImageRepoInfo>, u64), ServiceError> {
     let desc = descending(req.order.as_deref())?;
     let key: fn(&Row, &Row) -> Ordering = match req.by.as_deref().unwrap_or("") {
         "" | "Id" => |_, _| Ordering::Equal,
@@ -1069,7 +1081,7 @@ pub async fn describe_image_list(
         "ContainerCnt" => |a, b| a.containers.cmp(&b.containers),
         other => return Err(invalid("By", format!("cannot sort by {other:?}"))),
     };
-    let mut list = filtered(rows(svc, caller.account).await?, req.filters.as_deref().unwrap_or_default())?;
+    let mut list = filtered(rows(svc, account).await?, req.filters.as_deref().unwrap_or_default())?;
     if req.only_show_latest.unwrap_or(false) {
         list.retain(|r| r.latest);
     }
@@ -1079,7 +1091,7 @@ pub async fn describe_image_list(
     // Ties keep id order, so pages never overlap.
     let list = sorted(list, desc, |a, b| key(a, b).then_with(|| a.img.id.cmp(&b.img.id)));
     let total = list.len() as u64;
-    Ok(DescribeAssetImageRegistryListResponse { list: paged(list, paging).iter().map(repo_info).collect(), total_count: total })
+    Ok((maybe_paged(list, paging).iter().map(repo_info).collect(), total))
 }
 
 #[derive(Debug, Deserialize)]
@@ -1802,6 +1814,13 @@ fn split_filters(filters: Vec<AssetFilters>, rename: &[(&str, &str)], post: &[&s
     (local, here)
 }
 
+fn maybe_paged<T>(list: Vec<T>, paging: Option<(usize, usize)>) -> Vec<T> {
+    match paging {
+        Some(p) => paged(list, p),
+        None => list,
+    }
+}
+
 /// Every page of a local list (the local handlers cap `Limit` at 100).
 async fn all_pages<T, F, Fut>(mut one: F) -> Result<Vec<T>, ServiceError>
 where
@@ -1836,7 +1855,7 @@ fn local_request(
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ComponentsInfo {
     pub component: String,
@@ -1848,14 +1867,14 @@ pub struct ComponentsInfo {
     pub name: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ImageVulLayerInfo {
     pub layer_id: String,
     pub layer_cmd: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ImageVul {
     #[serde(rename = "CVEID")]
@@ -1927,6 +1946,16 @@ fn vul_of(v: images::ImagesVul) -> ImageVul {
 /// (`CanBeFixed`; `all`).
 pub async fn describe_vul_list(svc: &Service, caller: Caller, req: RegistryFindingsRequest) -> Result<ListOf<ImageVul>, ServiceError> {
     let paging = page(req.limit, req.offset)?;
+    vul_list(svc, caller, req, Some(paging)).await
+}
+
+/// One page of the vulnerability list, or all of it (`None`: exports).
+pub(crate) async fn vul_list(
+    svc: &Service,
+    caller: Caller,
+    req: RegistryFindingsRequest,
+    paging: Option<(usize, usize)>,
+) -> Result<ListOf<ImageVul>, ServiceError> {
     let filters = req.filters.unwrap_or_default();
     check_filters(&filters)?;
     let image_id = image_of(svc, caller.account, req.id, &req.image_info).await?;
@@ -1942,10 +1971,10 @@ pub async fn describe_vul_list(svc: &Service, caller: Caller, req: RegistryFindi
         list.retain(|v| f.values.iter().any(|want| v.tag.iter().any(|t| t.eq_ignore_ascii_case(want.trim()))));
     }
     let total = list.len() as u64;
-    Ok(ListOf { list: paged(list, paging).into_iter().map(vul_of).collect(), total_count: total })
+    Ok(ListOf { list: maybe_paged(list, paging).into_iter().map(vul_of).collect(), total_count: total })
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ImageVirus {
     pub path: String,
@@ -1966,6 +1995,16 @@ pub struct ImageVirus {
 /// `Level` (or `RiskLevel`), `Name`, `Path`.
 pub async fn describe_virus_list(svc: &Service, caller: Caller, req: RegistryFindingsRequest) -> Result<ListOf<ImageVirus>, ServiceError> {
     let paging = page(req.limit, req.offset)?;
+    virus_list(svc, caller, req, Some(paging)).await
+}
+
+/// One page of the trojan list, or all of it (`None`: exports).
+pub(crate) async fn virus_list(
+    svc: &Service,
+    caller: Caller,
+    req: RegistryFindingsRequest,
+    paging: Option<(usize, usize)>,
+) -> Result<ListOf<ImageVirus>, ServiceError> {
     let filters = req.filters.unwrap_or_default();
     check_filters(&filters)?;
     let image_id = image_of(svc, caller.account, req.id, &req.image_info).await?;
@@ -1977,7 +2016,7 @@ pub async fn describe_virus_list(svc: &Service, caller: Caller, req: RegistryFin
     })
     .await?;
     let total = list.len() as u64;
-    let list = paged(list, paging)
+    let list = maybe_paged(list, paging)
         .into_iter()
         .map(|v| ImageVirus {
             file_type: v.file_name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default(),
@@ -1998,7 +2037,7 @@ pub async fn describe_virus_list(svc: &Service, caller: Caller, req: RegistryFin
     Ok(ListOf { list, total_count: total })
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ImageRisk {
     pub behavior: u64,
@@ -2012,6 +2051,16 @@ pub struct ImageRisk {
 /// `Level`, `Behavior`, `Type`, `Name` (in the description); `By` `Level`/`Type`/`Behavior`.
 pub async fn describe_risk_list(svc: &Service, caller: Caller, req: RegistryFindingsRequest) -> Result<ListOf<ImageRisk>, ServiceError> {
     let paging = page(req.limit, req.offset)?;
+    risk_list(svc, caller, req, Some(paging)).await
+}
+
+/// One page of the sensitive-information list, or all of it (`None`: exports).
+pub(crate) async fn risk_list(
+    svc: &Service,
+    caller: Caller,
+    req: RegistryFindingsRequest,
+    paging: Option<(usize, usize)>,
+) -> Result<ListOf<ImageRisk>, ServiceError> {
     let filters = req.filters.unwrap_or_default();
     check_filters(&filters)?;
     let image_id = image_of(svc, caller.account, req.id, &req.image_info).await?;
@@ -2026,7 +2075,7 @@ pub async fn describe_risk_list(svc: &Service, caller: Caller, req: RegistryFind
         list.retain(|r| text_match(f, &r.desc));
     }
     let total = list.len() as u64;
-    let list = paged(list, paging)
+    let list = maybe_paged(list, paging)
         .into_iter()
         .map(|r| ImageRisk {
             behavior: r.behavior,

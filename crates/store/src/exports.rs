@@ -7,7 +7,6 @@
 //! pruned [`FILE_LIFETIME_SECS`] after they were written ([`Store::prune_exports`]).
 
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use model::AccountId;
@@ -27,7 +26,7 @@ pub const LINK_LIFETIME_SECS: i64 = 600;
 pub const STATUS_SUCCESS: &str = "SUCCESS";
 
 /// One export job of an account.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExportJob {
     pub job_id: String,
     pub account: AccountId,
@@ -73,19 +72,14 @@ fn new_job_id() -> Result<String, Error> {
 
 fn export_dir(data_dir: &Path) -> Result<PathBuf, Error> {
     let dir = data_dir.join(EXPORT_DIR);
-    if !dir.is_dir() {
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(Error::io(&dir))?;
-    }
-    // The mode above only applies to a new folder; tighten an existing one too.
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).map_err(Error::io(&dir))?;
+    crate::private_fs::create_dir(&dir).map_err(Error::io(&dir))?;
     Ok(dir)
 }
 
 /// Writes `bytes` to `path` (mode 0600) through a temporary file, so a reader never sees half a file.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let tmp = path.with_extension("part");
-    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).map_err(Error::io(&tmp))?;
-    f.set_permissions(std::fs::Permissions::from_mode(0o600)).map_err(Error::io(&tmp))?;
+    let mut f = crate::private_fs::create_file(&tmp, true).map_err(Error::io(&tmp))?;
     f.write_all(bytes).and_then(|_| f.sync_all()).map_err(Error::io(&tmp))?;
     std::fs::rename(&tmp, path).map_err(Error::io(path))
 }
@@ -193,10 +187,12 @@ impl Store {
 
     /// Removes expired links, and expired jobs with their files. Returns the jobs removed.
     pub async fn prune_exports(&self, now: i64) -> Result<u64, Error> {
-        sqlx::query("DELETE FROM export_tokens WHERE expires_at <= $1 OR job_id IN (SELECT job_id FROM export_jobs WHERE expires_at <= $1)")
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "DELETE FROM export_tokens WHERE expires_at <= $1 OR job_id IN (SELECT job_id FROM export_jobs WHERE expires_at <= $1)",
+        )
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
         let old: Vec<(String, String)> = sqlx::query("SELECT job_id, file_name FROM export_jobs WHERE expires_at <= $1")
             .bind(now)
             .fetch_all(&self.pool)
@@ -221,6 +217,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[tokio::test]
     async fn jobs_links_and_pruning() {

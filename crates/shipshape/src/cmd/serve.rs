@@ -76,8 +76,11 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let app = api::router(table, Arc::new(service::StoreCredentials::new(store.clone())), config)
         .merge(harbor::router(harbor::Adapter::new(store.clone(), Arc::clone(&background.harbor_wake))))
         .merge(web_console::router())
+        .merge(export_downloads(store.clone()))
         .merge(crate::probes::router(store.clone(), metrics))
         .layer(axum::middleware::from_fn(web_console::redirect_root));
+
+    prune_exports_hourly(store.clone());
 
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(listen = %listener.local_addr()?, rate_limit = args.rate_limit, "serving TCSS API");
@@ -86,6 +89,61 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// `GET /exports/{token}`: the workbook of an export job (`service::exports`). The token is the
+/// capability (256 random bits, handed only to a request signed by the job's account, valid 10
+/// minutes, only its SHA-256 stored); unknown, expired or pruned: 404 with no detail.
+fn export_downloads(store: store::Store) -> axum::Router {
+    use axum::extract::{Path as UrlPath, State};
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
+
+    async fn download(State(store): State<store::Store>, UrlPath(token): UrlPath<String>) -> axum::response::Response {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        // Tokens are 43 alphanumerics; anything else is not worth a query.
+        if token.len() != 43 || !token.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return StatusCode::NOT_FOUND.into_response();
+        }
+        let found = match store.export_download(&token, now).await {
+            Ok(Some(d)) => d,
+            Ok(None) => return StatusCode::NOT_FOUND.into_response(),
+            Err(e) => {
+                tracing::error!(error = %e, "export download");
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
+        };
+        match tokio::fs::read(&found.path).await {
+            Ok(bytes) => (
+                [
+                    (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string()),
+                    (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}.xlsx\"", found.job.job_name)),
+                    (header::CACHE_CONTROL, "no-store".to_string()),
+                ],
+                bytes,
+            )
+                .into_response(),
+            // Pruned between the lookup and the read.
+            Err(_) => StatusCode::NOT_FOUND.into_response(),
+        }
+    }
+    axum::Router::new().route(&format!("{}{{token}}", service::exports::DOWNLOAD_PATH), axum::routing::get(download)).with_state(store)
+}
+
+/// Export jobs and files older than a day are removed (also on each new export).
+fn prune_exports_hourly(store: store::Store) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            match store.prune_exports(now).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(jobs = n, "expired exports removed"),
+                Err(e) => tracing::warn!(error = %e, "pruning exports"),
+            }
+        }
+    });
 }
 
 /// First start on an empty store: one account and key, written to DATA_DIR/credentials.json (0600).
@@ -121,7 +179,11 @@ fn write_private(path: &Path, value: &serde_json::Value) -> anyhow::Result<()> {
 /// `kill -HUP` asks for an image inventory refresh now (e.g. right after a push or a build) and
 /// reloads the TLS certificate and key (a bad file keeps the current pair in service).
 /// The handler is installed first thing in `run` (SIGHUP's default action would end the process).
-fn refresh_on_sighup(hup: Option<tokio::signal::unix::Signal>, worker: Option<scan::worker::WorkerHandle>, tls: Option<Arc<api::tls::Tls>>) {
+fn refresh_on_sighup(
+    hup: Option<tokio::signal::unix::Signal>,
+    worker: Option<scan::worker::WorkerHandle>,
+    tls: Option<Arc<api::tls::Tls>>,
+) {
     let Some(mut hup) = hup else { return };
     tokio::spawn(async move {
         while hup.recv().await.is_some() {
