@@ -3,7 +3,7 @@
 //! content report (distribution and packages) for SBOMs.
 
 use crate::wire::{self, Artifact, Cvss, SbomReport, Scanner, Severity, VulnerabilityItem, VulnerabilityReport};
-use scan::results::{ImageSummary, KIND_CONTENT, KIND_VUL, StoredContent};
+use scan::results::{FindingKind, ImageSummary, StoredContent};
 use serde_json::{Map, Value, json};
 use store::scan_tasks::ImageAsset;
 use vuln::VulnFinding;
@@ -39,13 +39,13 @@ pub async fn load(store: &store::Store, account: model::AccountId, image_id: &st
     let result = store.image_scan_result(account, image_id).await?.ok_or_else(gone)?;
     let summary: ImageSummary = serde_json::from_str(&result.summary).map_err(|e| ReportError::Corrupt(e.to_string()))?;
     let vulns = store
-        .image_findings(account, image_id, KIND_VUL)
+        .image_findings(account, image_id, FindingKind::Vul)
         .await?
         .iter()
         .map(|r| serde_json::from_str(r))
         .collect::<Result<Vec<VulnFinding>, _>>()
         .map_err(|e| ReportError::Corrupt(e.to_string()))?;
-    let content = match store.image_findings(account, image_id, KIND_CONTENT).await?.first() {
+    let content = match store.image_findings(account, image_id, FindingKind::Content).await?.first() {
         Some(text) => Some(serde_json::from_str(text).map_err(|e| ReportError::Corrupt(e.to_string()))?),
         None => None,
     };

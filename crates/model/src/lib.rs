@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod node;
+pub mod scan_summary;
 use std::fmt;
 
 /// The tenant every stored row belongs to (the TencentCloud `AppId`).
@@ -131,6 +132,9 @@ pub struct Package {
     pub location: Location,
 }
 
+/// The TCSS level words, by level number - 1.
+const TCSS_LEVELS: [&str; 4] = ["LOW", "MEDIUM", "HIGH", "CRITICAL"];
+
 /// Severity on the TCSS scale.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
 pub enum Severity {
@@ -143,15 +147,33 @@ pub enum Severity {
 }
 
 impl Severity {
-    /// The TCSS level string (`CRITICAL`, `HIGH`, `MEDIUM`, `LOW`; unknown reads as `LOW`
-    /// because TCSS has no unknown level).
-    pub fn tcss_level(self) -> &'static str {
+    /// The TCSS level number (vulnerability `Level`, virus `RiskLevel`, risk `Level`): 1 low,
+    /// 2 medium, 3 high, 4 critical. Unknown reads as 1 because TCSS has no unknown level. The one
+    /// Severity → TCSS mapping: the level words and the per-level counts derive from it.
+    pub fn tcss_level_number(self) -> u64 {
         match self {
-            Severity::Critical => "CRITICAL",
-            Severity::High => "HIGH",
-            Severity::Medium => "MEDIUM",
-            Severity::Low | Severity::Unknown => "LOW",
+            Severity::Critical => 4,
+            Severity::High => 3,
+            Severity::Medium => 2,
+            Severity::Low | Severity::Unknown => 1,
         }
+    }
+
+    /// The TCSS level string (`CRITICAL`, `HIGH`, `MEDIUM`, `LOW`; unknown reads as `LOW`).
+    pub fn tcss_level(self) -> &'static str {
+        TCSS_LEVELS[self.tcss_level_number() as usize - 1]
+    }
+
+    /// A TCSS level as a request names it: `1`..`4` or `LOW`..`CRITICAL` (any case); the
+    /// severity of that level (never `Unknown`).
+    pub fn from_tcss_level(v: &str) -> Option<Severity> {
+        let v = v.trim().to_ascii_uppercase();
+        let n = match v.parse::<usize>() {
+            Ok(n @ 1..=4) => n,
+            Ok(_) => return None,
+            Err(_) => TCSS_LEVELS.iter().position(|w| *w == v)? + 1,
+        };
+        Some([Severity::Low, Severity::Medium, Severity::High, Severity::Critical][n - 1])
     }
 
     /// Maps a CVSS base score onto the CVSS v3 qualitative scale.
@@ -283,5 +305,19 @@ mod tests {
         assert_eq!(Severity::from_cvss_score(5.3), Severity::Medium);
         assert_eq!(Severity::from_cvss_score(0.1), Severity::Low);
         assert_eq!(Severity::Unknown.tcss_level(), "LOW");
+    }
+
+    #[test]
+    fn tcss_levels() {
+        for s in [Severity::Low, Severity::Medium, Severity::High, Severity::Critical] {
+            assert_eq!(Severity::from_tcss_level(s.tcss_level()), Some(s));
+            assert_eq!(Severity::from_tcss_level(&s.tcss_level_number().to_string()), Some(s));
+        }
+        assert_eq!(Severity::from_tcss_level(" high "), Some(Severity::High));
+        assert_eq!(Severity::Critical.tcss_level_number(), 4);
+        assert_eq!(Severity::Unknown.tcss_level_number(), 1);
+        for bad in ["0", "5", "", "UNKNOWN", "-1"] {
+            assert_eq!(Severity::from_tcss_level(bad), None, "{bad}");
+        }
     }
 }

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use model::{Distribution, Ecosystem, Location, Package};
-use scan::results::{ImageSummary, KIND_CONTENT, KindSummary, StoredContent};
+use scan::results::{FindingKind, ImageSummary, KindSummary, StoredContent};
 use store::scan_tasks::{ImageAsset, ImageScanOutcome, NewImageScanTask};
 
 fn names(dir: &std::path::Path, limit: usize) -> Vec<String> {
@@ -85,8 +85,8 @@ async fn main() -> anyhow::Result<()> {
         };
         let outcome = ImageScanOutcome {
             summary: serde_json::to_string(&summary)?,
-            kinds: vec![KIND_CONTENT],
-            findings: vec![(KIND_CONTENT, serde_json::to_string(&content)?)],
+            kinds: vec![FindingKind::Content],
+            findings: vec![(FindingKind::Content, serde_json::to_string(&content)?)],
             risk_count: 0,
         };
         store.finish_image_scan(&claim, "bench", Some(&outcome), None).await?;
@@ -98,7 +98,7 @@ async fn main() -> anyhow::Result<()> {
     let t = Instant::now();
     let done = scan::worker::rematch_stored(&store, &version).await?;
     let secs = t.elapsed().as_secs_f64();
-    let findings: usize = store.image_findings(account, &assets[0].image_id, "vul").await?.len();
+    let findings: usize = store.image_findings(account, &assets[0].image_id, FindingKind::Vul).await?.len();
     println!(
         "re-matched {done} images ({} packages, {findings} findings each) in {secs:.2} s: {:.1} ms per image",
         debian.len() + pypi.len(),

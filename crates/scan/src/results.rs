@@ -3,68 +3,15 @@
 //! `model::RiskFinding`; `service` reads them back with the field names used here.
 
 use crate::Indexed;
-use model::Severity;
 use serde::{Deserialize, Serialize};
 
-pub const KIND_VUL: &str = "vul";
-pub const KIND_VIRUS: &str = "virus";
-pub const KIND_RISK: &str = "risk";
-/// The image's packages and distribution (one row), kept so new advisory data is matched without
-/// reading the image again.
-pub const KIND_CONTENT: &str = "content";
+pub use model::scan_summary::{FindingKind, ImageSummary, KindSummary};
 
 /// The stored content report of an image.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct StoredContent {
     pub distribution: Option<model::Distribution>,
     pub packages: Vec<model::Package>,
-}
-
-/// The stored summary of an image's latest scans.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ImageSummary {
-    /// Distribution pretty name (`Debian GNU/Linux 12 (bookworm)`), empty when unknown.
-    pub os_name: String,
-    pub component_cnt: u64,
-    /// Per scanner; `None`: never scanned by it.
-    pub vul: Option<KindSummary>,
-    pub virus: Option<KindSummary>,
-    pub risk: Option<KindSummary>,
-    /// A walk limit was hit: findings may be missing.
-    pub partial: bool,
-    /// Error of the whole image scan (image gone, unreadable), empty when none.
-    pub error: String,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct KindSummary {
-    pub count: u64,
-    pub critical: u64,
-    pub high: u64,
-    pub medium: u64,
-    pub low: u64,
-    /// Why this scanner failed on the image, empty when it did not.
-    pub error: String,
-    pub scanned_at: i64,
-    /// The advisory data version the vulnerabilities were matched with (vul only).
-    #[serde(default)]
-    pub data_version: String,
-}
-
-impl KindSummary {
-    pub fn of(severities: impl Iterator<Item = Severity>, scanned_at: i64) -> KindSummary {
-        let mut k = KindSummary { scanned_at, ..Default::default() };
-        for s in severities {
-            k.count += 1;
-            match s {
-                Severity::Critical => k.critical += 1,
-                Severity::High => k.high += 1,
-                Severity::Medium => k.medium += 1,
-                Severity::Low | Severity::Unknown => k.low += 1,
-            }
-        }
-        k
-    }
 }
 
 /// Which scanners ran on an image and what they found.
@@ -90,14 +37,14 @@ pub fn outcome(previous: Option<&str>, f: &ImageFindings<'_>, now: i64) -> Resul
     summary.error.clear();
     let mut out = store::scan_tasks::ImageScanOutcome::default();
     if f.scan_vul {
-        out.kinds.push(KIND_VUL);
+        out.kinds.push(FindingKind::Vul);
         match &f.vulns {
             Some(Ok(v)) => {
                 let mut k = KindSummary::of(v.iter().map(|x| x.severity), now);
                 k.data_version = f.data_version.clone();
                 summary.vul = Some(k);
                 for x in v.iter() {
-                    out.findings.push((KIND_VUL, serde_json::to_string(x)?));
+                    out.findings.push((FindingKind::Vul, serde_json::to_string(x)?));
                 }
             }
             Some(Err(e)) => summary.vul = Some(KindSummary { error: e.clone(), scanned_at: now, ..Default::default() }),
@@ -105,25 +52,25 @@ pub fn outcome(previous: Option<&str>, f: &ImageFindings<'_>, now: i64) -> Resul
         }
         // The packages are known even when matching failed (no advisory data yet): an SBOM
         // and a later re-match need them.
-        out.kinds.push(KIND_CONTENT);
+        out.kinds.push(FindingKind::Content);
         let c = StoredContent { distribution: content.distribution.clone(), packages: content.packages.clone() };
-        out.findings.push((KIND_CONTENT, serde_json::to_string(&c)?));
+        out.findings.push((FindingKind::Content, serde_json::to_string(&c)?));
     }
     if f.scan_virus {
-        out.kinds.push(KIND_VIRUS);
+        out.kinds.push(FindingKind::Virus);
         summary.virus = Some(KindSummary::of(content.malware.iter().map(|m| m.severity), now));
         for m in &content.malware {
-            out.findings.push((KIND_VIRUS, serde_json::to_string(m)?));
+            out.findings.push((FindingKind::Virus, serde_json::to_string(m)?));
         }
     }
     if f.scan_risk {
-        out.kinds.push(KIND_RISK);
+        out.kinds.push(FindingKind::Risk);
         summary.risk = Some(KindSummary::of(content.risks.iter().map(|r| r.severity), now));
         for r in &content.risks {
-            out.findings.push((KIND_RISK, serde_json::to_string(r)?));
+            out.findings.push((FindingKind::Risk, serde_json::to_string(r)?));
         }
     }
-    out.risk_count = out.findings.iter().filter(|(k, _)| *k != KIND_CONTENT).count() as u64;
+    out.risk_count = out.findings.iter().filter(|(k, _)| *k != FindingKind::Content).count() as u64;
     out.summary = serde_json::to_string(&summary)?;
     Ok(out)
 }

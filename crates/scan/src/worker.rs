@@ -294,7 +294,7 @@ pub async fn rematch_stored(store: &Store, version: &str) -> Result<usize, Error
             if vul.data_version == version {
                 continue;
             }
-            let Some(text) = store.image_findings(account, &r.image_id, results::KIND_CONTENT).await?.into_iter().next() else {
+            let Some(text) = store.image_findings(account, &r.image_id, results::FindingKind::Content).await?.into_iter().next() else {
                 continue; // scanned before content reports were kept: the next scan stores one
             };
             let Ok(content) = serde_json::from_str::<results::StoredContent>(&text) else {
@@ -310,7 +310,7 @@ pub async fn rematch_stored(store: &Store, version: &str) -> Result<usize, Error
             let rows =
                 vulns.iter().map(serde_json::to_string).collect::<Result<Vec<_>, _>>().map_err(|e| Error::Internal(e.to_string()))?;
             let text = serde_json::to_string(&summary).map_err(|e| Error::Internal(e.to_string()))?;
-            if store.replace_image_findings(account, &r.image_id, r.scanned_at, results::KIND_VUL, &rows, &text).await? {
+            if store.replace_image_findings(account, &r.image_id, r.scanned_at, results::FindingKind::Vul, &rows, &text).await? {
                 n += 1;
             }
         }

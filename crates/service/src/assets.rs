@@ -481,7 +481,8 @@ async fn image_components(svc: &Service, account: model::AccountId, image_id: &s
         packages: Vec<model::Package>,
     }
     // "content": the row kind the scan stores an image's packages under.
-    let Some(text) = svc.store.image_findings(account, image_id, "content").await?.into_iter().next() else {
+    let Some(text) = svc.store.image_findings(account, image_id, model::scan_summary::FindingKind::Content).await?.into_iter().next()
+    else {
         return Ok(Vec::new());
     };
     let c: Content = serde_json::from_str(&text)

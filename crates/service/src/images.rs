@@ -16,6 +16,8 @@
 //!   remedy and the masked value (a secret's value is never returned).
 //! - `Filters` with `ExactMatch` false match substrings (case-insensitive), true whole values.
 //! - Times are UTC `YYYY-MM-DD HH:MM:SS`.
+//! - `ScanError` of a scan that hit a walk limit (files, size, depth) but otherwise finished says
+//!   so (`PARTIAL_SCAN`); the status stays `SCANNED`.
 //! - Vulnerability fields from the advisory data: `SubmitTime` = the advisory's `published`
 //!   (RFC 3339 as the data gives it; empty when the record has none), `Des` = its `details`
 //!   (else a sentence naming advisory, package, file and layer), `Category` = the CWE ids it
@@ -42,55 +44,37 @@ const MAX_LIST: usize = 1000;
 
 // ---- stored rows (written by `scan`: results::ImageSummary and the finding types) ----
 
-/// The stored summary of an image (written by `scan::results::ImageSummary`), as the image and
-/// registry lists read it.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub(crate) struct Summary {
-    pub(crate) os_name: String,
-    pub(crate) component_cnt: u64,
-    pub(crate) vul: Option<KindSummary>,
-    pub(crate) virus: Option<KindSummary>,
-    pub(crate) risk: Option<KindSummary>,
-    pub(crate) error: String,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub(crate) struct KindSummary {
-    pub(crate) count: u64,
-    pub(crate) critical: u64,
-    pub(crate) high: u64,
-    pub(crate) medium: u64,
-    pub(crate) low: u64,
-    pub(crate) error: String,
-    pub(crate) scanned_at: i64,
-}
+// The stored summary (written by `scan::results`), one definition in `model`; the registry lists
+// and the metrics read it through these names.
+use model::scan_summary::FindingKind;
+pub(crate) use model::scan_summary::{ImageSummary as Summary, KindSummary};
 
 // Findings are read back as the types the scan wrote them with (one definition each).
 type StoredVuln = vuln::VulnFinding;
 type StoredVirus = model::MalwareFinding;
 type StoredRisk = model::RiskFinding;
 
-fn level(s: Severity) -> u64 {
-    match s {
-        Severity::Critical => 4,
-        Severity::High => 3,
-        Severity::Medium => 2,
-        Severity::Low | Severity::Unknown => 1,
+/// A filter value naming a level: `1`..`4` or `LOW`..`CRITICAL`.
+fn parse_level(field: &'static str, v: &str) -> Result<u64, ServiceError> {
+    Severity::from_tcss_level(v)
+        .map(Severity::tcss_level_number)
+        .ok_or_else(|| invalid(field, format!("level {v:?} is not 1-4 or LOW/MEDIUM/HIGH/CRITICAL")))
+}
+
+/// `ScanError`: the whole scan's error, else a note that a walk limit cut the scan short (the
+/// stored `partial`; TCSS has no field of its own for it), else empty.
+fn scan_error(s: &Summary) -> String {
+    if !s.error.is_empty() {
+        s.error.clone()
+    } else if s.partial {
+        PARTIAL_SCAN.to_string()
+    } else {
+        String::new()
     }
 }
 
-/// A filter value naming a level: `1`..`4` or `LOW`..`CRITICAL`.
-fn parse_level(field: &'static str, v: &str) -> Result<u64, ServiceError> {
-    match v.trim().to_ascii_uppercase().as_str() {
-        "1" | "LOW" => Ok(1),
-        "2" | "MEDIUM" => Ok(2),
-        "3" | "HIGH" => Ok(3),
-        "4" | "CRITICAL" => Ok(4),
-        _ => Err(invalid(field, format!("level {v:?} is not 1-4 or LOW/MEDIUM/HIGH/CRITICAL"))),
-    }
-}
+/// The `ScanError` of a scan that finished but hit a walk limit.
+pub(crate) const PARTIAL_SCAN: &str = "partial scan: a file count, size or depth limit was reached; findings may be missing";
 
 fn parse_summary(r: Option<&ImageScanResult>) -> Summary {
     r.and_then(|r| serde_json::from_str(&r.summary).ok()).unwrap_or_default()
@@ -279,7 +263,7 @@ fn images_info(r: &ImageRow) -> ImagesInfo {
         is_trust_image: false,
         os_name: s.os_name.clone(),
         agent_error: String::new(),
-        scan_error: s.error.clone(),
+        scan_error: scan_error(s),
         scan_status: r.status.to_string(),
         scan_virus_error: kind_error(&s.virus),
         scan_vul_error: kind_error(&s.vul),
@@ -615,7 +599,7 @@ async fn findings<T: for<'de> Deserialize<'de>>(
     svc: &Service,
     account: model::AccountId,
     image_id: &str,
-    kind: &str,
+    kind: FindingKind,
 ) -> Result<Vec<T>, ServiceError> {
     svc.store.image_findings(account, image_id, kind).await?.iter().map(|j| serde_json::from_str(j).map_err(corrupt)).collect()
 }
@@ -683,7 +667,7 @@ fn images_vul(v: &StoredVuln) -> ImagesVul {
         version: v.package.version.clone(),
         category: v.cwes.join(","),
         category_type: if v.package.ecosystem.is_os() { "SYSTEM" } else { "APPLICATION" }.into(),
-        level: level(v.severity),
+        level: v.severity.tcss_level_number(),
         des: if !v.description.trim().is_empty() {
             v.description.trim().to_owned()
         } else {
@@ -731,7 +715,7 @@ pub async fn describe_vul_list(
     let filters = req.filters.unwrap_or_default();
     check_filters(&filters)?;
     image_of(svc, caller.account, &req.image_id).await?;
-    let mut list: Vec<StoredVuln> = findings(svc, caller.account, &req.image_id, "vul").await?;
+    let mut list: Vec<StoredVuln> = findings(svc, caller.account, &req.image_id, FindingKind::Vul).await?;
     for f in &filters {
         let keep: Box<dyn Fn(&StoredVuln) -> bool + '_> = match f.name.as_str() {
             "Name" => Box::new(|v: &StoredVuln| text_match(f, &v.title) || text_match(f, &v.display_id)),
@@ -739,7 +723,7 @@ pub async fn describe_vul_list(
             "Component" => Box::new(|v: &StoredVuln| text_match(f, &v.package.name)),
             "Level" => {
                 let levels = f.values.iter().map(|x| parse_level("Filters.Level", x)).collect::<Result<Vec<_>, _>>()?;
-                Box::new(move |v: &StoredVuln| levels.contains(&level(v.severity)))
+                Box::new(move |v: &StoredVuln| levels.contains(&v.severity.tcss_level_number()))
             }
             other => return Err(invalid("Filters", format!("unknown filter name {other:?}"))),
         };
@@ -747,7 +731,7 @@ pub async fn describe_vul_list(
     }
     let key: fn(&StoredVuln, &StoredVuln) -> Ordering = match req.by.as_deref().unwrap_or("") {
         "" => |_, _| Ordering::Equal,
-        "Level" => |a, b| level(a.severity).cmp(&level(b.severity)),
+        "Level" => |a, b| a.severity.tcss_level_number().cmp(&b.severity.tcss_level_number()),
         "CVSSV3Score" => |a, b| a.cvss_score.unwrap_or(0.0).total_cmp(&b.cvss_score.unwrap_or(0.0)),
         "CVEID" => |a, b| a.display_id.cmp(&b.display_id),
         "Component" => |a, b| a.package.name.cmp(&b.package.name),
@@ -813,14 +797,14 @@ pub async fn describe_virus_list(
     let row = image_rows(svc, caller.account).await?.into_iter().find(|r| r.asset.image_id == req.image_id);
     let (status, summary) = row.map(|r| (r.status, r.summary)).unwrap_or(("NOT_SCAN", Summary::default()));
     let when = summary.virus.as_ref().map(|k| format_utc(k.scanned_at)).unwrap_or_default();
-    let mut list: Vec<StoredVirus> = findings(svc, caller.account, &req.image_id, "virus").await?;
+    let mut list: Vec<StoredVirus> = findings(svc, caller.account, &req.image_id, FindingKind::Virus).await?;
     for f in &filters {
         let keep: Box<dyn Fn(&StoredVirus) -> bool + '_> = match f.name.as_str() {
             "Name" | "VirusName" => Box::new(|v: &StoredVirus| text_match(f, &v.signature)),
             "Path" => Box::new(|v: &StoredVirus| text_match(f, &virus_path(v))),
             "RiskLevel" => {
                 let levels = f.values.iter().map(|x| parse_level("Filters.RiskLevel", x)).collect::<Result<Vec<_>, _>>()?;
-                Box::new(move |v: &StoredVirus| levels.contains(&level(v.severity)))
+                Box::new(move |v: &StoredVirus| levels.contains(&v.severity.tcss_level_number()))
             }
             other => return Err(invalid("Filters", format!("unknown filter name {other:?}"))),
         };
@@ -829,7 +813,7 @@ pub async fn describe_virus_list(
     let key: fn(&StoredVirus, &StoredVirus) -> Ordering = match req.by.as_deref().unwrap_or("") {
         // One scan time per image: the stored order.
         "" | "LatestScanTime" | "FirstScanTime" => |_, _| Ordering::Equal,
-        "RiskLevel" => |a, b| level(a.severity).cmp(&level(b.severity)),
+        "RiskLevel" => |a, b| a.severity.tcss_level_number().cmp(&b.severity.tcss_level_number()),
         "Size" => |a, b| a.size.cmp(&b.size),
         "Path" => |a, b| virus_path(a).cmp(&virus_path(b)),
         other => return Err(invalid("By", format!("cannot sort by {other:?}"))),
@@ -843,7 +827,7 @@ pub async fn describe_virus_list(
             ImageVirusInfo {
                 file_name: path.rsplit(['/', '!']).next().unwrap_or(&path).to_string(),
                 path,
-                risk_level: level(v.severity),
+                risk_level: v.severity.tcss_level_number(),
                 virus_name: v.signature.clone(),
                 tags: vec![v.source.clone()],
                 desc: format!("Signature {} ({}) matched; {}.", v.signature, v.source, layer_desc(&v.location, v.deleted_in_layer)),
@@ -895,7 +879,7 @@ pub async fn describe_risk_list(
     let filters = req.filters.unwrap_or_default();
     check_filters(&filters)?;
     image_of(svc, caller.account, &req.image_id).await?;
-    let mut list: Vec<StoredRisk> = findings(svc, caller.account, &req.image_id, "risk").await?;
+    let mut list: Vec<StoredRisk> = findings(svc, caller.account, &req.image_id, FindingKind::Risk).await?;
     for f in &filters {
         let num = |field: &'static str| -> Result<Vec<u64>, ServiceError> {
             f.values.iter().map(|v| v.trim().parse::<u64>().map_err(|_| invalid(field, format!("{v:?} is not a number")))).collect()
@@ -903,7 +887,7 @@ pub async fn describe_risk_list(
         let keep: Box<dyn Fn(&StoredRisk) -> bool + '_> = match f.name.as_str() {
             "Level" => {
                 let levels = f.values.iter().map(|x| parse_level("Filters.Level", x)).collect::<Result<Vec<_>, _>>()?;
-                Box::new(move |r: &StoredRisk| levels.contains(&level(r.severity)))
+                Box::new(move |r: &StoredRisk| levels.contains(&r.severity.tcss_level_number()))
             }
             "Behavior" => {
                 let v = num("Filters.Behavior")?;
@@ -919,7 +903,7 @@ pub async fn describe_risk_list(
     }
     let key: fn(&StoredRisk, &StoredRisk) -> Ordering = match req.by.as_deref().unwrap_or("") {
         "" => |_, _| Ordering::Equal,
-        "Level" => |a, b| level(a.severity).cmp(&level(b.severity)),
+        "Level" => |a, b| a.severity.tcss_level_number().cmp(&b.severity.tcss_level_number()),
         "Type" => |a, b| risk_type(a).cmp(&risk_type(b)),
         "Behavior" => |a, b| risk_behavior(a).cmp(&risk_behavior(b)),
         other => return Err(invalid("By", format!("cannot sort by {other:?}"))),
@@ -931,7 +915,7 @@ pub async fn describe_risk_list(
         .map(|r| ImageRiskInfo {
             behavior: risk_behavior(r),
             kind: risk_type(r),
-            level: level(r.severity),
+            level: r.severity.tcss_level_number(),
             desc: format!(
                 "{} [{}] in {}{}, {}",
                 r.title,
@@ -1023,7 +1007,7 @@ pub async fn describe_image_detail(
         is_trust_image: false,
         os_name: s.os_name.clone(),
         agent_error: String::new(),
-        scan_error: s.error.clone(),
+        scan_error: scan_error(s),
         architecture: row.asset.architecture.clone(),
         author: row.asset.author.clone(),
         build_history: row.asset.history.clone(),
@@ -1082,6 +1066,21 @@ mod tests {
         assert!(parse_level("L", "5").is_err());
         assert!(page(Some(101), None).is_err());
         assert_eq!(paged(vec![1, 2, 3, 4], (2, 1)), vec![2, 3]);
+    }
+
+    #[test]
+    fn partial_scans_are_reported() {
+        // The summary as `scan` writes it: the stored `partial` reaches ScanError (it was dropped
+        // by a reader-side copy of the summary type before).
+        let stored = r#"{"os_name":"","component_cnt":3,"vul":null,"virus":null,"risk":null,"partial":true,"error":""}"#;
+        let s: Summary = serde_json::from_str(stored).unwrap();
+        assert_eq!(scan_error(&s), PARTIAL_SCAN);
+        let r = ImageRow { asset: asset("sha256:1", &[]), summary: s.clone(), scanned_at: Some(0), status: "SCANNED" };
+        assert_eq!(images_info(&r).scan_error, PARTIAL_SCAN);
+        assert_eq!(images_info(&r).scan_status, "SCANNED");
+        // An error of the whole scan wins; a complete scan has none.
+        assert_eq!(scan_error(&Summary { error: "gone".into(), ..s.clone() }), "gone");
+        assert_eq!(scan_error(&Summary { partial: false, ..s }), "");
     }
 
     fn row(id: &str, containers: u64) -> ImageRow {

@@ -2514,8 +2514,8 @@ mod tests {
             assert_eq!(claim.image_id, "sha256:3");
             let o = ImageScanOutcome {
                 summary: serde_json::json!({"os_name": "alpine 3.20", "risk": {"count": 1, "critical": 1}}).to_string(),
-                kinds: vec!["risk"],
-                findings: vec![("risk", risk_json("/app/.env"))],
+                kinds: vec![model::scan_summary::FindingKind::Risk],
+                findings: vec![(model::scan_summary::FindingKind::Risk, risk_json("/app/.env"))],
                 risk_count: 1,
             };
             svc.store.finish_image_scan(&claim, "w", Some(&o), None).await.unwrap();

@@ -342,8 +342,8 @@ mod tests {
             },
             outcome: ImageScanOutcome {
                 summary: "{}".into(),
-                kinds: vec!["vul"],
-                findings: vec![("vul", "{\"a\":1}".into())],
+                kinds: vec![model::scan_summary::FindingKind::Vul],
+                findings: vec![(model::scan_summary::FindingKind::Vul, "{\"a\":1}".into())],
                 risk_count: 1,
             },
         }
@@ -390,7 +390,10 @@ mod tests {
             assert_eq!((s.state, s.image_id.as_str()), (HarborScanState::Done, "sha256:1"));
             let asset = store.image_asset(a, "sha256:1").await.unwrap().unwrap();
             assert_eq!(asset.sources, vec!["harbor:r:5000".to_string()]);
-            assert_eq!(store.image_findings(a, "sha256:1", "vul").await.unwrap(), vec!["{\"a\":1}".to_string()]);
+            assert_eq!(
+                store.image_findings(a, "sha256:1", model::scan_summary::FindingKind::Vul).await.unwrap(),
+                vec!["{\"a\":1}".to_string()]
+            );
             // The credential is gone once the row ended.
             let n: i64 = sqlx::query("SELECT COUNT(*) FROM harbor_scans WHERE auth_sealed IS NOT NULL")
                 .fetch_one(store.pool())

@@ -10,6 +10,7 @@
 //! reads them).
 
 use model::AccountId;
+use model::scan_summary::FindingKind;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -131,9 +132,9 @@ pub struct ImageScanOutcome {
     /// JSON summary of the image (counts, errors per scanner), replaces the stored one.
     pub summary: String,
     /// Finding kinds this scan covered: their stored rows are replaced, other kinds kept.
-    pub kinds: Vec<&'static str>,
+    pub kinds: Vec<FindingKind>,
     /// (kind, JSON) rows.
-    pub findings: Vec<(&'static str, String)>,
+    pub findings: Vec<(FindingKind, String)>,
     /// Findings counted into the task's `RiskCount`.
     pub risk_count: u64,
 }
@@ -308,11 +309,11 @@ pub(crate) async fn write_outcome(
         sqlx::query("DELETE FROM image_findings WHERE account_id = $1 AND image_id = $2 AND kind = $3")
             .bind(account)
             .bind(image_id)
-            .bind(*kind)
+            .bind(kind.as_str())
             .execute(&mut **tx)
             .await?;
     }
-    insert_findings(tx, account, image_id, o.findings.iter().map(|(k, d)| (*k, d.as_str()))).await?;
+    insert_findings(tx, account, image_id, o.findings.iter().map(|(k, d)| (k.as_str(), d.as_str()))).await?;
     sqlx::query(
         "INSERT INTO image_scan_results (account_id, image_id, task_id, scanned_at, summary) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (account_id, image_id) DO UPDATE SET task_id = excluded.task_id, \
@@ -792,7 +793,7 @@ impl Store {
         account: AccountId,
         image_id: &str,
         scanned_at: i64,
-        kind: &str,
+        kind: FindingKind,
         rows: &[String],
         summary: &str,
     ) -> Result<bool, Error> {
@@ -811,10 +812,10 @@ impl Store {
         sqlx::query("DELETE FROM image_findings WHERE account_id = $1 AND image_id = $2 AND kind = $3")
             .bind(account)
             .bind(image_id)
-            .bind(kind)
+            .bind(kind.as_str())
             .execute(&mut *tx)
             .await?;
-        insert_findings(&mut tx, account, image_id, rows.iter().map(|r| (kind, r.as_str()))).await?;
+        insert_findings(&mut tx, account, image_id, rows.iter().map(|r| (kind.as_str(), r.as_str()))).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -847,11 +848,11 @@ impl Store {
     }
 
     /// The finding rows (JSON) of one kind for an image, in stored order.
-    pub async fn image_findings(&self, account: AccountId, image_id: &str, kind: &str) -> Result<Vec<String>, Error> {
+    pub async fn image_findings(&self, account: AccountId, image_id: &str, kind: FindingKind) -> Result<Vec<String>, Error> {
         let rows = sqlx::query("SELECT data FROM image_findings WHERE account_id = $1 AND image_id = $2 AND kind = $3 ORDER BY seq")
             .bind(account)
             .bind(image_id)
-            .bind(kind)
+            .bind(kind.as_str())
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(|r| r.try_get(0).map_err(Error::from)).collect()
@@ -993,14 +994,18 @@ mod tests {
             let c1b = s.claim_image_scan("w2", now_unix() + 1).await.unwrap().unwrap();
             assert_eq!((c1b.image_id.as_str(), c1b.attempts), ("sha256:1", 2));
             // The dead worker's late write is refused and changes nothing.
-            let o =
-                ImageScanOutcome { summary: "{}".into(), kinds: vec!["risk"], findings: vec![("risk", "{\"a\":1}".into())], risk_count: 1 };
+            let o = ImageScanOutcome {
+                summary: "{}".into(),
+                kinds: vec![FindingKind::Risk],
+                findings: vec![(FindingKind::Risk, "{\"a\":1}".into())],
+                risk_count: 1,
+            };
             assert!(!s.heartbeat_image_scan(&c1, "w1", 5).await.unwrap());
             assert_eq!(s.finish_image_scan(&c1, "w1", Some(&o), None).await.unwrap(), None);
-            assert!(s.image_findings(a, "sha256:1", "risk").await.unwrap().is_empty());
+            assert!(s.image_findings(a, "sha256:1", FindingKind::Risk).await.unwrap().is_empty());
             // The owner finishes it.
             assert_eq!(s.finish_image_scan(&c1b, "w2", Some(&o), None).await.unwrap(), Some(false));
-            assert_eq!(s.image_findings(a, "sha256:1", "risk").await.unwrap().len(), 1);
+            assert_eq!(s.image_findings(a, "sha256:1", FindingKind::Risk).await.unwrap().len(), 1);
             let p = s.image_scan_progress(a, &id).await.unwrap();
             assert_eq!((p.total, p.done, p.risk_count, p.bytes_total, p.bytes_done), (2, 1, 1, 40, 10));
 
@@ -1016,10 +1021,14 @@ mod tests {
 
             let CreatedTask::Created(id2) = s.create_image_scan_task(a, &new).await.unwrap() else { panic!() };
             let c = s.claim_image_scan("w1", 0).await.unwrap().unwrap();
-            let o2 =
-                ImageScanOutcome { summary: "{}".into(), kinds: vec!["risk"], findings: vec![("risk", "{\"b\":2}".into())], risk_count: 1 };
+            let o2 = ImageScanOutcome {
+                summary: "{}".into(),
+                kinds: vec![FindingKind::Risk],
+                findings: vec![(FindingKind::Risk, "{\"b\":2}".into())],
+                risk_count: 1,
+            };
             s.finish_image_scan(&c, "w1", Some(&o2), None).await.unwrap();
-            assert_eq!(s.image_findings(a, "sha256:1", "risk").await.unwrap(), vec!["{\"b\":2}".to_string()]);
+            assert_eq!(s.image_findings(a, "sha256:1", FindingKind::Risk).await.unwrap(), vec!["{\"b\":2}".to_string()]);
             // Stop: the rest is cancelled, finished results kept, stopping twice is a no-op.
             let c = s.claim_image_scan("w1", 0).await.unwrap().unwrap();
             assert!(s.stop_image_scan_task(a, &id2, "Cancel").await.unwrap());
