@@ -105,6 +105,19 @@ export function Pager({ offset, limit, total, onChange, sizes = [10, 20, 50, 100
   );
 }
 
+/** A table head of plain column headers (labels or nodes). */
+export function Thead({ cols }) {
+  return (
+    <thead>
+      <tr>
+        {cols.map((c) => (
+          <th scope="col">{c}</th>
+        ))}
+      </tr>
+    </thead>
+  );
+}
+
 /** Under a paged table: "nothing to show" when the page is empty, then the pager. */
 export function ListEnd({ list, rows, p, onChange, idPrefix, empty }) {
   const { t } = useCtx();

@@ -8,7 +8,7 @@
 // (AddCompliancePolicyItemToWhitelist); Periodic checks edits each asset type's periodic task
 // (DescribeCompliancePeriodTaskList / ModifyCompliancePeriodTask).
 import { useEffect, useState } from 'preact/hooks';
-import { ErrorText, ListEnd, Loading, Pager, TableWrap, Tabs, fmtTime, useAction, useAsync, useCtx } from '../ui.jsx';
+import { ErrorText, ListEnd, Loading, Pager, TableWrap, Tabs, Thead, fmtTime, useAction, useAsync, useCtx } from '../ui.jsx';
 import { ASSET_TYPES } from './overview.jsx';
 
 const POLL_MS = 2000;
@@ -106,18 +106,18 @@ function Assets({ type }) {
         <TableWrap label={t(`asset.${current}`)}>
           <table id="assets-table">
             <caption class="sr-only">{t(`asset.${current}`)}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t('compliance.asset')}</th>
-                <th scope="col">{t('compliance.node')}</th>
-                <th scope="col">{t('compliance.status')}</th>
-                <th scope="col">{t('compliance.result')}</th>
-                <th scope="col">{t('compliance.passed')}</th>
-                <th scope="col">{t('compliance.failed')}</th>
-                <th scope="col">{t('compliance.lastCheck')}</th>
-                <th scope="col">{t('common.actions')}</th>
-              </tr>
-            </thead>
+            <Thead
+              cols={[
+                t('compliance.asset'),
+                t('compliance.node'),
+                t('compliance.status'),
+                t('compliance.result'),
+                t('compliance.passed'),
+                t('compliance.failed'),
+                t('compliance.lastCheck'),
+                t('common.actions'),
+              ]}
+            />
             <tbody>
               {rows.map((a) => (
                 <tr data-asset-id={a.CustomerAssetId}>
@@ -217,16 +217,16 @@ function Items({ asset, version, onRecheck }) {
       <Loading on={items.loading && !items.data} />
       <TableWrap label={t('compliance.items')}>
         <table id="items-table">
-          <thead>
-            <tr>
-              <th scope="col">{t('compliance.item')}</th>
-              <th scope="col">{t('compliance.category')}</th>
-              <th scope="col">{t('compliance.riskLevel')}</th>
-              <th scope="col">{t('compliance.result')}</th>
-              <th scope="col">{t('compliance.evidence')}</th>
-              <th scope="col">{t('common.actions')}</th>
-            </tr>
-          </thead>
+          <Thead
+            cols={[
+              t('compliance.item'),
+              t('compliance.category'),
+              t('compliance.riskLevel'),
+              t('compliance.result'),
+              t('compliance.evidence'),
+              t('common.actions'),
+            ]}
+          />
           <tbody>
             {(items.data?.AssetPolicyItemList || []).map((it) => (
               <tr data-item-id={it.CustomerPolicyItemId}>
@@ -323,16 +323,16 @@ function Whitelist() {
       <Loading on={list.loading && !list.data} />
       <TableWrap label={t('compliance.section.whitelist')}>
         <table id="whitelist-table">
-          <thead>
-            <tr>
-              <th scope="col">{t('compliance.itemId')}</th>
-              <th scope="col">{t('compliance.item')}</th>
-              <th scope="col">{t('compliance.standard')}</th>
-              <th scope="col">{t('compliance.affected')}</th>
-              <th scope="col">{t('compliance.added')}</th>
-              <th scope="col">{t('common.actions')}</th>
-            </tr>
-          </thead>
+          <Thead
+            cols={[
+              t('compliance.itemId'),
+              t('compliance.item'),
+              t('compliance.standard'),
+              t('compliance.affected'),
+              t('compliance.added'),
+              t('common.actions'),
+            ]}
+          />
           <tbody>
             {rows.map((w) => (
               <tr data-whitelist-id={w.WhitelistItemId} data-item-id={w.CustomerPolicyItemId}>

@@ -7,7 +7,7 @@
 // (the same, by row Id), with the registry task's progress and Stop; a registry's images
 // (DescribeAssetImageRegistryList filtered by RegistryId), paged on the server.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ErrorText, ListEnd, Loading, Modal, TableWrap, fmtSize, fmtTime, shortId, useAsync, useCtx } from '../ui.jsx';
+import { ErrorText, ListEnd, Loading, Modal, TableWrap, Thead, fmtSize, fmtTime, shortId, useAsync, useCtx } from '../ui.jsx';
 import { REGISTRY_SCAN, ScanDialog, ScanProgress, scanTypes } from '../scan.jsx';
 import { VulCounts } from './images.jsx';
 
@@ -132,17 +132,17 @@ export function Registries({ id }) {
       <TableWrap label={t('registries.title')}>
         <table id="registries-table">
           <caption class="sr-only">{t('registries.title')}</caption>
-          <thead>
-            <tr>
-              <th scope="col">{t('registries.name')}</th>
-              <th scope="col">{t('registries.url')}</th>
-              <th scope="col">{t('registries.type')}</th>
-              <th scope="col">{t('registries.connection')}</th>
-              <th scope="col">{t('registries.sync')}</th>
-              <th scope="col">{t('registries.lastSync')}</th>
-              <th scope="col">{t('common.actions')}</th>
-            </tr>
-          </thead>
+          <Thead
+            cols={[
+              t('registries.name'),
+              t('registries.url'),
+              t('registries.type'),
+              t('registries.connection'),
+              t('registries.sync'),
+              t('registries.lastSync'),
+              t('common.actions'),
+            ]}
+          />
           <tbody>
             {rows.map((r) => {
               const c = conn(r);
@@ -443,21 +443,19 @@ function RegistryImages({ registryId, name, onScan, version }) {
       <Loading on={list.loading && !list.data} />
       <TableWrap label={t('registries.imagesOf', { name })}>
         <table id="registry-images-table" aria-busy={list.loading ? 'true' : 'false'}>
-          <thead>
-            <tr>
-              <th scope="col">
-                <span class="sr-only">{t('registries.select')}</span>
-              </th>
-              <th scope="col">{t('registries.repository')}</th>
-              <th scope="col">{t('registries.tag')}</th>
-              <th scope="col">{t('images.col.size')}</th>
-              <th scope="col">{t('images.col.status')}</th>
-              <th scope="col">{t('images.col.vuls')}</th>
-              <th scope="col">{t('images.col.virus')}</th>
-              <th scope="col">{t('images.col.risk')}</th>
-              <th scope="col">{t('images.col.scanTime')}</th>
-            </tr>
-          </thead>
+          <Thead
+            cols={[
+              <span class="sr-only">{t('registries.select')}</span>,
+              t('registries.repository'),
+              t('registries.tag'),
+              t('images.col.size'),
+              t('images.col.status'),
+              t('images.col.vuls'),
+              t('images.col.virus'),
+              t('images.col.risk'),
+              t('images.col.scanTime'),
+            ]}
+          />
           <tbody>
             {rows.map((r) => (
               <tr data-row-id={r.Id} data-image-id={r.ImageId}>
