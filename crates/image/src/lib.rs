@@ -24,7 +24,7 @@ mod verify;
 pub use config::{Healthcheck, History, Image, ImageConfig, LayerInfo};
 pub use error::Error;
 pub use registry::list_references as registry_references;
-pub use registry_client::{ManifestInfo, RegistryClient};
+pub use registry_client::{ListLimits, ManifestInfo, RegistryClient};
 
 use std::fmt;
 use std::io::Read;

@@ -28,6 +28,27 @@ const PAGE: usize = 1000;
 /// Most bytes of a manifest, a config or a token response read.
 const MAX_DOC: usize = 8 << 20;
 
+/// Caps on one paged listing (`/v2/_catalog`, `/tags/list`): a registry, or whatever a `Link`
+/// header points at, must not keep us paging or growing a list without end. Past a cap the
+/// listing fails with [`Error::TooLarge`] (a silently cut list would read as "these are all").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListLimits {
+    /// Pages requested.
+    pub max_pages: u32,
+    /// Distinct entries kept.
+    pub max_entries: usize,
+    /// Response body bytes, all pages together.
+    pub max_bytes: u64,
+}
+
+impl Default for ListLimits {
+    /// 100,000 repositories or tags of one repository (Docker Hub's largest repositories
+    /// have ~10,000 tags) in at most 2,000 pages and 64 MB.
+    fn default() -> Self {
+        ListLimits { max_pages: 2_000, max_entries: 100_000, max_bytes: 64 << 20 }
+    }
+}
+
 /// How the registry wants to be authenticated (its answer to `GET /v2/`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Challenge {
@@ -66,6 +87,7 @@ pub struct RegistryClient {
     challenge: OnceCell<Challenge>,
     tokens: Mutex<HashMap<String, String>>,
     requests: AtomicU64,
+    list_limits: ListLimits,
 }
 
 #[derive(Deserialize)]
@@ -203,7 +225,27 @@ impl RegistryClient {
             challenge: OnceCell::new(),
             tokens: Mutex::new(HashMap::new()),
             requests: AtomicU64::new(0),
+            list_limits: ListLimits::default(),
         })
+    }
+
+    /// The same client with other listing caps.
+    pub fn with_list_limits(mut self, limits: ListLimits) -> RegistryClient {
+        self.list_limits = limits;
+        self
+    }
+
+    /// A `Link` target as a path of this registry: relative as sent, or an absolute URL of
+    /// the same origin (scheme, host and port). Anything else is refused: following it would
+    /// send the registry credential elsewhere.
+    fn same_origin(&self, link: &str) -> Result<String, Error> {
+        if link.starts_with('/') && !link.starts_with("//") {
+            return Ok(link.to_string());
+        }
+        match link.strip_prefix(&self.base) {
+            Some(rest) if rest.starts_with('/') => Ok(rest.to_string()),
+            _ => Err(Error::Registry(format!("{}: a Link header points to another origin: {link}", self.host))),
+        }
     }
 
     /// HTTP requests sent so far (token requests included).
@@ -367,7 +409,8 @@ impl RegistryClient {
         }
     }
 
-    /// Follows `Link: <…>; rel="next"`, or `last=` when the registry sends no links, to the end.
+    /// Follows `Link: <…>; rel="next"` (same origin only), or `last=` when the registry sends
+    /// no links, to the end, within [`ListLimits`].
     async fn pages<T>(
         &self,
         first: String,
@@ -377,14 +420,28 @@ impl RegistryClient {
     ) -> Result<Vec<T>, Error> {
         let mut out: Vec<String> = Vec::new();
         let mut seen = std::collections::HashSet::new();
+        let lim = self.list_limits;
+        let too_large = |what: String| Error::TooLarge(format!("{}{first}: {what}", self.host));
+        let (mut pages, mut bytes) = (0u32, 0u64);
         let mut url = Some(first.clone());
         while let Some(u) = url.take() {
+            pages += 1;
+            if pages > lim.max_pages {
+                return Err(too_large(format!("more than {} pages", lim.max_pages)));
+            }
             let resp = self.get(&u, scope, None).await?;
-            let link = next_link(resp.headers());
+            let link = next_link(resp.headers()).map(|l| self.same_origin(&l)).transpose()?;
             let body = self.body(resp, &u).await?;
+            bytes += body.len() as u64;
+            if bytes > lim.max_bytes {
+                return Err(too_large(format!("more than {} bytes", lim.max_bytes)));
+            }
             let page = items(&body)?;
             let before = out.len();
             out.extend(page.into_iter().filter(|x| !x.is_empty() && seen.insert(x.clone())));
+            if out.len() > lim.max_entries {
+                return Err(too_large(format!("more than {} entries", lim.max_entries)));
+            }
             let added = out.len() - before;
             url = match link {
                 Some(next) => Some(next),
