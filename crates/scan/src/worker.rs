@@ -405,6 +405,16 @@ async fn scan_claim(ctx: &Arc<Ctx>, worker: &str, claim: &ImageScanClaim) -> Res
     let scanners = Scanners { packages: false, vuln: claim.scan_vul, virus: claim.scan_virus, risk: claim.scan_risk };
     let mut places = crate::registries::api_places(&ctx.store, claim.account, &asset).await;
     places.extend(read_from(&ctx.cfg, &asset));
+    // An image only a node agent reported: its layers are on that node, which nothing reads yet.
+    let nodes: Vec<&str> = asset.sources.iter().filter_map(|s| s.strip_prefix(store::nodes::NODE_SOURCE_PREFIX)).collect();
+    let nowhere = if places.is_empty() && !nodes.is_empty() {
+        format!(
+            "the image is only on node {} (reported by its agent) and in no registry this server reads: scanning on the node is not built",
+            nodes.join(", ")
+        )
+    } else {
+        "the image is in no source this server reads".to_string()
+    };
     let open: crate::Opener = Box::new(move || {
         let fut: futures::future::BoxFuture<'static, Result<Arc<image::OpenedImage>, Error>> = Box::pin(async move {
             let mut last = Error::Internal(nowhere.clone());
@@ -421,16 +431,6 @@ async fn scan_claim(ctx: &Arc<Ctx>, worker: &str, claim: &ImageScanClaim) -> Res
                 }
             }
             Err(last)
-    // An image only a node agent reported: its layers are on that node, which nothing reads yet.
-    let nodes: Vec<&str> = asset.sources.iter().filter_map(|s| s.strip_prefix(store::nodes::NODE_SOURCE_PREFIX)).collect();
-    let nowhere = if places.is_empty() && !nodes.is_empty() {
-        format!(
-            "the image is only on node {} (reported by its agent) and in no registry this server reads: scanning on the node is not built",
-            nodes.join(", ")
-        )
-    } else {
-        "the image is in no source this server reads".to_string()
-    };
         });
         fut
     });

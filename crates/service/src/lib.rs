@@ -143,6 +143,7 @@ pub fn actions(svc: &Arc<Service>) -> Vec<Action> {
     let mut list = implemented(svc);
     let done: Vec<&'static str> = list.iter().map(|a| a.name).collect();
     list.extend(tcss_action_names().filter(|n| !done.contains(n)).map(api::unsupported));
+    list.push(handler!(svc, "ReportNodeAssets", agents::report).agent_only());
     list
 }
 
@@ -153,7 +154,6 @@ pub fn tcss_action_names() -> impl Iterator<Item = &'static str> {
 /// `api::SeenSignatures` over the store's `seen_signatures` table (replay protection shared by every
 /// API process on the database).
 pub struct StoreSignatures(pub store::Store);
-    list.push(handler!(svc, "ReportNodeAssets", agents::report).agent_only());
 
 impl api::SeenSignatures for StoreSignatures {
     fn first_use<'a>(&'a self, digest: &'a [u8; 32], now: i64, expires_at: i64) -> BoxFuture<'a, Result<bool, LookupError>> {
