@@ -12,6 +12,12 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 echo "=== fast tier: formatting and lints"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+# Licenses (an allow-list), sources (crates.io only) and bans (one TLS backend): deny.toml, offline, ~10 s.
+if cargo deny --version >/dev/null 2>&1; then
+  cargo deny --offline check licenses sources bans
+else
+  echo "cargo-deny not installed (cargo install --locked cargo-deny): licenses/sources/bans not checked" >&2
+fi
 
 echo "=== cargo tests"
 if cargo nextest --version >/dev/null 2>&1; then
