@@ -13,6 +13,9 @@ import subprocess
 import tarfile
 from pathlib import Path
 
+import re
+import urllib.request
+
 import pytest
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
@@ -144,7 +147,8 @@ def test_the_browser_signs_every_call_and_never_resends_a_change(report):
                                                "AddAssetImageRegistryRegistryDetail", "UpdateAssetImageRegistryRegistryDetail",
                                                "RemoveAssetImageRegistryRegistryDetail", "SyncAssetImageRegistryAsset",
                                                "CreateAssetImageRegistryScanTaskOneKey", "AddComplianceAssetPolicySetToWhitelist",
-                                               "DeleteCompliancePolicyItemFromWhitelist", "ModifyCompliancePeriodTask"}
+                                               "DeleteCompliancePolicyItemFromWhitelist", "ModifyCompliancePeriodTask",
+                                               "UpdateImageRegistryTimingScanTask"}
     assert len({(r["action"], r["auth"]) for r in mutating}) == len(mutating), "a mutating request was sent twice"
 
 
@@ -226,7 +230,7 @@ def test_no_serious_accessibility_violations(report):
     pages = set(report["axe"])
     assert pages >= {"signin", "overview", "images", "scan-dialog", "image-vulnerabilities", "image-risks", "overview-zh",
                      "images-dark", "compliance", "settings", "whitelist", "periodic", "registries-list", "registries",
-                     "registry-dialog"}
+                     "registry-dialog", "registry-schedule"}
     bad = {p: [(v["id"], v["impact"], v["nodes"]) for v in vs if v["impact"] in ("serious", "critical")]
            for p, vs in report["axe"].items()}
     assert not any(bad.values()), bad
@@ -326,3 +330,78 @@ def test_settings_show_the_signed_in_key_masked(ui, report):
     _, _, key, _, _, _ = ui
     assert report["signedInKey"] == f"{key.secret_id[:8]}…{key.secret_id[-4:]}"
     assert key.secret_id not in json.dumps({k: v for k, v in report.items() if k != "requests"})
+
+
+def test_registry_scan_schedule_saved_through_the_api(ui, report):
+    _, call, _, _, _, _ = ui
+    # Before: the defaults (off; no chosen images, so "Chosen images" cannot be picked).
+    assert report["registryScheduleBefore"] == {"enabled": False, "chosenDisabled": True}
+    s = call("DescribeImageRegistryTimingScanTask")
+    assert (s["Enable"], s["ScanPeriod"], s["ScanTime"], s["ScanEndTime"]) == (True, 5, "04:05", "06:30")
+    assert sorted(s["ScanType"]) == ["CVE", "RISK"]
+    assert (s["ScanScope"], s["Latest"], s["ContainerRunning"], s["Id"], s["Images"]) == (2, True, False, [], [])
+    # The page, reloaded, shows what the API holds.
+    assert report["registryScheduleShown"] == {
+        "enabled": True, "period": "5", "time": "04:05", "end": "06:30", "recommended": True, "latest": True,
+        "kinds": {"Vulnerabilities": True, "Trojans": False, "Risks": True}, "next": report["registryScheduleShown"]["next"]}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d 04:05 UTC", report["registryScheduleShown"]["next"])
+    assert len([r for r in report["requests"] if r["action"] == "UpdateImageRegistryTimingScanTask"]) == 1
+
+
+def metrics_gauge(endpoint, name):
+    """A gauge's value from the server's /metrics, read as Prometheus would."""
+    with urllib.request.urlopen(f"http://{endpoint}/metrics", timeout=30) as r:
+        text = r.read().decode()
+    return float(re.search(rf"^{name} (\S+)$", text, re.M).group(1))
+
+
+def test_overview_shows_the_advisory_data_age(ui, report):
+    srv, _, _, _, _, _ = ui
+    # Debian advisories were imported just before the server started: minutes old, no warning.
+    age = metrics_gauge(srv.endpoint, "shipshape_advisory_data_age_seconds")
+    assert 0 <= age < 2 * 86400
+    assert report["advisory"]["state"] == "ok" and report["advisory"]["warn"] is False
+    assert re.fullmatch(r"Updated \d+ (minute|hour)\(s\) ago", report["advisory"]["value"]), report["advisory"]
+
+
+def run_advisory_card(srv, root, name):
+    keyfile = root / "key.json"
+    key = srv.first_key()
+    keyfile.write_text(json.dumps({"SecretId": key.secret_id, "SecretKey": key.secret_key}))
+    out = root / f"{name}.json"
+    proc = subprocess.run(["node", "e2e/advisory.mjs", f"http://{srv.endpoint}", str(keyfile), str(out)], cwd=WEB,
+                          capture_output=True, text=True, timeout=600, env={**os.environ, "CHROMIUM": CHROMIUM})
+    data = json.loads(out.read_text()) if out.exists() else {"ok": False}
+    assert proc.returncode == 0 and data.get("ok"), f"{data.get('error')}\n{proc.stderr[-3000:]}\n{srv.log()[-3000:]}"
+    assert data["consoleErrors"] == []
+    return data
+
+
+def test_advisory_age_warns_without_data_and_clears_after_import(tmp_path):
+    need(Path(CHROMIUM).exists(), f"no {CHROMIUM} (apt-get install chromium)")
+    need((WEB / "node_modules" / "playwright-core").exists(), "no playwright-core: npm ci in crates/console/web")
+    srv = Server("sqlite", tmp_path / "server")
+    srv.data_dir.mkdir(parents=True)
+    srv.start()
+    try:
+        # No advisory data: /metrics says -1 and the Overview warns.
+        assert metrics_gauge(srv.endpoint, "shipshape_advisory_data_age_seconds") == -1
+        before = run_advisory_card(srv, tmp_path, "before")
+        shown = before["shown"]
+        assert (shown["state"], shown["warn"], shown["label"], shown["value"]) == ("none", True, "Advisory data", "⚠ No advisory data")
+        assert "db update" in shown["sub"]
+        # /metrics refused in the browser: "Unknown", not a guess and not a warning of no data.
+        blocked = before["blocked"]
+        assert (blocked["state"], blocked["warn"], blocked["value"]) == ("unknown", False, "Unknown")
+        assert blocked["border"] != shown["border"], "the warning is styled"
+
+        # A small feed imported while the server runs: the age shows, the warning goes.
+        imp = srv.cli("db", "import", str(SHARED / "vulndata" / "osv" / "Maven"))
+        assert imp.returncode == 0, imp.stderr
+        assert 0 <= metrics_gauge(srv.endpoint, "shipshape_advisory_data_age_seconds") < 2 * 86400
+        after = run_advisory_card(srv, tmp_path, "after")["shown"]
+        assert (after["state"], after["warn"]) == ("ok", False), after
+        assert re.fullmatch(r"Updated \d+ (minute|hour)\(s\) ago", after["value"]), after
+        assert after["sub"] == ""
+    finally:
+        srv.stop()

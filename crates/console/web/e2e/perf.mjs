@@ -18,7 +18,7 @@ import { gzipSync } from 'node:zlib';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './browser.mjs';
 import { createClient } from '../src/api.js';
 
 const [bin, nArg, runsArg] = process.argv.slice(2);
@@ -163,12 +163,7 @@ try {
     await sleep(1000);
   }
 
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    chromiumSandbox: false,
-    args: ['--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   const ctx = await browser.newContext({ locale: 'en-US', viewport: { width: 1360, height: 900 } });
   const page = await ctx.newPage();
   let calls = [];

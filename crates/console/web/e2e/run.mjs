@@ -11,7 +11,7 @@
 // are the Python side's. No step asserts how long anything took.
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './browser.mjs';
 
 const require = createRequire(import.meta.url);
 const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -34,15 +34,7 @@ const step = (name) => {
 };
 if (shotDir) mkdirSync(shotDir, { recursive: true });
 
-// Debian's Chromium as root in this sandbox: these flags (the machine notes) keep it from dialling
-// Google's services, which the closed network refuses. Playwright gives each launch a new empty
-// profile directory.
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  chromiumSandbox: false,
-  args: ['--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 
 async function axe(page, name) {
   await page.evaluate(AXE); // evaluate() is not subject to the page's CSP; a script tag would be
@@ -112,6 +104,8 @@ try {
     cards: await page.locator('.cards .card').evaluateAll((cs) => cs.map((c) => [c.querySelector('dt').innerText, c.querySelector('.big').innerText])),
     severity: await page.locator('#severity-table tbody tr').evaluateAll((rs) => rs.map((r) => [r.dataset.severity, Number(r.querySelector('.num').innerText)])),
   };
+  await page.locator('#advisory-age').waitFor();
+  report.advisory = await page.locator('#advisory-age').evaluate((el) => ({ state: el.dataset.state, warn: el.classList.contains('warn'), value: el.querySelector('.big').innerText }));
   await axe(page, 'overview');
 
   step('images listed');
@@ -332,6 +326,37 @@ try {
   report.signedInKey = await page.locator('#signed-in-key').innerText();
   await axe(page, 'settings');
   await shot(page, 'settings');
+
+  step('registries: the scan schedule');
+  await nav(page, 'Registries').click();
+  await page.locator('nav.subnav').getByRole('link', { name: 'Scan schedule' }).click();
+  const sched = page.locator('#registry-schedule');
+  await sched.waitFor();
+  report.registryScheduleBefore = { enabled: await sched.getByLabel('Scan registry images on a schedule').isChecked(), chosenDisabled: await sched.getByLabel(/^Chosen images/).isDisabled() };
+  await sched.getByLabel('Scan registry images on a schedule').check();
+  await sched.getByLabel('Every (days)').fill('5');
+  await sched.getByLabel('Start time (UTC)').fill('04:05');
+  await sched.getByLabel('Stop by (UTC, optional)').fill('06:30');
+  await sched.getByLabel('Trojans', { exact: true }).uncheck();
+  await sched.getByLabel('Recommended images').check();
+  await sched.getByLabel('Only the latest tag of each repository').check();
+  await sched.getByRole('button', { name: 'Save' }).click();
+  await sched.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+  // Read back from the server: the page again, freshly loaded.
+  await page.reload();
+  await page.locator('#registry-schedule').waitFor();
+  report.registryScheduleShown = {
+    enabled: await sched.getByLabel('Scan registry images on a schedule').isChecked(),
+    period: await sched.getByLabel('Every (days)').inputValue(),
+    time: await sched.getByLabel('Start time (UTC)').inputValue(),
+    end: await sched.getByLabel('Stop by (UTC, optional)').inputValue(),
+    kinds: { Vulnerabilities: await sched.getByLabel('Vulnerabilities', { exact: true }).isChecked(), Trojans: await sched.getByLabel('Trojans', { exact: true }).isChecked(), Risks: await sched.getByLabel('Risks', { exact: true }).isChecked() },
+    recommended: await sched.getByLabel('Recommended images').isChecked(),
+    latest: await sched.getByLabel('Only the latest tag of each repository').isChecked(),
+    next: await page.locator('#rs-next').innerText(),
+  };
+  await axe(page, 'registry-schedule');
+  await shot(page, 'registries-schedule');
 
   if (registry) {
     step('registries: add the test registry and an unreachable one');

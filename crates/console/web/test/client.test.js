@@ -125,3 +125,24 @@ test('next scheduled scan, as crates/scan/src/schedule.rs computes it', () => {
   );
   assert.deepEqual(nextScan({ Enable: true, ScanTime: '01:00', ScanPeriod: 1, LastScanTime: '2026-11-30 01:00:04' }, now), { due: true });
 });
+
+import { STALE_SECONDS, advisoryAge, fetchAdvisoryAge, parseAdvisoryAge } from '../src/advisory.js';
+
+test('advisory data age from /metrics: parsed, worded, warned', async () => {
+  const text = '# HELP shipshape_advisory_data_age_seconds Seconds since the latest advisory import (-1: no advisory data).\n'
+    + '# TYPE shipshape_advisory_data_age_seconds gauge\nshipshape_advisory_data_age_seconds 7300\nshipshape_nodes_online 1\n# EOF\n';
+  assert.equal(parseAdvisoryAge(text), 7300);
+  assert.equal(parseAdvisoryAge('shipshape_advisory_data_age_seconds -1\n'), -1);
+  assert.equal(parseAdvisoryAge('shipshape_advisory_data_age_seconds_total 5\n'), null);
+  assert.equal(parseAdvisoryAge('<html>not metrics</html>'), null);
+  assert.deepEqual(advisoryAge(null), { state: 'unknown' });
+  assert.deepEqual(advisoryAge(-1), { state: 'none' });
+  assert.deepEqual(advisoryAge(59), { state: 'ok', n: 0, unit: 'minutes' });
+  assert.deepEqual(advisoryAge(7300), { state: 'ok', n: 2, unit: 'hours' });
+  assert.deepEqual(advisoryAge(STALE_SECONDS), { state: 'ok', n: 2, unit: 'days' });
+  assert.deepEqual(advisoryAge(STALE_SECONDS + 1), { state: 'stale', n: 2, unit: 'days' });
+  assert.equal(await fetchAdvisoryAge(async () => ({ ok: true, text: async () => text })), 7300);
+  assert.equal(await fetchAdvisoryAge(async () => ({ ok: false, text: async () => text })), null);
+  assert.equal(await fetchAdvisoryAge(async () => { throw new TypeError('network'); }), null);
+  assert.equal(translator('zh')('overview.advisoryAge.days', { n: 3 }), '3 天前更新');
+});

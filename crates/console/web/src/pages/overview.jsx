@@ -1,10 +1,10 @@
 // Overview: asset counts (DescribeAssetSummary), images by highest severity (counts from
 // DescribeAssetImageList, see severityBuckets), the scan schedule and the compliance pass rate per
-// asset type. Not shown: the advisory data's age — no action of the API reports when the
-// vulnerability data was last updated (the TCSS action that would, DescribeVulScanInfo, is not
-// implemented), and the console shows only what the API says.
+// asset type, and the advisory data's age: no TCSS action reports it, so that one figure is read
+// from the server's public `GET /metrics` (see advisory.js), not from a second API.
+import { advisoryAge, fetchAdvisoryAge } from '../advisory.js';
 import { fmtUtc, nextScan } from '../schedule.js';
-import { ErrorText, Loading, SevBadge, useAsync, useCtx } from '../ui.jsx';
+import { ErrorText, Loading, Prose, SevBadge, useAsync, useCtx } from '../ui.jsx';
 
 export const ASSET_TYPES = ['ASSET_CONTAINER', 'ASSET_IMAGE', 'ASSET_HOST', 'ASSET_K8S', 'ASSET_CONTAINERD', 'ASSET_CONTAINERD_CONTAINER'];
 
@@ -48,12 +48,40 @@ function ScheduleCard({ setting }) {
   return <Card label={t('overview.schedule')} value={<span class="time">{value}</span>} sub={sub} />;
 }
 
+/** The advisory data's age, with a warning when there is none or it is older than two days. */
+function AdvisoryCard({ seconds }) {
+  const { t } = useCtx();
+  const a = advisoryAge(seconds);
+  const warn = a.state === 'none' || a.state === 'stale';
+  const value = a.state === 'unknown' ? t('overview.advisoryUnknown') : a.state === 'none' ? t('overview.advisoryNone') : t(`overview.advisoryAge.${a.unit}`, { n: a.n });
+  const sub = warn ? t(a.state === 'none' ? 'overview.advisoryNoneHint' : 'overview.advisoryStaleHint') : a.state === 'unknown' ? t('overview.advisoryUnknownHint') : null;
+  return (
+    <div class={`card advisory${warn ? ' warn' : ''}`} id="advisory-age" data-state={a.state}>
+      <dt>{t('overview.advisory')}</dt>
+      <dd>
+        <span class="big">
+          <span class="time">
+            {warn ? <span aria-hidden="true">⚠ </span> : null}
+            {value}
+          </span>
+        </span>
+        {sub ? (
+          <span class="sub">
+            <Prose text={sub} />
+          </span>
+        ) : null}
+      </dd>
+    </div>
+  );
+}
+
 export function Overview() {
   const { t, call } = useCtx();
   const summary = useAsync(() => call('DescribeAssetSummary', {}), 'summary');
   const images = useAsync(() => severityBuckets(call), 'images');
   const setting = useAsync(() => call('DescribeAssetImageScanSetting', {}), 'setting');
   const compliance = useAsync(() => call('DescribeComplianceTaskAssetSummary', { AssetTypeSet: ASSET_TYPES }), 'compliance');
+  const advisory = useAsync(() => fetchAdvisoryAge(), 'advisory');
   const s = summary.data;
 
   const buckets = images.data || {};
@@ -75,6 +103,7 @@ export function Overview() {
           <Card label={t('overview.withRisk')} value={s.ImageHasRiskInfoCnt} />
           <Card label={t('overview.lastScan')} value={<span class="time">{s.LatestImageScanTime || t('common.none')}</span>} />
           {setting.data ? <ScheduleCard setting={setting.data} /> : null}
+          {advisory.loading ? null : <AdvisoryCard seconds={advisory.data} />}
         </dl>
       ) : null}
 

@@ -5,11 +5,13 @@
 // polled with DescribeAssetImageRegistryAssetStatus); scan a registry (CreateAssetImageRegistryScanTask
 // filtered by RegistryId), everything (CreateAssetImageRegistryScanTaskOneKey) or chosen images
 // (the same, by row Id), with the registry task's progress and Stop; a registry's images
-// (DescribeAssetImageRegistryList filtered by RegistryId), paged on the server.
+// (DescribeAssetImageRegistryList filtered by RegistryId), paged on the server. The scan schedule
+// section is registry_schedule.jsx.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ErrorText, ListEnd, Loading, Modal, TableWrap, Thead, fmtSize, fmtTime, shortId, useAsync, useCtx } from '../ui.jsx';
 import { REGISTRY_SCAN, ScanDialog, ScanProgress, scanTypes } from '../scan.jsx';
 import { VulCounts } from './images.jsx';
+import { RegistrySchedule } from './registry_schedule.jsx';
 
 const TYPES = ['harbor', 'quay', 'jfrog', 'gitlab', 'dockerhub', 'aws', 'azure', 'tcr', 'ccr', 'other-tcr', 'other'];
 const SYNC_POLL_MS = 1000;
@@ -17,7 +19,32 @@ const MAX_SYNC_POLLS = 600;
 
 const conn = (r) => (r.ConnDetectDetail && r.ConnDetectDetail[0]) || {};
 
+const SECTIONS = ['list', 'schedule'];
+
+/** `#/registries` (the list), `#/registries/ID` (a registry's images), `#/registries/schedule`. */
 export function Registries({ id }) {
+  const { t } = useCtx();
+  const section = id === 'schedule' ? 'schedule' : 'list';
+  return (
+    <section aria-labelledby="page-title">
+      <h1 id="page-title" tabIndex={-1}>{t('registries.title')}</h1>
+      <nav aria-label={t('registries.sections')} class="subnav">
+        <ul>
+          {SECTIONS.map((x) => (
+            <li>
+              <a href={x === 'list' ? '#/registries' : `#/registries/${x}`} aria-current={x === section ? 'page' : undefined}>
+                {t(`registries.section.${x}`)}
+              </a>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      {section === 'schedule' ? <RegistrySchedule /> : <RegistryList id={id} />}
+    </section>
+  );
+}
+
+function RegistryList({ id }) {
   const { t, call } = useCtx();
   const [p, setP] = useState({ offset: 0, limit: 20 });
   const [form, setForm] = useState(null); // { registry?: row } while the add/edit dialog is open
@@ -98,8 +125,7 @@ export function Registries({ id }) {
     });
 
   return (
-    <section aria-labelledby="page-title">
-      <h1 id="page-title" tabIndex={-1}>{t('registries.title')}</h1>
+    <>
       <div class="filters">
         <button type="button" class="primary" onClick={() => setForm({})}>
           {t('registries.add')}
@@ -261,7 +287,7 @@ export function Registries({ id }) {
           }}
         />
       ) : null}
-    </section>
+    </>
   );
 }
 
