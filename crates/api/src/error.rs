@@ -7,6 +7,9 @@ use axum::response::{IntoResponse, Response};
 
 use crate::code::TcssCode;
 
+/// The message of a request refused because the server's storage (database, data directory) is full.
+pub const STORAGE_FULL: &str = "The server's storage is full: nothing was changed. Free space on its data volume and try again.";
+
 /// An error answered inside the `{"Response": {"Error": …}}` envelope.
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -24,6 +27,12 @@ impl ApiError {
     /// `InternalError` with a generic message; `cause` goes to the log only.
     pub fn internal(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
         ApiError { code: TcssCode::InternalError, message: "An internal error occurred.".into(), internal: Some(Arc::new(cause)) }
+    }
+
+    /// `ResourceInsufficient` ([`STORAGE_FULL`]): the disk is full, which the operator fixes; not a bug,
+    /// so not `InternalError`. `cause` goes to the log only.
+    pub fn storage_full(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        ApiError { code: TcssCode::ResourceInsufficient, message: STORAGE_FULL.into(), internal: Some(Arc::new(cause)) }
     }
 
     pub fn unsupported_operation(action: &str) -> Self {

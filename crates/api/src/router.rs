@@ -182,6 +182,9 @@ async fn envelope_layer(State(metrics): State<Option<ApiMetrics>>, mut req: Requ
     let _enter = span.enter();
     match &error {
         None => tracing::info!(action, account, latency_us, code = "", client, "ok"),
+        Some(e) if e.code == TcssCode::ResourceInsufficient => {
+            tracing::error!(action, account, latency_us, code = e.code.as_str(), client, cause = ?e.internal, "storage full")
+        }
         Some(e) if e.code == TcssCode::InternalError => {
             tracing::error!(action, account, latency_us, code = e.code.as_str(), client, cause = ?e.internal, "internal error")
         }
@@ -316,7 +319,7 @@ async fn authenticate(state: &AppState, req: &axum::http::request::Parts) -> Res
     let timestamp = header_str(headers, "x-tc-timestamp").ok_or_else(|| invalid_auth("The X-TC-Timestamp header is missing.".into()))?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let signed_at = tc3::check_timestamp(&auth, timestamp, now).map_err(tc3_error)?;
-    let credential = state.credentials.lookup(auth.secret_id).await.map_err(ApiError::internal)?.ok_or_else(|| {
+    let credential = state.credentials.lookup(auth.secret_id).await.map_err(ApiError::from)?.ok_or_else(|| {
         ApiError::new(TcssCode::AuthFailureSecretIdNotFound, format!("The SecretId `{}` does not exist or is disabled.", auth.secret_id))
     })?;
     let body = req.extensions.get::<RawBody>().map(|b| b.0.clone()).unwrap_or_default();
@@ -364,7 +367,7 @@ async fn authenticate(state: &AppState, req: &axum::http::request::Parts) -> Res
                     ),
                 ));
             }
-            Err(replay::Refusal::Store(e)) => return Err(ApiError::internal(e)),
+            Err(replay::Refusal::Store(e)) => return Err(e.into()),
         }
         claimed = Some(digest);
     }

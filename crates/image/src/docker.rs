@@ -15,7 +15,7 @@ use tokio_util::io::{StreamReader, SyncIoBridge};
 const TIMEOUT_SECS: u64 = 3600;
 
 fn connect(host: Option<&str>) -> Result<Docker, Error> {
-    let err = |e: bollard::errors::Error| Error::Docker(format!("connect: {e}"));
+    let err = |e: bollard::errors::Error| map_err("connect", e);
     let host = host.map(str::to_string).or_else(|| std::env::var("DOCKER_HOST").ok()).filter(|h| !h.is_empty());
     match host {
         None => Docker::connect_with_local_defaults().map_err(err),
@@ -33,7 +33,20 @@ fn map_err(what: &str, e: bollard::errors::Error) -> Error {
     match &e {
         bollard::errors::Error::DockerResponseServerError { status_code: 404, .. } => Error::NotFound(format!("{what}: {e}")),
         bollard::errors::Error::DockerResponseServerError { status_code: 401 | 403, .. } => Error::Unauthorized(format!("{what}: {e}")),
+        _ if never_connected(&e) => Error::EngineUnreachable(format!("{what}: {e}")),
         _ => Error::Docker(format!("{what}: {e}")),
+    }
+}
+
+/// The connection to the engine was never made (no socket, refused): the engine is down or
+/// restarting. A request cut off once sent (the engine died mid-answer) is not this.
+fn never_connected(e: &bollard::errors::Error) -> bool {
+    use bollard::errors::Error as B;
+    match e {
+        B::SocketNotFoundError(_) => true,
+        B::HyperLegacyError { err } => err.is_connect(),
+        B::IOError { err } => matches!(err.kind(), std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::NotFound),
+        _ => false,
     }
 }
 
@@ -60,4 +73,23 @@ pub(crate) async fn open(name: &str, opts: &OpenOptions) -> Result<(Image, Vec<M
     image.repo_tags = inspect.repo_tags.unwrap_or_default();
     image.repo_digests = inspect.repo_digests.unwrap_or_default();
     Ok((image, layers, spool))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// No engine at the address: `EngineUnreachable` (the worker retries later), not a failure of the image.
+    #[tokio::test]
+    async fn no_engine_is_unreachable() {
+        let dir = tempfile::tempdir().unwrap();
+        // A socket file nobody listens on (connection refused), and no socket file at all.
+        let refused = dir.path().join("refused.sock");
+        drop(std::os::unix::net::UnixListener::bind(&refused).unwrap());
+        for host in [format!("unix://{}", refused.display()), format!("unix://{}", dir.path().join("absent.sock").display())] {
+            let opts = OpenOptions { docker_host: Some(host.clone()), ..Default::default() };
+            let err = open("busybox:latest", &opts).await.err().expect("no engine there");
+            assert!(err.is_engine_unreachable(), "{host}: {err:?}");
+        }
+    }
 }

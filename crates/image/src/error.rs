@@ -24,6 +24,10 @@ pub enum Error {
     Registry(String),
     #[error("docker engine: {0}")]
     Docker(String),
+    /// No connection to the Docker Engine could be made (not running, restarting): nothing was asked of
+    /// it, so nothing about the image is known. A connection cut off mid-read is [`Error::Docker`].
+    #[error("docker engine unreachable: {0}")]
+    EngineUnreachable(String),
 }
 
 impl Error {
@@ -39,5 +43,8 @@ impl Error {
     }
     pub fn is_not_found(&self) -> bool {
         matches!(self, Error::NotFound(_))
+    }
+    pub fn is_engine_unreachable(&self) -> bool {
+        matches!(self, Error::EngineUnreachable(_))
     }
 }

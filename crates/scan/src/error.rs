@@ -40,4 +40,9 @@ impl Error {
     pub fn is_cancelled(&self) -> bool {
         matches!(self, Error::Cancelled)
     }
+
+    /// No connection to the Docker Engine could be made (see [`image::Error::EngineUnreachable`]).
+    pub fn is_engine_unreachable(&self) -> bool {
+        matches!(self, Error::Image(e) if e.is_engine_unreachable())
+    }
 }

@@ -102,7 +102,14 @@ struct Ctx {
     wake: Arc<Notify>,
     refresh: Arc<Notify>,
     stop: Cancel,
+    /// Since when no connection to the Docker Engine could be made, while that lasts.
+    engine_down_since: std::sync::Mutex<Option<std::time::Instant>>,
 }
+
+/// How long images wait for an unreachable Docker Engine (a restart takes seconds) before they fail,
+/// and how often the queue is tried again meanwhile.
+const ENGINE_GRACE: Duration = Duration::from_secs(300);
+const ENGINE_RETRY: Duration = Duration::from_secs(2);
 
 /// Starts the claim loops, the inventory refresher and the scheduler on the current runtime.
 pub fn spawn(store: Store, engine: Arc<Engine>, cfg: WorkerConfig) -> WorkerHandle {
@@ -111,7 +118,16 @@ pub fn spawn(store: Store, engine: Arc<Engine>, cfg: WorkerConfig) -> WorkerHand
     let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
     let id = format!("{host}:{}:{:x}", std::process::id(), OffsetDateTime::now_utc().unix_timestamp_nanos() & 0xffff_ffff);
     let refresh = Arc::new(Notify::new());
-    let ctx = Arc::new(Ctx { store, engine, cfg, id, wake: Arc::clone(&wake), refresh: Arc::clone(&refresh), stop: stop.clone() });
+    let ctx = Arc::new(Ctx {
+        store,
+        engine,
+        cfg,
+        id,
+        wake: Arc::clone(&wake),
+        refresh: Arc::clone(&refresh),
+        stop: stop.clone(),
+        engine_down_since: std::sync::Mutex::new(None),
+    });
     let claim_loops: Vec<_> = (0..ctx.cfg.concurrency.max(1))
         .map(|n| {
             let c = Arc::clone(&ctx);
@@ -459,6 +475,7 @@ async fn scan_claim(ctx: &Arc<Ctx>, worker: &str, claim: &ImageScanClaim) -> Res
     watch.abort();
     match result {
         Ok((indexed, vulns)) => {
+            engine_outage(ctx, false);
             let now = OffsetDateTime::now_utc().unix_timestamp();
             let data_version = if claim.scan_vul { store.advisory_data_version().await? } else { String::new() };
             let f = ImageFindings {
@@ -492,8 +509,35 @@ async fn scan_claim(ctx: &Arc<Ctx>, worker: &str, claim: &ImageScanClaim) -> Res
             tracing::info!(task = %claim.task_id, image = %claim.image_id, "image scan cancelled");
             Ok(())
         }
-        Err(e) => fail(e.to_string()).await,
+        Err(e) if e.is_engine_unreachable() && engine_outage(ctx, true) => {
+            // Not this image's failure: nothing was read. It goes back to the queue uncounted, and
+            // the queue waits a moment (a restarting daemon), up to ENGINE_GRACE.
+            tracing::warn!(task = %claim.task_id, image = %claim.image_id, error = %e, retry_in = ?ENGINE_RETRY, "the Docker Engine is unreachable: the image goes back to the queue");
+            if let Err(e) = store.release_image_scan(claim, worker).await {
+                tracing::warn!(task = %claim.task_id, image = %claim.image_id, error = %e, "handing the image scan back failed: it is resumed once its claim is stale");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(ENGINE_RETRY) => {}
+                _ = ctx.stop.cancelled() => {}
+            }
+            Ok(())
+        }
+        Err(e) => {
+            engine_outage(ctx, e.is_engine_unreachable());
+            fail(e.to_string()).await
+        }
     }
+}
+
+/// Records whether the Docker Engine could be reached; `true` while an outage is younger than
+/// [`ENGINE_GRACE`] (images wait for it), `false` once it is older (images fail) or when reachable.
+fn engine_outage(ctx: &Ctx, unreachable: bool) -> bool {
+    let mut since = ctx.engine_down_since.lock().unwrap_or_else(|p| p.into_inner());
+    if !unreachable {
+        *since = None;
+        return false;
+    }
+    since.get_or_insert_with(std::time::Instant::now).elapsed() < ENGINE_GRACE
 }
 
 /// After the last image of a scheduled task, records `LastScanTime` / `ScanResult`.

@@ -19,7 +19,7 @@ impl AuditSink for StoreAudit {
                 code: e.code,
                 message: e.message,
             };
-            self.0.record_audit(&row).await.map_err(|e| LookupError(Box::new(e)))
+            self.0.record_audit(&row).await.map_err(crate::error::lookup_error)
         })
     }
 }

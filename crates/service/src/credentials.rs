@@ -52,7 +52,7 @@ impl CredentialLookup for StoreCredentials {
                 .lookup_key(secret_id)
                 .await
                 .map(|found| found.map(|(account, secret_key, role)| Credential { account, secret_key, role }))
-                .map_err(|e| LookupError(Box::new(e)))?;
+                .map_err(crate::error::lookup_error)?;
             if let Some(c) = &found {
                 self.remember(secret_id, c);
             }

@@ -33,9 +33,17 @@ pub enum ServiceError {
     FailedOperation { reason: String },
 }
 
+/// A store failure behind one of the API's checks (key lookup, replay record, audit, shared rate
+/// count), a full disk marked so that it is answered `ResourceInsufficient`.
+pub fn lookup_error(e: store::Error) -> api::LookupError {
+    if e.is_storage_full() { api::LookupError(Box::new(api::credentials::StorageFull(Box::new(e)))) } else { api::LookupError(Box::new(e)) }
+}
+
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> ApiError {
         let code = match &e {
+            // Disk full is the operator's to fix, not a bug: a code and a message saying what happened.
+            ServiceError::Store(s) if s.is_storage_full() => return ApiError::storage_full(e),
             ServiceError::Store(_) => return ApiError::internal(e),
             ServiceError::InvalidFormat { .. } => TcssCode::InvalidParameterInvalidFormat,
             ServiceError::LengthLimit { .. } => TcssCode::InvalidParameterValueLengthLimit,
@@ -72,6 +80,13 @@ mod tests {
             let api: ApiError = err.into();
             assert_eq!(api.code.as_str(), code);
         }
+        // Disk full: its own code, the details (paths, SQL) only in the log; the same behind the API's checks.
+        let full = || store::Error::Io { path: "/data/shipshape.db-wal".into(), source: std::io::Error::from_raw_os_error(28) };
+        let api: ApiError = ServiceError::Store(full()).into();
+        assert_eq!((api.code.as_str(), api.message.as_str()), ("ResourceInsufficient", api::error::STORAGE_FULL));
+        assert!(api.internal.is_some());
+        assert_eq!(ApiError::from(lookup_error(full())).code.as_str(), "ResourceInsufficient");
+        assert_eq!(ApiError::from(lookup_error(store::Error::KeyNotFound("k".into()))).code.as_str(), "InternalError");
         // Internal details stay out of the message.
         let api: ApiError = ServiceError::Store(store::Error::KeyNotFound("secret-ish".into())).into();
         assert!(!api.message.contains("secret-ish"));

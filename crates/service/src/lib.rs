@@ -157,11 +157,11 @@ pub struct StoreSignatures(pub store::Store);
 
 impl api::SeenSignatures for StoreSignatures {
     fn first_use<'a>(&'a self, digest: &'a [u8; 32], now: i64, expires_at: i64) -> BoxFuture<'a, Result<bool, LookupError>> {
-        Box::pin(async move { self.0.first_signature_use(digest, now, expires_at).await.map_err(|e| LookupError(Box::new(e))) })
+        Box::pin(async move { self.0.first_signature_use(digest, now, expires_at).await.map_err(error::lookup_error) })
     }
 
     fn forget<'a>(&'a self, digest: &'a [u8; 32]) -> BoxFuture<'a, Result<(), LookupError>> {
-        Box::pin(async move { self.0.forget_signature(digest).await.map_err(|e| LookupError(Box::new(e))) })
+        Box::pin(async move { self.0.forget_signature(digest).await.map_err(error::lookup_error) })
     }
 }
 
@@ -171,7 +171,7 @@ pub struct StoreRateCounter(pub store::Store);
 
 impl api::SharedRateCounter for StoreRateCounter {
     fn hit<'a>(&'a self, account: model::AccountId, action: &'static str, window: i64) -> BoxFuture<'a, Result<u64, LookupError>> {
-        Box::pin(async move { self.0.count_rate_hit(account, action, window).await.map_err(|e| LookupError(Box::new(e))) })
+        Box::pin(async move { self.0.count_rate_hit(account, action, window).await.map_err(error::lookup_error) })
     }
 }
 

@@ -46,6 +46,19 @@ pub fn redact_url(url: &str) -> String {
 }
 
 impl Error {
+    /// A write failed because the disk holding the database or the data directory is full: SQLite's
+    /// `SQLITE_FULL` (13, any extended code), PostgreSQL's class 53 `disk_full` (53100), or `ENOSPC`.
+    pub fn is_storage_full(&self) -> bool {
+        const ENOSPC: i32 = 28;
+        match self {
+            Error::Database(sqlx::Error::Database(db)) => {
+                db.code().is_some_and(|c| c == "53100" || c.parse::<i64>().is_ok_and(|n| n & 0xff == 13))
+            }
+            Error::Database(sqlx::Error::Io(e)) | Error::Io { source: e, .. } => e.raw_os_error() == Some(ENOSPC),
+            _ => false,
+        }
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();
         move |source| Error::Io { path, source }
@@ -65,6 +78,15 @@ mod tests {
         assert_eq!(redact_url("sqlite:///d/x.db"), "sqlite:///d/x.db");
         let e = Error::UnsupportedUrl(redact_url("mysql://root:hunter2@h/db"));
         assert!(!e.to_string().contains("hunter2"), "{e}");
+    }
+
+    #[test]
+    fn disk_full_is_recognised() {
+        let enospc = || std::io::Error::from_raw_os_error(28);
+        assert!(Error::Io { path: "/d".into(), source: enospc() }.is_storage_full());
+        assert!(Error::Database(sqlx::Error::Io(enospc())).is_storage_full());
+        assert!(!Error::Io { path: "/d".into(), source: std::io::Error::from_raw_os_error(13) }.is_storage_full());
+        assert!(!Error::KeyNotFound("k".into()).is_storage_full());
     }
 
     /// Every store type holding a secret masks it in `Debug`.
