@@ -214,22 +214,7 @@ fn failed_rows(task: &ComplianceTask, t: &Target, now: i64, reason: String) -> V
 }
 
 fn evaluation_rows(task: &ComplianceTask, t: &Target, ev: &compliance::Evaluation, now: i64) -> Vec<ComplianceResult> {
-    t.items
-        .iter()
-        .map(|item| {
-            let r = ev.item_report(*item, now);
-            ComplianceResult {
-                asset_id: t.asset_id,
-                item_id: r.item_id,
-                status: r.status,
-                result: r.result,
-                reason: r.reason,
-                evidence: r.evidence.to_string(),
-                checked_at: r.checked_at,
-                task_id: task.task_id,
-            }
-        })
-        .collect()
+    t.items.iter().map(|item| ComplianceResult::from_report(t.asset_id, task.task_id, ev.item_report(*item, now))).collect()
 }
 
 /// The scheduler's clock (shares the image scheduler's test offset).

@@ -82,20 +82,8 @@ pub async fn report(svc: &Service, caller: api::Caller, req: NodeReport) -> Resu
                     name: a.name,
                     info: a.info.to_string(),
                 };
-                let results = a
-                    .results
-                    .into_iter()
-                    .map(|r| ComplianceResult {
-                        asset_id: 0,
-                        item_id: r.item_id,
-                        status: r.status,
-                        result: r.result,
-                        reason: r.reason,
-                        evidence: r.evidence.to_string(),
-                        checked_at: r.checked_at,
-                        task_id: 0,
-                    })
-                    .collect();
+                // The store assigns the asset id; an agent's check belongs to no task.
+                let results = a.results.into_iter().map(|r| ComplianceResult::from_report(0, 0, r)).collect();
                 (asset, results)
             })
             .collect();

@@ -55,6 +55,23 @@ pub struct ComplianceResult {
     pub task_id: u64,
 }
 
+impl ComplianceResult {
+    /// The stored row of one item's outcome (as `compliance::Evaluation::item_report` or a node
+    /// agent's report gives it) on `asset_id`, for `task_id` (0: no task, an agent's own check).
+    pub fn from_report(asset_id: u64, task_id: u64, r: model::node::ComplianceItemReport) -> ComplianceResult {
+        ComplianceResult {
+            asset_id,
+            item_id: r.item_id,
+            status: r.status,
+            result: r.result,
+            reason: r.reason,
+            evidence: r.evidence.to_string(),
+            checked_at: r.checked_at,
+            task_id,
+        }
+    }
+}
+
 /// A queued or finished check task.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ComplianceTask {
