@@ -1,0 +1,347 @@
+//! The results of one image: `DescribeAssetImageVulList`, `DescribeAssetImageVirusList`,
+//! `DescribeAssetImageRiskList` (finding rows read back as the types the scan wrote).
+
+use super::*;
+
+pub(super) async fn image_of(svc: &Service, account: model::AccountId, image_id: &str) -> Result<ImageAsset, ServiceError> {
+    svc.store.image_asset(account, image_id).await?.ok_or_else(|| ServiceError::NotFound { what: "Image", id: image_id.to_string() })
+}
+
+pub(super) async fn findings<T: for<'de> Deserialize<'de>>(
+    svc: &Service,
+    account: model::AccountId,
+    image_id: &str,
+    kind: FindingKind,
+) -> Result<Vec<T>, ServiceError> {
+    svc.store.image_findings(account, image_id, kind).await?.iter().map(|j| serde_json::from_str(j).map_err(corrupt)).collect()
+}
+
+pub(super) fn layer_desc(loc: &Location, deleted: Option<u32>) -> String {
+    let mut s = format!("layer {} ({})", loc.layer_index, loc.layer_digest);
+    if let Some(d) = deleted {
+        s.push_str(&format!(", deleted in layer {d} but still in the image's layer blobs"));
+    }
+    s
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ImageListRequest {
+    #[serde(rename = "ImageID")]
+    pub image_id: String,
+    pub limit: Option<u64>,
+    pub offset: Option<u64>,
+    pub filters: Option<Vec<AssetFilters>>,
+    pub by: Option<String>,
+    pub order: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImagesVul {
+    #[serde(rename = "CVEID")]
+    pub cve_id: String,
+    pub name: String,
+    pub component: String,
+    pub version: String,
+    pub category: String,
+    pub category_type: String,
+    pub level: u64,
+    pub des: String,
+    pub official_solution: String,
+    pub reference: String,
+    pub defense_solution: String,
+    pub submit_time: String,
+    #[serde(rename = "CVSSV3Score")]
+    pub cvss_v3_score: f64,
+    #[serde(rename = "CVSSV3Desc")]
+    pub cvss_v3_desc: String,
+    pub is_suggest: bool,
+    pub fixed_versions: String,
+    pub tag: Vec<String>,
+    pub attack_level: i64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeAssetImageVulListResponse {
+    pub list: Vec<ImagesVul>,
+    pub total_count: u64,
+}
+
+pub(super) fn images_vul(v: &StoredVuln) -> ImagesVul {
+    let fixable = !v.fixed_versions.is_empty();
+    let v3 = v.cvss_vector.as_deref().is_some_and(|x| x.starts_with("CVSS:3."));
+    ImagesVul {
+        cve_id: v.display_id.clone(),
+        name: if v.title.is_empty() { v.display_id.clone() } else { v.title.clone() },
+        component: v.package.name.clone(),
+        version: v.package.version.clone(),
+        category: v.cwes.join(","),
+        category_type: if v.package.ecosystem.is_os() { "SYSTEM" } else { "APPLICATION" }.into(),
+        level: v.severity.tcss_level_number(),
+        des: if !v.description.trim().is_empty() {
+            v.description.trim().to_owned()
+        } else {
+            format!(
+                "{} ({} from {}) affects {} {} declared in {}, {}.",
+                if v.title.is_empty() { &v.display_id } else { &v.title },
+                v.advisory_id,
+                v.source,
+                v.package.name,
+                v.package.version,
+                v.location.path,
+                layer_desc(&v.location, None)
+            )
+        },
+        official_solution: if fixable {
+            format!("Upgrade {} to {} or later.", v.package.name, v.fixed_versions.join(" / "))
+        } else {
+            "No fixed version is known yet.".into()
+        },
+        reference: serde_json::to_string(&v.links).unwrap_or_default(),
+        defense_solution: String::new(),
+        submit_time: v.published.clone().unwrap_or_default(),
+        // The v3 fields carry a v3 vector only (an advisory with only v2/v4 leaves them 0 / empty).
+        cvss_v3_score: if v3 { v.cvss_score.unwrap_or(0.0) } else { 0.0 },
+        cvss_v3_desc: if v3 { v.cvss_vector.clone().unwrap_or_default() } else { String::new() },
+        is_suggest: fixable && v.severity >= Severity::High,
+        fixed_versions: v.fixed_versions.join(","),
+        tag: if fixable { vec!["CanBeFixed".into()] } else { Vec::new() },
+        attack_level: match v.cvss_vector.as_deref().and_then(vuln::attack_vector) {
+            Some('N') => 3,
+            Some('A') => 2,
+            Some('L' | 'P') => 1,
+            _ => 0,
+        },
+    }
+}
+
+pub async fn describe_vul_list(
+    svc: &Service,
+    caller: Caller,
+    req: ImageListRequest,
+) -> Result<DescribeAssetImageVulListResponse, ServiceError> {
+    let paging = page(req.limit, req.offset)?;
+    let desc = descending(req.order.as_deref())?;
+    let filters = req.filters.unwrap_or_default();
+    check_filters(&filters)?;
+    image_of(svc, caller.account, &req.image_id).await?;
+    let mut list: Vec<StoredVuln> = findings(svc, caller.account, &req.image_id, FindingKind::Vul).await?;
+    for f in &filters {
+        let keep: Box<dyn Fn(&StoredVuln) -> bool + '_> = match f.name.as_str() {
+            "Name" => Box::new(|v: &StoredVuln| text_match(f, &v.title) || text_match(f, &v.display_id)),
+            "CVEID" => Box::new(|v: &StoredVuln| text_match(f, &v.display_id)),
+            "Component" => Box::new(|v: &StoredVuln| text_match(f, &v.package.name)),
+            "Level" => {
+                let levels = f.values.iter().map(|x| parse_level("Filters.Level", x)).collect::<Result<Vec<_>, _>>()?;
+                Box::new(move |v: &StoredVuln| levels.contains(&v.severity.tcss_level_number()))
+            }
+            other => return Err(invalid("Filters", format!("unknown filter name {other:?}"))),
+        };
+        list.retain(|v| keep(v));
+    }
+    let key: fn(&StoredVuln, &StoredVuln) -> Ordering = match req.by.as_deref().unwrap_or("") {
+        "" => |_, _| Ordering::Equal,
+        "Level" => |a, b| a.severity.tcss_level_number().cmp(&b.severity.tcss_level_number()),
+        "CVSSV3Score" => |a, b| a.cvss_score.unwrap_or(0.0).total_cmp(&b.cvss_score.unwrap_or(0.0)),
+        "CVEID" => |a, b| a.display_id.cmp(&b.display_id),
+        "Component" => |a, b| a.package.name.cmp(&b.package.name),
+        other => return Err(invalid("By", format!("cannot sort by {other:?}"))),
+    };
+    let list = sorted(list, desc, key);
+    let total = list.len() as u64;
+    Ok(DescribeAssetImageVulListResponse { list: paged(list, paging).iter().map(images_vul).collect(), total_count: total })
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImageVirusInfo {
+    pub path: String,
+    pub risk_level: u64,
+    pub virus_name: String,
+    pub tags: Vec<String>,
+    pub desc: String,
+    pub solution: String,
+    pub size: u64,
+    pub first_scan_time: String,
+    pub latest_scan_time: String,
+    pub md5: String,
+    pub file_name: String,
+    pub check_platform: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeAssetImageVirusListResponse {
+    pub list: Vec<ImageVirusInfo>,
+    pub total_count: u64,
+    pub virus_scan_status: u64,
+}
+
+pub(super) fn virus_path(v: &StoredVirus) -> String {
+    match &v.archive_member {
+        Some(m) if !m.is_empty() => format!("{}!/{m}", v.location.path),
+        _ => v.location.path.clone(),
+    }
+}
+
+/// 0 not scanned, 1 scanning, 2 finished, 3 error (TCSS `VirusScanStatus`, `Status`).
+pub(super) fn scan_state(row_status: &str, kind: &Option<KindSummary>) -> u64 {
+    match (row_status, kind) {
+        ("SCANNING", _) => 1,
+        (_, Some(k)) if !k.error.is_empty() => 3,
+        (_, Some(_)) => 2,
+        _ => 0,
+    }
+}
+
+pub async fn describe_virus_list(
+    svc: &Service,
+    caller: Caller,
+    req: ImageListRequest,
+) -> Result<DescribeAssetImageVirusListResponse, ServiceError> {
+    let paging = page(req.limit, req.offset)?;
+    let desc = descending(req.order.as_deref())?;
+    let filters = req.filters.unwrap_or_default();
+    check_filters(&filters)?;
+    image_of(svc, caller.account, &req.image_id).await?;
+    let row = image_rows(svc, caller.account).await?.into_iter().find(|r| r.asset.image_id == req.image_id);
+    let (status, summary) = row.map(|r| (r.status, r.summary)).unwrap_or(("NOT_SCAN", Summary::default()));
+    let when = summary.virus.as_ref().map(|k| format_utc(k.scanned_at)).unwrap_or_default();
+    let mut list: Vec<StoredVirus> = findings(svc, caller.account, &req.image_id, FindingKind::Virus).await?;
+    for f in &filters {
+        let keep: Box<dyn Fn(&StoredVirus) -> bool + '_> = match f.name.as_str() {
+            "Name" | "VirusName" => Box::new(|v: &StoredVirus| text_match(f, &v.signature)),
+            "Path" => Box::new(|v: &StoredVirus| text_match(f, &virus_path(v))),
+            "RiskLevel" => {
+                let levels = f.values.iter().map(|x| parse_level("Filters.RiskLevel", x)).collect::<Result<Vec<_>, _>>()?;
+                Box::new(move |v: &StoredVirus| levels.contains(&v.severity.tcss_level_number()))
+            }
+            other => return Err(invalid("Filters", format!("unknown filter name {other:?}"))),
+        };
+        list.retain(|v| keep(v));
+    }
+    let key: fn(&StoredVirus, &StoredVirus) -> Ordering = match req.by.as_deref().unwrap_or("") {
+        // One scan time per image: the stored order.
+        "" | "LatestScanTime" | "FirstScanTime" => |_, _| Ordering::Equal,
+        "RiskLevel" => |a, b| a.severity.tcss_level_number().cmp(&b.severity.tcss_level_number()),
+        "Size" => |a, b| a.size.cmp(&b.size),
+        "Path" => |a, b| virus_path(a).cmp(&virus_path(b)),
+        other => return Err(invalid("By", format!("cannot sort by {other:?}"))),
+    };
+    let list = sorted(list, desc, key);
+    let total = list.len() as u64;
+    let list = paged(list, paging)
+        .iter()
+        .map(|v| {
+            let path = virus_path(v);
+            ImageVirusInfo {
+                file_name: path.rsplit(['/', '!']).next().unwrap_or(&path).to_string(),
+                path,
+                risk_level: v.severity.tcss_level_number(),
+                virus_name: v.signature.clone(),
+                tags: vec![v.source.clone()],
+                desc: format!("Signature {} ({}) matched; {}.", v.signature, v.source, layer_desc(&v.location, v.deleted_in_layer)),
+                solution: "Remove the file from the image (and the layer that adds it), rebuild, and check how it got there.".into(),
+                size: v.size,
+                first_scan_time: when.clone(),
+                latest_scan_time: when.clone(),
+                md5: v.md5.clone(),
+                check_platform: Vec::new(),
+            }
+        })
+        .collect();
+    Ok(DescribeAssetImageVirusListResponse { list, total_count: total, virus_scan_status: scan_state(status, &summary.virus) })
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImageRiskInfo {
+    pub behavior: u64,
+    #[serde(rename = "Type")]
+    pub kind: u64,
+    pub level: u64,
+    pub desc: String,
+    pub instruction_content: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeAssetImageRiskListResponse {
+    pub list: Vec<ImageRiskInfo>,
+    pub total_count: u64,
+}
+
+pub(super) fn risk_type(r: &StoredRisk) -> u64 {
+    if r.category == "sensitive-file" { 2 } else { 1 }
+}
+
+pub(super) fn risk_behavior(r: &StoredRisk) -> u64 {
+    if r.deleted_in_layer.is_some() { 2 } else { 1 }
+}
+
+pub async fn describe_risk_list(
+    svc: &Service,
+    caller: Caller,
+    req: ImageListRequest,
+) -> Result<DescribeAssetImageRiskListResponse, ServiceError> {
+    let paging = page(req.limit, req.offset)?;
+    let desc = descending(req.order.as_deref())?;
+    let filters = req.filters.unwrap_or_default();
+    check_filters(&filters)?;
+    image_of(svc, caller.account, &req.image_id).await?;
+    let mut list: Vec<StoredRisk> = findings(svc, caller.account, &req.image_id, FindingKind::Risk).await?;
+    for f in &filters {
+        let num = |field: &'static str| -> Result<Vec<u64>, ServiceError> {
+            f.values.iter().map(|v| v.trim().parse::<u64>().map_err(|_| invalid(field, format!("{v:?} is not a number")))).collect()
+        };
+        let keep: Box<dyn Fn(&StoredRisk) -> bool + '_> = match f.name.as_str() {
+            "Level" => {
+                let levels = f.values.iter().map(|x| parse_level("Filters.Level", x)).collect::<Result<Vec<_>, _>>()?;
+                Box::new(move |r: &StoredRisk| levels.contains(&r.severity.tcss_level_number()))
+            }
+            "Behavior" => {
+                let v = num("Filters.Behavior")?;
+                Box::new(move |r: &StoredRisk| v.contains(&risk_behavior(r)))
+            }
+            "Type" => {
+                let v = num("Filters.Type")?;
+                Box::new(move |r: &StoredRisk| v.contains(&risk_type(r)))
+            }
+            other => return Err(invalid("Filters", format!("unknown filter name {other:?}"))),
+        };
+        list.retain(|r| keep(r));
+    }
+    let key: fn(&StoredRisk, &StoredRisk) -> Ordering = match req.by.as_deref().unwrap_or("") {
+        "" => |_, _| Ordering::Equal,
+        "Level" => |a, b| a.severity.tcss_level_number().cmp(&b.severity.tcss_level_number()),
+        "Type" => |a, b| risk_type(a).cmp(&risk_type(b)),
+        "Behavior" => |a, b| risk_behavior(a).cmp(&risk_behavior(b)),
+        other => return Err(invalid("By", format!("cannot sort by {other:?}"))),
+    };
+    let list = sorted(list, desc, key);
+    let total = list.len() as u64;
+    let list = paged(list, paging)
+        .iter()
+        .map(|r| ImageRiskInfo {
+            behavior: risk_behavior(r),
+            kind: risk_type(r),
+            level: r.severity.tcss_level_number(),
+            desc: format!(
+                "{} [{}] in {}{}, {}",
+                r.title,
+                r.rule_id,
+                r.location.path,
+                if r.line > 0 { format!(" line {}", r.line) } else { String::new() },
+                layer_desc(&r.location, r.deleted_in_layer)
+            ),
+            instruction_content: if r.masked.is_empty() {
+                "Remove the file from the image; deleting it in a later layer does not remove it from the image.".into()
+            } else {
+                format!("Remove it from the image and rotate the credential (value {}).", r.masked)
+            },
+        })
+        .collect();
+    Ok(DescribeAssetImageRiskListResponse { list, total_count: total })
+}

@@ -1,0 +1,226 @@
+//! `DescribeAssetImageList`: the local images with their latest scan summary, the image
+//! filters (also used to select images to scan or stop) and the list's sort keys.
+
+use super::*;
+
+/// One image with what the list and the filters need.
+pub(crate) struct ImageRow {
+    pub(crate) asset: ImageAsset,
+    pub(super) summary: Summary,
+    pub(crate) scanned_at: Option<i64>,
+    /// `NOT_SCAN`, `SCANNING`, `SCANNED`, `SCAN_ERR`.
+    pub(super) status: &'static str,
+}
+
+impl ImageRow {
+    pub(crate) fn vul_cnt(&self) -> u64 {
+        self.summary.vul.as_ref().map_or(0, |k| k.count)
+    }
+    pub(crate) fn virus_cnt(&self) -> u64 {
+        self.summary.virus.as_ref().map_or(0, |k| k.count)
+    }
+    pub(crate) fn risk_cnt(&self) -> u64 {
+        self.summary.risk.as_ref().map_or(0, |k| k.count)
+    }
+    pub(super) fn level_cnt(&self, f: impl Fn(&KindSummary) -> u64) -> u64 {
+        self.summary.vul.as_ref().map_or(0, f)
+    }
+    /// Fixing is recommended: a critical or high vulnerability, or a trojan (`IsSuggest`).
+    pub(crate) fn is_suggested(&self) -> bool {
+        self.level_cnt(|k| k.critical + k.high) > 0 || self.virus_cnt() > 0
+    }
+    pub(super) fn name(&self) -> String {
+        self.asset.names.first().cloned().unwrap_or_else(|| "<none>:<none>".into())
+    }
+}
+
+pub(crate) async fn image_rows(svc: &Service, account: model::AccountId) -> Result<Vec<ImageRow>, ServiceError> {
+    let assets = svc.store.image_assets(account).await?;
+    let results: HashMap<String, ImageScanResult> =
+        svc.store.image_scan_results(account).await?.into_iter().map(|r| (r.image_id.clone(), r)).collect();
+    let active: HashMap<String, String> = svc.store.image_scan_active_images(account).await?.into_iter().collect();
+    Ok(assets
+        .into_iter()
+        .map(|asset| {
+            let r = results.get(&asset.image_id);
+            let summary = parse_summary(r);
+            let status = if active.get(&asset.image_id).is_some_and(|s| s == "running") {
+                "SCANNING"
+            } else if r.is_none() {
+                "NOT_SCAN"
+            } else if !summary.error.is_empty() {
+                "SCAN_ERR"
+            } else {
+                "SCANNED"
+            };
+            ImageRow { asset, summary, scanned_at: r.map(|r| r.scanned_at), status }
+        })
+        .collect())
+}
+
+/// The image filters of DescribeAssetImageList (also used to select images to scan or stop).
+pub(super) fn image_matches(row: &ImageRow, f: &AssetFilters) -> Result<bool, ServiceError> {
+    Ok(match f.name.as_str() {
+        "ImageName" => row.asset.names.iter().any(|n| text_match(f, n)),
+        "ImageID" => text_match(f, &row.asset.image_id),
+        "ScanStatus" => {
+            let mut any = false;
+            for v in &f.values {
+                let want = match v.to_ascii_lowercase().replace('_', "").as_str() {
+                    "notscan" => "NOT_SCAN",
+                    "scanning" => "SCANNING",
+                    "scanned" => "SCANNED",
+                    "scanerr" => "SCAN_ERR",
+                    _ => {
+                        return Err(invalid("Filters.ScanStatus", format!("{v:?} is not notScan, scanning, scanned or scanErr")));
+                    }
+                };
+                any |= row.status == want;
+            }
+            any
+        }
+        "SecurityRisk" => {
+            let mut any = false;
+            for v in &f.values {
+                any |= match v.as_str() {
+                    "VirusCnt" => row.virus_cnt() > 0,
+                    "RiskCnt" => row.risk_cnt() > 0,
+                    "IsTrustImage" => false,
+                    "CriticalLevelVul" => row.level_cnt(|k| k.critical) > 0,
+                    "HighLevelVul" => row.level_cnt(|k| k.high) > 0,
+                    "MediumLevelVul" => row.level_cnt(|k| k.medium) > 0,
+                    "LowLevelVul" => row.level_cnt(|k| k.low) > 0,
+                    _ => {
+                        return Err(invalid("Filters.SecurityRisk", format!("{v:?} is not a known risk")));
+                    }
+                };
+            }
+            any
+        }
+        other => return Err(invalid("Filters", format!("unknown filter name {other:?}"))),
+    })
+}
+
+pub(super) fn filter_rows(rows: Vec<ImageRow>, filters: &[AssetFilters]) -> Result<Vec<ImageRow>, ServiceError> {
+    check_filters(filters)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let mut keep = true;
+        for f in filters {
+            keep &= image_matches(&r, f)?;
+        }
+        if keep {
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+pub type DescribeAssetImageListRequest = crate::list::ListRequest;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImagesInfo {
+    #[serde(rename = "ImageID")]
+    pub image_id: String,
+    pub image_name: String,
+    pub create_time: String,
+    pub size: u64,
+    pub host_cnt: u64,
+    pub super_node_cnt: u64,
+    pub container_cnt: u64,
+    pub scan_time: String,
+    pub vul_cnt: u64,
+    pub virus_cnt: u64,
+    pub risk_cnt: u64,
+    pub is_trust_image: bool,
+    pub os_name: String,
+    pub agent_error: String,
+    pub scan_error: String,
+    pub scan_status: String,
+    pub scan_virus_error: String,
+    pub scan_vul_error: String,
+    pub scan_risk_error: String,
+    pub is_suggest: u64,
+    pub is_authorized: u64,
+    pub component_cnt: u64,
+    pub critical_level_vul_cnt: u64,
+    pub high_level_vul_cnt: u64,
+    pub medium_level_vul_cnt: u64,
+    pub low_level_vul_cnt: u64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeAssetImageListResponse {
+    pub list: Vec<ImagesInfo>,
+    pub total_count: u64,
+}
+
+pub(super) fn kind_error(k: &Option<KindSummary>) -> String {
+    k.as_ref().map(|k| k.error.clone()).unwrap_or_default()
+}
+
+pub(super) fn images_info(r: &ImageRow) -> ImagesInfo {
+    let s = &r.summary;
+    ImagesInfo {
+        image_id: r.asset.image_id.clone(),
+        image_name: r.name(),
+        create_time: r.asset.created.clone(),
+        size: r.asset.size,
+        // The server's Docker Engine is its one host: 1 when the image is there, 0 for an image
+        // only in a registry.
+        host_cnt: u64::from(r.asset.sources.iter().any(|s| s == "docker")),
+        super_node_cnt: 0,
+        container_cnt: r.asset.container_cnt,
+        scan_time: r.scanned_at.map(format_utc).unwrap_or_default(),
+        vul_cnt: r.vul_cnt(),
+        virus_cnt: r.virus_cnt(),
+        risk_cnt: r.risk_cnt(),
+        is_trust_image: false,
+        os_name: s.os_name.clone(),
+        agent_error: String::new(),
+        scan_error: scan_error(s),
+        scan_status: r.status.to_string(),
+        scan_virus_error: kind_error(&s.virus),
+        scan_vul_error: kind_error(&s.vul),
+        scan_risk_error: kind_error(&s.risk),
+        is_suggest: u64::from(r.is_suggested()),
+        is_authorized: 1,
+        component_cnt: s.component_cnt,
+        critical_level_vul_cnt: r.level_cnt(|k| k.critical),
+        high_level_vul_cnt: r.level_cnt(|k| k.high),
+        medium_level_vul_cnt: r.level_cnt(|k| k.medium),
+        low_level_vul_cnt: r.level_cnt(|k| k.low),
+    }
+}
+
+pub async fn describe_image_list(
+    svc: &Service,
+    caller: Caller,
+    req: DescribeAssetImageListRequest,
+) -> Result<DescribeAssetImageListResponse, ServiceError> {
+    let paging = page(req.limit, req.offset)?;
+    let desc = descending(req.order.as_deref())?;
+    let rows = filter_rows(image_rows(svc, caller.account).await?, req.filters.as_deref().unwrap_or_default())?;
+    let by = req.by.as_deref().unwrap_or("");
+    let key: fn(&ImageRow, &ImageRow) -> Ordering = match by {
+        "" | "ImageID" => |a, b| a.asset.image_id.cmp(&b.asset.image_id),
+        "ImageName" => |a, b| a.name().cmp(&b.name()),
+        "HostCnt" => |a, b| a.asset.image_id.cmp(&b.asset.image_id),
+        "ContainerCnt" => |a, b| a.asset.container_cnt.cmp(&b.asset.container_cnt),
+        "CreateTime" => |a, b| a.asset.created.cmp(&b.asset.created),
+        "Size" => |a, b| a.asset.size.cmp(&b.asset.size),
+        "ScanTime" => |a, b| a.scanned_at.cmp(&b.scanned_at),
+        "ComponentCnt" => |a, b| a.summary.component_cnt.cmp(&b.summary.component_cnt),
+        "VulCnt" => |a, b| a.vul_cnt().cmp(&b.vul_cnt()),
+        "VirusCnt" => |a, b| a.virus_cnt().cmp(&b.virus_cnt()),
+        "RiskCnt" | "SensitiveCount" => |a, b| a.risk_cnt().cmp(&b.risk_cnt()),
+        other => return Err(invalid("By", format!("cannot sort by {other:?}"))),
+    };
+    // Ties keep image id order, so pages never overlap.
+    let rows = sorted(rows, desc, |a, b| key(a, b).then_with(|| a.asset.image_id.cmp(&b.asset.image_id)));
+    let total = rows.len() as u64;
+    let list = paged(rows, paging).iter().map(images_info).collect();
+    Ok(DescribeAssetImageListResponse { list, total_count: total })
+}
