@@ -56,8 +56,8 @@ use api::Caller;
 use model::AccountId;
 use serde::{Deserialize, Serialize};
 use store::registries::{
-    CONN_AUTH_FAILED, CONN_DETECTING, CONN_FAILED, CONN_SUCCESS, ConnStatus, FILE_NAME_PREFIX, ImageRef, PasswordChange, Registry,
-    RegistryImage, RegistryScanSetting, RegistrySelection, RegistrySpec, RegistryWrite, latest_ids,
+    CONN_AUTH_FAILED, CONN_DETECTING, CONN_FAILED, CONN_SUCCESS, ConnStatus, FILE_NAME_PREFIX, ImagePageQuery, ImageRef, PasswordChange,
+    Registry, RegistryImage, RegistryScanSetting, RegistrySelection, RegistrySpec, RegistryWrite, latest_ids,
 };
 use store::scan_tasks::{CreatedTask, ImageScanResult, NewImageScanTask, format_utc};
 
@@ -790,12 +790,17 @@ impl Row {
 
 async fn rows(svc: &Service, account: AccountId) -> Result<Vec<Row>, ServiceError> {
     let imgs = svc.store.registry_images(account).await?;
+    let latest = latest_ids(&imgs);
+    rows_of(svc, account, imgs, latest).await
+}
+
+/// `imgs` with their image ids' scan state; `latest`: which are their repository's newest.
+async fn rows_of(svc: &Service, account: AccountId, imgs: Vec<RegistryImage>, latest: HashSet<i64>) -> Result<Vec<Row>, ServiceError> {
     let results: HashMap<String, ImageScanResult> =
         svc.store.image_scan_results(account).await?.into_iter().map(|r| (r.image_id.clone(), r)).collect();
     let active: HashMap<String, String> = svc.store.image_scan_active_images(account).await?.into_iter().collect();
     let containers: HashMap<String, (u64, u64)> =
         svc.store.image_container_counts(account).await?.into_iter().map(|(id, all, running)| (id, (all, running))).collect();
-    let latest = latest_ids(&imgs);
     // Thousands of tags share a few images: each summary is parsed once.
     let summaries: HashMap<&str, Summary> =
         results.iter().map(|(id, r)| (id.as_str(), serde_json::from_str(&r.summary).unwrap_or_default())).collect();
@@ -873,7 +878,8 @@ fn row_matches(r: &Row, f: &AssetFilters) -> Result<bool, ServiceError> {
     })
 }
 
-fn filtered(rows: Vec<Row>, filters: &[AssetFilters]) -> Result<Vec<Row>, ServiceError> {
+/// Filter names and values checked even when no row is there to test them.
+fn check_row_filters(filters: &[AssetFilters]) -> Result<(), ServiceError> {
     check_filters(filters)?;
     // Names and values are checked even when no row is there to test them.
     let probe = Row {
@@ -886,6 +892,11 @@ fn filtered(rows: Vec<Row>, filters: &[AssetFilters]) -> Result<Vec<Row>, Servic
         running: 0,
     };
     all_match(filters, |f| row_matches(&probe, f))?;
+    Ok(())
+}
+
+fn filtered(rows: Vec<Row>, filters: &[AssetFilters]) -> Result<Vec<Row>, ServiceError> {
+    check_row_filters(filters)?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         if all_match(filters, |f| row_matches(&r, f))? {
@@ -1081,7 +1092,17 @@ pub(crate) async fn image_list(
         "ContainerCnt" => |a, b| a.containers.cmp(&b.containers),
         other => return Err(invalid("By", format!("cannot sort by {other:?}"))),
     };
-    let mut list = filtered(rows(svc, account).await?, req.filters.as_deref().unwrap_or_default())?;
+    let filters = req.filters.as_deref().unwrap_or_default();
+    if let Some(paging) = paging {
+        check_row_filters(filters)?;
+        if let Some(q) = page_query(svc, account, req, desc, paging).await? {
+            let (imgs, total) = svc.store.registry_image_page(account, &q).await?;
+            let ids: Vec<i64> = imgs.iter().map(|i| i.id).collect();
+            let latest = svc.store.registry_latest_among(account, &ids).await?;
+            return Ok((rows_of(svc, account, imgs, latest).await?.iter().map(repo_info).collect(), total));
+        }
+    }
+    let mut list = filtered(rows(svc, account).await?, filters)?;
     if req.only_show_latest.unwrap_or(false) {
         list.retain(|r| r.latest);
     }
@@ -1092,6 +1113,77 @@ pub(crate) async fn image_list(
     let list = sorted(list, desc, |a, b| key(a, b).then_with(|| a.img.id.cmp(&b.img.id)));
     let total = list.len() as u64;
     Ok((maybe_paged(list, paging).iter().map(repo_info).collect(), total))
+}
+
+/// The page as the database can cut it: every filter on a stored column (or on the registry,
+/// resolved to registry ids here), the sort on a stored column, no latest/running restriction.
+/// `None`: the list needs each row's scan state and is built in memory.
+async fn page_query(
+    svc: &Service,
+    account: AccountId,
+    req: &DescribeAssetImageRegistryListRequest,
+    desc: bool,
+    (limit, offset): (usize, usize),
+) -> Result<Option<ImagePageQuery>, ServiceError> {
+    use store::registries::{ImageColumn as C, ImageFilter, ImageTest};
+    if req.only_show_latest.unwrap_or(false) || req.is_running.unwrap_or(false) {
+        return Ok(None);
+    }
+    let sort = match req.by.as_deref().unwrap_or("") {
+        "" | "Id" => C::Id,
+        "ImageName" => C::Repository,
+        "ImageTag" => C::Tag,
+        "ImageSize" => C::Size,
+        "ImageCreateTime" => C::Created,
+        _ => return Ok(None),
+    };
+    let mut regs: Option<Vec<Registry>> = None;
+    let mut filters = Vec::new();
+    for f in req.filters.as_deref().unwrap_or_default() {
+        let text = |column| {
+            if f.exact_match.unwrap_or(false) {
+                Some(ImageFilter { column, test: ImageTest::Equals(f.values.clone()) })
+            } else if f.values.iter().all(|v| v.is_ascii()) {
+                Some(ImageFilter { column, test: ImageTest::Contains(f.values.clone()) })
+            } else {
+                None
+            }
+        };
+        // The in-memory filter compares the text: "07" names no id.
+        let ids = |column| ImageFilter {
+            column,
+            test: ImageTest::Ids(
+                f.values.iter().filter_map(|v| v.trim().parse::<i64>().ok().filter(|n| n.to_string() == v.trim())).collect(),
+            ),
+        };
+        let registry_field: fn(&Registry) -> &str = match f.name.as_str() {
+            "InstanceName" => |r| &r.spec.name,
+            "RegistryType" => |r| &r.spec.registry_type,
+            "InstanceId" => |r| &r.spec.instance_id,
+            other => {
+                let one = match other {
+                    "ImageName" => text(C::Repository),
+                    "ImageTag" => text(C::Tag),
+                    "ImageId" | "ImageID" => text(C::ImageId),
+                    "ImageDigest" => text(C::Digest),
+                    "RegistryId" => Some(ids(C::RegistryId)),
+                    "Id" => Some(ids(C::Id)),
+                    _ => None,
+                };
+                match one {
+                    Some(one) => filters.push(one),
+                    None => return Ok(None),
+                }
+                continue;
+            }
+        };
+        if regs.is_none() {
+            regs = Some(svc.store.registries(account).await?);
+        }
+        let chosen = regs.iter().flatten().filter(|r| text_match(f, registry_field(r))).map(|r| r.registry_id).collect();
+        filters.push(ImageFilter { column: C::RegistryId, test: ImageTest::Ids(chosen) });
+    }
+    Ok(Some(ImagePageQuery { filters, sort, desc, limit: limit as u64, offset: offset as u64 }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -2662,6 +2754,72 @@ mod tests {
         );
         assert_eq!(local.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["RiskLevel"]);
         assert_eq!(post.len(), 1);
+    }
+}
+
+#[cfg(test)]
+mod paging_in_sql {
+    use super::*;
+
+    /// The database's page equals the in-memory list's page for every filter and sort it takes.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn sql_pages_equal_the_in_memory_list() {
+        let dir = tempfile::tempdir().unwrap();
+        for (store, a) in store::testing::stores_with_account(dir.path()).await {
+            let svc = Service::new(store);
+            let ok = ConnStatus { status: CONN_SUCCESS.into(), message: String::new(), checked_at: Some(1) };
+            for (name, host, kind, n) in [("Reg-One", "one:5000", "harbor", 40), ("two", "two:5000", "quay", 25)] {
+                let spec = RegistrySpec { name: name.into(), host: host.into(), registry_type: kind.into(), ..Default::default() };
+                let RegistryWrite::Done(id) = svc.store.add_registry(a, &spec, None, &ok).await.unwrap() else { panic!() };
+                let reg = svc.store.registry(a, id).await.unwrap().unwrap();
+                let tags: Vec<store::registries::RegistryTag> = (0..n)
+                    .map(|i| store::registries::RegistryTag {
+                        repository: ["team/App", "team/app_x", "solo", "Ünï/x"][i % 4].into(),
+                        tag: if i % 7 == 0 { "latest".into() } else { format!("v{}", i % 9) + if i % 2 == 0 { "B" } else { "a" } },
+                        image_id: format!("sha256:{}", i % 5),
+                        digest: format!("sha256:d{i}"),
+                        size: (i % 6) as u64 * 10,
+                        created: format!("2026-01-0{}T00:00:00Z", 1 + i % 3),
+                        os: "linux".into(),
+                        architecture: "amd64".into(),
+                    })
+                    .collect();
+                let mut seen = std::collections::BTreeSet::new();
+                let tags: Vec<_> = tags.into_iter().filter(|t| seen.insert((t.repository.clone(), t.tag.clone()))).collect();
+                svc.store.finish_registry_sync(a, id, reg.updated_at, Ok((&tags, &[])), &ok).await.unwrap();
+            }
+            let all = svc.store.registry_images(a).await.unwrap();
+            let some_id = all[3].id.to_string();
+            let reqs = [
+                serde_json::json!({}),
+                serde_json::json!({"Limit": 7, "Offset": 5, "By": "ImageTag"}),
+                serde_json::json!({"Limit": 100, "By": "ImageTag", "Order": "DESC"}),
+                serde_json::json!({"Limit": 9, "Offset": 2, "By": "ImageName", "Order": "desc"}),
+                serde_json::json!({"Limit": 100, "By": "ImageCreateTime", "Order": "DESC"}),
+                serde_json::json!({"Limit": 11, "By": "ImageSize"}),
+                serde_json::json!({"Limit": 100, "Filters": [{"Name": "ImageName", "Values": ["APP", "solo"]}]}),
+                serde_json::json!({"Limit": 100, "Filters": [{"Name": "ImageName", "Values": ["team/App"], "ExactMatch": true}]}),
+                serde_json::json!({"Limit": 100, "Filters": [{"Name": "ImageName", "Values": ["p_x"]}, {"Name": "ImageTag", "Values": ["b"]}]}),
+                serde_json::json!({"Limit": 100, "Filters": [{"Name": "ImageName", "Values": ["%"]}]}),
+                serde_json::json!({"Limit": 100, "Filters": [{"Name": "InstanceName", "Values": ["reg-"]}], "By": "ImageSize", "Order": "DESC"}),
+                serde_json::json!({"Limit": 100, "Filters": [{"Name": "RegistryType", "Values": ["quay"], "ExactMatch": true}]}),
+                serde_json::json!({"Limit": 100, "Filters": [{"Name": "Id", "Values": [some_id, "0x1", "07"]}]}),
+                serde_json::json!({"Limit": 100, "Filters": [{"Name": "ImageId", "Values": ["SHA256:3"]}, {"Name": "ImageDigest", "Values": ["d1"]}]}),
+                serde_json::json!({"Limit": 100, "Filters": [{"Name": "ImageName", "Values": ["ünï"]}]}),
+                serde_json::json!({"Limit": 100, "OnlyShowLatest": true, "By": "ImageName"}),
+            ];
+            let c = Caller { request_id: "t".into(), account: a, secret_id: "x".into(), action: "x", region: None, origin: None };
+            for r in reqs {
+                let req: DescribeAssetImageRegistryListRequest = serde_json::from_value(r.clone()).unwrap();
+                let got = describe_image_list(&svc, c.clone(), req).await.unwrap();
+                let req: DescribeAssetImageRegistryListRequest = serde_json::from_value(r.clone()).unwrap();
+                let (all, total) = image_list(&svc, a, &req, None).await.unwrap();
+                let want = paged(all, page(req.limit, req.offset).unwrap());
+                assert_eq!(got.total_count, total, "{r}");
+                assert_eq!(serde_json::to_value(&got.list).unwrap(), serde_json::to_value(&want).unwrap(), "{r}");
+                assert!(total > 0 || r["Filters"].is_array(), "{r}");
+            }
+        }
     }
 }
 

@@ -20,7 +20,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::scan_tasks::{CreatedTask, FAMILY_REGISTRY, ImageAsset, ImageScanTask, NewImageScanTask, upsert_asset_row};
-use crate::{Error, Store, now_unix};
+use crate::{Backend, Error, Store, now_unix};
 
 pub const ORIGIN_API: &str = "api";
 pub const ORIGIN_FILE: &str = "file";
@@ -230,6 +230,96 @@ pub fn latest_ids(rows: &[RegistryImage]) -> HashSet<i64> {
         }
     }
     best.values().map(|r| r.id).collect()
+}
+
+/// A registry image list the database can page ([`Store::registry_image_page`]).
+#[derive(Debug, Clone, Default)]
+pub struct ImagePageQuery {
+    /// All must hold; each holds when any of its values does.
+    pub filters: Vec<ImageFilter>,
+    pub sort: ImageSort,
+    /// Descending: the `id` tie-break too (as the in-memory sort of the list reverses it).
+    pub desc: bool,
+    pub limit: u64,
+    pub offset: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ImageFilter {
+    pub column: ImageColumn,
+    pub test: ImageTest,
+}
+
+/// Stored columns of a tag row a filter or sort can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ImageColumn {
+    #[default]
+    Id,
+    RegistryId,
+    Repository,
+    Tag,
+    ImageId,
+    Digest,
+    Size,
+    Created,
+}
+
+impl ImageColumn {
+    fn sql(self) -> &'static str {
+        match self {
+            ImageColumn::Id => "id",
+            ImageColumn::RegistryId => "registry_id",
+            ImageColumn::Repository => "repository",
+            ImageColumn::Tag => "tag",
+            ImageColumn::ImageId => "image_id",
+            ImageColumn::Digest => "digest",
+            ImageColumn::Size => "size",
+            ImageColumn::Created => "created",
+        }
+    }
+}
+
+pub type ImageSort = ImageColumn;
+
+#[derive(Debug, Clone)]
+pub enum ImageTest {
+    /// Byte-equal to one of the values.
+    Equals(Vec<String>),
+    /// Contains one of the values, ASCII case-insensitively (callers pass ASCII values only: the
+    /// databases' LOWER differ beyond ASCII).
+    Contains(Vec<String>),
+    /// An integer column equal to one of the values.
+    Ids(Vec<i64>),
+}
+
+enum Bind {
+    I(i64),
+    S(String),
+}
+
+fn bind_all<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    binds: &'q [Bind],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for b in binds {
+        q = match b {
+            Bind::I(v) => q.bind(*v),
+            Bind::S(v) => q.bind(v.as_str()),
+        };
+    }
+    q
+}
+
+/// `%`, `_` and the escape character itself taken literally in a LIKE pattern (`ESCAPE '!'`).
+fn like_escape(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for c in v.chars() {
+        if matches!(c, '%' | '_' | '!') {
+            out.push('!');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// A registry image as a client names it (TCSS `ImageInfo`); empty fields match anything.
@@ -867,6 +957,78 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(|r| image_from_row(r, &regs)).collect()
+    }
+
+    /// One page of the account's tag rows, filtered, sorted and cut by the database, with the
+    /// filtered total (the registry image list when every filter and the sort are on stored columns).
+    pub async fn registry_image_page(&self, account: AccountId, q: &ImagePageQuery) -> Result<(Vec<RegistryImage>, u64), Error> {
+        let mut binds: Vec<Bind> = vec![Bind::I(account)];
+        let mut wh = vec!["account_id = $1".to_string()];
+        let arg = |b: Bind, binds: &mut Vec<Bind>| {
+            binds.push(b);
+            format!("${}", binds.len())
+        };
+        for f in &q.filters {
+            let col = f.column.sql();
+            let alts: Vec<String> = match &f.test {
+                ImageTest::Equals(vs) => vs.iter().map(|v| format!("{col} = {}", arg(Bind::S(v.clone()), &mut binds))).collect(),
+                ImageTest::Contains(vs) => vs
+                    .iter()
+                    .map(|v| {
+                        format!(
+                            "LOWER({col}) LIKE {} ESCAPE '!'",
+                            arg(Bind::S(format!("%{}%", like_escape(&v.to_ascii_lowercase()))), &mut binds)
+                        )
+                    })
+                    .collect(),
+                ImageTest::Ids(vs) => vs.iter().map(|v| format!("{col} = {}", arg(Bind::I(*v), &mut binds))).collect(),
+            };
+            wh.push(if alts.is_empty() { "1 = 0".into() } else { format!("({})", alts.join(" OR ")) });
+        }
+        let wh = wh.join(" AND ");
+        let total: i64 = bind_all(sqlx::query(&format!("SELECT COUNT(*) FROM registry_images WHERE {wh}")), &binds)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        let dir = if q.desc { "DESC" } else { "ASC" };
+        // Rust compares strings by bytes: so do SQLite (BINARY) and PostgreSQL with the C collation.
+        let collate = if self.backend == Backend::Postgres { " COLLATE \"C\"" } else { "" };
+        let order = match q.sort {
+            ImageSort::Id => format!("id {dir}"),
+            ImageSort::Size => format!("size {dir}, id {dir}"),
+            s => format!("{}{collate} {dir}, id {dir}", s.sql()),
+        };
+        let limit = arg(Bind::I(i64::try_from(q.limit).unwrap_or(i64::MAX)), &mut binds);
+        let offset = arg(Bind::I(i64::try_from(q.offset).unwrap_or(i64::MAX)), &mut binds);
+        let sql = format!("SELECT {IMAGE_COLS} FROM registry_images WHERE {wh} ORDER BY {order} LIMIT {limit} OFFSET {offset}");
+        let rows = bind_all(sqlx::query(&sql), &binds).fetch_all(&self.pool).await?;
+        let regs: HashMap<i64, Registry> = self.registries(account).await?.into_iter().map(|r| (r.registry_id, r)).collect();
+        Ok((rows.iter().map(|r| image_from_row(r, &regs)).collect::<Result<_, _>>()?, u(total)))
+    }
+
+    /// Which of `ids` are their repository's newest image ([`latest_ids`]'s rule, asked of the
+    /// database for a page instead of computed over every row).
+    pub async fn registry_latest_among(&self, account: AccountId, ids: &[i64]) -> Result<HashSet<i64>, Error> {
+        if ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let collate = if self.backend == Backend::Postgres { " COLLATE \"C\"" } else { "" };
+        let list: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
+        // A row is the latest unless a row of its repository ranks higher by (created, tag is
+        // `latest`, tag).
+        let sql = format!(
+            "SELECT i.id FROM registry_images i WHERE i.account_id = $1 AND i.id IN ({}) AND NOT EXISTS (\
+             SELECT 1 FROM registry_images o WHERE o.account_id = i.account_id AND o.registry_id = i.registry_id \
+             AND o.repository = i.repository AND o.id <> i.id AND (o.created{collate} > i.created{collate} OR (o.created = i.created AND (\
+             (CASE WHEN o.tag = 'latest' THEN 1 ELSE 0 END) > (CASE WHEN i.tag = 'latest' THEN 1 ELSE 0 END) OR \
+             ((CASE WHEN o.tag = 'latest' THEN 1 ELSE 0 END) = (CASE WHEN i.tag = 'latest' THEN 1 ELSE 0 END) AND o.tag{collate} > i.tag{collate})))))",
+            list.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(account);
+        for id in ids {
+            query = query.bind(*id);
+        }
+        query.fetch_all(&self.pool).await?.iter().map(|r| r.try_get(0).map_err(Error::from)).collect()
     }
 
     pub async fn registry_image(&self, account: AccountId, id: i64) -> Result<Option<RegistryImage>, Error> {
