@@ -151,9 +151,7 @@ def test_scheduler_and_inventory_fire_once_with_two_workers(tmp_path):
     try:
         dirs = [tmp_path / "w1", tmp_path / "w2"]
         copy_master_key(api, *dirs)
-        # The scheduler's test clock runs an hour ahead in both workers: a slot 30 minutes from
-        # now is due as soon as the settings are saved.
-        env = {**os.environ, "RUST_LOG": "info,scan=debug", "SHIPSHAPE_CLOCK_OFFSET_SECS": "3600"}
+        env = {**os.environ, "RUST_LOG": "info,scan=debug"}
         for d in dirs:
             log = d / "worker.log"
             logs.append(log)
@@ -162,10 +160,12 @@ def test_scheduler_and_inventory_fire_once_with_two_workers(tmp_path):
                  "--inventory-every", "3"], stdout=open(log, "ab"), stderr=subprocess.STDOUT, env=env))
         call = make_call(api.endpoint, api.first_key())
         wait_image(call, image_id, timeout=120)
-        at = (datetime.now(timezone.utc) + timedelta(minutes=30)).strftime("%H:%M")
+        # No test clock: the slot is the next whole minute at least 30 s ahead (ScanTime has minutes), waited for
+        # by both workers.
+        at = (datetime.now(timezone.utc) + timedelta(seconds=30 + 59)).strftime("%H:%M")
         call("CreateAssetImageScanSetting", {"Enable": True, "ScanTime": at, "ScanPeriod": 1, "ScanVirus": False,
                                              "ScanRisk": True, "ScanVul": False})
-        deadline, task = time.time() + 60, None
+        deadline, task = time.time() + 150, None
         while time.time() < deadline and task is None:
             try:
                 task = call("DescribeAssetImageScanTask", {})["TaskID"]

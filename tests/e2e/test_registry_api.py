@@ -385,15 +385,11 @@ def test_registry_scan_equals_the_local_scan_and_the_cli(tmp_path):
 
 def test_timing_scan_fires_once_and_not_again_after_restart(tmp_path, regonly):
     repo, _remote, image_id = regonly
-    # The scheduler's test clock runs an hour ahead: a slot 30 minutes from now is due.
+    # No test clock: the slot is the next whole minute (ScanTime has minutes), waited for.
     cfg = tmp_path / "registries.toml"
     cfg.write_text(f'[[registry]]\nhost = "{ANON}"\ninsecure = true\nrepositories = ["shipshape-test/bookworm-app"]\n')
     srv = Server("sqlite", tmp_path / "timing", extra=["--registries", str(cfg)])
-    os.environ["SHIPSHAPE_CLOCK_OFFSET_SECS"] = "3600"
-    try:
-        srv.start()
-    finally:
-        del os.environ["SHIPSHAPE_CLOCK_OFFSET_SECS"]
+    srv.start()
     try:
         call = make_call(srv.endpoint, srv.first_key())
         # The registries file's entry is listed, read-only.
@@ -408,11 +404,11 @@ def test_timing_scan_fires_once_and_not_again_after_restart(tmp_path, regonly):
         add(call, "auth", f"http://{AUTH}", USER, PASSWORD)
         synced(call)
         row = wait_for(lambda: rows(call, ImageName=repo)["List"], f"{repo} in the registry list")[0]
-        at = (datetime.now(timezone.utc) + timedelta(minutes=30)).strftime("%H:%M")
+        at = (datetime.now(timezone.utc) + timedelta(seconds=30 + 59)).strftime("%H:%M")
         call("UpdateImageRegistryTimingScanTask", {"Enable": True, "ScanTime": at, "ScanPeriod": 1, "ScanType": ["RISK"],
                                                    "Id": [row["Id"]], "All": False})
         t = wait_for(lambda: (lambda s: s if s.get("ScanResult") else None)(call("DescribeImageRegistryTimingScanTask", {})),
-                     "the scheduled registry scan to run and be recorded", timeout=180)
+                     "the scheduled registry scan to run and be recorded", timeout=270)
         assert t["ScanResult"] == "Success" and t["LastScanTime"] and t["Id"] == [row["Id"]] and t["ScanScope"] == 1
         s = call("DescribeAssetImageRegistryScanStatusOneKey", {})
         assert (s["Status"], s["ImageTotal"], s["RiskCount"]) == ("END", 1, 1)
@@ -420,12 +416,8 @@ def test_timing_scan_fires_once_and_not_again_after_restart(tmp_path, regonly):
         first = t["LastScanTime"]
     finally:
         srv.stop()
-    # Restarted with the same clock: the slot was fired, so nothing runs again.
-    os.environ["SHIPSHAPE_CLOCK_OFFSET_SECS"] = "3600"
-    try:
-        srv.start()
-    finally:
-        del os.environ["SHIPSHAPE_CLOCK_OFFSET_SECS"]
+    # Restarted: the slot was fired, so nothing runs again.
+    srv.start()
     try:
         call = make_call(srv.endpoint, srv.first_key())
         time.sleep(3)

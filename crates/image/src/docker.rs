@@ -88,7 +88,7 @@ mod tests {
         drop(std::os::unix::net::UnixListener::bind(&refused).unwrap());
         for host in [format!("unix://{}", refused.display()), format!("unix://{}", dir.path().join("absent.sock").display())] {
             let opts = OpenOptions { docker_host: Some(host.clone()), ..Default::default() };
-            let err = open("busybox:latest", &opts).await.err().expect("no engine there");
+            let Err(err) = open("busybox:latest", &opts).await else { panic!("{host}: no engine there, yet it opened") };
             assert!(err.is_engine_unreachable(), "{host}: {err:?}");
         }
     }

@@ -160,11 +160,11 @@ pub fn spawn(store: Store, engine: Arc<Engine>, cfg: WorkerConfig) -> WorkerHand
     WorkerHandle { wake, refresh, registry_refresh, stop, claim_loops: Arc::new(std::sync::Mutex::new(claim_loops)) }
 }
 
-/// The test clock: `SHIPSHAPE_CLOCK_OFFSET_SECS` shifts the scheduler's "now" (only the
-/// scheduler's; task times stay real), so tests can make a slot come due.
+/// The schedulers' "now": the real time, in every build. There is no test clock to set: when a slot
+/// is due is a pure function of the settings and `now` (`schedule::next_run`, `compliance::due_slot`,
+/// unit-tested with any time), and the e2e tests wait for real slots a minute ahead.
 pub fn scheduler_now() -> OffsetDateTime {
-    let off = std::env::var("SHIPSHAPE_CLOCK_OFFSET_SECS").ok().and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
-    OffsetDateTime::now_utc() + time::Duration::seconds(off)
+    OffsetDateTime::now_utc()
 }
 
 /// The Docker Engine (when reachable). Registries are listed by [`crate::registries::run`].
