@@ -19,3 +19,23 @@ echo "== generated layer: $FILES files, $BYTES bytes (streamed through a pipe, n
 "$BIN" gen "$FILES" "$BYTES" | rss "$BIN" walk -
 echo "== generated layer, 1/4 size (RSS should be flat)"
 "$BIN" gen $((FILES / 4)) $((BYTES / 4)) | rss "$BIN" walk -
+
+# `shipshape image sbom` against Trivy on one-layer docker-archives of many files (the layer's
+# path index is the per-file cost): SBOM_FILES (default "500000 2000000"), written to
+# $TMPDIR/walkbench-*/ and removed after. SHIPSHAPE (default: the release build) and TRIVY
+# (default: .peers/bin/trivy) name the binaries; each run gets an empty cache.
+SHIPSHAPE=${SHIPSHAPE:-$CARGO_TARGET_DIR/release/shipshape}
+TRIVY=${TRIVY:-$ROOT/.peers/bin/trivy}
+[ -x "$SHIPSHAPE" ] || cargo build -q --release -p shipshape
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/walkbench-XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+for n in ${SBOM_FILES:-500000 2000000}; do
+  "$BIN" gen-image "$n" 0 "$WORK/many.tar"
+  echo "== image sbom, one layer of $n empty files"
+  rss "$SHIPSHAPE" image sbom "docker-archive:$WORK/many.tar" --cache-dir "$WORK/cache" --format json -o "$WORK/sbom.json"
+  if [ -x "$TRIVY" ]; then
+    echo "-- trivy, same archive"
+    rss "$TRIVY" image --input "$WORK/many.tar" --format cyclonedx --cache-dir "$WORK/trivy" --skip-db-update --offline-scan -q -o "$WORK/trivy.json"
+  fi
+  rm -rf "$WORK/many.tar" "$WORK/cache" "$WORK/trivy"
+done
