@@ -38,6 +38,11 @@ def test_first_start_bootstraps_credentials(server):
     path = server.data_dir / "credentials.json"
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(server.data_dir / "master.key").st_mode) == 0o600
+    # The data directory and the database files are owner-only too (store::private_fs), whatever the umask.
+    assert stat.S_IMODE(os.stat(server.data_dir).st_mode) == 0o700
+    if server.backend == "sqlite":
+        for name in ("shipshape.db", "shipshape.db-wal", "shipshape.db-shm"):
+            assert stat.S_IMODE(os.stat(server.data_dir / name).st_mode) == 0o600, name
     key = server.first_key()
     assert key.secret_id.startswith("AKID")
     assert "Enable" in make_call(server.endpoint, key)("DescribeAssetImageScanSetting")

@@ -1,7 +1,6 @@
 //! `shipshape serve`: the TCSS API over HTTP.
 
 use std::net::SocketAddr;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -162,16 +161,7 @@ async fn bootstrap_account(store: &store::Store) -> anyhow::Result<()> {
 
 fn write_private(path: &Path, value: &serde_json::Value) -> anyhow::Result<()> {
     use std::io::Write;
-    use std::os::unix::fs::PermissionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    // The mode above only applies to a new file; tighten an existing one too.
-    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    let mut f = store::private_fs::create_file(path, true).with_context(|| format!("writing {}", path.display()))?;
     writeln!(f, "{}", serde_json::to_string_pretty(value)?)?;
     Ok(())
 }
