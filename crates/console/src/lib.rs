@@ -20,8 +20,9 @@ mod assets {
 /// Where the console lives.
 pub const BASE: &str = "/console/";
 
-/// Only this origin's scripts, styles, images and API calls; no inline script or style element,
-/// no plugins, no framing, no form posts elsewhere.
+/// Only this origin's scripts, styles, images and API calls (connect-src 'self' also covers the
+/// Overview's read of the public `GET /metrics` for the advisory data age); no inline script or
+/// style element, no plugins, no framing, no form posts elsewhere.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
      font-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 

@@ -27,7 +27,7 @@ async function card(block) {
     state: el.dataset.state,
     warn: el.classList.contains('warn'),
     label: el.querySelector('dt').innerText,
-    value: el.querySelector('.big').innerText,
+    value: el.querySelector('.phrase').innerText,
     sub: el.querySelector('.sub')?.innerText ?? '',
     border: getComputedStyle(el).borderTopColor,
   }));

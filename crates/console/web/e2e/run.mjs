@@ -101,11 +101,11 @@ try {
   await page.locator('#severity-table').waitFor();
   await page.locator('.cards').waitFor();
   report.overview = {
-    cards: await page.locator('.cards .card').evaluateAll((cs) => cs.map((c) => [c.querySelector('dt').innerText, c.querySelector('.big').innerText])),
+    cards: await page.locator('.cards .card').evaluateAll((cs) => cs.map((c) => [c.querySelector('dt').innerText, c.querySelector('.big, .phrase').innerText])),
     severity: await page.locator('#severity-table tbody tr').evaluateAll((rs) => rs.map((r) => [r.dataset.severity, Number(r.querySelector('.num').innerText)])),
   };
   await page.locator('#advisory-age').waitFor();
-  report.advisory = await page.locator('#advisory-age').evaluate((el) => ({ state: el.dataset.state, warn: el.classList.contains('warn'), value: el.querySelector('.big').innerText }));
+  report.advisory = await page.locator('#advisory-age').evaluate((el) => ({ state: el.dataset.state, warn: el.classList.contains('warn'), value: el.querySelector('.phrase').innerText }));
   await axe(page, 'overview');
 
   step('images listed');

@@ -19,13 +19,14 @@ export function parseAdvisoryAge(text) {
 
 /**
  * `{ state, n, unit }`: state 'unknown' (no figure), 'none' (no advisory data), 'stale' (older than
- * STALE_SECONDS) or 'ok'; n and unit ('minutes' | 'hours' | 'days', whole units, rounded down) for
- * the last two.
+ * STALE_SECONDS) or 'ok'; n and unit ('now' under a minute, else 'minutes' | 'hours' | 'days', whole
+ * units, rounded down) for the last two.
  */
 export function advisoryAge(seconds) {
   if (seconds == null) return { state: 'unknown' };
   if (seconds < 0) return { state: 'none' };
   const state = seconds > STALE_SECONDS ? 'stale' : 'ok';
+  if (seconds < 60) return { state, n: 0, unit: 'now' };
   if (seconds < 3600) return { state, n: Math.floor(seconds / 60), unit: 'minutes' };
   if (seconds < 2 * 86_400) return { state, n: Math.floor(seconds / 3600), unit: 'hours' };
   return { state, n: Math.floor(seconds / 86_400), unit: 'days' };

@@ -137,7 +137,8 @@ test('advisory data age from /metrics: parsed, worded, warned', async () => {
   assert.equal(parseAdvisoryAge('<html>not metrics</html>'), null);
   assert.deepEqual(advisoryAge(null), { state: 'unknown' });
   assert.deepEqual(advisoryAge(-1), { state: 'none' });
-  assert.deepEqual(advisoryAge(59), { state: 'ok', n: 0, unit: 'minutes' });
+  assert.deepEqual(advisoryAge(59), { state: 'ok', n: 0, unit: 'now' });
+  assert.deepEqual(advisoryAge(61), { state: 'ok', n: 1, unit: 'minutes' });
   assert.deepEqual(advisoryAge(7300), { state: 'ok', n: 2, unit: 'hours' });
   assert.deepEqual(advisoryAge(STALE_SECONDS), { state: 'ok', n: 2, unit: 'days' });
   assert.deepEqual(advisoryAge(STALE_SECONDS + 1), { state: 'stale', n: 2, unit: 'days' });

@@ -59,11 +59,9 @@ function AdvisoryCard({ seconds }) {
     <div class={`card advisory${warn ? ' warn' : ''}`} id="advisory-age" data-state={a.state}>
       <dt>{t('overview.advisory')}</dt>
       <dd>
-        <span class="big">
-          <span class="time">
-            {warn ? <span aria-hidden="true">⚠ </span> : null}
-            {value}
-          </span>
+        <span class="phrase">
+          {warn ? <span aria-hidden="true">⚠ </span> : null}
+          {value}
         </span>
         {sub ? (
           <span class="sub">
