@@ -30,3 +30,6 @@ export function nextScan(setting, nowMs) {
 
 /** ms → `YYYY-MM-DD HH:MM` UTC. */
 export const fmtUtc = (ms) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+
+/** `HH:MM[:SS]` → `HH:MM`, the value of a time input. */
+export const hhmm = (s) => (s || '').slice(0, 5);

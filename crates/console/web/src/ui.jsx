@@ -207,6 +207,62 @@ export function Tabs({ label, tabs, current, onSelect, idPrefix, children }) {
   );
 }
 
+/**
+ * The period (days), start time and optional end time (UTC) of a scan schedule form, bound to
+ * `form.ScanPeriod|ScanTime|ScanEndTime` (the API's names) and changed through `set(patch)`.
+ * Input ids are `${id}-period|time|end`.
+ */
+export function ScheduleFields({ id, form, set }) {
+  const { t } = useCtx();
+  const field = (key, name, label, props) => (
+    <div class="field">
+      <label for={`${id}-${key}`}>{t(label)}</label>
+      <input id={`${id}-${key}`} {...props} value={form[name] ?? ''} onInput={(e) => set({ [name]: e.currentTarget.value })} />
+    </div>
+  );
+  return (
+    <>
+      {field('period', 'ScanPeriod', 'settings.period', { type: 'number', min: 1, max: 365, required: true })}
+      {field('time', 'ScanTime', 'settings.time', { type: 'time', required: true })}
+      {field('end', 'ScanEndTime', 'settings.endTime', { type: 'time' })}
+    </>
+  );
+}
+
+/**
+ * A page's section links: `#/PAGE` for the first section, `#/PAGE/SECTION` for the others, named
+ * `PAGE.section.SECTION` (and the nav `PAGE.sections`).
+ */
+export function SubNav({ page, sections, current }) {
+  const { t } = useCtx();
+  return (
+    <nav aria-label={t(`${page}.sections`)} class="subnav">
+      <ul>
+        {sections.map((x, i) => (
+          <li>
+            <a href={i === 0 ? `#/${page}` : `#/${page}/${x}`} aria-current={x === current ? 'page' : undefined}>
+              {t(`${page}.section.${x}`)}
+            </a>
+          </li>
+        ))}
+      </ul>
+    </nav>
+  );
+}
+
+/** A form's Save button with its "Saved." status beside it. */
+export function SaveButtons({ busy, saved, disabled }) {
+  const { t } = useCtx();
+  return (
+    <div class="buttons">
+      <button type="submit" class="primary" disabled={busy || disabled}>
+        {t('common.save')}
+      </button>
+      <span role="status">{saved ? t('common.saved') : ''}</span>
+    </div>
+  );
+}
+
 /** A modal on the native <dialog> (focus trap, Escape and the top layer come with it). */
 export function Modal({ title, onClose, children, id }) {
   const ref = useRef(null);

@@ -8,7 +8,7 @@
 // (AddCompliancePolicyItemToWhitelist); Periodic checks edits each asset type's periodic task
 // (DescribeCompliancePeriodTaskList / ModifyCompliancePeriodTask).
 import { useEffect, useState } from 'preact/hooks';
-import { ErrorText, ListEnd, Loading, Pager, TableWrap, Tabs, Thead, fmtTime, useAction, useAsync, useCtx } from '../ui.jsx';
+import { ErrorText, ListEnd, Loading, Pager, SubNav, TableWrap, Tabs, Thead, fmtTime, useAction, useAsync, useCtx } from '../ui.jsx';
 import { ASSET_TYPES } from './overview.jsx';
 
 const POLL_MS = 2000;
@@ -24,17 +24,7 @@ export function Compliance({ type }) {
   return (
     <section aria-labelledby="page-title">
       <h1 id="page-title" tabIndex={-1}>{t('compliance.title')}</h1>
-      <nav aria-label={t('compliance.sections')} class="subnav">
-        <ul>
-          {SECTIONS.map((x) => (
-            <li>
-              <a href={x === 'assets' ? '#/compliance' : `#/compliance/${x}`} aria-current={x === section ? 'page' : undefined}>
-                {t(`compliance.section.${x}`)}
-              </a>
-            </li>
-          ))}
-        </ul>
-      </nav>
+      <SubNav page="compliance" sections={SECTIONS} current={section} />
       {section === 'whitelist' ? <Whitelist /> : section === 'periodic' ? <PeriodTasks /> : <Assets type={type} />}
     </section>
   );

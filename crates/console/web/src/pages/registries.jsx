@@ -8,7 +8,7 @@
 // (DescribeAssetImageRegistryList filtered by RegistryId), paged on the server. The scan schedule
 // section is registry_schedule.jsx.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ErrorText, ListEnd, Loading, Modal, TableWrap, Thead, fmtSize, fmtTime, shortId, useAsync, useCtx } from '../ui.jsx';
+import { ErrorText, ListEnd, Loading, Modal, SubNav, TableWrap, Thead, fmtSize, fmtTime, shortId, useAsync, useCtx } from '../ui.jsx';
 import { REGISTRY_SCAN, ScanDialog, ScanProgress, scanTypes } from '../scan.jsx';
 import { VulCounts } from './images.jsx';
 import { RegistrySchedule } from './registry_schedule.jsx';
@@ -28,17 +28,7 @@ export function Registries({ id }) {
   return (
     <section aria-labelledby="page-title">
       <h1 id="page-title" tabIndex={-1}>{t('registries.title')}</h1>
-      <nav aria-label={t('registries.sections')} class="subnav">
-        <ul>
-          {SECTIONS.map((x) => (
-            <li>
-              <a href={x === 'list' ? '#/registries' : `#/registries/${x}`} aria-current={x === section ? 'page' : undefined}>
-                {t(`registries.section.${x}`)}
-              </a>
-            </li>
-          ))}
-        </ul>
-      </nav>
+      <SubNav page="registries" sections={SECTIONS} current={section} />
       {section === 'schedule' ? <RegistrySchedule /> : <RegistryList id={id} />}
     </section>
   );

@@ -4,10 +4,9 @@
 // chosen images of scope 1) is sent back as read. The next slot is computed as the server's
 // scheduler does (schedule.js, the same rule as the image scan schedule).
 import { useEffect, useState } from 'preact/hooks';
-import { fmtUtc, nextScan } from '../schedule.js';
-import { ErrorText, Loading, useAction, useAsync, useCtx } from '../ui.jsx';
+import { fmtUtc, hhmm, nextScan } from '../schedule.js';
+import { ErrorText, Loading, SaveButtons, ScheduleFields, useAction, useAsync, useCtx } from '../ui.jsx';
 
-const hhmm = (s) => (s || '').slice(0, 5);
 const KINDS = [
   ['CVE', 'scan.vul'],
   ['VIRUS', 'scan.virus'],
@@ -20,9 +19,9 @@ function formOf(d) {
   const kinds = (d.ScanType || []).map((k) => k.toUpperCase());
   return {
     enable: d.Enable,
-    period: d.ScanPeriod,
-    time: hhmm(d.ScanTime),
-    end: hhmm(d.ScanEndTime),
+    ScanPeriod: d.ScanPeriod,
+    ScanTime: hhmm(d.ScanTime),
+    ScanEndTime: hhmm(d.ScanEndTime),
     kinds: { CVE: kinds.includes('CVE') || kinds.includes('VUL'), VIRUS: kinds.includes('VIRUS'), RISK: kinds.includes('RISK') },
     scope: d.ScanScope ?? (d.All ? 0 : 1),
     latest: d.Latest,
@@ -50,8 +49,8 @@ export function RegistrySchedule() {
     e.preventDefault();
     const req = {
       Enable: f.enable,
-      ScanPeriod: Number(f.period),
-      ScanTime: f.time,
+      ScanPeriod: Number(f.ScanPeriod),
+      ScanTime: f.ScanTime,
       ScanType: kinds,
       ScanScope: f.scope,
       // The chosen images belong to scope 1; another scope scans by its own rule.
@@ -63,7 +62,7 @@ export function RegistrySchedule() {
       Namespace: d.Namespace || [],
       ExcludeImageAssetIds: d.ExcludeImageAssetIds || [],
     };
-    if (f.end) req.ScanEndTime = f.end;
+    if (f.ScanEndTime) req.ScanEndTime = f.ScanEndTime;
     run(async () => {
       await call('UpdateImageRegistryTimingScanTask', req);
       setSaved(true);
@@ -83,18 +82,7 @@ export function RegistrySchedule() {
             <input type="checkbox" checked={f.enable} onChange={(e) => set({ enable: e.currentTarget.checked })} />
             {t('registries.scheduleEnable')}
           </label>
-          <div class="field">
-            <label for="rs-period">{t('settings.period')}</label>
-            <input id="rs-period" type="number" min="1" max="365" required value={f.period} onInput={(e) => set({ period: e.currentTarget.value })} />
-          </div>
-          <div class="field">
-            <label for="rs-time">{t('settings.time')}</label>
-            <input id="rs-time" type="time" required value={f.time} onInput={(e) => set({ time: e.currentTarget.value })} />
-          </div>
-          <div class="field">
-            <label for="rs-end">{t('settings.endTime')}</label>
-            <input id="rs-end" type="time" value={f.end} onInput={(e) => set({ end: e.currentTarget.value })} />
-          </div>
+          <ScheduleFields id="rs" form={f} set={set} />
           <fieldset>
             <legend>{t('settings.scanners')}</legend>
             {KINDS.map(([k, label]) => (
@@ -132,12 +120,7 @@ export function RegistrySchedule() {
           </dl>
           {kinds.length === 0 ? <p class="error">{t('registries.scheduleNoScanner')}</p> : null}
           <ErrorText error={error} />
-          <div class="buttons">
-            <button type="submit" class="primary" disabled={busy || kinds.length === 0}>
-              {t('common.save')}
-            </button>
-            <span role="status">{saved ? t('common.saved') : ''}</span>
-          </div>
+          <SaveButtons busy={busy} saved={saved} disabled={kinds.length === 0} />
         </form>
       ) : null}
     </section>

@@ -4,9 +4,8 @@
 // ../shared/spec/actions.md does), and the console uses no other API, so it shows the key this tab
 // signs with (SecretId masked) and the server commands that list, create and rotate keys.
 import { useEffect, useState } from 'preact/hooks';
-import { ErrorText, Loading, Prose, useAsync, useCtx } from '../ui.jsx';
-
-const hhmm = (s) => (s || '').slice(0, 5);
+import { hhmm } from '../schedule.js';
+import { ErrorText, Loading, Prose, SaveButtons, ScheduleFields, useAsync, useCtx } from '../ui.jsx';
 
 /** `AKIDabcd…wxyz`: enough to tell keys apart, not the whole id. */
 export const maskId = (id) => (id.length <= 12 ? `${id.slice(0, 2)}…` : `${id.slice(0, 8)}…${id.slice(-4)}`);
@@ -74,18 +73,7 @@ export function Settings() {
         {form ? (
           <form onSubmit={save} class="settings">
             {check('Enable', t('settings.enable'))}
-            <div class="field">
-              <label for="s-period">{t('settings.period')}</label>
-              <input id="s-period" type="number" min="1" max="365" required value={form.ScanPeriod} onInput={(e) => set({ ScanPeriod: e.currentTarget.value })} />
-            </div>
-            <div class="field">
-              <label for="s-time">{t('settings.time')}</label>
-              <input id="s-time" type="time" required value={form.ScanTime} onInput={(e) => set({ ScanTime: e.currentTarget.value })} />
-            </div>
-            <div class="field">
-              <label for="s-end">{t('settings.endTime')}</label>
-              <input id="s-end" type="time" value={form.ScanEndTime || ''} onInput={(e) => set({ ScanEndTime: e.currentTarget.value })} />
-            </div>
+            <ScheduleFields id="s" form={form} set={set} />
             <fieldset>
               <legend>{t('settings.scanners')}</legend>
               {check('ScanVul', t('scan.vul'))}
@@ -104,12 +92,7 @@ export function Settings() {
               <dd>{current.data?.ScanResult || '—'}</dd>
             </dl>
             <ErrorText error={error} />
-            <div class="buttons">
-              <button type="submit" class="primary" disabled={busy}>
-                {t('common.save')}
-              </button>
-              <span role="status">{saved ? t('common.saved') : ''}</span>
-            </div>
+            <SaveButtons busy={busy} saved={saved} />
           </form>
         ) : null}
       </section>
