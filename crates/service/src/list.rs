@@ -3,6 +3,7 @@
 
 use std::cmp::Ordering;
 
+use model::Severity;
 use serde::Deserialize;
 
 use crate::error::ServiceError;
@@ -85,4 +86,128 @@ pub fn all_match(filters: &[AssetFilters], mut one: impl FnMut(&AssetFilters) ->
         keep &= one(f)?;
     }
     Ok(keep)
+}
+
+/// A filter value naming a TCSS level: `1`..`4` or `LOW`..`CRITICAL`; the level number.
+pub fn parse_level(field: &'static str, v: &str) -> Result<u64, ServiceError> {
+    Severity::from_tcss_level(v)
+        .map(Severity::tcss_level_number)
+        .ok_or_else(|| invalid(field, format!("level {v:?} is not 1-4 or LOW/MEDIUM/HIGH/CRITICAL")))
+}
+
+/// A list action's filters and sort keys as a table: filter names → tests of a row, `By` values →
+/// comparators. The action declares it once (a `const`); [`ListSpec::apply`] does the rest.
+pub struct ListSpec<T: 'static> {
+    pub filters: &'static [(&'static str, Filter<T>)],
+    /// `""` is the order when `By` is absent; several names may share a comparator.
+    pub sorts: &'static [(&'static str, Comparator<T>)],
+}
+
+pub type Comparator<T> = fn(&T, &T) -> Ordering;
+
+/// How one filter's values test a row.
+pub enum Filter<T: 'static> {
+    /// Text fields: the row passes when any of them matches any value (`ExactMatch` or substring).
+    Text(&'static [fn(&T) -> &str]),
+    /// A computed text, matched the same way.
+    TextOf(fn(&T) -> String),
+    /// The values are TCSS levels ([`parse_level`], errors name the field); the row's severity
+    /// must be at one of them.
+    Level(&'static str, fn(&T) -> Severity),
+    /// The values are numbers (errors name the field); the row's number must be one of them.
+    Number(&'static str, fn(&T) -> u64),
+}
+
+impl<T> ListSpec<T> {
+    /// Keeps the rows every filter accepts, then sorts them by `by` (`desc` reverses; the sort is
+    /// stable, so equal rows keep their stored order). The filters are read in request order and
+    /// the first unknown name or bad value is the error; an unknown `By` is checked after them.
+    pub fn apply(&self, mut rows: Vec<T>, filters: &[AssetFilters], by: Option<&str>, desc: bool) -> Result<Vec<T>, ServiceError> {
+        for f in filters {
+            let Some((_, test)) = self.filters.iter().find(|(name, _)| *name == f.name) else {
+                return Err(invalid("Filters", format!("unknown filter name {:?}", f.name)));
+            };
+            match test {
+                Filter::Text(fields) => rows.retain(|r| fields.iter().any(|field| text_match(f, field(r)))),
+                Filter::TextOf(field) => rows.retain(|r| text_match(f, &field(r))),
+                Filter::Level(field, severity) => {
+                    let levels = f.values.iter().map(|v| parse_level(field, v)).collect::<Result<Vec<_>, _>>()?;
+                    rows.retain(|r| levels.contains(&severity(r).tcss_level_number()));
+                }
+                Filter::Number(field, number) => {
+                    let wanted = f
+                        .values
+                        .iter()
+                        .map(|v| v.trim().parse::<u64>().map_err(|_| invalid(field, format!("{v:?} is not a number"))))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    rows.retain(|r| wanted.contains(&number(r)));
+                }
+            }
+        }
+        let by = by.unwrap_or("");
+        let Some((_, key)) = self.sorts.iter().find(|(name, _)| *name == by) else {
+            return Err(invalid("By", format!("cannot sort by {by:?}")));
+        };
+        Ok(sorted(rows, desc, key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Row {
+        name: String,
+        severity: Severity,
+        n: u64,
+    }
+
+    const SPEC: ListSpec<Row> = ListSpec {
+        filters: &[
+            ("Name", Filter::Text(&[|r| &r.name])),
+            ("Upper", Filter::TextOf(|r| r.name.to_uppercase())),
+            ("Level", Filter::Level("Filters.Level", |r| r.severity)),
+            ("N", Filter::Number("Filters.N", |r| r.n)),
+        ],
+        sorts: &[("", |_, _| Ordering::Equal), ("N", |a, b| a.n.cmp(&b.n)), ("Level", |a, b| a.severity.cmp(&b.severity))],
+    };
+
+    fn rows() -> Vec<Row> {
+        [("alpha", Severity::High, 3), ("beta", Severity::Low, 1), ("gamma", Severity::Unknown, 2)]
+            .into_iter()
+            .map(|(name, severity, n)| Row { name: name.into(), severity, n })
+            .collect()
+    }
+
+    fn filter(name: &str, values: &[&str]) -> AssetFilters {
+        AssetFilters { name: name.into(), values: values.iter().map(|v| v.to_string()).collect(), exact_match: None }
+    }
+
+    fn names(r: Result<Vec<Row>, ServiceError>) -> Vec<String> {
+        r.unwrap().into_iter().map(|r| r.name).collect()
+    }
+
+    #[test]
+    fn filters_and_sorts_from_the_table() {
+        assert_eq!(names(SPEC.apply(rows(), &[], None, false)), ["alpha", "beta", "gamma"]);
+        assert_eq!(names(SPEC.apply(rows(), &[filter("Name", &["A"])], Some("N"), true)), ["alpha", "gamma", "beta"]);
+        assert_eq!(names(SPEC.apply(rows(), &[filter("Upper", &["ET"])], None, false)), ["beta"]);
+        // Unknown severity is TCSS level 1 (LOW).
+        assert_eq!(names(SPEC.apply(rows(), &[filter("Level", &["low"])], None, false)), ["beta", "gamma"]);
+        assert_eq!(names(SPEC.apply(rows(), &[filter("Level", &["3"]), filter("N", &["3", "1"])], None, false)), ["alpha"]);
+    }
+
+    #[test]
+    fn bad_names_and_values_name_the_field() {
+        let field = |r: Result<Vec<Row>, ServiceError>| match r {
+            Err(ServiceError::InvalidParameter { field, .. }) => field,
+            _ => panic!("expected InvalidParameter"),
+        };
+        assert_eq!(field(SPEC.apply(rows(), &[filter("Nope", &["x"])], None, false)), "Filters");
+        assert_eq!(field(SPEC.apply(rows(), &[filter("Level", &["5"])], None, false)), "Filters.Level");
+        assert_eq!(field(SPEC.apply(rows(), &[filter("N", &["x"])], None, false)), "Filters.N");
+        assert_eq!(field(SPEC.apply(rows(), &[], Some("Size"), false)), "By");
+        // The first bad filter wins over a bad sort key.
+        assert_eq!(field(SPEC.apply(rows(), &[filter("Nope", &["x"])], Some("Size"), false)), "Filters");
+    }
 }

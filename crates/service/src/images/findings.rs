@@ -2,6 +2,7 @@
 //! `DescribeAssetImageRiskList` (finding rows read back as the types the scan wrote).
 
 use super::*;
+use crate::list::{Filter, ListSpec};
 
 pub(super) async fn image_of(svc: &Service, account: model::AccountId, image_id: &str) -> Result<ImageAsset, ServiceError> {
     svc.store.image_asset(account, image_id).await?.ok_or_else(|| ServiceError::NotFound { what: "Image", id: image_id.to_string() })
@@ -117,6 +118,23 @@ pub(super) fn images_vul(v: &StoredVuln) -> ImagesVul {
     }
 }
 
+/// DescribeAssetImageVulList's filters and sort keys.
+const VUL_LIST: ListSpec<StoredVuln> = ListSpec {
+    filters: &[
+        ("Name", Filter::Text(&[|v| &v.title, |v| &v.display_id])),
+        ("CVEID", Filter::Text(&[|v| &v.display_id])),
+        ("Component", Filter::Text(&[|v| &v.package.name])),
+        ("Level", Filter::Level("Filters.Level", |v| v.severity)),
+    ],
+    sorts: &[
+        ("", |_, _| Ordering::Equal),
+        ("Level", |a, b| a.severity.tcss_level_number().cmp(&b.severity.tcss_level_number())),
+        ("CVSSV3Score", |a, b| a.cvss_score.unwrap_or(0.0).total_cmp(&b.cvss_score.unwrap_or(0.0))),
+        ("CVEID", |a, b| a.display_id.cmp(&b.display_id)),
+        ("Component", |a, b| a.package.name.cmp(&b.package.name)),
+    ],
+};
+
 pub async fn describe_vul_list(
     svc: &Service,
     caller: Caller,
@@ -127,29 +145,8 @@ pub async fn describe_vul_list(
     let filters = req.filters.unwrap_or_default();
     check_filters(&filters)?;
     image_of(svc, caller.account, &req.image_id).await?;
-    let mut list: Vec<StoredVuln> = findings(svc, caller.account, &req.image_id, FindingKind::Vul).await?;
-    for f in &filters {
-        let keep: Box<dyn Fn(&StoredVuln) -> bool + '_> = match f.name.as_str() {
-            "Name" => Box::new(|v: &StoredVuln| text_match(f, &v.title) || text_match(f, &v.display_id)),
-            "CVEID" => Box::new(|v: &StoredVuln| text_match(f, &v.display_id)),
-            "Component" => Box::new(|v: &StoredVuln| text_match(f, &v.package.name)),
-            "Level" => {
-                let levels = f.values.iter().map(|x| parse_level("Filters.Level", x)).collect::<Result<Vec<_>, _>>()?;
-                Box::new(move |v: &StoredVuln| levels.contains(&v.severity.tcss_level_number()))
-            }
-            other => return Err(invalid("Filters", format!("unknown filter name {other:?}"))),
-        };
-        list.retain(|v| keep(v));
-    }
-    let key: fn(&StoredVuln, &StoredVuln) -> Ordering = match req.by.as_deref().unwrap_or("") {
-        "" => |_, _| Ordering::Equal,
-        "Level" => |a, b| a.severity.tcss_level_number().cmp(&b.severity.tcss_level_number()),
-        "CVSSV3Score" => |a, b| a.cvss_score.unwrap_or(0.0).total_cmp(&b.cvss_score.unwrap_or(0.0)),
-        "CVEID" => |a, b| a.display_id.cmp(&b.display_id),
-        "Component" => |a, b| a.package.name.cmp(&b.package.name),
-        other => return Err(invalid("By", format!("cannot sort by {other:?}"))),
-    };
-    let list = sorted(list, desc, key);
+    let list: Vec<StoredVuln> = findings(svc, caller.account, &req.image_id, FindingKind::Vul).await?;
+    let list = VUL_LIST.apply(list, &filters, req.by.as_deref(), desc)?;
     let total = list.len() as u64;
     Ok(DescribeAssetImageVulListResponse { list: paged(list, paging).iter().map(images_vul).collect(), total_count: total })
 }
@@ -196,6 +193,25 @@ pub(super) fn scan_state(row_status: &str, kind: &Option<KindSummary>) -> u64 {
     }
 }
 
+/// DescribeAssetImageVirusList's filters and sort keys.
+const VIRUS_LIST: ListSpec<StoredVirus> = ListSpec {
+    filters: &[
+        ("Name", Filter::Text(&[|v| &v.signature])),
+        ("VirusName", Filter::Text(&[|v| &v.signature])),
+        ("Path", Filter::TextOf(virus_path)),
+        ("RiskLevel", Filter::Level("Filters.RiskLevel", |v| v.severity)),
+    ],
+    sorts: &[
+        // One scan time per image: the stored order.
+        ("", |_, _| Ordering::Equal),
+        ("LatestScanTime", |_, _| Ordering::Equal),
+        ("FirstScanTime", |_, _| Ordering::Equal),
+        ("RiskLevel", |a, b| a.severity.tcss_level_number().cmp(&b.severity.tcss_level_number())),
+        ("Size", |a, b| a.size.cmp(&b.size)),
+        ("Path", |a, b| virus_path(a).cmp(&virus_path(b))),
+    ],
+};
+
 pub async fn describe_virus_list(
     svc: &Service,
     caller: Caller,
@@ -209,28 +225,8 @@ pub async fn describe_virus_list(
     let row = image_rows(svc, caller.account).await?.into_iter().find(|r| r.asset.image_id == req.image_id);
     let (status, summary) = row.map(|r| (r.status, r.summary)).unwrap_or(("NOT_SCAN", Summary::default()));
     let when = summary.virus.as_ref().map(|k| format_utc(k.scanned_at)).unwrap_or_default();
-    let mut list: Vec<StoredVirus> = findings(svc, caller.account, &req.image_id, FindingKind::Virus).await?;
-    for f in &filters {
-        let keep: Box<dyn Fn(&StoredVirus) -> bool + '_> = match f.name.as_str() {
-            "Name" | "VirusName" => Box::new(|v: &StoredVirus| text_match(f, &v.signature)),
-            "Path" => Box::new(|v: &StoredVirus| text_match(f, &virus_path(v))),
-            "RiskLevel" => {
-                let levels = f.values.iter().map(|x| parse_level("Filters.RiskLevel", x)).collect::<Result<Vec<_>, _>>()?;
-                Box::new(move |v: &StoredVirus| levels.contains(&v.severity.tcss_level_number()))
-            }
-            other => return Err(invalid("Filters", format!("unknown filter name {other:?}"))),
-        };
-        list.retain(|v| keep(v));
-    }
-    let key: fn(&StoredVirus, &StoredVirus) -> Ordering = match req.by.as_deref().unwrap_or("") {
-        // One scan time per image: the stored order.
-        "" | "LatestScanTime" | "FirstScanTime" => |_, _| Ordering::Equal,
-        "RiskLevel" => |a, b| a.severity.tcss_level_number().cmp(&b.severity.tcss_level_number()),
-        "Size" => |a, b| a.size.cmp(&b.size),
-        "Path" => |a, b| virus_path(a).cmp(&virus_path(b)),
-        other => return Err(invalid("By", format!("cannot sort by {other:?}"))),
-    };
-    let list = sorted(list, desc, key);
+    let list: Vec<StoredVirus> = findings(svc, caller.account, &req.image_id, FindingKind::Virus).await?;
+    let list = VIRUS_LIST.apply(list, &filters, req.by.as_deref(), desc)?;
     let total = list.len() as u64;
     let list = paged(list, paging)
         .iter()
@@ -281,6 +277,21 @@ pub(super) fn risk_behavior(r: &StoredRisk) -> u64 {
     if r.deleted_in_layer.is_some() { 2 } else { 1 }
 }
 
+/// DescribeAssetImageRiskList's filters and sort keys.
+const RISK_LIST: ListSpec<StoredRisk> = ListSpec {
+    filters: &[
+        ("Level", Filter::Level("Filters.Level", |r| r.severity)),
+        ("Behavior", Filter::Number("Filters.Behavior", risk_behavior)),
+        ("Type", Filter::Number("Filters.Type", risk_type)),
+    ],
+    sorts: &[
+        ("", |_, _| Ordering::Equal),
+        ("Level", |a, b| a.severity.tcss_level_number().cmp(&b.severity.tcss_level_number())),
+        ("Type", |a, b| risk_type(a).cmp(&risk_type(b))),
+        ("Behavior", |a, b| risk_behavior(a).cmp(&risk_behavior(b))),
+    ],
+};
+
 pub async fn describe_risk_list(
     svc: &Service,
     caller: Caller,
@@ -291,36 +302,8 @@ pub async fn describe_risk_list(
     let filters = req.filters.unwrap_or_default();
     check_filters(&filters)?;
     image_of(svc, caller.account, &req.image_id).await?;
-    let mut list: Vec<StoredRisk> = findings(svc, caller.account, &req.image_id, FindingKind::Risk).await?;
-    for f in &filters {
-        let num = |field: &'static str| -> Result<Vec<u64>, ServiceError> {
-            f.values.iter().map(|v| v.trim().parse::<u64>().map_err(|_| invalid(field, format!("{v:?} is not a number")))).collect()
-        };
-        let keep: Box<dyn Fn(&StoredRisk) -> bool + '_> = match f.name.as_str() {
-            "Level" => {
-                let levels = f.values.iter().map(|x| parse_level("Filters.Level", x)).collect::<Result<Vec<_>, _>>()?;
-                Box::new(move |r: &StoredRisk| levels.contains(&r.severity.tcss_level_number()))
-            }
-            "Behavior" => {
-                let v = num("Filters.Behavior")?;
-                Box::new(move |r: &StoredRisk| v.contains(&risk_behavior(r)))
-            }
-            "Type" => {
-                let v = num("Filters.Type")?;
-                Box::new(move |r: &StoredRisk| v.contains(&risk_type(r)))
-            }
-            other => return Err(invalid("Filters", format!("unknown filter name {other:?}"))),
-        };
-        list.retain(|r| keep(r));
-    }
-    let key: fn(&StoredRisk, &StoredRisk) -> Ordering = match req.by.as_deref().unwrap_or("") {
-        "" => |_, _| Ordering::Equal,
-        "Level" => |a, b| a.severity.tcss_level_number().cmp(&b.severity.tcss_level_number()),
-        "Type" => |a, b| risk_type(a).cmp(&risk_type(b)),
-        "Behavior" => |a, b| risk_behavior(a).cmp(&risk_behavior(b)),
-        other => return Err(invalid("By", format!("cannot sort by {other:?}"))),
-    };
-    let list = sorted(list, desc, key);
+    let list: Vec<StoredRisk> = findings(svc, caller.account, &req.image_id, FindingKind::Risk).await?;
+    let list = RISK_LIST.apply(list, &filters, req.by.as_deref(), desc)?;
     let total = list.len() as u64;
     let list = paged(list, paging)
         .iter()

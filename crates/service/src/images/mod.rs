@@ -54,13 +54,6 @@ type StoredVuln = vuln::VulnFinding;
 type StoredVirus = model::MalwareFinding;
 type StoredRisk = model::RiskFinding;
 
-/// A filter value naming a level: `1`..`4` or `LOW`..`CRITICAL`.
-fn parse_level(field: &'static str, v: &str) -> Result<u64, ServiceError> {
-    Severity::from_tcss_level(v)
-        .map(Severity::tcss_level_number)
-        .ok_or_else(|| invalid(field, format!("level {v:?} is not 1-4 or LOW/MEDIUM/HIGH/CRITICAL")))
-}
-
 /// `ScanError`: the whole scan's error, else a note that a walk limit cut the scan short (the
 /// stored `partial`; TCSS has no field of its own for it), else empty.
 fn scan_error(s: &Summary) -> String {
@@ -96,6 +89,7 @@ pub use tasks::*;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::list::parse_level;
 
     fn asset(id: &str, names: &[&str]) -> ImageAsset {
         ImageAsset { image_id: id.into(), names: names.iter().map(|s| s.to_string()).collect(), ..Default::default() }
