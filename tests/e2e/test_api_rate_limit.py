@@ -1,5 +1,6 @@
 """20 requests per second per action per account (the TCSS pages' limit)."""
 import threading
+import time
 
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
@@ -33,8 +34,14 @@ def test_21_concurrent_calls_hit_the_limit_other_action_unaffected(sqlite_server
     # The limit is a sliding one-second window: 21 calls released together cannot all be accepted.
     assert codes.count("RequestLimitExceeded") >= 1, codes
     # Another action of the same account is unaffected, and so is another account.
-    assert make_call(sqlite_server.endpoint, key)("CreateAssetImageScanSetting", {
+    call = make_call(sqlite_server.endpoint, key)
+    call("CreateAssetImageScanSetting", {
         "Enable": True, "ScanTime": "01:00", "ScanPeriod": 1, "ScanVirus": True, "ScanRisk": True,
-        "ScanVul": True}) is not None
+        "ScanVul": True})
+    # It was carried out, not only answered: the setting reads back (after the window has passed,
+    # since DescribeAssetImageScanSetting was the flooded action).
+    time.sleep(1.1)
+    s = call("DescribeAssetImageScanSetting")
+    assert (s["Enable"], s["ScanPeriod"], s["ScanVirus"], s["ScanRisk"], s["ScanVul"]) == (True, 1, True, True, True), s
     other = sqlite_server.new_key()
     assert "Enable" in make_call(sqlite_server.endpoint, other)("DescribeAssetImageScanSetting")

@@ -210,7 +210,6 @@ def test_already_scanning_and_stop(tmp_path):
         deadline = time.time() + 60
         while call("DescribeAssetImageScanStatus", {"TaskID": task})["Status"] == "READY" and time.time() < deadline:
             time.sleep(0.05)
-        t0 = time.time()
         assert call("ModifyAssetImageScanStop", {"TaskID": task})["Status"] == "SUCCESS"
         s = call("DescribeAssetImageScanStatus", {"TaskID": task})
         assert s["Status"] == "END" and s["LeftSeconds"] == 0
@@ -221,7 +220,8 @@ def test_already_scanning_and_stop(tmp_path):
         assert task2 != task
         last, _ = poll_until_end(call, task2)
         assert last["SuccessCount"] == last["ImageTotal"]
-        assert "claim lost" in srv.log() or "cancelled" in srv.log() or time.time() - t0 < 1
+        # The stop reached the running scan: its worker cancelled it, or dropped its result (claim lost).
+        assert "image scan cancelled" in srv.log() or "claim lost (task stopped)" in srv.log(), srv.log()[-2000:]
         # Stopping an ended task changes nothing. (In a new second: the same signed request twice within one
         # second carries the same signature, which a mutating action accepts once, api::replay.)
         time.sleep(1)

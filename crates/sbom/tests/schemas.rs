@@ -85,7 +85,7 @@ fn spdx_structure() {
 fn spdx_passes_the_official_validator() {
     let have = std::process::Command::new("pyspdxtools").arg("--help").output();
     if !have.as_ref().is_ok_and(|o| o.status.success()) {
-        if std::env::var_os("SHIPSHAPE_TEST_SERVICES").is_some() {
+        if std::env::var("SHIPSHAPE_TEST_SERVICES").as_deref() == Ok("1") {
             panic!("pyspdxtools is required when SHIPSHAPE_TEST_SERVICES is set (pip install spdx-tools)");
         }
         eprintln!("skipped: pyspdxtools not installed (pip install spdx-tools)");

@@ -120,6 +120,7 @@ fn db_import_status_sqlite() {
 #[test]
 fn db_import_status_postgres() {
     let Ok(url) = std::env::var("SHIPSHAPE_TEST_PG") else {
+        assert!(std::env::var("SHIPSHAPE_TEST_SERVICES").as_deref() != Ok("1"), "SHIPSHAPE_TEST_SERVICES=1 but SHIPSHAPE_TEST_PG is unset");
         println!("skipped: SHIPSHAPE_TEST_PG not set");
         return;
     };

@@ -5,10 +5,18 @@ use sqlx::any::AnyPoolOptions;
 
 use crate::Error;
 
+/// Whether the test services are required (`SHIPSHAPE_TEST_SERVICES=1`, the one spelling the e2e
+/// tests use too): a missing one is then a failure, not a skip.
+pub fn services_required() -> bool {
+    std::env::var("SHIPSHAPE_TEST_SERVICES").as_deref() == Ok("1")
+}
+
 /// When `SHIPSHAPE_TEST_PG` (a server URL) is set, creates a fresh, uniquely named database on that
-/// server and returns its URL. `None` when the variable is unset.
+/// server and returns its URL. `None` when the variable is unset; a panic then when the services
+/// are required, so no PostgreSQL part is skipped silently.
 pub async fn fresh_postgres() -> Result<Option<String>, Error> {
     let Ok(base) = std::env::var("SHIPSHAPE_TEST_PG") else {
+        assert!(!services_required(), "SHIPSHAPE_TEST_SERVICES=1 but SHIPSHAPE_TEST_PG is unset");
         return Ok(None);
     };
     sqlx::any::install_default_drivers();

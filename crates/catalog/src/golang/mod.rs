@@ -234,7 +234,7 @@ mod tests {
     fn real_go_binary() {
         let go = std::process::Command::new("go").arg("version").output();
         if !go.as_ref().is_ok_and(|o| o.status.success()) {
-            if std::env::var_os("SHIPSHAPE_TEST_SERVICES").is_some() {
+            if std::env::var("SHIPSHAPE_TEST_SERVICES").as_deref() == Ok("1") {
                 panic!("go is required when SHIPSHAPE_TEST_SERVICES is set (apt-get install golang-go)");
             }
             eprintln!("skipped: no `go` toolchain (apt-get install golang-go)");
