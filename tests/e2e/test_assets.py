@@ -3,9 +3,11 @@ Python SDK (typed models and CommonClient), tccli and the Node SDK, against the 
 container started here must show with its mount, its process (host PID and PID inside the
 container) and the socket it listens on, as `docker inspect` and the kernel report them.
 """
+import io
 import json
 import os
 import subprocess
+import tarfile
 import time
 import uuid
 
@@ -27,7 +29,9 @@ def node(request, tmp_path_factory):
         database = create_pg_database()
         if database is None:
             pytest.skip("SHIPSHAPE_TEST_PG unset")
-    srv = Server(request.param, root, database=database)
+    # containerd's containers join the assets where its socket is configured (test_containerd_container).
+    containerd = os.environ.get("SHIPSHAPE_TEST_CONTAINERD")
+    srv = Server(request.param, root, database=database, extra=["--containerd-socket", containerd] if containerd else [])
     srv.data_dir.mkdir(parents=True, exist_ok=True)
     srv.cli("db", "import", str(SHARED / "vulndata" / "osv" / "Debian"))
     mount = root / "mounted"
@@ -190,3 +194,91 @@ def test_sdk_models_tccli_node_and_errors(node, tmp_path):
     out = json.loads(node.stdout)
     assert out["ok"], out
     assert any(p["ContainerPort"] == 8123 for p in out["response"]["List"]), out
+
+
+def ctr(sock, ns, *args, check=True):
+    return subprocess.run(["ctr", "-a", sock, "-n", ns, *args], check=check, capture_output=True, text=True, timeout=120)
+
+
+def test_containerd_container(node, tmp_path):
+    """A container created with ctr in a namespace of its own (not Docker's `moby`) shows in the
+    container list through the SDK's typed models, with its image, state, mount and network mode from
+    its OCI spec, and counts in DescribeAssetSummary's ContainerCnt; once removed, it leaves both."""
+    sock = os.environ.get("SHIPSHAPE_TEST_CONTAINERD")
+    if not sock:
+        pytest.skip("SHIPSHAPE_TEST_CONTAINERD unset")
+    srv, *_ = node
+    run = uuid.uuid4().hex[:8]
+    ns, cid = f"shipshape-e2e-{run}", f"shipshape-e2e-ctrd-{run}"
+    tag = f"shipshape-e2e/ctrd:{run}"
+    image_ref = f"docker.io/{tag}"
+    # A one-file image, built from a tar (as crates/compliance/tests/live.rs does), imported into containerd.
+    rootfs = tmp_path / "rootfs.tar"
+    with tarfile.open(rootfs, "w") as t:
+        body = b"#!/bin/sh\necho app\n"
+        info = tarfile.TarInfo("app")
+        info.size, info.mode = len(body), 0o755
+        t.addfile(info, io.BytesIO(body))
+    subprocess.run(["docker", "import", "--change", 'CMD ["/app"]', str(rootfs), tag], check=True, capture_output=True, timeout=120)
+    archive = tmp_path / "img.tar"
+    tcss = make_tcss(srv.endpoint, srv.first_key())
+    call = make_call(srv.endpoint, srv.first_key())
+
+    def counted():
+        """ContainerCnt, the list's TotalCount and the ids of its first page, read from one stored snapshot
+        (other tests' Docker containers come and go on this machine, and the periodic collection may replace
+        it between calls)."""
+        for _ in range(10):
+            cnt = tcss.DescribeAssetSummary(models.DescribeAssetSummaryRequest()).ContainerCnt
+            req = models.DescribeAssetContainerListRequest()
+            req.Limit = 100
+            lst = tcss.DescribeAssetContainerList(req)
+            mine = listed().TotalCount
+            if cnt == lst.TotalCount == tcss.DescribeAssetSummary(models.DescribeAssetSummaryRequest()).ContainerCnt:
+                return cnt, mine, [x.ContainerID for x in lst.List]
+            time.sleep(0.5)
+        raise AssertionError("ContainerCnt never matched the container list")
+
+    def listed():
+        req = models.DescribeAssetContainerListRequest()
+        f = models.AssetFilters()
+        f.Name, f.Values, f.ExactMatch = "ContainerID", [cid], True
+        req.Filters, req.Limit = [f], 100
+        return tcss.DescribeAssetContainerList(req)
+
+    try:
+        subprocess.run(["docker", "save", tag, "-o", str(archive)], check=True, capture_output=True, timeout=120)
+        ctr(sock, ns, "images", "import", "--snapshotter", "native", str(archive))
+        refresh(call)
+        _, mine, _ = counted()
+        assert mine == 0
+        ctr(sock, ns, "containers", "create", "--snapshotter", "native",
+            "--mount", "type=bind,src=/etc/hostname,dst=/etc/shipshape-e2e,options=rbind:ro", image_ref, cid)
+        refresh(call)
+        r = listed()
+        assert r.TotalCount == 1, r.to_json_string()
+        c = r.List[0]
+        assert (c.ContainerID, c.ContainerName, c.ImageName, c.Status) == (cid, cid, image_ref, "created")
+        assert c.RunAs == "root" and c.Cmd == "/app" and c.HostID
+        cnt, mine, ids = counted()
+        assert mine == 1 and cnt >= 1
+        # Docker's own containers (containerd namespace `moby`) are listed once, as Docker's.
+        assert len(ids) == len(set(ids))
+        req = models.DescribeAssetContainerDetailRequest()
+        req.ContainerId = cid
+        d = tcss.DescribeAssetContainerDetail(req)
+        mount = [m for m in d.Mounts if m.Destination == "/etc/shipshape-e2e"]
+        assert len(mount) == 1 and (mount[0].Type, mount[0].Source, mount[0].RW) == ("bind", "/etc/hostname", False), d.to_json_string()
+        # ctr gives a container without --net-host a network namespace of its own.
+        assert d.Network.Mode == "none" and d.ProcessCnt == 0, d.to_json_string()
+    finally:
+        ctr(sock, ns, "containers", "rm", cid, check=False)
+        ctr(sock, ns, "images", "rm", image_ref, check=False)
+        snaps = ctr(sock, ns, "snapshots", "--snapshotter", "native", "ls", check=False).stdout.splitlines()[1:]
+        for line in snaps:
+            if line.split():
+                ctr(sock, ns, "snapshots", "--snapshotter", "native", "rm", line.split()[0], check=False)
+        subprocess.run(["ctr", "-a", sock, "namespaces", "rm", ns], capture_output=True, timeout=60)
+        subprocess.run(["docker", "rmi", "-f", tag], capture_output=True, timeout=120)
+    refresh(call)
+    assert counted()[1] == 0

@@ -60,6 +60,13 @@ pub struct ContainerFacts {
     pub pod_name: String,
     pub processes: Vec<ProcessFacts>,
     pub ports: Vec<PortFacts>,
+    /// The engine that runs it: `docker`, `containerd` (empty in snapshots stored before it was
+    /// recorded: Docker's).
+    #[serde(default)]
+    pub runtime: String,
+    /// The containerd namespace it lives in, empty for Docker's containers.
+    #[serde(default)]
+    pub namespace: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,6 +9,8 @@
 //!
 //! Not here: storing snapshots (`store::nodes`), the TCSS views of them (`service::assets`).
 
+pub mod containerd;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -212,6 +214,7 @@ impl Node<'_> {
             network,
             pod_name: s(&cfg["Labels"]["io.kubernetes.pod.name"]),
             status,
+            runtime: "docker".into(),
             ..Default::default()
         };
         if pid > 0 {

@@ -1,5 +1,6 @@
 //! Keeps the store's picture of this server's node current: collects the host and its
-//! containers ([`node::Node`]) every inventory period and whenever an account asks
+//! containers ([`node::Node`], and containerd's where its socket is configured:
+//! [`node::containerd::containers`]) every inventory period and whenever an account asks
 //! (`CreateRefreshTask`), and records it for every account (the server's Docker Engine is
 //! shared, as its images are).
 
@@ -15,6 +16,7 @@ const STALE_REFRESH: Duration = Duration::from_secs(600);
 pub struct NodeConfig {
     pub docker_host: Option<String>,
     pub proc_root: PathBuf,
+    pub containerd_socket: Option<PathBuf>,
     pub every: Duration,
 }
 
@@ -56,11 +58,33 @@ pub async fn run(store: Store, cfg: NodeConfig, stop: Cancel) {
 async fn collect_and_store(store: &Store, cfg: &NodeConfig, previous: &mut Vec<ContainerFacts>) -> Result<(), String> {
     let docker = inventory::connect(cfg.docker_host.as_deref()).map_err(|e| e.to_string())?;
     let n = node::Node { docker: &docker, proc_root: cfg.proc_root.clone() };
-    let (host, containers) = n.collect(previous).await.map_err(|e| e.to_string())?;
+    let (host, mut containers) = n.collect(previous).await.map_err(|e| e.to_string())?;
+    if let Some(socket) = &cfg.containerd_socket {
+        // A containerd that does not answer costs its containers, not the Docker Engine's.
+        match containerd_containers(socket, &cfg.proc_root).await {
+            Ok(list) => {
+                for c in list {
+                    // Ids are unique per namespace only: the first one listed is kept.
+                    if !containers.iter().any(|d| d.container_id == c.container_id) {
+                        containers.push(c);
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, socket = %socket.display(), "containerd containers not collected"),
+        }
+    }
     for account in store.account_ids().await.map_err(|e| e.to_string())? {
         store.sync_node(account, &host, &containers).await.map_err(|e| e.to_string())?;
     }
     tracing::debug!(host = %host.host_id, containers = containers.len(), "node assets collected");
     *previous = containers;
     Ok(())
+}
+
+async fn containerd_containers(
+    socket: &std::path::Path,
+    proc_root: &std::path::Path,
+) -> Result<Vec<ContainerFacts>, node::containerd::Error> {
+    let ch = node::containerd::connect(socket).await?;
+    node::containerd::containers(&ch, proc_root).await
 }

@@ -40,6 +40,8 @@ pub struct WorkerConfig {
     pub registries: Vec<inventory::RegistryConfig>,
     /// The host's /proc, for what only the kernel knows of containers (processes, sockets).
     pub proc_root: std::path::PathBuf,
+    /// containerd's socket: its containers (outside Docker's namespace) join the container assets.
+    pub containerd_socket: Option<std::path::PathBuf>,
 }
 
 impl Default for WorkerConfig {
@@ -54,6 +56,7 @@ impl Default for WorkerConfig {
             spool_dir: None,
             registries: Vec::new(),
             proc_root: "/proc".into(),
+            containerd_socket: None,
         }
     }
 }
@@ -143,6 +146,7 @@ pub fn spawn(store: Store, engine: Arc<Engine>, cfg: WorkerConfig) -> WorkerHand
     let nodes = crate::nodes::NodeConfig {
         docker_host: ctx.cfg.docker_host.clone(),
         proc_root: ctx.cfg.proc_root.clone(),
+        containerd_socket: ctx.cfg.containerd_socket.clone(),
         every: ctx.cfg.inventory_every,
     };
     tokio::spawn(crate::nodes::run(ctx.store.clone(), nodes, ctx.stop.clone()));

@@ -16,6 +16,14 @@
 //!   node and pod-IP fields empty; `POD`/`PodName` from the kubelet's pod-name label when
 //!   present. `CPUUsage` is the container's share of the host's CPU time since the previous
 //!   collection ×1000 (0 on the first one); `RamUsage` its memory in KiB (0 when stopped).
+//! - containerd's containers (`serve --containerd-socket`; every namespace but Docker's `moby`,
+//!   whose containers are the engine's, listed once): `Status` in Docker's words from the task
+//!   (`created` without one, `exited` when stopped), `ContainerName` the id, `ImageName` the
+//!   image reference; mounts, `RunAs`, `Cmd` and the network mode (`host` without a network
+//!   namespace, `none` with a new one) from the OCI spec; processes from the task's PIDs read in
+//!   /proc. Not known to containerd, so empty/0: `ImageID` (it names images by reference),
+//!   `CPUUsage`/`RamUsage` (its metrics are cgroup protobufs not decoded here), network addresses
+//!   (CNI's, outside containerd).
 //! - Ports are the sockets listening in each container's network namespace (and published
 //!   ports), `ContainerPID` the listening process's PID inside the container.
 //! - Components of a container are the packages of its image, known once the image has been

@@ -26,7 +26,8 @@ pub struct WorkerArgs {
     /// Default: DATA_DIR/registries.toml when it exists
     #[arg(long, value_name = "FILE")]
     pub registries: Option<PathBuf>,
-    /// containerd socket for the ASSET_CONTAINERD and ASSET_CONTAINERD_CONTAINER compliance assets
+    /// containerd socket: the ASSET_CONTAINERD and ASSET_CONTAINERD_CONTAINER compliance assets, and its
+    /// containers (outside Docker's `moby` namespace) in the container assets
     #[arg(long, value_name = "PATH")]
     pub containerd_socket: Option<PathBuf>,
     /// Kubernetes node root (etc/kubernetes, var/lib/kubelet below it) for the ASSET_K8S compliance asset
@@ -90,6 +91,7 @@ impl Background {
             registries,
             concurrency: args.workers,
             proc_root: args.node_root.join("proc"),
+            containerd_socket: args.containerd_socket.clone(),
             ..Default::default()
         };
         let image = scan::worker::spawn(store.clone(), Arc::clone(&engine), cfg);

@@ -3,47 +3,39 @@
 
 use std::path::Path;
 
-use containerd_client::services::v1::containers_client::ContainersClient;
-use containerd_client::services::v1::namespaces_client::NamespacesClient;
-use containerd_client::services::v1::{GetContainerRequest, ListContainersRequest, ListNamespacesRequest};
-use containerd_client::with_namespace;
+use node::containerd as cd;
 use serde_json::{Value, json};
-use tonic::Request;
-use tonic::transport::Channel;
+
+pub use node::containerd::Channel;
 
 use super::NodeRoot;
 use crate::error::CollectError;
 
-pub async fn connect(socket: &Path) -> Result<Channel, CollectError> {
-    containerd_client::connect(socket).await.map_err(|e| CollectError::Containerd(format!("{}: {e}", socket.display())))
-}
-
-fn grpc_err(e: tonic::Status) -> CollectError {
-    if e.code() == tonic::Code::NotFound {
-        CollectError::Gone(e.message().to_string())
-    } else {
-        CollectError::Containerd(format!("{:?}: {}", e.code(), e.message()))
+impl From<cd::Error> for CollectError {
+    fn from(e: cd::Error) -> Self {
+        match e {
+            cd::Error::NotFound(m) => CollectError::Gone(m),
+            cd::Error::Api(m) => CollectError::Containerd(m),
+        }
     }
 }
 
+pub async fn connect(socket: &Path) -> Result<Channel, CollectError> {
+    Ok(cd::connect(socket).await?)
+}
+
 pub async fn namespaces(ch: &Channel) -> Result<Vec<String>, CollectError> {
-    let mut c = NamespacesClient::new(ch.clone());
-    let r = c.list(ListNamespacesRequest { filter: String::new() }).await.map_err(grpc_err)?;
-    Ok(r.into_inner().namespaces.into_iter().map(|n| n.name).collect())
+    Ok(cd::namespaces(ch).await?)
 }
 
 /// (id, Rego input) of every container in a namespace.
 pub async fn containers(ch: &Channel, ns: &str) -> Result<Vec<(String, Result<Value, CollectError>)>, CollectError> {
-    let mut c = ContainersClient::new(ch.clone());
-    let req = with_namespace!(ListContainersRequest { filters: vec![] }, ns);
-    let list = c.list(req).await.map_err(grpc_err)?.into_inner().containers;
+    let list = cd::list(ch, ns).await?;
     Ok(list.into_iter().map(|ct| (ct.id.clone(), container_input(ns, &ct.id, ct.spec.map(|s| s.value)))).collect())
 }
 
 pub async fn container(ch: &Channel, ns: &str, id: &str) -> Result<Value, CollectError> {
-    let mut c = ContainersClient::new(ch.clone());
-    let req = with_namespace!(GetContainerRequest { id: id.to_string() }, ns);
-    let ct = c.get(req).await.map_err(grpc_err)?.into_inner().container.ok_or_else(|| CollectError::Gone(id.to_string()))?;
+    let ct = cd::get(ch, ns, id).await?;
     container_input(ns, id, ct.spec.map(|s| s.value))
 }
 
