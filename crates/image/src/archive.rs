@@ -3,11 +3,13 @@
 //! stream, whose members are first spooled to a temp dir (see `docker`).
 
 use crate::config::{Image, parse_config};
-use crate::{Error, Member};
-use serde::Deserialize;
+use crate::{ArchiveIndexCache, Error, Member};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// Small JSON members (manifest, config) are read whole; anything bigger is refused.
@@ -160,6 +162,90 @@ pub(crate) fn load(members: &Members, reference: Option<&str>) -> Result<(Image,
     }
     let image = parsed.into_image(entry.repo_tags.clone().unwrap_or_default(), vec![], None, blobs)?;
     Ok((image, layer_members))
+}
+
+/// Bump when [`CachedIndex`] or the meaning of its fields changes.
+const INDEX_FORMAT: u32 = 1;
+
+/// What a docker-archive's file looks like from the outside: any write, replacement or
+/// `touch` changes one of these, and then the remembered index is not used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct FileIdentity {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: i64,
+    mtime_nsec: i64,
+}
+
+impl FileIdentity {
+    fn of(path: &Path) -> Result<FileIdentity, Error> {
+        let m = std::fs::metadata(path).map_err(Error::io(format!("reading {}", path.display())))?;
+        Ok(FileIdentity { dev: m.dev(), ino: m.ino(), size: m.size(), mtime: m.mtime(), mtime_nsec: m.mtime_nsec() })
+    }
+}
+
+/// The remembered result of [`load`] for one (file, reference): the image and where its layers
+/// lie in the tar.
+#[derive(Serialize, Deserialize)]
+struct CachedIndex {
+    format: u32,
+    identity: FileIdentity,
+    image: Image,
+    /// (offset, size) of each layer member, bottom first.
+    layers: Vec<(u64, u64)>,
+}
+
+/// [`index_file`] + [`load`], remembered in `cache` by canonical path and reference and used
+/// again while the file's [`FileIdentity`] is unchanged, so a warm open reads no byte of the
+/// tar (`docker save` writes manifest.json last: finding it walks every header). The cache is
+/// an optimisation: a missing, foreign or unwritable entry only costs the walk.
+pub(crate) fn load_file(
+    path: &Path,
+    reference: Option<&str>,
+    cache: Option<&dyn ArchiveIndexCache>,
+) -> Result<(Image, Vec<Member>), Error> {
+    let Some(cache) = cache else {
+        return load(&index_file(path)?, reference);
+    };
+    let path = std::fs::canonicalize(path).map_err(Error::io(format!("opening {}", path.display())))?;
+    let before = FileIdentity::of(&path)?;
+    let mut h = Sha256::new();
+    h.update(format!("docker-archive\0{INDEX_FORMAT}\0"));
+    h.update(path.as_os_str().as_encoded_bytes());
+    h.update(format!("\0{}", reference.unwrap_or("")));
+    let key = format!("sha256:{}", hex::encode(h.finalize()));
+    match cache.get(&key) {
+        Ok(Some(bytes)) => match serde_json::from_slice::<CachedIndex>(&bytes) {
+            Ok(c) if c.format == INDEX_FORMAT && c.identity == before && c.layers.len() == c.image.layers.len() => {
+                let members = c.layers.iter().map(|&(offset, size)| Member { file: path.clone(), offset, size }).collect();
+                return Ok((c.image, members));
+            }
+            Ok(_) => tracing::debug!(archive = %path.display(), "docker-archive changed since it was indexed"),
+            Err(e) => tracing::debug!(archive = %path.display(), "unreadable docker-archive index entry: {e}"),
+        },
+        Ok(None) => {}
+        Err(e) => tracing::warn!(archive = %path.display(), "reading the docker-archive index cache: {e}"),
+    }
+    let (image, members) = load(&index_file(&path)?, reference)?;
+    // Written only when the file did not change while it was read.
+    if FileIdentity::of(&path)? == before {
+        let entry = CachedIndex {
+            format: INDEX_FORMAT,
+            identity: before,
+            image: image.clone(),
+            layers: members.iter().map(|m| (m.offset, m.size)).collect(),
+        };
+        match serde_json::to_vec(&entry) {
+            Ok(data) => {
+                if let Err(e) = cache.put(&key, &data) {
+                    tracing::warn!(archive = %path.display(), "writing the docker-archive index cache: {e}");
+                }
+            }
+            Err(e) => tracing::warn!("encoding a docker-archive index: {e}"),
+        }
+    }
+    Ok((image, members))
 }
 
 impl Member {

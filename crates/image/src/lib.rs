@@ -143,6 +143,14 @@ impl fmt::Debug for RegistryAuth {
     }
 }
 
+/// Where docker-archive indexes (image metadata and layer offsets, opaque bytes) are kept
+/// between runs, keyed by `sha256:<hex>`; entries are checked against the file's size, mtime
+/// and inode before use. Blocking: called on the thread that indexes the archive.
+pub trait ArchiveIndexCache: Send + Sync + fmt::Debug {
+    fn get(&self, key: &str) -> std::io::Result<Option<Vec<u8>>>;
+    fn put(&self, key: &str, data: &[u8]) -> std::io::Result<()>;
+}
+
 /// How to open a source.
 #[derive(Debug, Clone)]
 pub struct OpenOptions {
@@ -161,6 +169,8 @@ pub struct OpenOptions {
     pub spool_dir: Option<PathBuf>,
     /// Most bytes a Docker export may spool.
     pub spool_budget: u64,
+    /// Remembers docker-archive indexes so a warm open of an unchanged file reads none of it.
+    pub archive_cache: Option<std::sync::Arc<dyn ArchiveIndexCache>>,
 }
 
 impl Default for OpenOptions {
@@ -174,6 +184,7 @@ impl Default for OpenOptions {
             docker_host: None,
             spool_dir: None,
             spool_budget: 32 << 30,
+            archive_cache: None,
         }
     }
 }
@@ -211,13 +222,10 @@ impl fmt::Debug for OpenedImage {
 pub async fn open(source: &Source, opts: &OpenOptions) -> Result<OpenedImage, Error> {
     match source {
         Source::DockerArchive { path, reference } => {
-            let (path, reference) = (path.clone(), reference.clone());
-            blocking(move || {
-                let members = archive::index_file(&path)?;
-                archive::load(&members, reference.as_deref())
-            })
-            .await
-            .map(|(image, members)| OpenedImage { image, layers: Layers::Local { members, _spool: None } })
+            let (path, reference, cache) = (path.clone(), reference.clone(), opts.archive_cache.clone());
+            blocking(move || archive::load_file(&path, reference.as_deref(), cache.as_deref()))
+                .await
+                .map(|(image, members)| OpenedImage { image, layers: Layers::Local { members, _spool: None } })
         }
         Source::OciLayout { dir, reference } => {
             let (dir, reference, platform) = (dir.clone(), reference.clone(), opts.platform.clone());

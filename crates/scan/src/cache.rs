@@ -47,8 +47,10 @@ impl LayerCache for StoreCache {
     }
 }
 
-/// The CLI's cache: `DIR/layers/<k0k1>/<key>`, written to a temp file and renamed so a
-/// killed run never leaves a torn entry.
+/// The CLI's cache: `DIR/layers/<k0k1>/<key>` (and docker-archive indexes in
+/// `DIR/archives/<k0k1>/<key>`), written to a temp file and renamed so a killed run never
+/// leaves a torn entry.
+#[derive(Debug)]
 pub struct DirCache {
     root: PathBuf,
 }
@@ -67,13 +69,17 @@ impl DirCache {
     }
 
     fn path(&self, key: &str) -> Option<PathBuf> {
+        self.path_in("layers", key)
+    }
+
+    fn path_in(&self, kind: &str, key: &str) -> Option<PathBuf> {
         // Keys are our own (`sha256:`-prefixed) hex digests; anything else is refused rather
         // than joined into a path.
         let key = key.strip_prefix("sha256:").unwrap_or(key);
         if key.len() < 8 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
         }
-        Some(self.root.join("layers").join(&key[..2]).join(key))
+        Some(self.root.join(kind).join(&key[..2]).join(key))
     }
 
     pub fn root(&self) -> &Path {
@@ -104,22 +110,43 @@ impl LayerCache for DirCache {
             let Some(p) = self.path(key) else {
                 return Err(Error::CacheEntry { key: key.to_string(), reason: "not a hex key".into() });
             };
-            let dir = p.parent().unwrap_or(&self.root).to_path_buf();
             // Layer indexes are findings (paths, packages, secrets found): owner-only (store::private_fs).
-            let d = dir.clone();
-            tokio::task::spawn_blocking(move || store::private_fs::create_dir(&d))
+            let (root, path) = (self.root.clone(), p.clone());
+            tokio::task::spawn_blocking(move || write_private(&root, &path, &data))
                 .await
                 .map_err(|e| Error::Internal(e.to_string()))?
-                .map_err(io(&dir))?;
-            let tmp = dir.join(format!(".{key}.{}.tmp", std::process::id()));
-            let t = tmp.clone();
-            tokio::task::spawn_blocking(move || std::io::Write::write_all(&mut store::private_fs::create_file(&t, true)?, &data))
-                .await
-                .map_err(|e| Error::Internal(e.to_string()))?
-                .map_err(io(&tmp))?;
-            tokio::fs::rename(&tmp, &p).await.map_err(io(&p))?;
-            Ok(())
+                .map_err(io(&p))
         })
+    }
+}
+
+/// Writes `data` to `path` through a temp file in its (owner-only) directory.
+fn write_private(root: &Path, path: &Path, data: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(root);
+    store::private_fs::create_dir(dir)?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    std::io::Write::write_all(&mut store::private_fs::create_file(&tmp, true)?, data)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// docker-archive indexes (image metadata and layer offsets: owner-only like the layer
+/// indexes, since they name the image's contents).
+impl image::ArchiveIndexCache for DirCache {
+    fn get(&self, key: &str) -> std::io::Result<Option<Vec<u8>>> {
+        let Some(p) = self.path_in("archives", key) else {
+            return Ok(None);
+        };
+        match std::fs::read(&p) {
+            Ok(d) => Ok(Some(d)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn put(&self, key: &str, data: &[u8]) -> std::io::Result<()> {
+        let p = self.path_in("archives", key).ok_or_else(|| std::io::Error::other(format!("not a hex key: {key:?}")))?;
+        write_private(&self.root, &p, data)
     }
 }
 

@@ -135,17 +135,18 @@ fn open_options(s: &SourceArgs) -> anyhow::Result<image::OpenOptions> {
         insecure: s.insecure_registry,
         auth,
         docker_host: s.docker_host.clone(),
+        // docker-archive indexes live beside the layer indexes, so a warm run reads no tar.
+        archive_cache: Some(Arc::new(DirCache::new(cache_dir(s)?))),
         ..Default::default()
     })
 }
 
+fn cache_dir(s: &SourceArgs) -> anyhow::Result<std::path::PathBuf> {
+    s.cache_dir.clone().or_else(DirCache::default_dir).context("no cache dir: pass --cache-dir (neither XDG_CACHE_HOME nor HOME is set)")
+}
+
 fn cache(s: &SourceArgs) -> anyhow::Result<Arc<dyn LayerCache>> {
-    let dir = s
-        .cache_dir
-        .clone()
-        .or_else(DirCache::default_dir)
-        .context("no cache dir: pass --cache-dir (neither XDG_CACHE_HOME nor HOME is set)")?;
-    Ok(Arc::new(DirCache::new(dir)))
+    Ok(Arc::new(DirCache::new(cache_dir(s)?)))
 }
 
 /// A progress bar on stderr when it is a terminal; nothing otherwise.
