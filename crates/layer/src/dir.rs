@@ -149,7 +149,7 @@ pub fn walk_dir(
                         let location = Location { path: format!("/{path}"), layer_index: 0, layer_digest: diff_id.to_string() };
                         let input = FileInput { path: &path, meta, data: &buf, truncated, location: &location };
                         for a in &wanting {
-                            run_analyzer(*a, &input, &mut idx);
+                            run_analyzer(*a, &input, &mut idx.findings);
                         }
                     }
                     Err(e) => idx.findings.warnings.push(format!("/{path}: {e}: not analysed")),

@@ -106,6 +106,12 @@ pub trait Analyzer: Send + Sync {
     fn wants(&self, path: &str, meta: &FileMeta) -> bool;
     /// Reads one wanted file and appends what it finds to `out`.
     fn analyze(&self, file: &FileInput<'_>, out: &mut LayerFindings) -> Result<(), AnalyzeError>;
+    /// True when `analyze` reads nothing of `out` and only appends: the walker may then run
+    /// it on a worker thread with an empty `out` and append the result in walk order. Worth it
+    /// for analyzers that read every file (trojan scanning).
+    fn stateless(&self) -> bool {
+        false
+    }
 }
 
 /// What the analyzers found in one layer.

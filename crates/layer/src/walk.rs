@@ -8,13 +8,14 @@
 
 use crate::error::{Error, ErrorKind};
 use crate::path::{file_name, normalize, parent};
-use crate::{Analyzer, AnalyzerSet, EntryKind, FileInput, FileMeta, LayerIndex, LinkRecord};
+use crate::{Analyzer, AnalyzerSet, EntryKind, FileInput, FileMeta, LayerFindings, LayerIndex, LinkRecord};
 use model::Location;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 
 /// Limits of one walk. Part of the layer cache key ([`WalkOptions::cache_key`]), except the
 /// shared image budget and the progress counters.
@@ -39,6 +40,10 @@ pub struct WalkOptions {
     /// Live counters for a progress bar.
     #[serde(skip)]
     pub progress: Option<Arc<WalkProgress>>,
+    /// Analyzer threads of one walk (0: one per core, 1: none besides the walker). The
+    /// findings do not depend on it.
+    #[serde(skip)]
+    pub threads: usize,
 }
 
 impl Default for WalkOptions {
@@ -51,6 +56,7 @@ impl Default for WalkOptions {
             max_named_paths: default_max_named_paths(),
             image_budget: None,
             progress: None,
+            threads: 0,
         }
     }
 }
@@ -128,6 +134,10 @@ impl<R: Read> Read for Metered<R> {
 /// `findings.warnings`; only a corrupt or unreadable stream is an [`Error`]. Hard links are
 /// recorded, not re-read: a tar stream cannot rewind, so analyzers see the content once, at
 /// the first copy (the link target), never at the link path.
+///
+/// The tar is read on the calling thread; files whose every wanting analyzer is
+/// [`Analyzer::stateless`] are analysed on [`WalkOptions::threads`] workers, and their findings
+/// are appended in walk order, so the result is the same as a walk on one thread.
 pub fn walk_layer(
     reader: impl Read,
     diff_id: &str,
@@ -135,12 +145,239 @@ pub fn walk_layer(
     analyzers: &AnalyzerSet,
     opts: &WalkOptions,
 ) -> Result<LayerIndex, Error> {
+    let threads = match opts.threads {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        n => n,
+    };
+    if threads <= 1 || !analyzers.analyzers().iter().any(|a| a.stateless()) {
+        return walk_tar(reader, diff_id, layer_index, analyzers, opts, &mut Pool::sequential());
+    }
+    let (job_tx, job_rx) = mpsc::channel::<Job<'_>>();
+    let (done_tx, done_rx) = mpsc::channel::<Done>();
+    let job_rx = Mutex::new(job_rx);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            let (jobs, done) = (&job_rx, done_tx.clone());
+            s.spawn(move || worker(jobs, &done));
+        }
+        drop(done_tx);
+        let mut pool = Pool::new(Some(job_tx), Some(done_rx));
+        // Dropping the pool closes the job channel, so the workers end and the scope joins them.
+        walk_tar(reader, diff_id, layer_index, analyzers, opts, &mut pool)
+    })
+}
+
+/// Bytes of file content read ahead of the analyzers, all workers together: a hostile layer of
+/// many large files costs at most this plus one file (the per-file cap) of memory.
+const MAX_BYTES_IN_FLIGHT: u64 = 64 << 20;
+/// Files read ahead of the analyzers (bounds the bookkeeping of many tiny files).
+const MAX_FILES_IN_FLIGHT: u64 = 4096;
+
+/// One file for a worker: an owned copy of what `FileInput` borrows.
+struct Job<'s> {
+    seq: u64,
+    analyzers: Vec<&'s dyn Analyzer>,
+    path: String,
+    meta: FileMeta,
+    data: Vec<u8>,
+    truncated: bool,
+    location: Location,
+}
+
+/// What a worker found in the file with sequence number `seq`.
+struct Done {
+    seq: u64,
+    bytes: u64,
+    findings: LayerFindings,
+}
+
+fn worker(jobs: &Mutex<mpsc::Receiver<Job<'_>>>, done: &mpsc::Sender<Done>) {
+    loop {
+        // The guard is dropped at the end of the statement: only the wait is serialised.
+        let next = match jobs.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return,
+        };
+        let Ok(job) = next else { return };
+        let seq = job.seq;
+        let mut findings = LayerFindings::default();
+        let input = FileInput { path: &job.path, meta: job.meta, data: &job.data, truncated: job.truncated, location: &job.location };
+        for a in &job.analyzers {
+            run_analyzer(*a, &input, &mut findings);
+        }
+        if done.send(Done { seq, bytes: job.data.len() as u64, findings }).is_err() {
+            return;
+        }
+    }
+}
+
+/// The walker's side of the workers: hands out files in walk order and merges their findings
+/// back in the same order (`flush` before anything else is written to the findings).
+struct Pool<'s> {
+    jobs: Option<mpsc::Sender<Job<'s>>>,
+    done: Option<mpsc::Receiver<Done>>,
+    /// Sequence number of the next job / of the next findings to merge.
+    next: u64,
+    merged: u64,
+    ready: BTreeMap<u64, LayerFindings>,
+    bytes_in_flight: u64,
+    files_in_flight: u64,
+}
+
+impl<'s> Pool<'s> {
+    fn sequential() -> Pool<'s> {
+        Pool::new(None, None)
+    }
+
+    fn new(jobs: Option<mpsc::Sender<Job<'s>>>, done: Option<mpsc::Receiver<Done>>) -> Pool<'s> {
+        Pool { jobs, done, next: 0, merged: 0, ready: BTreeMap::new(), bytes_in_flight: 0, files_in_flight: 0 }
+    }
+
+    /// Whether this file goes to a worker: only when every analyzer that wants it is stateless.
+    fn takes(&self, wanting: &[&dyn Analyzer]) -> bool {
+        self.jobs.is_some() && wanting.iter().all(|a| a.stateless())
+    }
+
+    fn submit(&mut self, job: PendingJob<'s>) {
+        let Some(tx) = &self.jobs else { return };
+        let bytes = job.data.len() as u64;
+        let PendingJob { analyzers, path, meta, data, truncated, location } = job;
+        if tx.send(Job { seq: self.next, analyzers, path, meta, data, truncated, location }).is_ok() {
+            self.next += 1;
+            self.bytes_in_flight += bytes;
+            self.files_in_flight += 1;
+        }
+    }
+
+    /// Waits for one worker result. False when the workers are gone (cannot happen while the
+    /// pool holds the job sender, as analyzer panics are caught).
+    fn receive_one(&mut self) -> bool {
+        let Some(Ok(d)) = self.done.as_ref().map(mpsc::Receiver::recv) else { return false };
+        self.accept(d);
+        true
+    }
+
+    fn accept(&mut self, d: Done) {
+        self.bytes_in_flight -= d.bytes;
+        self.files_in_flight -= 1;
+        self.ready.insert(d.seq, d.findings);
+    }
+
+    fn merge_ready(&mut self, idx: &mut LayerIndex) {
+        if let Some(rx) = &self.done {
+            let arrived: Vec<Done> = rx.try_iter().collect();
+            for d in arrived {
+                self.accept(d);
+            }
+        }
+        while let Some(f) = self.ready.remove(&self.merged) {
+            append(&mut idx.findings, f);
+            self.merged += 1;
+        }
+    }
+
+    /// Waits until a file of `bytes` fits within the in-flight caps (one always fits).
+    fn make_room(&mut self, idx: &mut LayerIndex, bytes: u64) {
+        while self.files_in_flight > 0
+            && (self.bytes_in_flight + bytes > MAX_BYTES_IN_FLIGHT || self.files_in_flight >= MAX_FILES_IN_FLIGHT)
+        {
+            if !self.receive_one() {
+                break;
+            }
+        }
+        self.merge_ready(idx);
+    }
+
+    /// Merges every submitted file's findings, in walk order.
+    fn flush(&mut self, idx: &mut LayerIndex) {
+        self.merge_ready(idx);
+        while self.merged < self.next {
+            if !self.receive_one() {
+                let lost = self.next - self.merged;
+                idx.findings.warnings.push(format!("analyzer threads stopped: {lost} files not analysed"));
+                idx.partial = true;
+                self.merged = self.next;
+                break;
+            }
+            self.merge_ready(idx);
+        }
+    }
+}
+
+/// A file read for a worker, before it gets its sequence number.
+struct PendingJob<'s> {
+    analyzers: Vec<&'s dyn Analyzer>,
+    path: String,
+    meta: FileMeta,
+    data: Vec<u8>,
+    truncated: bool,
+    location: Location,
+}
+
+/// Appends one file's findings as if its analyzers had written into `into` directly.
+fn append(into: &mut LayerFindings, f: LayerFindings) {
+    let LayerFindings { packages, distribution, risks, malware, warnings } = f;
+    into.packages.extend(packages);
+    if distribution.is_some() {
+        into.distribution = distribution;
+    }
+    into.risks.extend(risks);
+    into.malware.extend(malware);
+    into.warnings.extend(warnings);
+}
+
+/// A walker warning, after the findings of every file before it.
+fn warn(pool: &mut Pool<'_>, idx: &mut LayerIndex, msg: String) {
+    pool.flush(idx);
+    idx.findings.warnings.push(msg);
+}
+
+/// Reads at most `cap` bytes of the current entry into `buf`.
+fn read_capped(
+    entry: &mut impl Read,
+    cap: u64,
+    buf: &mut Vec<u8>,
+    hit: &AtomicBool,
+    entries: u64,
+    tar_err: &impl Fn(u64, std::io::Error) -> Error,
+) -> Result<(), Error> {
+    entry.take(cap).read_to_end(buf).map(drop).map_err(|e| {
+        if hit.load(Ordering::Relaxed) {
+            tar_err(entries, std::io::Error::other("layer size limit reached inside a file"))
+        } else {
+            tar_err(entries, e)
+        }
+    })
+}
+
+/// Charges `n` read bytes to the layer and image budgets; warns and returns true when the file
+/// was cut at the cap.
+fn account(idx: &mut LayerIndex, pool: &mut Pool<'_>, layer_read: &mut u64, opts: &WalkOptions, path: &str, size: u64, n: u64) -> bool {
+    *layer_read += n;
+    if let Some(b) = &opts.image_budget {
+        b.take(n);
+    }
+    let truncated = size > n;
+    if truncated {
+        warn(pool, idx, format!("/{path}: {size} bytes, only the first {n} analysed"));
+    }
+    truncated
+}
+
+fn walk_tar<'s>(
+    reader: impl Read,
+    diff_id: &str,
+    layer_index: u32,
+    analyzers: &'s AnalyzerSet,
+    opts: &WalkOptions,
+    pool: &mut Pool<'s>,
+) -> Result<LayerIndex, Error> {
     let hit = Arc::new(AtomicBool::new(false));
     let metered = Metered { inner: reader, read: 0, limit: opts.max_layer_size, hit: hit.clone(), progress: opts.progress.clone() };
     let mut archive = tar::Archive::new(metered);
     let mut idx = LayerIndex { diff_id: diff_id.to_string(), ..LayerIndex::default() };
     let mut buf: Vec<u8> = Vec::new();
-    let mut wanting: Vec<&dyn Analyzer> = Vec::new();
+    let mut wanting: Vec<&'s dyn Analyzer> = Vec::new();
     let mut layer_read: u64 = 0;
     let mut dropped_warnings: usize = 0;
     let tar_err =
@@ -151,6 +388,7 @@ pub fn walk_layer(
         let mut entry = match entry {
             Ok(e) => e,
             Err(e) if hit.load(Ordering::Relaxed) => {
+                pool.flush(&mut idx);
                 limit_warning(&mut idx, format!("layer is larger than {} bytes: rest not walked", opts.max_layer_size));
                 let _ = e;
                 break;
@@ -163,6 +401,7 @@ pub fn walk_layer(
             p.entries.fetch_add(1, Ordering::Relaxed);
         }
         if idx.entries > opts.max_entries {
+            pool.flush(&mut idx);
             limit_warning(&mut idx, format!("more than {} entries: rest not walked", opts.max_entries));
             break;
         }
@@ -185,11 +424,11 @@ pub fn walk_layer(
             tar::EntryType::XGlobalHeader | tar::EntryType::XHeader | tar::EntryType::GNULongName | tar::EntryType::GNULongLink => continue,
             other => {
                 let raw = entry.path_bytes();
-                idx.findings.warnings.push(format!(
-                    "{}: unknown tar entry type {:?}: skipped",
-                    String::from_utf8_lossy(&raw),
-                    other.as_byte() as char
-                ));
+                warn(
+                    pool,
+                    &mut idx,
+                    format!("{}: unknown tar entry type {:?}: skipped", String::from_utf8_lossy(&raw), other.as_byte() as char),
+                );
                 continue;
             }
         };
@@ -197,20 +436,16 @@ pub fn walk_layer(
         let raw = entry.path_bytes();
         let np = normalize(&raw);
         if np.escaped {
-            idx.findings.warnings.push(format!(
-                "entry {:?} climbs above the image root: kept as /{}",
-                String::from_utf8_lossy(&raw),
-                np.path
-            ));
+            warn(pool, &mut idx, format!("entry {:?} climbs above the image root: kept as /{}", String::from_utf8_lossy(&raw), np.path));
         }
         if np.lossy {
-            idx.findings.warnings.push(format!("entry name is not UTF-8: kept as /{}", np.path));
+            warn(pool, &mut idx, format!("entry name is not UTF-8: kept as /{}", np.path));
         }
         drop(raw);
         let path = np.path;
         if path.is_empty() {
             if kind != EntryKind::Dir {
-                idx.findings.warnings.push(format!("{kind:?} entry names the image root: skipped"));
+                warn(pool, &mut idx, format!("{kind:?} entry names the image root: skipped"));
             }
             continue;
         }
@@ -220,6 +455,7 @@ pub fn walk_layer(
         let name = file_name(&path);
         let kept_by_name = kind != EntryKind::Dir && (kind != EntryKind::File || name.starts_with(".wh.") || meta.mode & 0o6000 != 0);
         if kept_by_name && named(&idx) >= opts.max_named_paths {
+            pool.flush(&mut idx);
             limit_warning(
                 &mut idx,
                 format!("more than {} links, specials, whiteouts and setuid files: rest not walked", opts.max_named_paths),
@@ -233,7 +469,7 @@ pub fn walk_layer(
             if rest == ".wh..opq" {
                 idx.opaque_dirs.push(dir.to_string());
             } else if rest == "." || rest == ".." {
-                idx.findings.warnings.push(format!("whiteout /{path} names no file: ignored"));
+                warn(pool, &mut idx, format!("whiteout /{path} names no file: ignored"));
             } else if !rest.starts_with(".wh.") && !rest.is_empty() {
                 idx.whiteouts.push(if dir.is_empty() { rest.to_string() } else { format!("{dir}/{rest}") });
             }
@@ -247,7 +483,7 @@ pub fn walk_layer(
                 let target = entry.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned());
                 match target {
                     Some(target) => idx.symlinks.push(LinkRecord { path, target }),
-                    None => idx.findings.warnings.push(format!("symlink /{path} has no target: skipped")),
+                    None => warn(pool, &mut idx, format!("symlink /{path} has no target: skipped")),
                 }
             }
             EntryKind::HardLink => {
@@ -255,12 +491,12 @@ pub fn walk_layer(
                 match target {
                     Some(t) => {
                         if t.escaped {
-                            idx.findings.warnings.push(format!("hard link /{path} points above the image root: kept as /{}", t.path));
+                            warn(pool, &mut idx, format!("hard link /{path} points above the image root: kept as /{}", t.path));
                         }
                         idx.files.insert(&path);
                         idx.hardlinks.push(LinkRecord { path, target: t.path });
                     }
-                    None => idx.findings.warnings.push(format!("hard link /{path} has no target: skipped")),
+                    None => warn(pool, &mut idx, format!("hard link /{path} has no target: skipped")),
                 }
             }
             EntryKind::File => {
@@ -273,29 +509,27 @@ pub fn walk_layer(
                     let image_left = opts.image_budget.as_ref().map_or(u64::MAX, ReadBudget::remaining);
                     let cap = opts.max_file_size.min(opts.max_layer_read - layer_read.min(opts.max_layer_read)).min(image_left);
                     if cap == 0 && meta.size > 0 {
+                        pool.flush(&mut idx);
                         limit_warning(&mut idx, format!("/{path}: read budget exhausted: not analysed"));
+                    } else if pool.takes(&wanting) {
+                        // Read into a buffer of its own and let a worker analyse it while the
+                        // walk goes on; `make_room` keeps the bytes in flight bounded.
+                        let want = usize::try_from(cap.min(meta.size)).unwrap_or(usize::MAX);
+                        pool.make_room(&mut idx, want as u64);
+                        let mut data = Vec::with_capacity(want);
+                        read_capped(&mut entry, cap, &mut data, &hit, idx.entries, &tar_err)?;
+                        let truncated = account(&mut idx, pool, &mut layer_read, opts, &path, meta.size, data.len() as u64);
+                        let location = Location { path: format!("/{path}"), layer_index, layer_digest: diff_id.to_string() };
+                        pool.submit(PendingJob { analyzers: wanting.clone(), path: path.clone(), meta, data, truncated, location });
                     } else {
+                        pool.flush(&mut idx);
                         buf.clear();
-                        (&mut entry).take(cap).read_to_end(&mut buf).map_err(|e| {
-                            if hit.load(Ordering::Relaxed) {
-                                tar_err(idx.entries, std::io::Error::other("layer size limit reached inside a file"))
-                            } else {
-                                tar_err(idx.entries, e)
-                            }
-                        })?;
-                        let n = buf.len() as u64;
-                        layer_read += n;
-                        if let Some(b) = &opts.image_budget {
-                            b.take(n);
-                        }
-                        let truncated = meta.size > n;
-                        if truncated {
-                            idx.findings.warnings.push(format!("/{path}: {} bytes, only the first {n} analysed", meta.size));
-                        }
+                        read_capped(&mut entry, cap, &mut buf, &hit, idx.entries, &tar_err)?;
+                        let truncated = account(&mut idx, pool, &mut layer_read, opts, &path, meta.size, buf.len() as u64);
                         let location = Location { path: format!("/{path}"), layer_index, layer_digest: diff_id.to_string() };
                         let input = FileInput { path: &path, meta, data: &buf, truncated, location: &location };
                         for a in &wanting {
-                            run_analyzer(*a, &input, &mut idx);
+                            run_analyzer(*a, &input, &mut idx.findings);
                         }
                     }
                 }
@@ -303,6 +537,7 @@ pub fn walk_layer(
             }
         }
     }
+    pool.flush(&mut idx);
     idx.bytes = archive.into_inner().read;
     finish(&mut idx, dropped_warnings);
     Ok(idx)
@@ -339,12 +574,11 @@ pub(crate) fn limit_warning(idx: &mut LayerIndex, msg: String) {
 }
 
 /// One analyzer on one file: its error or panic is a warning, never the end of the walk.
-pub(crate) fn run_analyzer(a: &dyn Analyzer, input: &FileInput<'_>, idx: &mut LayerIndex) {
-    let findings = &mut idx.findings;
+pub(crate) fn run_analyzer(a: &dyn Analyzer, input: &FileInput<'_>, findings: &mut LayerFindings) {
     match catch_unwind(AssertUnwindSafe(|| a.analyze(input, findings))) {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => idx.findings.warnings.push(format!("{}: {e}", a.name())),
-        Err(_) => idx.findings.warnings.push(format!("{}: panicked on {}", a.name(), input.location.path)),
+        Ok(Err(e)) => findings.warnings.push(format!("{}: {e}", a.name())),
+        Err(_) => findings.warnings.push(format!("{}: panicked on {}", a.name(), input.location.path)),
     }
 }
 
@@ -553,5 +787,70 @@ mod tests {
         let (s, _) = set(|_| true);
         let err = walk_layer(&data[..], "sha256:x", 0, &s, &WalkOptions::default()).unwrap_err();
         assert!(err.is_invalid_input(), "{err}");
+    }
+
+    /// Appends a warning per file; stateless or not, wanting every file or every other one.
+    struct Echo {
+        name: &'static str,
+        stateless: bool,
+        every: usize,
+    }
+    impl Analyzer for Echo {
+        fn name(&self) -> &'static str {
+            self.name
+        }
+        fn version(&self) -> u32 {
+            1
+        }
+        fn wants(&self, path: &str, _: &FileMeta) -> bool {
+            path.bytes().map(usize::from).sum::<usize>() % self.every == 0
+        }
+        fn analyze(&self, f: &FileInput<'_>, out: &mut LayerFindings) -> Result<(), AnalyzeError> {
+            if f.data.starts_with(b"boom") {
+                panic!("analyzer bug");
+            }
+            out.warnings.push(format!("{} saw {} ({} bytes)", self.name, f.location.path, f.data.len()));
+            Ok(())
+        }
+        fn stateless(&self) -> bool {
+            self.stateless
+        }
+    }
+
+    #[test]
+    fn worker_threads_keep_the_one_thread_result_and_order() {
+        let mut entries: Vec<(Vec<u8>, T, Vec<u8>)> = Vec::new();
+        for i in 0..300usize {
+            let data = match i % 37 {
+                5 => b"boom".to_vec(),
+                9 => vec![b'x'; 2000],
+                _ => vec![b'y'; i * 7 % 500],
+            };
+            entries.push((format!("f/{i}").into_bytes(), T::Regular, data));
+            if i % 41 == 0 {
+                entries.push((format!("f/{i}/.wh..").into_bytes(), T::Regular, Vec::new()));
+            }
+        }
+        let refs: Vec<(&[u8], T, &[u8])> = entries.iter().map(|(n, t, d)| (&n[..], *t, &d[..])).collect();
+        let data = tar_of(&refs);
+        let set = AnalyzerSet::new(vec![
+            Box::new(Echo { name: "all", stateless: true, every: 1 }),
+            Box::new(Echo { name: "some", stateless: false, every: 7 }),
+            Box::new(Echo { name: "half", stateless: true, every: 2 }),
+        ])
+        .unwrap();
+        let walk = |threads| {
+            let opts = WalkOptions { max_file_size: 1000, threads, ..Default::default() };
+            walk_layer(&data[..], "d", 0, &set, &opts).unwrap()
+        };
+        let one = walk(1);
+        let w = &one.findings.warnings;
+        assert!(w.iter().any(|w| w.contains("panicked on /f/5")), "{w:?}");
+        assert!(w.iter().any(|w| w.contains("only the first 1000 analysed")), "{w:?}");
+        assert!(w.iter().any(|w| w.starts_with("some saw")), "{w:?}");
+        assert!(w.iter().any(|w| w.contains("names no file")), "{w:?}");
+        for threads in [2, 3, 8] {
+            assert_eq!(walk(threads), one, "threads = {threads}");
+        }
     }
 }

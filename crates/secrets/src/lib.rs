@@ -62,6 +62,11 @@ impl Analyzer for RiskAnalyzer {
         meta.kind == EntryKind::File && meta.size > 0 && wanted(path)
     }
 
+    // Findings depend on the file alone: the walker may scan files on all cores.
+    fn stateless(&self) -> bool {
+        true
+    }
+
     fn analyze(&self, file: &FileInput<'_>, out: &mut LayerFindings) -> Result<(), AnalyzeError> {
         let scan = self.secrets.scan(file.path, file.data);
         out.warnings.extend(scan.warnings);
