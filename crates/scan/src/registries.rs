@@ -608,7 +608,8 @@ async fn schedule_tick(cfg: &SyncConfig) -> Result<(), Error> {
         }
         // One worker fires the slot; the others lose the claim.
         let job = format!("registry-scan-schedule:{}", s.account);
-        if !cfg.store.claim_job_slot(&job, slot.unix_timestamp(), crate::once::holder(), OffsetDateTime::now_utc().unix_timestamp()).await? {
+        if !cfg.store.claim_job_slot(&job, slot.unix_timestamp(), crate::once::holder(), OffsetDateTime::now_utc().unix_timestamp()).await?
+        {
             continue;
         }
         cfg.store.set_registry_scan_last_slot(s.account, slot.unix_timestamp()).await?;

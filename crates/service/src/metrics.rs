@@ -58,7 +58,11 @@ pub async fn register_store_metrics(store: &store::Store, registry: &mut Registr
         let h = scans.get_or_create(&ResultLabel { result: s.state });
         h.observe(s.seconds.unwrap_or(0).max(0) as f64);
     }
-    registry.register("shipshape_image_scans_duration_seconds", "Finished image scans by result (done, failed, cancelled) and duration", scans);
+    registry.register(
+        "shipshape_image_scans_duration_seconds",
+        "Finished image scans by result (done, failed, cancelled) and duration",
+        scans,
+    );
 
     let findings = Family::<FindingLabels, Gauge>::default();
     for raw in store.all_result_summaries().await? {
@@ -77,7 +81,11 @@ pub async fn register_store_metrics(store: &store::Store, registry: &mut Registr
 
     let advisory_age = Gauge::<i64>::default();
     advisory_age.set(store.advisory_imported_at().await?.map_or(-1, |t| (now - t).max(0)));
-    registry.register("shipshape_advisory_data_age_seconds", "Seconds since the latest advisory import (-1: no advisory data)", advisory_age);
+    registry.register(
+        "shipshape_advisory_data_age_seconds",
+        "Seconds since the latest advisory import (-1: no advisory data)",
+        advisory_age,
+    );
 
     let online = Gauge::<i64>::default();
     online.set(i64::try_from(store.nodes_seen_since(now - ONLINE_WITHIN_SECS).await?).unwrap_or(i64::MAX));
