@@ -809,15 +809,7 @@ async fn rows_of(svc: &Service, account: AccountId, imgs: Vec<RegistryImage>, la
         .map(|img| {
             let r = results.get(&img.tag.image_id);
             let summary: Summary = summaries.get(img.tag.image_id.as_str()).cloned().unwrap_or_default();
-            let status = if active.get(&img.tag.image_id).is_some_and(|s| s == "running") {
-                "SCANNING"
-            } else if r.is_none() {
-                "NOT_SCAN"
-            } else if !summary.error.is_empty() {
-                "SCAN_ERR"
-            } else {
-                "SCANNED"
-            };
+            let status = crate::images::scan_status(active.get(&img.tag.image_id).is_some_and(|s| s == "running"), r, &summary);
             let (containers, running) = containers.get(&img.tag.image_id).copied().unwrap_or_default();
             Row { latest: latest.contains(&img.id), summary, scanned_at: r.map(|r| r.scanned_at), status, containers, running, img }
         })

@@ -44,15 +44,7 @@ pub(crate) async fn image_rows(svc: &Service, account: model::AccountId) -> Resu
         .map(|asset| {
             let r = results.get(&asset.image_id);
             let summary = parse_summary(r);
-            let status = if active.get(&asset.image_id).is_some_and(|s| s == "running") {
-                "SCANNING"
-            } else if r.is_none() {
-                "NOT_SCAN"
-            } else if !summary.error.is_empty() {
-                "SCAN_ERR"
-            } else {
-                "SCANNED"
-            };
+            let status = scan_status(active.get(&asset.image_id).is_some_and(|s| s == "running"), r, &summary);
             ImageRow { asset, summary, scanned_at: r.map(|r| r.scanned_at), status }
         })
         .collect())

@@ -66,6 +66,20 @@ fn scan_error(s: &Summary) -> String {
     }
 }
 
+/// An image's scan status word, shared by the local and registry image lists: a running task
+/// wins, then no stored result, then a result that recorded an error.
+pub(crate) fn scan_status(running: bool, result: Option<&ImageScanResult>, summary: &Summary) -> &'static str {
+    if running {
+        "SCANNING"
+    } else if result.is_none() {
+        "NOT_SCAN"
+    } else if !summary.error.is_empty() {
+        "SCAN_ERR"
+    } else {
+        "SCANNED"
+    }
+}
+
 /// The `ScanError` of a scan that finished but hit a walk limit.
 pub(crate) const PARTIAL_SCAN: &str = "partial scan: a file count, size or depth limit was reached; findings may be missing";
 
