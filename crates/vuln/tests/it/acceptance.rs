@@ -25,7 +25,7 @@ struct Dpkg {
 }
 
 fn dpkg_status() -> Vec<Dpkg> {
-    let text = include_str!("data/bookworm-app.dpkg-status");
+    let text = include_str!("../data/bookworm-app.dpkg-status");
     let mut out = Vec::new();
     for para in text.split("\n\n") {
         let field = |k: &str| para.lines().find_map(|l| l.strip_prefix(k).and_then(|r| r.strip_prefix(':')).map(|v| v.trim().to_owned()));

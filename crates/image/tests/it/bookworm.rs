@@ -1,9 +1,7 @@
 //! shipshape-test/bookworm-app:1 read from all four sources: same identity everywhere, and
 //! the whiteout of layer 5 reported through merge.
 
-mod common;
-
-use common::{WantsAll, service, testimage, walk_all};
+use crate::common::{WantsAll, service, testimage, walk_all};
 use image::{OpenOptions, RegistryAuth, Source};
 use std::sync::Arc;
 

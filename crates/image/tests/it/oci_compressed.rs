@@ -1,9 +1,7 @@
 //! An OCI layout built in the test: a multi-arch index, a gzip layer and a zstd layer with a
 //! whiteout. Checks platform choice, decompression, digest verification and merge.
 
-mod common;
-
-use common::{WantsAll, walk_all};
+use crate::common::{WantsAll, walk_all};
 use image::{OpenOptions, Source};
 use sha2::{Digest, Sha256};
 use std::io::Write;

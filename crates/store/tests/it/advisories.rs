@@ -179,7 +179,7 @@ type Triple = (String, String, String);
 
 /// The test image's packages, from expected.json's list and the image's dpkg status (for sources).
 fn test_image_packages(expected: &serde_json::Value) -> Vec<Package> {
-    let status = include_str!("../../vuln/tests/data/bookworm-app.dpkg-status");
+    let status = include_str!("../../../vuln/tests/data/bookworm-app.dpkg-status");
     let mut dpkg: HashMap<(String, String), (String, String)> = HashMap::new();
     for para in status.split("\n\n") {
         let field = |k: &str| para.lines().find_map(|l| l.strip_prefix(k).and_then(|r| r.strip_prefix(':')).map(|v| v.trim().to_owned()));

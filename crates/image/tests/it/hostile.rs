@@ -1,8 +1,6 @@
 //! The hostile image (../shared/testimages/build-hostile.sh) read through both file sources.
 
-mod common;
-
-use common::{WantsAll, testimage, walk_all};
+use crate::common::{WantsAll, testimage, walk_all};
 use std::sync::Arc;
 
 async fn check(source: image::Source) {

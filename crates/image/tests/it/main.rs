@@ -1,0 +1,7 @@
+//! One integration-test binary per crate: each file under tests/ used to link its own copy of
+//! the crate's dependency tree (yara-x and wasmtime for several), which cost link time and disk.
+mod bookworm;
+mod common;
+mod hostile;
+mod oci_compressed;
+mod registry_paging;
