@@ -229,7 +229,7 @@ def test_containerd_container(node, tmp_path):
     ns, cid = f"shipshape-e2e-{run}", f"shipshape-e2e-ctrd-{run}"
     tag = f"shipshape-e2e/ctrd:{run}"
     image_ref = f"docker.io/{tag}"
-    # A one-file image, built from a tar (as crates/compliance/tests/live.rs does), imported into containerd.
+    # A one-file image, built from a tar (as crates/compliance/tests/it/live.rs does), imported into containerd.
     rootfs = tmp_path / "rootfs.tar"
     with tarfile.open(rootfs, "w") as t:
         body = b"#!/bin/sh\necho app\n"
