@@ -10,7 +10,7 @@
 //! one [`LayerIndex`], so everything downstream is shared.
 //!
 //! This crate knows nothing of where layers come from (see `image`) nor of any package
-//! format (see `catalog`, `secrets`, `malware`).
+//! format (see `packages`, `secrets`, `malware`).
 
 use model::{Distribution, Location, MalwareFinding, Package, RiskFinding};
 use serde::{Deserialize, Serialize};

@@ -38,7 +38,7 @@ pub struct ImageIdentity {
 pub struct Report {
     pub image: ImageIdentity,
     pub distribution: Option<Distribution>,
-    /// Packages after `catalog::finalize` (merged, OS purls qualified, sorted).
+    /// Packages after `packages::finalize` (merged, OS purls qualified, sorted).
     pub packages: Vec<Package>,
     /// When the report was made; rendered in UTC to the second.
     pub created: time::OffsetDateTime,

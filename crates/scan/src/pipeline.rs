@@ -56,7 +56,7 @@ impl Engine {
     }
 
     /// The analyzers a scan needs, and the digest of their rule inputs. `packages` lists the
-    /// package analyzers: `catalog::builtin` for images, `catalog::source_tree` for directories.
+    /// package analyzers: `packages::builtin` for images, `packages::source_tree` for directories.
     fn analyzers(&self, sc: Scanners, packages: fn() -> Vec<Box<dyn layer::Analyzer>>) -> Result<(AnalyzerSet, String), Error> {
         let mut list: Vec<Box<dyn layer::Analyzer>> = Vec::new();
         let mut digests = String::new();
@@ -104,7 +104,7 @@ pub async fn index(
     progress: &Arc<Progress>,
     cancel: &Cancel,
 ) -> Result<Indexed, Error> {
-    let (set, rule_digests) = engine.analyzers(scanners, catalog::builtin)?;
+    let (set, rule_digests) = engine.analyzers(scanners, packages::builtin)?;
     let set = Arc::new(set);
     let format = format!("entry-format={ENTRY_FORMAT}");
     progress.layers_total.store(diff_ids.len() as u64, Ordering::Relaxed);
@@ -179,7 +179,7 @@ pub async fn index(
     }
     let indexes: Vec<LayerIndex> = found.into_iter().flatten().collect();
     let mut content = layer::merge(&indexes);
-    content.packages = catalog::finalize(std::mem::take(&mut content.packages), content.distribution.as_ref());
+    content.packages = packages::finalize(std::mem::take(&mut content.packages), content.distribution.as_ref());
     Ok(Indexed { content, layers: diff_ids.len(), cached_layers, bytes_walked })
 }
 
@@ -206,7 +206,7 @@ pub async fn index_source(
 }
 
 /// Index phase for a directory of the host (`fs scan`): one [`layer::walk_dir`] with the
-/// source-tree analyzers (`catalog::source_tree`), then the same merge and finalize as an
+/// source-tree analyzers (`packages::source_tree`), then the same merge and finalize as an
 /// image. Not cached: a working tree has no digest to key it by, and only wanted files are read.
 /// `skip_dir` gets each directory's path relative to `dir`. Locations are `/`-prefixed paths
 /// relative to `dir`, layer 0, digest `dir:<dir>`.
@@ -217,7 +217,7 @@ pub async fn index_dir(
     skip_dir: Arc<dyn Fn(&str) -> bool + Send + Sync>,
     progress: &Arc<Progress>,
 ) -> Result<Indexed, Error> {
-    let (set, _) = engine.analyzers(scanners, catalog::source_tree)?;
+    let (set, _) = engine.analyzers(scanners, packages::source_tree)?;
     let mut opts = engine.walk.clone();
     opts.progress = Some(Arc::clone(&progress.walk));
     progress.layers_total.store(1, Ordering::Relaxed);
@@ -231,7 +231,7 @@ pub async fn index_dir(
     progress.layers_done.store(1, Ordering::Relaxed);
     let bytes_walked = idx.bytes;
     let mut content = layer::merge(std::slice::from_ref(&idx));
-    content.packages = catalog::finalize(std::mem::take(&mut content.packages), content.distribution.as_ref());
+    content.packages = packages::finalize(std::mem::take(&mut content.packages), content.distribution.as_ref());
     Ok(Indexed { content, layers: 1, cached_layers: 0, bytes_walked })
 }
 

@@ -3,7 +3,7 @@
 use model::{AccountId, KeyRole};
 use sqlx::Row;
 
-use crate::secrets::random_alnum;
+use crate::sealing::random_alnum;
 use crate::{Error, Store, now_unix};
 
 /// The first AppId handed out (the shape of a real Tencent Cloud AppId).

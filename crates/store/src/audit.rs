@@ -40,7 +40,7 @@ impl Store {
         .bind(&e.message)
         .execute(&self.pool)
         .await?;
-        if crate::secrets::random_bytes::<1>()?[0] == 0 {
+        if crate::sealing::random_bytes::<1>()?[0] == 0 {
             sqlx::query("DELETE FROM audit_log WHERE at < $1").bind(now_unix() - RETENTION_DAYS * 86_400).execute(&self.pool).await?;
         }
         Ok(())

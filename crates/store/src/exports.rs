@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use model::AccountId;
 use sqlx::Row;
 
-use crate::secrets::{random_alnum, random_bytes, token_hash};
+use crate::sealing::{random_alnum, random_bytes, token_hash};
 use crate::{Error, Store};
 
 /// Folder of the workbooks inside the data dir.

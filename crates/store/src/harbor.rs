@@ -12,7 +12,7 @@ use model::AccountId;
 use sqlx::Row;
 
 use crate::scan_tasks::{ImageAsset, ImageScanOutcome, now_micros, upsert_asset_row, write_outcome};
-use crate::secrets::{random_alnum, token_hash};
+use crate::sealing::{random_alnum, token_hash};
 use crate::{Error, Store, now_unix};
 
 /// Prefix of every Harbor token (tells it apart from API keys in logs and secret scanners).
@@ -319,7 +319,7 @@ impl Store {
 
 /// A random RFC 4122 version-4 UUID string (the id form the spec's examples use).
 fn uuid_like() -> Result<String, Error> {
-    let mut b: [u8; 16] = crate::secrets::random_bytes()?;
+    let mut b: [u8; 16] = crate::sealing::random_bytes()?;
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex::encode(b);

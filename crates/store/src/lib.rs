@@ -12,7 +12,7 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
 mod error;
-mod secrets;
+mod sealing;
 
 pub mod accounts;
 pub mod advisories;
@@ -21,11 +21,11 @@ pub mod compliance;
 pub mod coordination;
 pub mod exports;
 pub mod harbor;
-pub mod image_scan;
 pub mod layer_cache;
 pub mod nodes;
 pub mod private_fs;
 pub mod registries;
+pub mod scan_settings;
 pub mod scan_tasks;
 pub mod seen_signatures;
 pub mod stats;
@@ -33,8 +33,8 @@ pub mod testing;
 
 pub use accounts::{Account, KeyInfo, NewKey};
 pub use error::{Error, redact_url};
-pub use image_scan::ImageScanSetting;
-pub use secrets::MASTER_KEY_FILE;
+pub use scan_settings::ImageScanSetting;
+pub use sealing::MASTER_KEY_FILE;
 
 /// File name of the SQLite database inside the data dir.
 pub const SQLITE_FILE: &str = "shipshape.db";
@@ -54,7 +54,7 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    secrets: std::sync::Arc<secrets::SecretBox>,
+    secrets: std::sync::Arc<sealing::SecretBox>,
     data_dir: PathBuf,
 }
 
@@ -63,7 +63,7 @@ impl Store {
     /// `database_url`: `None` → SQLite file `DATA_DIR/shipshape.db`; `postgres://…` or `sqlite://…` otherwise.
     pub async fn open(data_dir: &Path, database_url: Option<&str>) -> Result<Store, Error> {
         create_private_dir(data_dir)?;
-        let secrets = secrets::SecretBox::open_or_create(data_dir)?;
+        let secrets = sealing::SecretBox::open_or_create(data_dir)?;
         sqlx::any::install_default_drivers();
 
         let (url, backend) = match database_url {

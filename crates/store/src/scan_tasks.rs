@@ -435,7 +435,7 @@ impl Store {
             seq.to_string()
         } else {
             // 24 hex digits like TCSS task ids; unique because seq is per-microsecond and random-suffixed.
-            format!("{:016x}{}", seq, &crate::secrets::random_alnum(8)?.to_ascii_lowercase())
+            format!("{:016x}{}", seq, &crate::sealing::random_alnum(8)?.to_ascii_lowercase())
         };
         let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(

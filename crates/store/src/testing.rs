@@ -20,7 +20,7 @@ pub async fn fresh_postgres() -> Result<Option<String>, Error> {
         return Ok(None);
     };
     sqlx::any::install_default_drivers();
-    let name = format!("shipshape_test_{}", crate::secrets::random_alnum(12)?.to_ascii_lowercase());
+    let name = format!("shipshape_test_{}", crate::sealing::random_alnum(12)?.to_ascii_lowercase());
     let pool = AnyPoolOptions::new().max_connections(1).connect(&base).await?;
     pool.execute(format!("CREATE DATABASE {name}").as_str()).await?;
     pool.close().await;

@@ -1,6 +1,6 @@
 //! `shipshape fs scan DIR`: the image scanners over a source tree. Lock files (Cargo.lock,
 //! package-lock.json, yarn.lock, pnpm-lock.yaml, poetry.lock, Pipfile.lock, requirements*.txt,
-//! go.mod/go.sum, Gemfile.lock, pom.xml; `catalog::source_tree`) matched against the store's
+//! go.mod/go.sum, Gemfile.lock, pom.xml; `packages::source_tree`) matched against the store's
 //! advisories, secrets, and trojans with `--scanners virus`; the same formats and CI gate as
 //! `image scan` (flags and rendering shared with `cmd/image.rs`). Paths in reports are relative
 //! to DIR.

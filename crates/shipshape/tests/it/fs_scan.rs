@@ -1,5 +1,5 @@
 //! `shipshape fs scan DIR` through the real binary: a source tree with every lock file kind
-//! (the hand-written fixtures of crates/catalog/testdata plus a few written here), real
+//! (the hand-written fixtures of crates/packages/testdata plus a few written here), real
 //! advisories from ../shared/vulndata (OSV crates.io, npm, PyPI, Go, Maven; `SHIPSHAPE_SHARED`)
 //! imported with `db import`, and each output: packages (name, version, purl, path), matched
 //! vulnerabilities, the CI gate (exit codes, ignore file, VEX), a secret, and the formats valid
@@ -17,7 +17,7 @@ fn shared() -> PathBuf {
 }
 
 fn fixture(rel: &str) -> Vec<u8> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../catalog/testdata").join(rel);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../packages/testdata").join(rel);
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 

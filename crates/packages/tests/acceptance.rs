@@ -61,7 +61,7 @@ fn catalogue(archive: &Path) -> (layer::ImageContent, Vec<model::Package>) {
     let config: serde_json::Value = serde_json::from_str(&config).expect("config json");
     let diff_ids: Vec<String> =
         config["rootfs"]["diff_ids"].as_array().expect("diff_ids").iter().map(|d| d.as_str().unwrap_or("").to_string()).collect();
-    let set = layer::AnalyzerSet::new(catalog::builtin()).expect("analyzers");
+    let set = layer::AnalyzerSet::new(packages::builtin()).expect("analyzers");
     let opts = layer::WalkOptions::default();
     let mut indexes = Vec::new();
     for (i, l) in m["Layers"].as_array().expect("Layers").iter().enumerate() {
@@ -70,7 +70,7 @@ fn catalogue(archive: &Path) -> (layer::ImageContent, Vec<model::Package>) {
         indexes.push(layer::walk_layer(reader, &diff_ids[i], i as u32, &set, &opts).expect("walk"));
     }
     let content = layer::merge(&indexes);
-    let packages = catalog::finalize(content.packages.clone(), content.distribution.as_ref());
+    let packages = packages::finalize(content.packages.clone(), content.distribution.as_ref());
     (content, packages)
 }
 

@@ -7,11 +7,11 @@ fuzz_target!(|data: &[u8]| {
     let Some((&sel, rest)) = data.split_first() else { return };
     let blobs = match sel % 4 {
         0 => Ok(vec![rest.to_vec()]),
-        1 => catalog::parsers::parse_sqlite(rest),
-        2 => catalog::parsers::parse_ndb(rest),
-        _ => catalog::parsers::parse_bdb(rest),
+        1 => packages::parsers::parse_sqlite(rest),
+        2 => packages::parsers::parse_ndb(rest),
+        _ => packages::parsers::parse_bdb(rest),
     };
     for b in blobs.unwrap_or_default() {
-        let _ = catalog::parsers::parse_header_blob(&b);
+        let _ = packages::parsers::parse_header_blob(&b);
     }
 });

@@ -2,5 +2,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = catalog::parsers::parse_metadata(&String::from_utf8_lossy(data));
+    let _ = packages::parsers::parse_status(&String::from_utf8_lossy(data));
 });

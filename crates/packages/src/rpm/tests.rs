@@ -129,7 +129,7 @@ fn shared_blobs_are_refused() {
     assert!(parse_ndb(&f).is_err());
 }
 
-/// A header claiming zero slot pages (input of the catalog_rpm fuzz target, minus its selector
+/// A header claiming zero slot pages (input of the packages_rpm fuzz target, minus its selector
 /// byte): the slot count underflowed, a panic with overflow checks, else a walk over slots
 /// to the end of the file.
 #[test]

@@ -1,0 +1,6 @@
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = packages::parsers::parse_metadata(&String::from_utf8_lossy(data));
+});
