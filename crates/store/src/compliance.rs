@@ -1,17 +1,27 @@
 //! Compliance: the assets discovery saw (each with a stable integer CustomerAssetId), the latest
 //! result per (asset, item), durable check tasks, whitelist entries and periodic task rules.
 //!
-//! A task is one `compliance_tasks` row claimed whole by a worker (PostgreSQL: `FOR UPDATE SKIP
-//! LOCKED`; SQLite serialises writers). Results are written per asset while the claim is held, so a
-//! worker killed mid-task leaves a stale heartbeat, the task is claimed again and re-run; results are
-//! keyed by (asset, item) and replaced, never duplicated. The store knows nothing of Rego or Docker:
+//! A task is one `compliance_tasks` row claimed whole by a worker through [`crate::queue`]. Results
+//! are written per asset while the claim is held, so a worker killed mid-task leaves a stale
+//! heartbeat, the task is claimed again and re-run; results are keyed by (asset, item) and
+//! replaced, never duplicated. The store knows nothing of Rego or Docker:
 //! `scan::compliance` decides what to check and `service` what to show.
 
 use model::AccountId;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::{Backend, Error, Store, now_unix};
+use crate::queue::{Arg, Queue};
+use crate::{Error, Store, now_unix};
+
+/// The task queue: a task is claimed whole, oldest first.
+const COMPLIANCE_QUEUE: Queue = Queue {
+    table: "compliance_tasks",
+    key: &["task_id"],
+    order: "task_id",
+    on_claim: "done_cnt = 0, started_at = COALESCE(started_at, $2)",
+    on_release: "done_cnt = 0",
+};
 
 /// An asset as discovery reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -413,41 +423,13 @@ impl Store {
     /// Claims the oldest pending task, or a running one whose worker stopped heartbeating before
     /// `stale_before`.
     pub async fn claim_compliance_task(&self, worker: &str, stale_before: i64) -> Result<Option<ComplianceTask>, Error> {
-        let pick = match self.backend {
-            Backend::Postgres => {
-                "SELECT task_id FROM compliance_tasks WHERE state = 'pending' OR (state = 'running' AND heartbeat_at < $3) \
-                 ORDER BY task_id LIMIT 1 FOR UPDATE SKIP LOCKED"
-            }
-            Backend::Sqlite => {
-                "SELECT task_id FROM compliance_tasks WHERE state = 'pending' OR (state = 'running' AND heartbeat_at < $3) \
-                 ORDER BY task_id LIMIT 1"
-            }
-        };
-        let row = sqlx::query(&format!(
-            "UPDATE compliance_tasks SET state = 'running', worker = $1, heartbeat_at = $2, attempts = attempts + 1, \
-             done_cnt = 0, started_at = COALESCE(started_at, $2) WHERE task_id IN ({pick}) RETURNING {TASK_COLS}"
-        ))
-        .bind(worker)
-        .bind(now_unix())
-        .bind(stale_before)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = COMPLIANCE_QUEUE.claim(&self.pool, self.backend, worker, now_unix(), stale_before, TASK_COLS).await?;
         row.as_ref().map(task_row).transpose()
     }
 
     /// Records liveness and progress; false when the claim is lost.
     pub async fn heartbeat_compliance_task(&self, task_id: u64, worker: &str, done: u64) -> Result<bool, Error> {
-        let n = sqlx::query(
-            "UPDATE compliance_tasks SET heartbeat_at = $1, done_cnt = $2 WHERE task_id = $3 AND state = 'running' AND worker = $4",
-        )
-        .bind(now_unix())
-        .bind(i(done))
-        .bind(i(task_id))
-        .bind(worker)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok(n == 1)
+        COMPLIANCE_QUEUE.heartbeat(&self.pool, &[Arg::Int(i(task_id))], worker, now_unix(), &[("done_cnt", Arg::Int(i(done)))]).await
     }
 
     /// Marks (asset, item) pairs CHECK_RUNNING (their last result stays until replaced).
@@ -482,17 +464,10 @@ impl Store {
         results: &[ComplianceResult],
     ) -> Result<bool, Error> {
         let mut tx = self.begin_write().await?;
-        let held = sqlx::query(
-            "UPDATE compliance_tasks SET heartbeat_at = $1, done_cnt = $2 WHERE task_id = $3 AND state = 'running' AND worker = $4",
-        )
-        .bind(now_unix())
-        .bind(i(done))
-        .bind(i(task.task_id))
-        .bind(worker)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if held != 1 {
+        let held = COMPLIANCE_QUEUE
+            .heartbeat(&mut *tx, &[Arg::Int(i(task.task_id))], worker, now_unix(), &[("done_cnt", Arg::Int(i(done)))])
+            .await?;
+        if !held {
             return Ok(false);
         }
         for r in results {
@@ -504,19 +479,8 @@ impl Store {
 
     /// Ends a claimed task (with `error` when it could not run at all).
     pub async fn finish_compliance_task(&self, task_id: u64, worker: &str, error: &str) -> Result<bool, Error> {
-        let now = now_unix();
-        let n = sqlx::query(
-            "UPDATE compliance_tasks SET state = 'done', finished_at = $1, heartbeat_at = $1, error = $2, done_cnt = total \
-             WHERE task_id = $3 AND state = 'running' AND worker = $4",
-        )
-        .bind(now)
-        .bind(error)
-        .bind(i(task_id))
-        .bind(worker)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok(n == 1)
+        let set = [("error", Arg::Text(error)), ("done_cnt", Arg::Sql("total"))];
+        COMPLIANCE_QUEUE.finish(&self.pool, &[Arg::Int(i(task_id))], worker, "done", now_unix(), &set).await
     }
 
     /// Whitelist entries of the account.

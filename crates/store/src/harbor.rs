@@ -1,8 +1,9 @@
 //! Harbor's Pluggable Scanner API: the bearer tokens Harbor presents (each bound to one account)
 //! and the durable queue of its scan requests.
 //!
-//! A scan request is one `harbor_scans` row, claimed, heartbeated and finished like an image
-//! scan queue row (a worker killed mid-image leaves a stale heartbeat; the row is claimed again).
+//! A scan request is one `harbor_scans` row, claimed, heartbeated and finished through
+//! [`crate::queue`] like an image scan queue row (a worker killed mid-image leaves a stale
+//! heartbeat; the row is claimed again).
 //! Finishing writes the image's results through the same [`write_outcome`] as every image scan
 //! and joins the image to the account's inventory (source `harbor:HOST`), in the transaction
 //! that marks the row done and only while the worker still owns it. The registry credential
@@ -11,9 +12,13 @@
 use model::AccountId;
 use sqlx::Row;
 
+use crate::queue::{Arg, Queue};
 use crate::scan_tasks::{ImageAsset, ImageScanOutcome, now_micros, upsert_asset_row, write_outcome};
 use crate::sealing::{random_alnum, token_hash};
 use crate::{Error, Store, now_unix};
+
+/// The scan request queue, oldest first.
+const HARBOR_QUEUE: Queue = Queue { table: "harbor_scans", key: &["scan_id"], order: "seq", on_claim: "", on_release: "" };
 
 /// Prefix of every Harbor token (tells it apart from API keys in logs and secret scanners).
 pub const TOKEN_PREFIX: &str = "shh_";
@@ -224,25 +229,8 @@ impl Store {
     /// Claims the oldest pending request, or a running one whose worker stopped heartbeating
     /// before `stale_before` (unix seconds).
     pub async fn claim_harbor_scan(&self, worker: &str, stale_before: i64) -> Result<Option<HarborClaim>, Error> {
-        let pick = match self.backend {
-            crate::Backend::Postgres => {
-                "SELECT scan_id FROM harbor_scans WHERE state = 'pending' OR (state = 'running' AND heartbeat_at < $3) \
-                 ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED"
-            }
-            crate::Backend::Sqlite => {
-                "SELECT scan_id FROM harbor_scans WHERE state = 'pending' OR (state = 'running' AND heartbeat_at < $3) \
-                 ORDER BY seq LIMIT 1"
-            }
-        };
-        let row = sqlx::query(&format!(
-            "UPDATE harbor_scans SET state = 'running', worker = $1, heartbeat_at = $2, attempts = attempts + 1 \
-             WHERE scan_id IN ({pick}) RETURNING scan_id, account_id, request, auth_nonce, auth_sealed, attempts"
-        ))
-        .bind(worker)
-        .bind(now_unix())
-        .bind(stale_before)
-        .fetch_optional(&self.pool)
-        .await?;
+        let returning = "scan_id, account_id, request, auth_nonce, auth_sealed, attempts";
+        let row = HARBOR_QUEUE.claim(&self.pool, self.backend, worker, now_unix(), stale_before, returning).await?;
         let Some(r) = row else { return Ok(None) };
         let scan_id: String = r.try_get(0)?;
         let nonce: Option<Vec<u8>> = r.try_get(3)?;
@@ -262,14 +250,7 @@ impl Store {
 
     /// Keeps a claim alive. False when it was lost (another worker took the row over).
     pub async fn heartbeat_harbor_scan(&self, claim: &HarborClaim, worker: &str) -> Result<bool, Error> {
-        let n = sqlx::query("UPDATE harbor_scans SET heartbeat_at = $1 WHERE scan_id = $2 AND state = 'running' AND worker = $3")
-            .bind(now_unix())
-            .bind(&claim.scan_id)
-            .bind(worker)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-        Ok(n == 1)
+        HARBOR_QUEUE.heartbeat(&self.pool, &[Arg::Text(&claim.scan_id)], worker, now_unix(), &[]).await
     }
 
     /// Ends a claimed request: `Ok` joins the image to the inventory and replaces its results,
@@ -282,20 +263,14 @@ impl Store {
             Ok(r) => ("done", r.asset.image_id.as_str(), ""),
             Err(e) => ("failed", "", e),
         };
-        let n = sqlx::query(
-            "UPDATE harbor_scans SET state = $1, image_id = $2, error = $3, finished_at = $4, heartbeat_at = $4, \
-             auth_nonce = NULL, auth_sealed = NULL WHERE scan_id = $5 AND state = 'running' AND worker = $6",
-        )
-        .bind(state)
-        .bind(image_id)
-        .bind(error)
-        .bind(now)
-        .bind(&claim.scan_id)
-        .bind(worker)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if n != 1 {
+        // The credential is erased whatever the end.
+        let set = [
+            ("image_id", Arg::Text(image_id)),
+            ("error", Arg::Text(error)),
+            ("auth_nonce", Arg::Sql("NULL")),
+            ("auth_sealed", Arg::Sql("NULL")),
+        ];
+        if !HARBOR_QUEUE.finish(&mut *tx, &[Arg::Text(&claim.scan_id)], worker, state, now, &set).await? {
             return Ok(false);
         }
         if let Ok(r) = result {

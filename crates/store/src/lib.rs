@@ -22,6 +22,7 @@ pub mod coordination;
 pub mod exports;
 pub mod harbor;
 pub mod layer_cache;
+pub(crate) mod queue;
 pub mod nodes;
 pub mod private_fs;
 pub mod registries;

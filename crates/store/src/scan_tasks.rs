@@ -14,7 +14,17 @@ use model::scan_summary::FindingKind;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::queue::{Arg, Queue};
 use crate::{Backend, Error, ImageScanSetting, Store, now_unix};
+
+/// The image queue: one row per (task, image), in task then image order.
+pub(crate) const IMAGE_QUEUE: Queue = Queue {
+    table: "image_scan_queue",
+    key: &["task_id", "image_id"],
+    order: "seq",
+    on_claim: "bytes_done = 0, started_at = COALESCE(started_at, $2)",
+    on_release: "bytes_done = 0",
+};
 
 /// An image the account sees.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -124,6 +134,12 @@ pub struct ImageScanClaim {
     pub scan_vul: bool,
     pub scan_virus: bool,
     pub scan_risk: bool,
+}
+
+impl ImageScanClaim {
+    fn key(&self) -> [Arg<'_>; 2] {
+        [Arg::Text(&self.task_id), Arg::Text(&self.image_id)]
+    }
 }
 
 /// The results of one image, replacing the previous ones of the same kinds.
@@ -650,29 +666,7 @@ impl Store {
     /// heartbeating before `stale_before` (unix seconds).
     pub async fn claim_image_scan(&self, worker: &str, stale_before: i64) -> Result<Option<ImageScanClaim>, Error> {
         let now = now_unix();
-        let pick = match self.backend {
-            Backend::Postgres => {
-                "SELECT q.task_id, q.image_id FROM image_scan_queue q \
-                 WHERE q.state = 'pending' OR (q.state = 'running' AND q.heartbeat_at < $3) \
-                 ORDER BY q.seq LIMIT 1 FOR UPDATE SKIP LOCKED"
-            }
-            Backend::Sqlite => {
-                "SELECT q.task_id, q.image_id FROM image_scan_queue q \
-                 WHERE q.state = 'pending' OR (q.state = 'running' AND q.heartbeat_at < $3) \
-                 ORDER BY q.seq LIMIT 1"
-            }
-        };
-        let row = sqlx::query(&format!(
-            "UPDATE image_scan_queue SET state = 'running', worker = $1, heartbeat_at = $2, attempts = attempts + 1, \
-             bytes_done = 0, started_at = COALESCE(started_at, $2) \
-             WHERE (task_id, image_id) IN ({pick}) \
-             RETURNING account_id, task_id, image_id, attempts"
-        ))
-        .bind(worker)
-        .bind(now)
-        .bind(stale_before)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = IMAGE_QUEUE.claim(&self.pool, self.backend, worker, now, stale_before, "account_id, task_id, image_id, attempts").await?;
         let Some(row) = row else { return Ok(None) };
         let (account, task_id, image_id, attempts): (i64, String, String, i64) =
             (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
@@ -702,37 +696,14 @@ impl Store {
     /// Records liveness and bytes read of a claimed row. False when the claim is lost (task
     /// stopped, or another worker took the row over): the worker must stop this image.
     pub async fn heartbeat_image_scan(&self, claim: &ImageScanClaim, worker: &str, bytes_done: u64) -> Result<bool, Error> {
-        let n = sqlx::query(
-            "UPDATE image_scan_queue SET heartbeat_at = $1, bytes_done = $2 \
-             WHERE task_id = $3 AND image_id = $4 AND state = 'running' AND worker = $5",
-        )
-        .bind(now_unix())
-        .bind(i(bytes_done))
-        .bind(&claim.task_id)
-        .bind(&claim.image_id)
-        .bind(worker)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok(n == 1)
+        IMAGE_QUEUE.heartbeat(&self.pool, &claim.key(), worker, now_unix(), &[("bytes_done", Arg::Int(i(bytes_done)))]).await
     }
 
     /// Hands a claimed row back to the queue (its worker is stopping: SIGTERM): `pending` again, for any worker at
     /// once, and this attempt not counted toward the give-up limit (a graceful stop is not a failure). False when
     /// the claim was lost meanwhile (nothing changed).
     pub async fn release_image_scan(&self, claim: &ImageScanClaim, worker: &str) -> Result<bool, Error> {
-        let n = sqlx::query(
-            "UPDATE image_scan_queue SET state = 'pending', worker = NULL, heartbeat_at = NULL, bytes_done = 0, \
-             attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END \
-             WHERE task_id = $1 AND image_id = $2 AND state = 'running' AND worker = $3",
-        )
-        .bind(&claim.task_id)
-        .bind(&claim.image_id)
-        .bind(worker)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok(n == 1)
+        IMAGE_QUEUE.release(&self.pool, &claim.key(), worker).await
     }
 
     /// Finishes a claimed row: replaces the image's results (when `outcome` is given) and marks
@@ -749,21 +720,8 @@ impl Store {
         let now = now_unix();
         let mut tx = self.begin_write().await?;
         let state = if error.is_some() { "failed" } else { "done" };
-        let n = sqlx::query(
-            "UPDATE image_scan_queue SET state = $1, error = $2, risk_count = $3, finished_at = $4, heartbeat_at = $4 \
-             WHERE task_id = $5 AND image_id = $6 AND state = 'running' AND worker = $7",
-        )
-        .bind(state)
-        .bind(error.unwrap_or(""))
-        .bind(i(outcome.map_or(0, |o| o.risk_count)))
-        .bind(now)
-        .bind(&claim.task_id)
-        .bind(&claim.image_id)
-        .bind(worker)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if n != 1 {
+        let set = [("error", Arg::Text(error.unwrap_or(""))), ("risk_count", Arg::Int(i(outcome.map_or(0, |o| o.risk_count))))];
+        if !IMAGE_QUEUE.finish(&mut *tx, &claim.key(), worker, state, now, &set).await? {
             return Ok(None);
         }
         if let Some(o) = outcome {
