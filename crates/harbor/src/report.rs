@@ -121,8 +121,8 @@ pub fn vulnerability_report(artifact: &Artifact, stored: &Stored) -> Result<Vuln
 pub fn sbom_report(artifact: &Artifact, reference: &str, stored: &Stored, media_type: &'static str) -> Result<SbomReport, ReportError> {
     let content = stored.content.as_ref().ok_or_else(|| ReportError::NoContent(stored.asset.image_id.clone()))?;
     let a = &stored.asset;
-    let report = sbom::Report {
-        image: sbom::ImageIdentity {
+    let report = ::report::Report {
+        image: ::report::ImageIdentity {
             name: reference.to_string(),
             id: a.image_id.clone(),
             repo_tags: a.names.clone(),
@@ -135,7 +135,7 @@ pub fn sbom_report(artifact: &Artifact, reference: &str, stored: &Stored, media_
         packages: content.packages.clone(),
         created: time::OffsetDateTime::from_unix_timestamp(stored.scanned_at).unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
     };
-    let sbom = if media_type == wire::SBOM_SPDX { sbom::spdx(&report) } else { sbom::cyclonedx(&report) };
+    let sbom = if media_type == wire::SBOM_SPDX { ::report::spdx(&report) } else { ::report::cyclonedx(&report) };
     let mut vendor_attributes = Map::new();
     vendor_attributes.insert("packages".into(), Value::from(content.packages.len()));
     vendor_attributes.insert("image_id".into(), Value::from(a.image_id.clone()));

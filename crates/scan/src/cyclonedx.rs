@@ -29,13 +29,13 @@ fn cvss_method(vector: &str) -> &'static str {
     }
 }
 
-/// Appends `vulnerabilities` to a BOM made by `sbom::cyclonedx` for the same packages.
+/// Appends `vulnerabilities` to a BOM made by `report::cyclonedx` for the same packages.
 pub fn add_vulnerabilities(bom: &mut Value, vulns: &[VulnFinding]) {
     let list: Vec<Value> = vulns
         .iter()
         .map(|v| {
             let p = &v.package;
-            let affects = sbom::package_bom_ref(p.ecosystem, &p.name, &p.version, &v.location);
+            let affects = report::package_bom_ref(p.ecosystem, &p.name, &p.version, &v.location);
             let mut rating = json!({"severity": severity_word(v.severity), "source": {"name": v.source}});
             if let Some(score) = v.cvss_score {
                 rating["score"] = json!(score);

@@ -116,15 +116,15 @@ async fn scan_cmd(a: ScanArgs, global: &Global) -> anyhow::Result<()> {
     let today = time::OffsetDateTime::now_utc().date();
     let kept = gate.apply(vulns, c.malware.clone(), c.risks.clone(), &scan::vex::ImageIdentity::default(), today);
     let target = a.dir.display().to_string();
-    let report = || sbom::Report {
-        image: sbom::ImageIdentity { name: target.clone(), ..Default::default() },
+    let report = || report::Report {
+        image: report::ImageIdentity { name: target.clone(), ..Default::default() },
         distribution: c.distribution.clone(),
         packages: c.packages.clone(),
         created: time::OffsetDateTime::now_utc(),
     };
     let text = match format.as_str() {
         "cyclonedx" => {
-            let mut bom = sbom::cyclonedx(&report());
+            let mut bom = report::cyclonedx(&report());
             // The subject is a source tree, not a container image (Trivy says `application` too).
             let component = &mut bom["metadata"]["component"];
             component["type"] = "application".into();
@@ -134,7 +134,7 @@ async fn scan_cmd(a: ScanArgs, global: &Global) -> anyhow::Result<()> {
             scan::cyclonedx::add_vulnerabilities(&mut bom, &kept.vulns);
             serde_json::to_string_pretty(&bom)? + "\n"
         }
-        "spdx-json" => serde_json::to_string_pretty(&sbom::spdx(&report()))? + "\n",
+        "spdx-json" => serde_json::to_string_pretty(&report::spdx(&report()))? + "\n",
         "sarif" => {
             let log = scan::sarif::render(&scan::sarif::SarifInput {
                 target: &target,

@@ -206,9 +206,9 @@ async fn index(s: &SourceArgs, engine: &Arc<Engine>, scanners: Scanners) -> anyh
     res.with_context(|| format!("reading {}", s.source))
 }
 
-fn sbom_report(s: &SourceArgs, img: &image::Image, indexed: &scan::Indexed) -> sbom::Report {
-    sbom::Report {
-        image: sbom::ImageIdentity {
+fn sbom_report(s: &SourceArgs, img: &image::Image, indexed: &scan::Indexed) -> report::Report {
+    report::Report {
+        image: report::ImageIdentity {
             name: s.source.clone(),
             id: img.id.clone(),
             repo_tags: img.repo_tags.clone(),
@@ -224,12 +224,12 @@ fn sbom_report(s: &SourceArgs, img: &image::Image, indexed: &scan::Indexed) -> s
 }
 
 async fn sbom(a: SbomArgs) -> anyhow::Result<()> {
-    let format: sbom::Format =
+    let format: report::Format =
         a.format.clone().unwrap_or_else(|| default_format(&a.source.output)).parse().map_err(|e| anyhow::anyhow!("--format: {e}"))?;
     let engine = Arc::new(Engine::new(None, cache(&a.source)?)?);
     let scanners = Scanners { packages: true, ..Default::default() };
     let (img, indexed) = index(&a.source, &engine, scanners).await?;
-    let text = sbom::render(&sbom_report(&a.source, &img, &indexed), format)?;
+    let text = report::render(&sbom_report(&a.source, &img, &indexed), format)?;
     write_out(&a.source.output, &text)
 }
 
@@ -294,7 +294,7 @@ async fn scan_cmd(a: ScanArgs, global: &Global) -> anyhow::Result<()> {
     let (vulns, malware, risks) = (&kept.vulns, &kept.malware, &kept.risks);
     let text = match format.as_str() {
         "cyclonedx" => {
-            let mut bom = sbom::cyclonedx(&sbom_report(&a.source, &img, &indexed));
+            let mut bom = report::cyclonedx(&sbom_report(&a.source, &img, &indexed));
             scan::cyclonedx::add_vulnerabilities(&mut bom, vulns);
             serde_json::to_string_pretty(&bom)? + "\n"
         }

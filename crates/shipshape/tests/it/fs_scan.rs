@@ -115,7 +115,7 @@ fn import_advisories(data: &Path, work: &Path) {
 
 fn cyclonedx_errors(doc: &Value) -> Vec<String> {
     let schema = |name: &str| -> Value {
-        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sbom/testdata/schema").join(name);
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../report/testdata/schema").join(name);
         serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap()
     };
     let registry = jsonschema::Registry::new()

@@ -27,8 +27,8 @@ fn cyclonedx_errors(doc: &Value) -> Vec<String> {
 
 #[test]
 fn cyclonedx_is_valid_against_the_1_5_schema() {
-    let report = sbom::sample_report();
-    let doc: Value = serde_json::from_str(&sbom::render(&report, sbom::Format::CycloneDx).expect("render")).expect("json");
+    let report = report::sample_report();
+    let doc: Value = serde_json::from_str(&report::render(&report, report::Format::CycloneDx).expect("render")).expect("json");
     let errors = cyclonedx_errors(&doc);
     assert!(errors.is_empty(), "{errors:#?}");
     assert_eq!(doc["components"].as_array().map(Vec::len), Some(report.packages.len() + 1));
@@ -37,7 +37,7 @@ fn cyclonedx_is_valid_against_the_1_5_schema() {
 
 #[test]
 fn the_schema_check_can_fail() {
-    let mut doc = sbom::cyclonedx(&sbom::sample_report());
+    let mut doc = report::cyclonedx(&report::sample_report());
     doc["components"][0]["type"] = Value::from("not-a-type");
     doc["serialNumber"] = Value::from("nope");
     assert!(cyclonedx_errors(&doc).len() >= 2);
@@ -45,19 +45,19 @@ fn the_schema_check_can_fail() {
 
 #[test]
 fn empty_report_is_valid_too() {
-    let mut report = sbom::sample_report();
+    let mut report = report::sample_report();
     report.packages.clear();
     report.distribution = None;
     report.image.id.clear();
-    assert!(cyclonedx_errors(&sbom::cyclonedx(&report)).is_empty());
-    let spdx = sbom::spdx(&report);
+    assert!(cyclonedx_errors(&report::cyclonedx(&report)).is_empty());
+    let spdx = report::spdx(&report);
     assert_eq!(spdx["packages"].as_array().map(Vec::len), Some(1));
 }
 
 /// Every SPDXID is unique and well formed; every relationship names an existing element.
 #[test]
 fn spdx_structure() {
-    let doc = sbom::spdx(&sbom::sample_report());
+    let doc = report::spdx(&report::sample_report());
     let ids: Vec<&str> = doc["packages"].as_array().expect("packages").iter().map(|p| p["SPDXID"].as_str().expect("id")).collect();
     let unique: std::collections::HashSet<_> = ids.iter().collect();
     assert_eq!(unique.len(), ids.len());
@@ -93,12 +93,12 @@ fn spdx_passes_the_official_validator() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let good = dir.path().join("good.spdx.json");
-    std::fs::write(&good, sbom::render(&sbom::sample_report(), sbom::Format::SpdxJson).expect("render")).expect("write");
+    std::fs::write(&good, report::render(&report::sample_report(), report::Format::SpdxJson).expect("render")).expect("write");
     let out = std::process::Command::new("pyspdxtools").arg("-i").arg(&good).output().expect("run");
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success() && !text.contains("Validation"), "{text}");
     // And it does reject a broken document.
-    let mut bad = sbom::spdx(&sbom::sample_report());
+    let mut bad = report::spdx(&report::sample_report());
     bad["relationships"][1]["relatedSpdxElement"] = Value::from("SPDXRef-Nowhere");
     bad["packages"][2]["licenseDeclared"] = Value::from("MIT license, see LICENSE");
     let badp = dir.path().join("bad.spdx.json");

@@ -1,0 +1,3 @@
+//! One test binary for the crate (see the workspace rule): one module per file.
+
+mod schemas;
