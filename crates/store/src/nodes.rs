@@ -6,6 +6,7 @@ use model::AccountId;
 use model::node::{ContainerFacts, HostFacts};
 use sqlx::Row;
 
+use crate::scan_tasks::{ImageScanClaim, ImageScanOutcome};
 use crate::{Error, Store, now_unix};
 
 /// A host as last reported.
@@ -245,6 +246,204 @@ impl Store {
     }
 }
 
+/// An image scan a node agent is asked for: the image is only on its node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeScanJob {
+    pub task_id: String,
+    pub image_id: String,
+    pub scan_vul: bool,
+    pub scan_virus: bool,
+    pub scan_risk: bool,
+}
+
+/// Seconds a scan waits for a node's agent to poll when the node gave no reporting interval.
+pub const DEFAULT_NODE_LEASE: i64 = 90;
+
+impl Store {
+    /// Hands a claimed image to the agent of `node_id` (the image is only on that node): the row
+    /// waits in state `node` until the agent uploads its index ([`Store::accept_node_image_scan`])
+    /// or stops polling ([`Store::fail_lapsed_node_image_scans`]). The hand-off is not an attempt.
+    /// False when the claim was lost meanwhile.
+    pub async fn hand_image_scan_to_node(&self, claim: &ImageScanClaim, worker: &str, node_id: &str) -> Result<bool, Error> {
+        let n = sqlx::query(
+            "UPDATE image_scan_queue SET state = 'node', worker = $1, heartbeat_at = $2, bytes_done = 0, \
+             attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END \
+             WHERE task_id = $3 AND image_id = $4 AND state = 'running' AND worker = $5",
+        )
+        .bind(format!("{NODE_SOURCE_PREFIX}{node_id}"))
+        .bind(now_unix())
+        .bind(&claim.task_id)
+        .bind(&claim.image_id)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// The scans waiting for the agent of `node_id` (its poll), each one's lease renewed.
+    pub async fn poll_node_image_scans(&self, account: AccountId, node_id: &str) -> Result<Vec<NodeScanJob>, Error> {
+        let worker = format!("{NODE_SOURCE_PREFIX}{node_id}");
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE image_scan_queue SET heartbeat_at = $1 WHERE account_id = $2 AND state = 'node' AND worker = $3")
+            .bind(now_unix())
+            .bind(account)
+            .bind(&worker)
+            .execute(&mut *tx)
+            .await?;
+        let rows = sqlx::query(
+            "SELECT q.task_id, q.image_id, t.scan_vul, t.scan_virus, t.scan_risk FROM image_scan_queue q \
+             JOIN image_scan_tasks t ON t.task_id = q.task_id \
+             WHERE q.account_id = $1 AND q.state = 'node' AND q.worker = $2 ORDER BY q.seq",
+        )
+        .bind(account)
+        .bind(&worker)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        rows.iter()
+            .map(|r| {
+                Ok(NodeScanJob {
+                    task_id: r.try_get(0)?,
+                    image_id: r.try_get(1)?,
+                    scan_vul: r.try_get::<i64, _>(2)? != 0,
+                    scan_virus: r.try_get::<i64, _>(3)? != 0,
+                    scan_risk: r.try_get::<i64, _>(4)? != 0,
+                })
+            })
+            .collect()
+    }
+
+    /// Takes the upload of a node's agent for an image waiting for that node: kept, and the row
+    /// back to `pending` (first attempt) for a server worker to match and finish. False when no
+    /// row of the account waits for this node under that task and image (nothing changed).
+    pub async fn accept_node_image_scan(
+        &self,
+        account: AccountId,
+        node_id: &str,
+        task_id: &str,
+        image_id: &str,
+        data: &str,
+    ) -> Result<bool, Error> {
+        let now = now_unix();
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query(
+            "UPDATE image_scan_queue SET state = 'pending', worker = NULL, heartbeat_at = NULL, attempts = 0 \
+             WHERE account_id = $1 AND task_id = $2 AND image_id = $3 AND state = 'node' AND worker = $4",
+        )
+        .bind(account)
+        .bind(task_id)
+        .bind(image_id)
+        .bind(format!("{NODE_SOURCE_PREFIX}{node_id}"))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n != 1 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO node_image_scans (account_id, task_id, image_id, node_id, data, uploaded_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (task_id, image_id) DO UPDATE SET node_id = excluded.node_id, data = excluded.data, \
+             uploaded_at = excluded.uploaded_at",
+        )
+        .bind(account)
+        .bind(task_id)
+        .bind(image_id)
+        .bind(node_id)
+        .bind(data)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The upload a node's agent made for a claimed image: (node id, data).
+    pub async fn node_image_scan(&self, claim: &ImageScanClaim) -> Result<Option<(String, String)>, Error> {
+        let row = sqlx::query("SELECT node_id, data FROM node_image_scans WHERE account_id = $1 AND task_id = $2 AND image_id = $3")
+            .bind(claim.account)
+            .bind(&claim.task_id)
+            .bind(&claim.image_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+    }
+
+    /// Drops the upload of an image once its scan ended.
+    pub async fn forget_node_image_scan(&self, claim: &ImageScanClaim) -> Result<(), Error> {
+        sqlx::query("DELETE FROM node_image_scans WHERE account_id = $1 AND task_id = $2 AND image_id = $3")
+            .bind(claim.account)
+            .bind(&claim.task_id)
+            .bind(&claim.image_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Fails the images whose node agent stopped polling: a row waiting for a node longer than
+    /// the node's lease (its offline time, three reporting intervals; else `default_lease`) is
+    /// `failed` with the reason, which also becomes the image's scan error; a task left with
+    /// nothing to scan ends. Returns how many.
+    pub async fn fail_lapsed_node_image_scans(&self, now: i64, default_lease: i64) -> Result<u64, Error> {
+        let rows = sqlx::query(
+            "SELECT q.account_id, q.task_id, q.image_id, q.worker, q.heartbeat_at, COALESCE(h.offline_after, 0) \
+             FROM image_scan_queue q LEFT JOIN node_hosts h ON h.account_id = q.account_id AND ('node:' || h.host_id) = q.worker \
+             WHERE q.state = 'node'",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut n = 0;
+        for r in &rows {
+            let (account, task_id, image_id, worker, polled_at, offline_after): (i64, String, String, String, i64, i64) =
+                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?);
+            let lease = if offline_after > 0 { offline_after } else { default_lease };
+            if polled_at >= now - lease {
+                continue;
+            }
+            let node = worker.strip_prefix(NODE_SOURCE_PREFIX).unwrap_or(&worker);
+            let error = format!(
+                "the image is only on node {node} and its agent has not asked for work for {}s (offline?): the image was not scanned",
+                now - polled_at
+            );
+            let mut tx = self.begin_write().await?;
+            let lapsed = sqlx::query(
+                "UPDATE image_scan_queue SET state = 'failed', error = $1, finished_at = $2 \
+                 WHERE task_id = $3 AND image_id = $4 AND state = 'node' AND worker = $5 AND heartbeat_at = $6",
+            )
+            .bind(&error)
+            .bind(now)
+            .bind(&task_id)
+            .bind(&image_id)
+            .bind(&worker)
+            .bind(polled_at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if lapsed != 1 {
+                continue; // polled or uploaded meanwhile
+            }
+            let previous: Option<String> = sqlx::query("SELECT summary FROM image_scan_results WHERE account_id = $1 AND image_id = $2")
+                .bind(account)
+                .bind(&image_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?;
+            let mut summary: model::scan_summary::ImageSummary = previous.and_then(|p| serde_json::from_str(&p).ok()).unwrap_or_default();
+            summary.error = error;
+            let outcome = ImageScanOutcome {
+                summary: serde_json::to_string(&summary).map_err(|e| corrupt("image_scan_results", e))?,
+                ..Default::default()
+            };
+            crate::scan_tasks::write_outcome(&mut tx, account, &image_id, &task_id, now, &outcome).await?;
+            crate::scan_tasks::end_task_if_drained(&mut tx, &task_id, now).await?;
+            tx.commit().await?;
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,6 +486,54 @@ mod tests {
             store.claim_refresh_task().await.unwrap();
             assert_eq!(store.fail_stale_refresh_tasks(now_unix() + 1).await.unwrap(), 1);
             assert_eq!(store.refresh_task(a, t2).await.unwrap().unwrap().status, "Task_Error");
+        }
+    }
+    #[tokio::test]
+    async fn node_image_scans_wait_for_their_agent() {
+        use crate::scan_tasks::{CreatedTask, NewImageScanTask};
+        let dir = tempfile::tempdir().unwrap();
+        for store in testing::stores(dir.path()).await {
+            let a = store.create_account_with_key().await.unwrap().app_id;
+            let b = store.create_account_with_key().await.unwrap().app_id;
+            let reporter = Reporter { secret_id: "AKIDagent", offline_after: 30 };
+            store.report_node(a, &reporter, &HostFacts { host_id: "N1".into(), ..Default::default() }, &[]).await.unwrap();
+            let new =
+                NewImageScanTask { scan_vul: true, images: vec![("sha256:i1".into(), 1), ("sha256:i2".into(), 1)], ..Default::default() };
+            let CreatedTask::Created(task) = store.create_image_scan_task(a, &new).await.unwrap() else { panic!() };
+            let c1 = store.claim_image_scan("w", 0).await.unwrap().unwrap();
+            assert!(store.hand_image_scan_to_node(&c1, "w", "N1").await.unwrap());
+            assert!(!store.hand_image_scan_to_node(&c1, "w", "N1").await.unwrap(), "the claim is gone");
+            // A row waiting for a node is no server worker's: the next claim is the other image.
+            let c2 = store.claim_image_scan("w", i64::MAX).await.unwrap().unwrap();
+            assert_eq!(c2.image_id, "sha256:i2");
+            assert!(store.hand_image_scan_to_node(&c2, "w", "N1").await.unwrap());
+            assert_eq!(store.claim_image_scan("w", i64::MAX).await.unwrap(), None);
+            let jobs = store.poll_node_image_scans(a, "N1").await.unwrap();
+            assert_eq!(jobs.iter().map(|j| j.image_id.as_str()).collect::<Vec<_>>(), ["sha256:i1", "sha256:i2"]);
+            assert!(jobs[0].scan_vul && !jobs[0].scan_virus && jobs[0].task_id == task);
+            assert!(store.poll_node_image_scans(a, "N2").await.unwrap().is_empty());
+            assert!(store.poll_node_image_scans(b, "N1").await.unwrap().is_empty(), "another account's node");
+            // Uploads: only the node the row waits for, of the account.
+            assert!(!store.accept_node_image_scan(b, "N1", &task, "sha256:i1", "{}").await.unwrap());
+            assert!(!store.accept_node_image_scan(a, "N2", &task, "sha256:i1", "{}").await.unwrap());
+            assert!(store.accept_node_image_scan(a, "N1", &task, "sha256:i1", "{\"x\":1}").await.unwrap());
+            assert!(!store.accept_node_image_scan(a, "N1", &task, "sha256:i1", "{}").await.unwrap(), "taken once");
+            let c1 = store.claim_image_scan("w2", 0).await.unwrap().unwrap();
+            assert_eq!((c1.image_id.as_str(), c1.attempts), ("sha256:i1", 1));
+            assert_eq!(store.node_image_scan(&c1).await.unwrap(), Some(("N1".into(), "{\"x\":1}".into())));
+            store.finish_image_scan(&c1, "w2", None, None).await.unwrap();
+            store.forget_node_image_scan(&c1).await.unwrap();
+            assert_eq!(store.node_image_scan(&c1).await.unwrap(), None);
+            // The other waits for its agent: within the lease nothing lapses, after it the image
+            // fails with the reason and the task ends.
+            let now = now_unix();
+            assert_eq!(store.fail_lapsed_node_image_scans(now, DEFAULT_NODE_LEASE).await.unwrap(), 0);
+            assert_eq!(store.image_scan_task(a, Some(&task)).await.unwrap().unwrap().status, "SCANNING");
+            assert_eq!(store.fail_lapsed_node_image_scans(now + 31, DEFAULT_NODE_LEASE).await.unwrap(), 1);
+            let t = store.image_scan_task(a, Some(&task)).await.unwrap().unwrap();
+            assert_eq!((t.status.as_str(), t.sub_status.as_str()), ("END", "Success"));
+            let r = store.image_scan_result(a, "sha256:i2").await.unwrap().unwrap();
+            assert!(r.summary.contains("node N1") && r.summary.contains("not scanned"), "{}", r.summary);
         }
     }
 }

@@ -377,6 +377,24 @@ pub(crate) fn now_micros() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
 }
 
+/// Ends the task (`Success` when some image is done, else `Error`) once none of its rows is
+/// still to scan: pending, running, or waiting for a node agent (`node`). True when it ended now.
+pub(crate) async fn end_task_if_drained(tx: &mut sqlx::Transaction<'static, sqlx::Any>, task_id: &str, now: i64) -> Result<bool, Error> {
+    let ended = sqlx::query(
+        "UPDATE image_scan_tasks SET status = 'END', \
+         sub_status = CASE WHEN EXISTS (SELECT 1 FROM image_scan_queue WHERE task_id = $1 AND state = 'done') \
+                      THEN 'Success' ELSE 'Error' END, finished_at = $2 \
+         WHERE task_id = $1 AND status <> 'END' AND NOT EXISTS \
+         (SELECT 1 FROM image_scan_queue WHERE task_id = $1 AND state IN ('pending', 'running', 'node'))",
+    )
+    .bind(task_id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(ended == 1)
+}
+
 impl Store {
     /// Every account id (the inventory of the server's Docker Engine is shared by all).
     pub async fn account_ids(&self) -> Result<Vec<AccountId>, Error> {
@@ -580,7 +598,7 @@ impl Store {
     pub async fn image_scan_active_images(&self, account: AccountId) -> Result<Vec<(String, String)>, Error> {
         let rows = sqlx::query(
             "SELECT q.image_id, q.state FROM image_scan_queue q JOIN image_scan_tasks t ON t.task_id = q.task_id \
-             WHERE q.account_id = $1 AND t.status <> 'END' AND q.state IN ('pending', 'running')",
+             WHERE q.account_id = $1 AND t.status <> 'END' AND q.state IN ('pending', 'running', 'node')",
         )
         .bind(account)
         .fetch_all(&self.pool)
@@ -607,7 +625,7 @@ impl Store {
         .rows_affected();
         sqlx::query(
             "UPDATE image_scan_queue SET state = 'cancelled', finished_at = $1 \
-             WHERE account_id = $2 AND task_id = $3 AND state IN ('pending', 'running')",
+             WHERE account_id = $2 AND task_id = $3 AND state IN ('pending', 'running', 'node')",
         )
         .bind(now)
         .bind(account)
@@ -627,7 +645,7 @@ impl Store {
         for id in image_ids {
             n += sqlx::query(
                 "UPDATE image_scan_queue SET state = 'cancelled', finished_at = $1 \
-                 WHERE account_id = $2 AND task_id = $3 AND image_id = $4 AND state IN ('pending', 'running')",
+                 WHERE account_id = $2 AND task_id = $3 AND image_id = $4 AND state IN ('pending', 'running', 'node')",
             )
             .bind(now)
             .bind(account)
@@ -640,7 +658,7 @@ impl Store {
         sqlx::query(
             "UPDATE image_scan_tasks SET status = 'END', sub_status = 'Cancel', finished_at = $1 \
              WHERE account_id = $2 AND task_id = $3 AND status <> 'END' AND NOT EXISTS \
-             (SELECT 1 FROM image_scan_queue WHERE task_id = $3 AND state IN ('pending', 'running'))",
+             (SELECT 1 FROM image_scan_queue WHERE task_id = $3 AND state IN ('pending', 'running', 'node'))",
         )
         .bind(now)
         .bind(account)
@@ -727,20 +745,9 @@ impl Store {
         if let Some(o) = outcome {
             write_outcome(&mut tx, claim.account, &claim.image_id, &claim.task_id, now, o).await?;
         }
-        let ended = sqlx::query(
-            "UPDATE image_scan_tasks SET status = 'END', \
-             sub_status = CASE WHEN EXISTS (SELECT 1 FROM image_scan_queue WHERE task_id = $1 AND state = 'done') \
-                          THEN 'Success' ELSE 'Error' END, finished_at = $2 \
-             WHERE task_id = $1 AND status <> 'END' AND NOT EXISTS \
-             (SELECT 1 FROM image_scan_queue WHERE task_id = $1 AND state IN ('pending', 'running'))",
-        )
-        .bind(&claim.task_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let ended = end_task_if_drained(&mut tx, &claim.task_id, now).await?;
         tx.commit().await?;
-        Ok(Some(ended == 1))
+        Ok(Some(ended))
     }
 
     /// Replaces one kind of an image's findings and its summary outside a task (the re-match

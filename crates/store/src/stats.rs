@@ -34,7 +34,7 @@ impl Store {
             (
                 "image_scan",
                 "SELECT COUNT(*), MIN(t.created_at) FROM image_scan_queue q JOIN image_scan_tasks t ON t.task_id = q.task_id \
-                 WHERE q.state IN ('pending', 'running')",
+                 WHERE q.state IN ('pending', 'running', 'node')",
             ),
             ("compliance", "SELECT COUNT(*), MIN(created_at) FROM compliance_tasks WHERE state IN ('pending', 'running')"),
             ("harbor", "SELECT COUNT(*), MIN(created_at) FROM harbor_scans WHERE state IN ('pending', 'running')"),
