@@ -1,10 +1,10 @@
 //! Assets: what is checked, with the facts collected for it.
 
+use checks::AssetType;
 use serde::Serialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::catalog::AssetType;
 use crate::error::CollectError;
 
 /// One checked thing: a container, an image, the Docker host, a Kubernetes node, a containerd daemon or a

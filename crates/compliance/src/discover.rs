@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
+use checks::AssetType;
 use serde_json::Value;
 
 use crate::asset::Asset;
-use crate::catalog::AssetType;
 use crate::error::CollectError;
 use crate::facts::docker::{self, HostSummary, ProcTable};
 use crate::facts::host::{CheckConfig, host_facts};

@@ -1,11 +1,11 @@
 //! The Rego engine: every policy compiled once into one `regorus::Engine`; each evaluation works on a clone
 //! (cheap: the compiled modules are shared), with the asset's facts as input.
 
+use checks::{AssetType, Catalog, CatalogItem};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
 use crate::asset::Asset;
-use crate::catalog::{AssetType, Catalog, CatalogItem};
 use crate::error::ComplianceError;
 use crate::result::{CheckResult, CheckStatus, Evaluation, ItemResult, NotApplicable};
 
@@ -85,7 +85,7 @@ impl Engine {
             }
         };
         engine.set_input(input);
-        let pkg = asset.asset_type.rego_package();
+        let pkg = rego_package(asset.asset_type);
         // Fast path: one query over the whole package evaluates every rule once, sharing helper values
         // between items. If it errors (one broken item), fall back to per-item evaluation so only the
         // broken item ends CHECK_FAILED.
@@ -148,14 +148,19 @@ fn failed(item_id: u64, reason: String, now: OffsetDateTime) -> ItemResult {
     ItemResult { item_id, status: CheckStatus::Failed, result: None, reason, evidence: serde_json::Value::Null, checked_at: now }
 }
 
+/// The Rego package holding this asset type's rules (`data.shipshape.<pkg>.c<id>`), in `policy/<pkg>.rego`.
+fn rego_package(t: AssetType) -> &'static str {
+    match t {
+        AssetType::Container => "container",
+        AssetType::Image => "image",
+        AssetType::Host => "host",
+        AssetType::K8s => "k8s",
+        AssetType::Containerd => "containerd",
+        AssetType::ContainerdContainer => "containerd_container",
+    }
+}
+
 fn policy_file(t: AssetType) -> (&'static str, &'static str) {
-    let name = match t {
-        AssetType::Host => "host.rego",
-        AssetType::Container => "container.rego",
-        AssetType::Image => "image.rego",
-        AssetType::K8s => "k8s.rego",
-        AssetType::Containerd => "containerd.rego",
-        AssetType::ContainerdContainer => "containerd_container.rego",
-    };
+    let name = format!("{}.rego", rego_package(t));
     POLICIES.iter().copied().find(|(f, _)| *f == name).unwrap_or(("?", ""))
 }

@@ -4,12 +4,8 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum ComplianceError {
-    #[error("catalog: {0}")]
-    Catalog(String),
     #[error("policy {file}: {message}")]
     Policy { file: &'static str, message: String },
-    #[error("unknown asset type {0:?}")]
-    UnknownAssetType(String),
 }
 
 /// Why the facts of one asset (or one part of them) could not be collected. Any of these makes the

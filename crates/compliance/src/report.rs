@@ -1,10 +1,10 @@
 //! Check reports for the CLI (`shipshape compliance check`): run discovery and the catalog, render a table
 //! or JSON.
 
+use checks::{AssetType, Catalog};
 use serde_json::{Value, json};
 
 use crate::asset::Asset;
-use crate::catalog::{AssetType, Catalog};
 use crate::discover::{Sources, discover};
 use crate::engine::Engine;
 use crate::error::CollectError;

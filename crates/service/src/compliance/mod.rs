@@ -18,7 +18,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use api::Caller;
-use compliance::{AssetType, Catalog, CatalogItem};
+use checks::{AssetType, Catalog, CatalogItem};
 use model::AccountId;
 use serde::{Deserialize, Serialize};
 use store::compliance::{ComplianceAsset, ComplianceResult, PeriodTask, Target, WhitelistEntry};

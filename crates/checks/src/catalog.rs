@@ -1,82 +1,14 @@
 //! The built-in check catalog: item metadata from `catalog.toml` (copied from the shared spec, ids are the
-//! public CustomerPolicyItemIds). The check logic lives in the Rego files under `policy/`.
+//! public CustomerPolicyItemIds). The check logic lives in `compliance`'s Rego files.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::ComplianceError;
+use crate::asset_type::AssetType;
+use crate::error::CatalogError;
 
 const BUILTIN_TOML: &str = include_str!("../catalog.toml");
-
-/// The six TCSS compliance asset types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum AssetType {
-    #[serde(rename = "ASSET_CONTAINER")]
-    Container,
-    #[serde(rename = "ASSET_IMAGE")]
-    Image,
-    #[serde(rename = "ASSET_HOST")]
-    Host,
-    #[serde(rename = "ASSET_K8S")]
-    K8s,
-    #[serde(rename = "ASSET_CONTAINERD")]
-    Containerd,
-    #[serde(rename = "ASSET_CONTAINERD_CONTAINER")]
-    ContainerdContainer,
-}
-
-impl AssetType {
-    pub const ALL: [AssetType; 6] =
-        [AssetType::Container, AssetType::Image, AssetType::Host, AssetType::K8s, AssetType::Containerd, AssetType::ContainerdContainer];
-
-    /// The TCSS name, e.g. `ASSET_CONTAINER`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AssetType::Container => "ASSET_CONTAINER",
-            AssetType::Image => "ASSET_IMAGE",
-            AssetType::Host => "ASSET_HOST",
-            AssetType::K8s => "ASSET_K8S",
-            AssetType::Containerd => "ASSET_CONTAINERD",
-            AssetType::ContainerdContainer => "ASSET_CONTAINERD_CONTAINER",
-        }
-    }
-
-    /// The TCSS benchmark standard (id, name) the items of this asset type belong to.
-    pub fn benchmark_standard(self) -> (u64, &'static str) {
-        match self {
-            AssetType::Container | AssetType::Image | AssetType::Host => (1, "CIS Docker Benchmark"),
-            AssetType::K8s => (2, "CIS Kubernetes Benchmark"),
-            AssetType::Containerd | AssetType::ContainerdContainer => (3, "Containerd baseline (CIS Docker-style)"),
-        }
-    }
-
-    /// The Rego package holding this asset type's rules (`data.shipshape.<pkg>.c<id>`).
-    pub(crate) fn rego_package(self) -> &'static str {
-        match self {
-            AssetType::Container => "container",
-            AssetType::Image => "image",
-            AssetType::Host => "host",
-            AssetType::K8s => "k8s",
-            AssetType::Containerd => "containerd",
-            AssetType::ContainerdContainer => "containerd_container",
-        }
-    }
-}
-
-impl fmt::Display for AssetType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for AssetType {
-    type Err = ComplianceError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        AssetType::ALL.into_iter().find(|t| t.as_str() == s).ok_or_else(|| ComplianceError::UnknownAssetType(s.to_string()))
-    }
-}
 
 /// One check item ("policy item" in TCSS).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -116,16 +48,16 @@ impl Catalog {
     }
 
     /// Parses a catalog of the same shape (operators may ship their own subset).
-    pub fn from_toml(text: &str) -> Result<Catalog, ComplianceError> {
-        let file: CatalogFile = toml::from_str(text).map_err(|e| ComplianceError::Catalog(e.to_string()))?;
+    pub fn from_toml(text: &str) -> Result<Catalog, CatalogError> {
+        let file: CatalogFile = toml::from_str(text).map_err(|e| CatalogError::Invalid(e.to_string()))?;
         if file.schema_version != 1 {
-            return Err(ComplianceError::Catalog(format!("unsupported schema_version {}", file.schema_version)));
+            return Err(CatalogError::Invalid(format!("unsupported schema_version {}", file.schema_version)));
         }
         let mut items = BTreeMap::new();
         for item in file.item {
             let id = item.id;
             if items.insert(id, item).is_some() {
-                return Err(ComplianceError::Catalog(format!("duplicate item id {id}")));
+                return Err(CatalogError::Invalid(format!("duplicate item id {id}")));
             }
         }
         Ok(Catalog { items })
