@@ -165,13 +165,13 @@ impl api::SeenSignatures for StoreSignatures {
     }
 }
 
-/// [`api::SharedRateCounter`] over the store: the per-(account, action) limit counted for every
-/// API replica on the database (`store::coordination`).
+/// [`api::SharedRateCounter`] over the store: the per-(account, action) budget every API replica on
+/// the database leases its tokens from (`store::coordination`).
 pub struct StoreRateCounter(pub store::Store);
 
 impl api::SharedRateCounter for StoreRateCounter {
-    fn hit<'a>(&'a self, account: model::AccountId, action: &'static str, window: i64) -> BoxFuture<'a, Result<u64, LookupError>> {
-        Box::pin(async move { self.0.count_rate_hit(account, action, window).await.map_err(error::lookup_error) })
+    fn take<'a>(&'a self, account: model::AccountId, action: &'static str, window: i64, n: u32) -> BoxFuture<'a, Result<u64, LookupError>> {
+        Box::pin(async move { self.0.take_rate_tokens(account, action, window, n).await.map_err(error::lookup_error) })
     }
 }
 
@@ -193,5 +193,23 @@ mod tests {
         }
         assert_eq!(list.iter().filter(|a| !a.is_unsupported()).count(), implemented(&svc).len() + 1);
         assert!(api::ActionTable::new(list).is_ok(), "no duplicates");
+    }
+
+    /// The shared rate limit's bounds (`api::rate_limit`) with the budget leased from a real database.
+    #[tokio::test]
+    async fn rate_budget_bounds_hold_over_the_store() {
+        use api::rate_limit::exactness;
+        let dir = tempfile::tempdir().unwrap();
+        for (store, account) in store::testing::stores_with_account(dir.path()).await {
+            let backend = store.backend();
+            let counter: std::sync::Arc<dyn api::SharedRateCounter> = std::sync::Arc::new(StoreRateCounter(store));
+            for (replicas, per_replica, windows) in [(1, 30, 10..12), (2, 15, 20..23), (3, 10, 30..32)] {
+                let seconds = exactness::round_robin(counter.clone(), replicas, 20, per_replica, windows, account).await;
+                assert!(
+                    seconds.iter().all(|(a, r)| exactness::within_bounds(*a, *r, replicas, 20) && *r),
+                    "{backend:?} R={replicas}: {seconds:?}"
+                );
+            }
+        }
     }
 }

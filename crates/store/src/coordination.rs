@@ -3,8 +3,8 @@
 //!
 //! - [`Store::claim_job_slot`]: exactly one process runs a periodic job per slot (the image scan
 //!   scheduler, the compliance periodic tasks, the inventory refresh period).
-//! - [`Store::count_rate_hit`]: the per-(account, action) request counter of the current
-//!   one-second window, shared by every API replica on PostgreSQL.
+//! - [`Store::take_rate_tokens`]: the per-(account, action) counter of the current one-second
+//!   window from which every API replica on PostgreSQL takes its rate budget (`api::rate_limit`).
 //! - [`Store::ping`]: the cheap query behind `/readyz`.
 
 use model::AccountId;
@@ -35,14 +35,17 @@ impl Store {
         Ok(claimed)
     }
 
-    /// Counts one request of (`account`, `action`) in the one-second window starting at `window`
-    /// (unix seconds) and returns the window's count including it. A request stamped with an
-    /// older window than the stored one (a replica whose clock lags) counts in the stored window.
-    pub async fn count_rate_hit(&self, account: AccountId, action: &str, window: i64) -> Result<u64, Error> {
+    /// Takes `n` tokens of (`account`, `action`)'s budget for the one-second window starting at
+    /// `window` (unix seconds) and returns the window's count including them; the caller was
+    /// granted `min(n, limit - (count - n))` of them. One atomic upsert, so leases from any number
+    /// of replicas add up exactly. A lease stamped with an older window than the stored one (a
+    /// replica whose clock lags) counts in the stored window.
+    pub async fn take_rate_tokens(&self, account: AccountId, action: &str, window: i64, n: u32) -> Result<u64, Error> {
         let row = sqlx::query(
-            "INSERT INTO api_rate_windows (account_id, action, window_start, hits) VALUES ($1, $2, $3, 1) \
+            "INSERT INTO api_rate_windows (account_id, action, window_start, hits) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (account_id, action) DO UPDATE SET \
-               hits = CASE WHEN excluded.window_start > api_rate_windows.window_start THEN 1 ELSE api_rate_windows.hits + 1 END, \
+               hits = CASE WHEN excluded.window_start > api_rate_windows.window_start THEN excluded.hits \
+                      ELSE api_rate_windows.hits + excluded.hits END, \
                window_start = CASE WHEN excluded.window_start > api_rate_windows.window_start \
                               THEN excluded.window_start ELSE api_rate_windows.window_start END \
              RETURNING hits",
@@ -50,6 +53,7 @@ impl Store {
         .bind(account)
         .bind(action)
         .bind(window)
+        .bind(i64::from(n))
         .fetch_one(&self.pool)
         .await?;
         Ok(row.try_get::<i64, _>(0)?.max(0) as u64)
@@ -93,25 +97,28 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn rate_window_counts_and_rolls_over() {
+    async fn rate_tokens_add_up_and_roll_over() {
         let dir = tempfile::tempdir().unwrap();
         for (store, a) in stores_with_account(dir.path()).await {
-            let hits: Vec<_> = (0..10)
+            let backend = store.backend();
+            // Ten racing leases of 3 tokens: each sees its own running total.
+            let leases: Vec<_> = (0..10)
                 .map(|_| {
                     let s = store.clone();
-                    tokio::spawn(async move { s.count_rate_hit(a, "DescribeX", 1000).await.unwrap() })
+                    tokio::spawn(async move { s.take_rate_tokens(a, "DescribeX", 1000, 3).await.unwrap() })
                 })
                 .collect();
             let mut seen = Vec::new();
-            for h in hits {
-                seen.push(h.await.unwrap());
+            for l in leases {
+                seen.push(l.await.unwrap());
             }
             seen.sort_unstable();
-            assert_eq!(seen, (1..=10).collect::<Vec<u64>>(), "{:?}: every hit gets its own count", store.backend());
-            assert_eq!(store.count_rate_hit(a, "DescribeY", 1000).await.unwrap(), 1);
-            // A late replica's older window counts in the current one; a new second starts at 1.
-            assert_eq!(store.count_rate_hit(a, "DescribeX", 999).await.unwrap(), 11);
-            assert_eq!(store.count_rate_hit(a, "DescribeX", 1001).await.unwrap(), 1);
+            assert_eq!(seen, (1..=10).map(|i| 3 * i).collect::<Vec<u64>>(), "{backend:?}: every lease gets its own count");
+            assert_eq!(store.take_rate_tokens(a, "DescribeY", 1000, 1).await.unwrap(), 1);
+            // A late replica's older window counts in the current one; a new second starts afresh.
+            assert_eq!(store.take_rate_tokens(a, "DescribeX", 999, 2).await.unwrap(), 32);
+            assert_eq!(store.take_rate_tokens(a, "DescribeX", 1001, 5).await.unwrap(), 5);
+            assert_eq!(store.take_rate_tokens(a, "DescribeX", 1001, 1).await.unwrap(), 6);
         }
     }
 }
