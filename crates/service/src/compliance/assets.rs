@@ -50,9 +50,15 @@ pub struct AssetListResponse {
     pub asset_info_list: Vec<ComplianceAssetInfo>,
 }
 
-pub(super) fn asset_info(view: &View, a: &ComplianceAsset) -> ComplianceAssetInfo {
+/// One asset as the asset lists show it, with its tally.
+pub(super) struct AssetRow {
+    info: ComplianceAssetInfo,
+    tally: Tally,
+}
+
+fn asset_row(view: &View, a: &ComplianceAsset) -> AssetRow {
     let t = view.tally(a);
-    ComplianceAssetInfo {
+    let info = ComplianceAssetInfo {
         customer_asset_id: a.asset_id,
         asset_type: a.asset_type.clone(),
         asset_name: a.name.clone(),
@@ -69,53 +75,37 @@ pub(super) fn asset_info(view: &View, a: &ComplianceAsset) -> ComplianceAssetInf
         cluster_id: String::new(),
         cluster_name: String::new(),
         asset_unique_id: a.key.clone(),
-    }
+    };
+    AssetRow { info, tally: t }
 }
 
-pub(super) fn asset_filter(view: &View, a: &ComplianceAsset, f: &ComplianceFilters) -> Result<bool, ServiceError> {
-    Ok(match f.name.as_str() {
-        "AssetName" => text_match(f, &a.name),
-        "ImageTag" => text_match(f, &info(a, "ImageTag")),
-        "NodeName" => text_match(f, &info(a, "NodeName")),
-        "CheckStatus" => text_match(f, view.tally(a).status()),
-        "CheckResult" => text_match(f, view.tally(a).result()),
-        "CustomerAssetId" => f.values.iter().any(|v| v == &a.asset_id.to_string()),
-        "AssetUniqueID" => text_match(f, &a.key),
-        other => {
-            return Err(invalid(
-                "Filters",
-                format!(
-                    "unknown filter name {other:?} (AssetName, ImageTag, NodeName, CheckStatus, CheckResult, CustomerAssetId, AssetUniqueID)"
-                ),
-            ));
-        }
-    })
+/// The present assets of `types`.
+fn asset_rows(view: &View, types: &[AssetType]) -> Vec<AssetRow> {
+    view.assets.iter().filter(|a| a.present && types.iter().any(|t| t.as_str() == a.asset_type)).map(|a| asset_row(view, a)).collect()
 }
 
-pub(super) fn filtered_assets<'a>(
-    view: &'a View,
-    types: &[AssetType],
-    filters: &[ComplianceFilters],
-) -> Result<Vec<&'a ComplianceAsset>, ServiceError> {
-    check_filters(filters)?;
-    let mut out = Vec::new();
-    for a in view.assets.iter().filter(|a| a.present && types.iter().any(|t| t.as_str() == a.asset_type)) {
-        if all_match(filters, |f| asset_filter(view, a, f))? {
-            out.push(a);
-        }
-    }
-    Ok(out)
-}
+/// The filters of DescribeComplianceAssetList and DescribeComplianceScanFailedAssetList.
+const ASSET_LIST: ListSpec<AssetRow> = ListSpec {
+    filters: &[
+        ("AssetName", Filter::Text(&[|r| &r.info.asset_name])),
+        ("ImageTag", Filter::Text(&[|r| &r.info.image_tag])),
+        ("NodeName", Filter::Text(&[|r| &r.info.node_name])),
+        ("CheckStatus", Filter::Text(&[|r| &r.info.check_status])),
+        ("CheckResult", Filter::Text(&[|r| &r.info.check_result])),
+        ("CustomerAssetId", Filter::Equals(|r| r.info.customer_asset_id.to_string())),
+        ("AssetUniqueID", Filter::Text(&[|r| &r.info.asset_unique_id])),
+    ],
+    sorts: ListSpec::STORED_ORDER,
+    tie_break: None,
+};
 
 /// `DescribeComplianceAssetList`.
 pub async fn describe_asset_list(svc: &Service, caller: Caller, req: AssetListRequest) -> Result<AssetListResponse, ServiceError> {
     let types = parse_types("AssetTypeSet", &req.asset_type_set)?;
-    let paging = page(req.limit, req.offset)?;
+    let query = ASSET_LIST.query(req.limit, req.offset, req.filters.as_deref(), None, None)?;
     let view = View::load(svc, caller.account).await?;
-    let list = filtered_assets(&view, &types, req.filters.as_deref().unwrap_or_default())?;
-    let total = list.len() as u64;
-    let asset_info_list = paged(list, paging).into_iter().map(|a| asset_info(&view, a)).collect();
-    Ok(AssetListResponse { total_count: total, asset_info_list })
+    let page = query.run(asset_rows(&view, &types));
+    Ok(AssetListResponse { total_count: page.total, asset_info_list: page.rows.into_iter().map(|r| r.info).collect() })
 }
 
 #[derive(Debug, Serialize)]
@@ -144,27 +134,23 @@ pub async fn describe_failed_asset_list(
     req: AssetListRequest,
 ) -> Result<FailedAssetListResponse, ServiceError> {
     let types = parse_types("AssetTypeSet", &req.asset_type_set)?;
-    let paging = page(req.limit, req.offset)?;
+    let query = ASSET_LIST.query(req.limit, req.offset, req.filters.as_deref(), None, None)?;
     let view = View::load(svc, caller.account).await?;
-    let list: Vec<(&ComplianceAsset, Tally)> = filtered_assets(&view, &types, req.filters.as_deref().unwrap_or_default())?
+    let page = query.run(asset_rows(&view, &types).into_iter().filter(|r| r.tally.check_failed > 0).collect());
+    let scan_failed_asset_list = page
+        .rows
         .into_iter()
-        .map(|a| (a, view.tally(a)))
-        .filter(|(_, t)| t.check_failed > 0)
-        .collect();
-    let total = list.len() as u64;
-    let scan_failed_asset_list = paged(list, paging)
-        .into_iter()
-        .map(|(a, t)| ComplianceScanFailedAsset {
-            customer_asset_id: a.asset_id,
-            asset_type: a.asset_type.clone(),
-            check_status: t.status().into(),
-            asset_name: a.name.clone(),
-            failure_reason: t.failure.clone(),
+        .map(|AssetRow { info, tally }| ComplianceScanFailedAsset {
+            customer_asset_id: info.customer_asset_id,
+            asset_type: info.asset_type,
+            check_status: info.check_status,
+            asset_name: info.asset_name,
+            failure_reason: tally.failure,
             suggestion: "Make the asset reachable (daemon socket, files), then re-check it with ScanComplianceScanFailedAssets.".into(),
-            check_time: time_or_empty(t.checked_at),
+            check_time: info.last_check_time,
         })
         .collect();
-    Ok(FailedAssetListResponse { total_count: total, scan_failed_asset_list })
+    Ok(FailedAssetListResponse { total_count: page.total, scan_failed_asset_list })
 }
 
 #[derive(Debug, Deserialize)]
@@ -219,42 +205,39 @@ pub(super) fn item_state(view: &View, a: &ComplianceAsset, it: &CatalogItem) -> 
     }
 }
 
+/// An item of one asset and the account, which the `AppId` filter names.
+struct AssetItemRow {
+    app_id: String,
+    item: ComplianceAssetPolicyItem,
+}
+
+const ASSET_ITEM_LIST: ListSpec<AssetItemRow> = ListSpec {
+    filters: &[
+        ("RiskLevel", Filter::Text(&[|r| &r.item.risk_level])),
+        ("AppId", Filter::Equals(|r| r.app_id.clone())),
+        ("Name", Filter::Text(&[|r| &r.item.name])),
+        ("CheckResult", Filter::Text(&[|r| &r.item.check_result])),
+    ],
+    sorts: ListSpec::STORED_ORDER,
+    tie_break: None,
+};
+
 /// `DescribeComplianceAssetPolicyItemList`: the items of one asset with their latest results.
 pub async fn describe_asset_policy_items(
     svc: &Service,
     caller: Caller,
     req: AssetPolicyItemListRequest,
 ) -> Result<AssetPolicyItemListResponse, ServiceError> {
-    let paging = page(req.limit, req.offset)?;
-    let filters = req.filters.unwrap_or_default();
-    check_filters(&filters)?;
+    let query = ASSET_ITEM_LIST.query(req.limit, req.offset, req.filters.as_deref(), None, None)?;
     let view = View::load(svc, caller.account).await?;
     let a = one_asset(&view, req.customer_asset_id, &req.asset_type)?;
     let ty = parse_type("AssetType", &a.asset_type)?;
-    let mut list = Vec::new();
-    for it in catalog().items_for(ty) {
-        let keep = all_match(&filters, |f| {
-            Ok(match f.name.as_str() {
-                "RiskLevel" => text_match(f, &it.risk),
-                "AppId" => f.values.iter().any(|v| v == &caller.account.to_string()),
-                "Name" => text_match(f, &it.name),
-                "CheckResult" => text_match(f, &item_state(&view, a, it).1),
-                other => {
-                    return Err(invalid("Filters", format!("unknown filter name {other:?} (RiskLevel, AppId, Name, CheckResult)")));
-                }
-            })
-        })?;
-        if keep {
-            list.push(it);
-        }
-    }
-    let total = list.len() as u64;
-    let asset_policy_item_list = paged(list, paging)
-        .into_iter()
+    let rows = catalog()
+        .items_for(ty)
         .map(|it| {
             let (check_status, check_result, verify_info, last_check_time) = item_state(&view, a, it);
             let (sid, sname) = it.asset_type.benchmark_standard();
-            ComplianceAssetPolicyItem {
+            let item = ComplianceAssetPolicyItem {
                 customer_policy_item_id: it.id,
                 base_policy_item_id: it.id,
                 name: it.name.clone(),
@@ -268,10 +251,13 @@ pub async fn describe_asset_policy_items(
                 fix_suggestion: it.fix_suggestion.clone(),
                 last_check_time,
                 verify_info,
-            }
+            };
+            AssetItemRow { app_id: caller.account.to_string(), item }
         })
         .collect();
-    Ok(AssetPolicyItemListResponse { total_count: total, asset_policy_item_list })
+    let page = query.run(rows);
+    let asset_policy_item_list = page.rows.into_iter().map(|r| r.item).collect();
+    Ok(AssetPolicyItemListResponse { total_count: page.total, asset_policy_item_list })
 }
 
 #[derive(Debug, Deserialize)]

@@ -41,6 +41,16 @@ pub struct AffectedAssetListResponse {
     pub total_count: u64,
 }
 
+const AFFECTED_ASSET_LIST: ListSpec<ComplianceAffectedAsset> = ListSpec {
+    filters: &[
+        ("NodeName", Filter::Text(&[|r| &r.node_name])),
+        ("CheckResult", Filter::Text(&[|r| &r.check_result])),
+        ("AssetName", Filter::Text(&[|r| &r.asset_name])),
+    ],
+    sorts: ListSpec::STORED_ORDER,
+    tie_break: None,
+};
+
 /// `DescribeCompliancePolicyItemAffectedAssetList`: the assets the item was checked on.
 pub async fn describe_item_affected_assets(
     svc: &Service,
@@ -48,9 +58,7 @@ pub async fn describe_item_affected_assets(
     req: AffectedAssetListRequest,
 ) -> Result<AffectedAssetListResponse, ServiceError> {
     let it = item("CustomerPolicyItemId", req.customer_policy_item_id.ok_or_else(|| missing("CustomerPolicyItemId"))?)?;
-    let paging = page(req.limit, req.offset)?;
-    let filters = req.filters.unwrap_or_default();
-    check_filters(&filters)?;
+    let query = AFFECTED_ASSET_LIST.query(req.limit, req.offset, req.filters.as_deref(), None, None)?;
     let view = View::load(svc, caller.account).await?;
     let mut list = Vec::new();
     for a in view.assets.iter().filter(|a| a.present && a.asset_type == it.asset_type.as_str()) {
@@ -58,38 +66,26 @@ pub async fn describe_item_affected_assets(
         if status == "CHECK_INIT" || view.results.get(&(a.asset_id, it.id)).is_some_and(|r| r.status == "NOT_APPLICABLE") {
             continue;
         }
-        let keep = all_match(&filters, |f| {
-            Ok(match f.name.as_str() {
-                "NodeName" => text_match(f, &info(a, "NodeName")),
-                "CheckResult" => text_match(f, &result),
-                "AssetName" => text_match(f, &a.name),
-                other => {
-                    return Err(invalid("Filters", format!("unknown filter name {other:?} (NodeName, CheckResult, AssetName)")));
-                }
-            })
-        })?;
-        if keep {
-            list.push(ComplianceAffectedAsset {
-                customer_asset_id: a.asset_id,
-                asset_name: a.name.clone(),
-                asset_type: a.asset_type.clone(),
-                check_status: status,
-                node_name: info(a, "NodeName"),
-                last_check_time: time,
-                check_result: result,
-                host_ip: String::new(),
-                image_tag: info(a, "ImageTag"),
-                verify_info: verify,
-                instance_id: String::new(),
-                image_registry_info: ImageRegistryInfo::default(),
-                cluster_id: String::new(),
-                cluster_name: String::new(),
-                asset_unique_id: a.key.clone(),
-            });
-        }
+        list.push(ComplianceAffectedAsset {
+            customer_asset_id: a.asset_id,
+            asset_name: a.name.clone(),
+            asset_type: a.asset_type.clone(),
+            check_status: status,
+            node_name: info(a, "NodeName"),
+            last_check_time: time,
+            check_result: result,
+            host_ip: String::new(),
+            image_tag: info(a, "ImageTag"),
+            verify_info: verify,
+            instance_id: String::new(),
+            image_registry_info: ImageRegistryInfo::default(),
+            cluster_id: String::new(),
+            cluster_name: String::new(),
+            asset_unique_id: a.key.clone(),
+        });
     }
-    let total = list.len() as u64;
-    Ok(AffectedAssetListResponse { affected_asset_list: paged(list, paging), total_count: total })
+    let page = query.run(list);
+    Ok(AffectedAssetListResponse { affected_asset_list: page.rows, total_count: page.total })
 }
 
 #[derive(Debug, Serialize)]
@@ -223,6 +219,18 @@ pub struct TaskItemSummaryResponse {
     pub policy_item_summary_list: Vec<CompliancePolicyItemSummary>,
 }
 
+const TASK_ITEM_LIST: ListSpec<CompliancePolicyItemSummary> = ListSpec {
+    filters: &[
+        ("Name", Filter::Text(&[|s| &s.name])),
+        ("ItemType", Filter::Text(&[|s| &s.category])),
+        ("RiskLevel", Filter::Text(&[|s| &s.risk_level])),
+        ("IsOpen", Filter::Equals(|s| s.is_enable.to_string())),
+        ("CheckResult", Filter::Text(&[|s| &s.check_result])),
+    ],
+    sorts: ListSpec::STORED_ORDER,
+    tie_break: None,
+};
+
 /// `DescribeComplianceTaskPolicyItemSummaryList`: every item of the type with its latest outcome.
 pub async fn describe_task_item_summaries(
     svc: &Service,
@@ -230,36 +238,12 @@ pub async fn describe_task_item_summaries(
     req: TaskItemSummaryRequest,
 ) -> Result<TaskItemSummaryResponse, ServiceError> {
     let ty = optional_type(&req.asset_type)?.unwrap_or(AssetType::Container);
-    let paging = page(req.limit, req.offset)?;
-    let filters = req.filters.unwrap_or_default();
-    check_filters(&filters)?;
+    let query = TASK_ITEM_LIST.query(req.limit, req.offset, req.filters.as_deref(), None, None)?;
     let view = View::load(svc, caller.account).await?;
     let disabled = disabled_standards(svc, caller.account, ty).await?;
-    let mut list = Vec::new();
-    for it in catalog().items_for(ty) {
-        let s = item_summary(&view, it, &disabled);
-        let keep = all_match(&filters, |f| {
-            Ok(match f.name.as_str() {
-                "Name" => text_match(f, &s.name),
-                "ItemType" => text_match(f, &s.category),
-                "RiskLevel" => text_match(f, &s.risk_level),
-                "IsOpen" => f.values.iter().any(|v| v == &s.is_enable.to_string()),
-                "CheckResult" => text_match(f, &s.check_result),
-                other => {
-                    return Err(invalid(
-                        "Filters",
-                        format!("unknown filter name {other:?} (Name, ItemType, RiskLevel, IsOpen, CheckResult)"),
-                    ));
-                }
-            })
-        })?;
-        if keep {
-            list.push(s);
-        }
-    }
+    let page = query.run(catalog().items_for(ty).map(|it| item_summary(&view, it, &disabled)).collect());
     let task_id = svc.store.latest_compliance_task_for(caller.account, ty.as_str()).await?.map_or(0, |t| t.task_id);
-    let total = list.len() as u64;
-    Ok(TaskItemSummaryResponse { task_id, total_count: total, policy_item_summary_list: paged(list, paging) })
+    Ok(TaskItemSummaryResponse { task_id, total_count: page.total, policy_item_summary_list: page.rows })
 }
 
 #[derive(Debug, Deserialize)]

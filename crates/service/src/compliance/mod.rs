@@ -26,7 +26,7 @@ use store::scan_tasks::format_utc;
 
 use crate::Service;
 use crate::error::ServiceError;
-use crate::list::{AssetFilters as ComplianceFilters, all_match, check_filters, descending, invalid, page, paged, sorted, text_match};
+use crate::list::{AssetFilters as ComplianceFilters, Filter, ListSpec, invalid};
 
 const MAX_IDS: usize = 10_000;
 

@@ -42,6 +42,9 @@ pub struct PeriodTaskListResponse {
     pub period_task_set: Vec<CompliancePeriodTask>,
 }
 
+/// No filters, no sort keys: paging only.
+const PERIOD_TASK_LIST: ListSpec<CompliancePeriodTask> = ListSpec { filters: &[], sorts: ListSpec::STORED_ORDER, tie_break: None };
+
 /// `DescribeCompliancePeriodTaskList`: one periodic task per asset type.
 pub async fn describe_period_tasks(
     svc: &Service,
@@ -52,7 +55,7 @@ pub async fn describe_period_tasks(
         Some(t) => vec![t],
         None => AssetType::ALL.to_vec(),
     };
-    let paging = page(req.limit, req.offset)?;
+    let query = PERIOD_TASK_LIST.query(req.limit, req.offset, None, None, None)?;
     let stored = svc.store.compliance_period_tasks(caller.account).await?;
     let list: Vec<CompliancePeriodTask> = types
         .into_iter()
@@ -80,8 +83,8 @@ pub async fn describe_period_tasks(
             }
         })
         .collect();
-    let total = list.len() as u64;
-    Ok(PeriodTaskListResponse { total_count: total, period_task_set: paged(list, paging) })
+    let page = query.run(list);
+    Ok(PeriodTaskListResponse { total_count: page.total, period_task_set: page.rows })
 }
 
 #[derive(Debug, Deserialize)]

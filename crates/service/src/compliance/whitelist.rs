@@ -188,13 +188,27 @@ pub struct WhitelistListResponse {
     pub total_count: u64,
 }
 
+const WHITELIST_LIST: ListSpec<ComplianceWhitelistItem> = ListSpec {
+    filters: &[
+        ("Name", Filter::Text(&[|w| &w.name])),
+        ("ItemName", Filter::Text(&[|w| &w.name])),
+        ("CustomerPolicyItemId", Filter::Equals(|w| w.customer_policy_item_id.to_string())),
+    ],
+    sorts: &[
+        ("InsertTime", |a, b| a.whitelist_item_id.cmp(&b.whitelist_item_id)),
+        ("", |a, b| a.whitelist_item_id.cmp(&b.whitelist_item_id)),
+        ("LastUpdateTime", |a, b| a.last_update_time.cmp(&b.last_update_time)),
+        ("AffectedAssetCount", |a, b| a.affected_asset_count.cmp(&b.affected_asset_count)),
+        ("CustomerPolicyItemId", |a, b| a.customer_policy_item_id.cmp(&b.customer_policy_item_id)),
+    ],
+    tie_break: None,
+};
+
 /// `DescribeComplianceWhitelistItemList`: one row per entry (an item on one asset, or on all).
 pub async fn whitelist_list(svc: &Service, caller: Caller, req: WhitelistListRequest) -> Result<WhitelistListResponse, ServiceError> {
     let types = parse_types("AssetTypeSet", &req.asset_type_set)?;
-    let paging = page(req.limit, req.offset)?;
-    let desc = descending(req.order.as_deref())?;
-    let filters = req.filters.unwrap_or_default();
-    check_filters(&filters)?;
+    let by = req.by.as_deref().or(Some("InsertTime"));
+    let query = WHITELIST_LIST.query(req.limit, req.offset, req.filters.as_deref(), by, req.order.as_deref())?;
     let view = View::load(svc, caller.account).await?;
     let mut list = Vec::new();
     for w in &view.whitelist {
@@ -220,31 +234,8 @@ pub async fn whitelist_list(svc: &Service, caller: Caller, req: WhitelistListReq
             last_update_time: format_utc(w.updated_at),
             insert_time: format_utc(w.created_at),
         };
-        let keep = all_match(&filters, |f| {
-            Ok(match f.name.as_str() {
-                "Name" | "ItemName" => text_match(f, &row.name),
-                "CustomerPolicyItemId" => f.values.iter().any(|v| v == &row.customer_policy_item_id.to_string()),
-                other => {
-                    return Err(invalid("Filters", format!("unknown filter name {other:?} (Name, CustomerPolicyItemId)")));
-                }
-            })
-        })?;
-        if keep {
-            list.push(row);
-        }
+        list.push(row);
     }
-    let list = match req.by.as_deref().unwrap_or("InsertTime") {
-        "InsertTime" | "" => sorted(list, desc, |a, b| a.whitelist_item_id.cmp(&b.whitelist_item_id)),
-        "LastUpdateTime" => sorted(list, desc, |a, b| a.last_update_time.cmp(&b.last_update_time)),
-        "AffectedAssetCount" => sorted(list, desc, |a, b| a.affected_asset_count.cmp(&b.affected_asset_count)),
-        "CustomerPolicyItemId" => sorted(list, desc, |a, b| a.customer_policy_item_id.cmp(&b.customer_policy_item_id)),
-        other => {
-            return Err(invalid(
-                "By",
-                format!("cannot sort by {other:?} (InsertTime, LastUpdateTime, AffectedAssetCount, CustomerPolicyItemId)"),
-            ));
-        }
-    };
-    let total = list.len() as u64;
-    Ok(WhitelistListResponse { whitelist_item_set: paged(list, paging), total_count: total })
+    let page = query.run(list);
+    Ok(WhitelistListResponse { whitelist_item_set: page.rows, total_count: page.total })
 }

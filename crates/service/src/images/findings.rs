@@ -133,6 +133,7 @@ const VUL_LIST: ListSpec<StoredVuln> = ListSpec {
         ("CVEID", |a, b| a.display_id.cmp(&b.display_id)),
         ("Component", |a, b| a.package.name.cmp(&b.package.name)),
     ],
+    tie_break: None,
 };
 
 pub async fn describe_vul_list(
@@ -140,15 +141,11 @@ pub async fn describe_vul_list(
     caller: Caller,
     req: ImageListRequest,
 ) -> Result<DescribeAssetImageVulListResponse, ServiceError> {
-    let paging = page(req.limit, req.offset)?;
-    let desc = descending(req.order.as_deref())?;
-    let filters = req.filters.unwrap_or_default();
-    check_filters(&filters)?;
+    let query = VUL_LIST.query(req.limit, req.offset, req.filters.as_deref(), req.by.as_deref(), req.order.as_deref())?;
     image_of(svc, caller.account, &req.image_id).await?;
     let list: Vec<StoredVuln> = findings(svc, caller.account, &req.image_id, FindingKind::Vul).await?;
-    let list = VUL_LIST.apply(list, &filters, req.by.as_deref(), desc)?;
-    let total = list.len() as u64;
-    Ok(DescribeAssetImageVulListResponse { list: paged(list, paging).iter().map(images_vul).collect(), total_count: total })
+    let page = query.run(list);
+    Ok(DescribeAssetImageVulListResponse { list: page.rows.iter().map(images_vul).collect(), total_count: page.total })
 }
 
 #[derive(Debug, Serialize)]
@@ -210,6 +207,7 @@ const VIRUS_LIST: ListSpec<StoredVirus> = ListSpec {
         ("Size", |a, b| a.size.cmp(&b.size)),
         ("Path", |a, b| virus_path(a).cmp(&virus_path(b))),
     ],
+    tie_break: None,
 };
 
 pub async fn describe_virus_list(
@@ -217,18 +215,15 @@ pub async fn describe_virus_list(
     caller: Caller,
     req: ImageListRequest,
 ) -> Result<DescribeAssetImageVirusListResponse, ServiceError> {
-    let paging = page(req.limit, req.offset)?;
-    let desc = descending(req.order.as_deref())?;
-    let filters = req.filters.unwrap_or_default();
-    check_filters(&filters)?;
+    let query = VIRUS_LIST.query(req.limit, req.offset, req.filters.as_deref(), req.by.as_deref(), req.order.as_deref())?;
     image_of(svc, caller.account, &req.image_id).await?;
     let row = image_rows(svc, caller.account).await?.into_iter().find(|r| r.asset.image_id == req.image_id);
     let (status, summary) = row.map(|r| (r.status, r.summary)).unwrap_or(("NOT_SCAN", Summary::default()));
     let when = summary.virus.as_ref().map(|k| format_utc(k.scanned_at)).unwrap_or_default();
     let list: Vec<StoredVirus> = findings(svc, caller.account, &req.image_id, FindingKind::Virus).await?;
-    let list = VIRUS_LIST.apply(list, &filters, req.by.as_deref(), desc)?;
-    let total = list.len() as u64;
-    let list = paged(list, paging)
+    let page = query.run(list);
+    let list = page
+        .rows
         .iter()
         .map(|v| {
             let path = virus_path(v);
@@ -248,7 +243,7 @@ pub async fn describe_virus_list(
             }
         })
         .collect();
-    Ok(DescribeAssetImageVirusListResponse { list, total_count: total, virus_scan_status: scan_state(status, &summary.virus) })
+    Ok(DescribeAssetImageVirusListResponse { list, total_count: page.total, virus_scan_status: scan_state(status, &summary.virus) })
 }
 
 #[derive(Debug, Serialize)]
@@ -290,6 +285,7 @@ const RISK_LIST: ListSpec<StoredRisk> = ListSpec {
         ("Type", |a, b| risk_type(a).cmp(&risk_type(b))),
         ("Behavior", |a, b| risk_behavior(a).cmp(&risk_behavior(b))),
     ],
+    tie_break: None,
 };
 
 pub async fn describe_risk_list(
@@ -297,15 +293,12 @@ pub async fn describe_risk_list(
     caller: Caller,
     req: ImageListRequest,
 ) -> Result<DescribeAssetImageRiskListResponse, ServiceError> {
-    let paging = page(req.limit, req.offset)?;
-    let desc = descending(req.order.as_deref())?;
-    let filters = req.filters.unwrap_or_default();
-    check_filters(&filters)?;
+    let query = RISK_LIST.query(req.limit, req.offset, req.filters.as_deref(), req.by.as_deref(), req.order.as_deref())?;
     image_of(svc, caller.account, &req.image_id).await?;
     let list: Vec<StoredRisk> = findings(svc, caller.account, &req.image_id, FindingKind::Risk).await?;
-    let list = RISK_LIST.apply(list, &filters, req.by.as_deref(), desc)?;
-    let total = list.len() as u64;
-    let list = paged(list, paging)
+    let page = query.run(list);
+    let list = page
+        .rows
         .iter()
         .map(|r| ImageRiskInfo {
             behavior: risk_behavior(r),
@@ -326,5 +319,5 @@ pub async fn describe_risk_list(
             },
         })
         .collect();
-    Ok(DescribeAssetImageRiskListResponse { list, total_count: total })
+    Ok(DescribeAssetImageRiskListResponse { list, total_count: page.total })
 }

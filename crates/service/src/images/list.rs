@@ -2,6 +2,7 @@
 //! filters (also used to select images to scan or stop) and the list's sort keys.
 
 use super::*;
+use crate::list::{Filter, ListSpec};
 
 /// One image with what the list and the filters need.
 pub(crate) struct ImageRow {
@@ -50,63 +51,60 @@ pub(crate) async fn image_rows(svc: &Service, account: model::AccountId) -> Resu
         .collect())
 }
 
-/// The image filters of DescribeAssetImageList (also used to select images to scan or stop).
-pub(super) fn image_matches(row: &ImageRow, f: &AssetFilters) -> Result<bool, ServiceError> {
-    Ok(match f.name.as_str() {
-        "ImageName" => row.asset.names.iter().any(|n| text_match(f, n)),
-        "ImageID" => text_match(f, &row.asset.image_id),
-        "ScanStatus" => {
-            let mut any = false;
-            for v in &f.values {
-                let want = match v.to_ascii_lowercase().replace('_', "").as_str() {
-                    "notscan" => "NOT_SCAN",
-                    "scanning" => "SCANNING",
-                    "scanned" => "SCANNED",
-                    "scanerr" => "SCAN_ERR",
-                    _ => {
-                        return Err(invalid("Filters.ScanStatus", format!("{v:?} is not notScan, scanning, scanned or scanErr")));
-                    }
-                };
-                any |= row.status == want;
-            }
-            any
-        }
-        "SecurityRisk" => {
-            let mut any = false;
-            for v in &f.values {
-                any |= match v.as_str() {
-                    "VirusCnt" => row.virus_cnt() > 0,
-                    "RiskCnt" => row.risk_cnt() > 0,
-                    "IsTrustImage" => false,
-                    "CriticalLevelVul" => row.level_cnt(|k| k.critical) > 0,
-                    "HighLevelVul" => row.level_cnt(|k| k.high) > 0,
-                    "MediumLevelVul" => row.level_cnt(|k| k.medium) > 0,
-                    "LowLevelVul" => row.level_cnt(|k| k.low) > 0,
-                    _ => {
-                        return Err(invalid("Filters.SecurityRisk", format!("{v:?} is not a known risk")));
-                    }
-                };
-            }
-            any
-        }
-        other => return Err(invalid("Filters", format!("unknown filter name {other:?}"))),
-    })
-}
-
-pub(super) fn filter_rows(rows: Vec<ImageRow>, filters: &[AssetFilters]) -> Result<Vec<ImageRow>, ServiceError> {
-    check_filters(filters)?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let mut keep = true;
-        for f in filters {
-            keep &= image_matches(&r, f)?;
-        }
-        if keep {
-            out.push(r);
-        }
-    }
-    Ok(out)
-}
+/// DescribeAssetImageList's filters and sort keys (the filters also select images to scan or stop).
+pub(super) const IMAGE_LIST: ListSpec<ImageRow> = ListSpec {
+    filters: &[
+        ("ImageName", Filter::TextList(|r| &r.asset.names)),
+        ("ImageID", Filter::Text(&[|r| &r.asset.image_id])),
+        (
+            "ScanStatus",
+            Filter::OneOf {
+                field: "Filters.ScanStatus",
+                key: |v| v.to_ascii_lowercase().replace('_', ""),
+                tests: &[
+                    ("notScan", |r| r.status == "NOT_SCAN"),
+                    ("scanning", |r| r.status == "SCANNING"),
+                    ("scanned", |r| r.status == "SCANNED"),
+                    ("scanErr", |r| r.status == "SCAN_ERR"),
+                ],
+            },
+        ),
+        (
+            "SecurityRisk",
+            Filter::OneOf {
+                field: "Filters.SecurityRisk",
+                key: str::to_string,
+                tests: &[
+                    ("VirusCnt", |r| r.virus_cnt() > 0),
+                    ("RiskCnt", |r| r.risk_cnt() > 0),
+                    ("IsTrustImage", |_| false),
+                    ("CriticalLevelVul", |r| r.level_cnt(|k| k.critical) > 0),
+                    ("HighLevelVul", |r| r.level_cnt(|k| k.high) > 0),
+                    ("MediumLevelVul", |r| r.level_cnt(|k| k.medium) > 0),
+                    ("LowLevelVul", |r| r.level_cnt(|k| k.low) > 0),
+                ],
+            },
+        ),
+    ],
+    sorts: &[
+        ("", |a, b| a.asset.image_id.cmp(&b.asset.image_id)),
+        ("ImageID", |a, b| a.asset.image_id.cmp(&b.asset.image_id)),
+        ("ImageName", |a, b| a.name().cmp(&b.name())),
+        // One host: every image is on it or not; the id keeps the order stable.
+        ("HostCnt", |a, b| a.asset.image_id.cmp(&b.asset.image_id)),
+        ("ContainerCnt", |a, b| a.asset.container_cnt.cmp(&b.asset.container_cnt)),
+        ("CreateTime", |a, b| a.asset.created.cmp(&b.asset.created)),
+        ("Size", |a, b| a.asset.size.cmp(&b.asset.size)),
+        ("ScanTime", |a, b| a.scanned_at.cmp(&b.scanned_at)),
+        ("ComponentCnt", |a, b| a.summary.component_cnt.cmp(&b.summary.component_cnt)),
+        ("VulCnt", |a, b| a.vul_cnt().cmp(&b.vul_cnt())),
+        ("VirusCnt", |a, b| a.virus_cnt().cmp(&b.virus_cnt())),
+        ("RiskCnt", |a, b| a.risk_cnt().cmp(&b.risk_cnt())),
+        ("SensitiveCount", |a, b| a.risk_cnt().cmp(&b.risk_cnt())),
+    ],
+    // Ties keep image id order, so pages never overlap.
+    tie_break: Some(|a, b| a.asset.image_id.cmp(&b.asset.image_id)),
+};
 
 pub type DescribeAssetImageListRequest = crate::list::ListRequest;
 
@@ -192,27 +190,7 @@ pub async fn describe_image_list(
     caller: Caller,
     req: DescribeAssetImageListRequest,
 ) -> Result<DescribeAssetImageListResponse, ServiceError> {
-    let paging = page(req.limit, req.offset)?;
-    let desc = descending(req.order.as_deref())?;
-    let rows = filter_rows(image_rows(svc, caller.account).await?, req.filters.as_deref().unwrap_or_default())?;
-    let by = req.by.as_deref().unwrap_or("");
-    let key: fn(&ImageRow, &ImageRow) -> Ordering = match by {
-        "" | "ImageID" => |a, b| a.asset.image_id.cmp(&b.asset.image_id),
-        "ImageName" => |a, b| a.name().cmp(&b.name()),
-        "HostCnt" => |a, b| a.asset.image_id.cmp(&b.asset.image_id),
-        "ContainerCnt" => |a, b| a.asset.container_cnt.cmp(&b.asset.container_cnt),
-        "CreateTime" => |a, b| a.asset.created.cmp(&b.asset.created),
-        "Size" => |a, b| a.asset.size.cmp(&b.asset.size),
-        "ScanTime" => |a, b| a.scanned_at.cmp(&b.scanned_at),
-        "ComponentCnt" => |a, b| a.summary.component_cnt.cmp(&b.summary.component_cnt),
-        "VulCnt" => |a, b| a.vul_cnt().cmp(&b.vul_cnt()),
-        "VirusCnt" => |a, b| a.virus_cnt().cmp(&b.virus_cnt()),
-        "RiskCnt" | "SensitiveCount" => |a, b| a.risk_cnt().cmp(&b.risk_cnt()),
-        other => return Err(invalid("By", format!("cannot sort by {other:?}"))),
-    };
-    // Ties keep image id order, so pages never overlap.
-    let rows = sorted(rows, desc, |a, b| key(a, b).then_with(|| a.asset.image_id.cmp(&b.asset.image_id)));
-    let total = rows.len() as u64;
-    let list = paged(rows, paging).iter().map(images_info).collect();
-    Ok(DescribeAssetImageListResponse { list, total_count: total })
+    let query = IMAGE_LIST.query(req.limit, req.offset, req.filters.as_deref(), req.by.as_deref(), req.order.as_deref())?;
+    let page = query.run(image_rows(svc, caller.account).await?);
+    Ok(DescribeAssetImageListResponse { list: page.rows.iter().map(images_info).collect(), total_count: page.total })
 }

@@ -37,7 +37,7 @@ use store::scan_tasks::{CreatedTask, ImageAsset, ImageScanResult, NewImageScanTa
 use crate::Service;
 use crate::error::ServiceError;
 pub use crate::list::AssetFilters;
-use crate::list::{check_filters, descending, invalid, page, paged, sorted, text_match};
+use crate::list::invalid;
 
 const DEFAULT_TIMEOUT_SECS: u64 = 3600;
 const MAX_LIST: usize = 1000;
@@ -103,7 +103,7 @@ pub use tasks::*;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::list::parse_level;
+    use crate::list::{descending, page, paged, parse_level, text_match};
 
     fn asset(id: &str, names: &[&str]) -> ImageAsset {
         ImageAsset { image_id: id.into(), names: names.iter().map(|s| s.to_string()).collect(), ..Default::default() }

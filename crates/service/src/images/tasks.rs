@@ -70,7 +70,7 @@ pub(super) fn select(
         }
         rows.into_iter().filter(|r| images.iter().any(|w| names_image(&r.asset, w))).collect()
     } else if !filters.is_empty() {
-        filter_rows(rows, filters)?
+        IMAGE_LIST.filter(rows, filters)?
     } else if all {
         rows
     } else {
