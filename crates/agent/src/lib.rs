@@ -6,15 +6,24 @@
 //! own machine) and sends it all in one `ReportNodeAssets` request ([`model::node::NodeReport`]),
 //! TC3-signed with its agent key ([`api::tc3::sign`], the canonical request the server verifies).
 //!
-//! Not here: image layers. An image the server can read from a registry is scanned from there (the
-//! inventory merges it by image id); an image only on a node is listed but not scanned (an
-//! agent-side scan is not built).
+//! With a containerd socket its containers join Docker's ([`scan::nodes::add_containerd_containers`],
+//! the server's own collection).
+//!
+//! Image layers are read where they are cheapest: an image the server can read from a registry is
+//! scanned from there (the inventory merges it by image id); an image only on this node is read
+//! here. Every `poll_every` the agent asks the server for work (`PollNodeWork`, which also keeps
+//! the server's lease on those scans); each image asked for is indexed from the node's Docker
+//! Engine by the scan engine the server uses ([`scan::index_source`]: packages, secrets, trojans;
+//! a layer cache in the data directory) and the index uploaded (`ReportNodeImageScan`,
+//! [`model::node::NodeImageScan`]). Vulnerabilities are matched on the server: advisory data never
+//! leaves it (Clair's indexer/matcher split).
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use model::node::{ComplianceAssetReport, ContainerFacts, NodeReport};
+use model::node::{ComplianceAssetReport, ContainerFacts, NodeImageScan, NodeImageScanJob, NodeReport};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -22,6 +31,9 @@ use sha2::{Digest, Sha256};
 const API_VERSION: &str = "2020-11-01";
 /// The report action (a Shipshape extension; `service::agents`).
 pub const REPORT_ACTION: &str = "ReportNodeAssets";
+/// The agent's poll for work, and the upload of an image it scanned (extensions too).
+pub const POLL_ACTION: &str = "PollNodeWork";
+pub const IMAGE_SCAN_ACTION: &str = "ReportNodeImageScan";
 /// File in the data directory that keeps the node id across restarts.
 pub const NODE_ID_FILE: &str = "node-id";
 
@@ -70,7 +82,7 @@ impl Key {
 }
 
 /// What the agent reads and where it reports.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Config {
     /// `http(s)://HOST[:PORT]` of a Shipshape server (or the load balancer in front of replicas).
     pub server: String,
@@ -87,6 +99,13 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// The name this node reports (default: the machine's hostname).
     pub node_name: String,
+    /// containerd's socket: its containers (outside Docker's `moby` namespace) are reported too.
+    pub containerd_socket: Option<PathBuf>,
+    /// How often the server is asked for work (images to scan here).
+    pub poll_every: Duration,
+    /// The engine images asked for are indexed with (the server's analyzers and rules; a layer
+    /// cache on this node).
+    pub scan_engine: Arc<scan::Engine>,
 }
 
 /// The node's id: read from the data directory, else derived from the machine id, the node name
@@ -113,30 +132,130 @@ pub fn node_id(data_dir: &Path, node_root: &Path, node_name: &str, key: &Key) ->
 }
 
 /// Runs until `stop` resolves: one report per interval (a failed one is logged and retried at the
-/// next interval).
+/// next interval), a poll for work every `poll_every`, and the images asked for scanned one at a
+/// time beside both.
 pub async fn run(cfg: Config, stop: impl std::future::Future<Output = ()>) -> Result<(), Error> {
     let node_id = node_id(&cfg.data_dir, &cfg.node_root, &cfg.node_name, &cfg.key)?;
-    let server = Server::new(&cfg.server)?;
+    let server = Arc::new(Server::new(&cfg.server)?);
     let engine = Arc::new(compliance::Engine::new(&compliance::Catalog::builtin()).map_err(|e| Error::Compliance(e.to_string()))?);
+    let scans = Scans::start(Arc::clone(&server), cfg.key.clone(), cfg.docker_host.clone(), node_id.clone(), Arc::clone(&cfg.scan_engine));
     let mut agent = Agent { cfg, node_id, server, engine, previous: Vec::new(), last_compliance: None };
     tracing::info!(node_id = %agent.node_id, node_name = %agent.cfg.node_name, server = %agent.cfg.server, "node agent running");
     tokio::pin!(stop);
+    let mut next_report = tokio::time::Instant::now();
+    let mut reported = false;
     loop {
-        match agent.report_once().await {
-            Ok(answer) => tracing::info!(%answer, "node reported"),
-            Err(e) => tracing::warn!(error = %e, "node report failed; retrying at the next interval"),
+        if tokio::time::Instant::now() >= next_report {
+            match agent.report_once().await {
+                Ok(answer) => {
+                    reported = true;
+                    tracing::info!(%answer, "node reported");
+                }
+                Err(e) => tracing::warn!(error = %e, "node report failed; retrying at the next interval"),
+            }
+            next_report = tokio::time::Instant::now() + agent.cfg.interval;
         }
+        // The server knows the node once it reported.
+        if reported {
+            match agent.poll().await {
+                Ok(jobs) => scans.offer(jobs),
+                Err(e) => tracing::warn!(error = %e, "asking the server for work failed"),
+            }
+        }
+        let wait = agent.cfg.poll_every.min(next_report.saturating_duration_since(tokio::time::Instant::now()));
         tokio::select! {
-            _ = tokio::time::sleep(agent.cfg.interval) => {}
+            _ = tokio::time::sleep(wait) => {}
             _ = &mut stop => return Ok(()),
         }
     }
 }
 
+/// The images being scanned or queued here, and the one task that scans them in turn.
+struct Scans {
+    queued: Arc<std::sync::Mutex<HashSet<(String, String)>>>,
+    tx: tokio::sync::mpsc::UnboundedSender<NodeImageScanJob>,
+}
+
+impl Scans {
+    fn start(server: Arc<Server>, key: Key, docker_host: String, node_id: String, engine: Arc<scan::Engine>) -> Scans {
+        let queued: Arc<std::sync::Mutex<HashSet<(String, String)>>> = Arc::default();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<NodeImageScanJob>();
+        let q = Arc::clone(&queued);
+        tokio::spawn(async move {
+            while let Some(job) = rx.recv().await {
+                let span = tracing::info_span!("node_image_scan", task = %job.task_id, image = %job.image_id);
+                let upload = tracing::Instrument::instrument(scan_image(&engine, &docker_host, &node_id, &job), span.clone()).await;
+                let sent = serde_json::to_vec(&upload).map_err(|e| Error::Answer(e.to_string()));
+                let answer = match sent {
+                    Ok(body) => {
+                        let bytes = body.len();
+                        server.call(IMAGE_SCAN_ACTION, &key, &body).await.map(|_| bytes)
+                    }
+                    Err(e) => Err(e),
+                };
+                let _in = span.enter();
+                match answer {
+                    Ok(bytes) => tracing::info!(upload_bytes = bytes, packages = upload.packages.len(), "image index uploaded"),
+                    // The task may have been stopped meanwhile: the server then refuses it.
+                    Err(e) => tracing::warn!(error = %e, "uploading the image index failed"),
+                }
+                q.lock().unwrap_or_else(|e| e.into_inner()).remove(&(job.task_id, job.image_id));
+            }
+        });
+        Scans { queued, tx }
+    }
+
+    /// Queues the jobs not already queued or running.
+    fn offer(&self, jobs: Vec<NodeImageScanJob>) {
+        let mut queued = self.queued.lock().unwrap_or_else(|e| e.into_inner());
+        for job in jobs {
+            if queued.insert((job.task_id.clone(), job.image_id.clone())) {
+                let _ = self.tx.send(job);
+            }
+        }
+    }
+}
+
+/// Indexes one image from the node's Docker Engine; a failure is reported as the upload's error.
+async fn scan_image(engine: &Arc<scan::Engine>, docker_host: &str, node_id: &str, job: &NodeImageScanJob) -> NodeImageScan {
+    let started = std::time::Instant::now();
+    let scanners = scan::Scanners { packages: false, vuln: job.scan_vul, virus: job.scan_virus, risk: job.scan_risk };
+    let source = image::Source::Docker { name: job.image_id.clone() };
+    let opts = image::OpenOptions { docker_host: Some(docker_host.to_string()), ..Default::default() };
+    let progress = Arc::new(scan::Progress::default());
+    let mut out =
+        NodeImageScan { node_id: node_id.to_string(), task_id: job.task_id.clone(), image_id: job.image_id.clone(), ..Default::default() };
+    match scan::index_source(engine, scanners, &source, &opts, &progress, &scan::Cancel::new()).await {
+        Ok((_, ix)) => {
+            tracing::info!(
+                seconds = started.elapsed().as_secs_f64(),
+                layers = ix.layers,
+                cached = ix.cached_layers,
+                bytes = ix.bytes_walked,
+                "image indexed on the node"
+            );
+            let c = ix.content;
+            out.distribution = c.distribution;
+            out.packages = c.packages;
+            out.risks = c.risks;
+            out.malware = c.malware;
+            out.partial = c.partial;
+            out.layers = ix.layers as u64;
+            out.cached_layers = ix.cached_layers as u64;
+            out.bytes_walked = ix.bytes_walked;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the image could not be read on the node");
+            out.error = e.to_string();
+        }
+    }
+    out
+}
+
 struct Agent {
     cfg: Config,
     node_id: String,
-    server: Server,
+    server: Arc<Server>,
     engine: Arc<compliance::Engine>,
     previous: Vec<ContainerFacts>,
     last_compliance: Option<tokio::time::Instant>,
@@ -146,7 +265,10 @@ impl Agent {
     async fn report_once(&mut self) -> Result<serde_json::Value, Error> {
         let docker = connect(&self.cfg.docker_host)?;
         let n = node::Node { docker: &docker, proc_root: self.cfg.node_root.join("proc") };
-        let (mut host, containers) = n.collect(&self.previous).await.map_err(|e| Error::Docker(e.to_string()))?;
+        let (mut host, mut containers) = n.collect(&self.previous).await.map_err(|e| Error::Docker(e.to_string()))?;
+        if let Some(socket) = &self.cfg.containerd_socket {
+            scan::nodes::add_containerd_containers(&mut containers, socket, &self.cfg.node_root.join("proc")).await;
+        }
         let images = n.images().await.map_err(|e| Error::Docker(e.to_string()))?;
         host.hostname = self.cfg.node_name.clone();
         let due = self.last_compliance.is_none_or(|t| t.elapsed() >= self.cfg.compliance_every);
@@ -166,6 +288,14 @@ impl Agent {
             self.last_compliance = Some(tokio::time::Instant::now());
         }
         Ok(answer)
+    }
+
+    /// The images the server asks this node to scan.
+    async fn poll(&self) -> Result<Vec<NodeImageScanJob>, Error> {
+        let body = serde_json::to_vec(&serde_json::json!({ "NodeId": self.node_id })).map_err(|e| Error::Answer(e.to_string()))?;
+        let answer = self.server.call(POLL_ACTION, &self.cfg.key, &body).await?;
+        let jobs = answer.get("ImageScans").cloned().unwrap_or_default();
+        serde_json::from_value(jobs).map_err(|e| Error::Answer(format!("ImageScans: {e}")))
     }
 
     /// Discovers the node's compliance assets and evaluates every item of each one's type.

@@ -192,3 +192,52 @@ pub struct NodeReport {
     /// `None`: this report carries no compliance results (the previous ones stay).
     pub compliance: Option<Vec<ComplianceAssetReport>>,
 }
+
+/// An image scan the server asks a node agent for (`PollNodeWork`): the image is only on the
+/// agent's node, so its layers are read there.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct NodeImageScanJob {
+    #[serde(rename = "TaskID")]
+    pub task_id: String,
+    #[serde(rename = "ImageID")]
+    pub image_id: String,
+    pub scan_vul: bool,
+    pub scan_virus: bool,
+    pub scan_risk: bool,
+}
+
+/// What an agent uploads for one image it was asked to scan (`ReportNodeImageScan`): the index of
+/// the image read on its node (packages, secrets, trojans). As Clair splits indexer and matcher,
+/// vulnerabilities are matched on the server, so advisory data never leaves it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct NodeImageScan {
+    pub node_id: String,
+    #[serde(rename = "TaskID")]
+    pub task_id: String,
+    #[serde(rename = "ImageID")]
+    pub image_id: String,
+    /// Why the image could not be read on the node; empty when it was (then the rest is its index).
+    #[serde(default)]
+    pub error: String,
+    #[serde(default)]
+    pub distribution: Option<crate::Distribution>,
+    #[serde(default)]
+    pub packages: Vec<crate::Package>,
+    #[serde(default)]
+    pub risks: Vec<crate::RiskFinding>,
+    #[serde(default)]
+    pub malware: Vec<crate::MalwareFinding>,
+    /// Some layer hit a walk limit: findings may be missing.
+    #[serde(default)]
+    pub partial: bool,
+    /// Layers of the image, those answered from the agent's layer cache, and the uncompressed
+    /// bytes walked now.
+    #[serde(default)]
+    pub layers: u64,
+    #[serde(default)]
+    pub cached_layers: u64,
+    #[serde(default)]
+    pub bytes_walked: u64,
+}

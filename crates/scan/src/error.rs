@@ -30,6 +30,8 @@ pub enum Error {
     LayersChanged { expected: Vec<String>, found: Vec<String> },
     #[error("no vulnerability data is loaded: import advisories first (`shipshape db import DIR`)")]
     NoAdvisories,
+    #[error("node {node}: {reason}")]
+    NodeScan { node: String, reason: String },
     #[error("cancelled")]
     Cancelled,
     #[error("internal: {0}")]

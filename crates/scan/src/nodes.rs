@@ -3,8 +3,13 @@
 //! [`node::containerd::containers`]) every inventory period and whenever an account asks
 //! (`CreateRefreshTask`), and records it for every account (the server's Docker Engine is
 //! shared, as its images are).
+//!
+//! And the server's half of the images read by node agents: an image only on an agent's node is
+//! handed to that node ([`hand_to_node`]), its agent's upload becomes the scan's index
+//! ([`uploaded_index`]; the worker matches it as any other), and images whose agent stopped
+//! polling fail once their lease passes (checked here every second).
 
-use crate::{Cancel, inventory};
+use crate::{Cancel, Error, inventory};
 use model::node::ContainerFacts;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -28,6 +33,11 @@ pub async fn run(store: Store, cfg: NodeConfig, stop: Cancel) {
         let stale = time::OffsetDateTime::now_utc().unix_timestamp() - STALE_REFRESH.as_secs() as i64;
         if let Err(e) = store.fail_stale_refresh_tasks(stale).await {
             tracing::warn!(error = %e, "ending stale asset refresh tasks failed");
+        }
+        match store.fail_lapsed_node_image_scans(time::OffsetDateTime::now_utc().unix_timestamp(), store::nodes::DEFAULT_NODE_LEASE).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(images = n, "image scans failed: their node's agent stopped asking for work"),
+            Err(e) => tracing::warn!(error = %e, "ending lapsed node image scans failed"),
         }
         let task = match store.claim_refresh_task().await {
             Ok(t) => t,
@@ -60,18 +70,7 @@ async fn collect_and_store(store: &Store, cfg: &NodeConfig, previous: &mut Vec<C
     let n = node::Node { docker: &docker, proc_root: cfg.proc_root.clone() };
     let (host, mut containers) = n.collect(previous).await.map_err(|e| e.to_string())?;
     if let Some(socket) = &cfg.containerd_socket {
-        // A containerd that does not answer costs its containers, not the Docker Engine's.
-        match containerd_containers(socket, &cfg.proc_root).await {
-            Ok(list) => {
-                for c in list {
-                    // Ids are unique per namespace only: the first one listed is kept.
-                    if !containers.iter().any(|d| d.container_id == c.container_id) {
-                        containers.push(c);
-                    }
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, socket = %socket.display(), "containerd containers not collected"),
-        }
+        add_containerd_containers(&mut containers, socket, &cfg.proc_root).await;
     }
     for account in store.account_ids().await.map_err(|e| e.to_string())? {
         store.sync_node(account, &host, &containers).await.map_err(|e| e.to_string())?;
@@ -81,10 +80,56 @@ async fn collect_and_store(store: &Store, cfg: &NodeConfig, previous: &mut Vec<C
     Ok(())
 }
 
-async fn containerd_containers(
-    socket: &std::path::Path,
-    proc_root: &std::path::Path,
-) -> Result<Vec<ContainerFacts>, node::containerd::Error> {
-    let ch = node::containerd::connect(socket).await?;
-    node::containerd::containers(&ch, proc_root).await
+/// Adds containerd's containers (every namespace but Docker's) to a node's Docker containers: the
+/// server's collection and a node agent's. A containerd that does not answer costs its
+/// containers, not the Docker Engine's (logged).
+pub async fn add_containerd_containers(containers: &mut Vec<ContainerFacts>, socket: &std::path::Path, proc_root: &std::path::Path) {
+    let listed = async {
+        let ch = node::containerd::connect(socket).await?;
+        node::containerd::containers(&ch, proc_root).await
+    };
+    match listed.await {
+        Ok(list) => {
+            for c in list {
+                // Ids are unique per namespace only: the first one listed is kept.
+                if !containers.iter().any(|d| d.container_id == c.container_id) {
+                    containers.push(c);
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, socket = %socket.display(), "containerd containers not collected"),
+    }
+}
+
+/// The node an image is on when a node agent reported it (the first, when several did).
+pub(crate) fn only_node(asset: &store::scan_tasks::ImageAsset) -> Option<&str> {
+    asset.sources.iter().find_map(|s| s.strip_prefix(store::nodes::NODE_SOURCE_PREFIX))
+}
+
+/// Hands a claimed image that only a node holds to that node's agent (it waits there, and the
+/// task with it, until the agent uploads or stops asking for work).
+pub(crate) async fn hand_to_node(store: &Store, claim: &store::scan_tasks::ImageScanClaim, worker: &str, node: &str) -> Result<(), Error> {
+    if store.hand_image_scan_to_node(claim, worker, node).await? {
+        tracing::info!(node, "the image is only on a node: its agent reads it");
+    }
+    Ok(())
+}
+
+/// The index a node's agent uploaded (`model::node::NodeImageScan`), as the scan's own; the
+/// agent's error when it could not read the image.
+pub(crate) fn uploaded_index(node: &str, data: &str) -> Result<crate::Indexed, Error> {
+    let bad = |reason: String| Error::NodeScan { node: node.to_string(), reason };
+    let up: model::node::NodeImageScan = serde_json::from_str(data).map_err(|e| bad(format!("unreadable upload: {e}")))?;
+    if !up.error.is_empty() {
+        return Err(bad(up.error));
+    }
+    let content = layer::ImageContent {
+        packages: up.packages,
+        distribution: up.distribution,
+        risks: up.risks,
+        malware: up.malware,
+        partial: up.partial,
+        ..Default::default()
+    };
+    Ok(crate::Indexed { content, layers: up.layers as usize, cached_layers: up.cached_layers as usize, bytes_walked: up.bytes_walked })
 }

@@ -1,25 +1,35 @@
-//! `ReportNodeAssets`: the one action outside TCSS (a Shipshape extension, not among the actions of
-//! tcss 2020-11-01), called by `shipshape agent` with an agent key and by nothing else
-//! (`api::Action::agent_only`: an agent key can call only this, other keys cannot call it).
-//! It changes state, so a replayed signature is refused like any write.
+//! The node agents' actions, outside TCSS (Shipshape extensions, not among the actions of tcss
+//! 2020-11-01), called by `shipshape agent` with an agent key and by nothing else
+//! (`api::Action::agent_only`: an agent key can call only these, other keys cannot call them).
+//! They change state, so a replayed signature is refused like any write.
 //!
-//! A report is the whole picture of one node ([`model::node::NodeReport`]): its host (host id =
+//! `ReportNodeAssets`: a report is the whole picture of one node ([`model::node::NodeReport`]): its host (host id =
 //! the agent's node id), its containers, its images (inventory source `node:<node id>`, merged by
 //! image id with the server's other sources, so an image also in a configured registry is scanned
 //! from the registry) and optionally the outcome of its compliance checks (asset keys prefixed with
 //! the node id, so two nodes never share an asset). The host shows offline once three reporting
 //! intervals pass without a report; everything it reported stays.
+//!
+//! `PollNodeWork` and `ReportNodeImageScan`: an image only on a node (no registry this server reads
+//! holds it) is read there. A server worker hands its queue row to the node (`store::nodes`); the
+//! agent's poll lists it, the agent indexes the image with the scan engine (packages, secrets,
+//! trojans) and uploads the index; a server worker matches the packages against the advisories
+//! and finishes the image like any other. An agent that stops polling fails the image after three
+//! of its intervals (`Store::fail_lapsed_node_image_scans`).
 
-use model::node::NodeReport;
-use serde::Serialize;
+use model::node::{NodeImageScan, NodeImageScanJob, NodeReport};
+use serde::{Deserialize, Serialize};
 use store::compliance::{ComplianceResult, DiscoveredAsset};
 use store::nodes::{NODE_SOURCE_PREFIX, Reporter};
 use store::scan_tasks::ImageAsset;
 
 use crate::{Service, ServiceError};
 
-/// The extension's action name.
+/// The extension's action names: the report, the agent's poll for work, the upload of an image
+/// scanned on the node.
 pub const REPORT_NODE_ASSETS: &str = "ReportNodeAssets";
+pub const POLL_NODE_WORK: &str = "PollNodeWork";
+pub const REPORT_NODE_IMAGE_SCAN: &str = "ReportNodeImageScan";
 /// Missed reports after which a node shows offline.
 pub const MISSED_REPORTS_OFFLINE: u64 = 3;
 /// Longest reporting interval accepted (a day).
@@ -96,4 +106,95 @@ pub async fn report(svc: &Service, caller: api::Caller, req: NodeReport) -> Resu
         image_cnt: images.len() as u64,
         compliance_asset_cnt,
     })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct PollNodeWorkRequest {
+    pub node_id: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PollNodeWorkResponse {
+    /// Images only on this node that a scan task waits for: the agent reads them and answers
+    /// each with `ReportNodeImageScan`. Each poll keeps them waiting (their lease: three of the
+    /// node's reporting intervals).
+    pub image_scans: Vec<NodeImageScanJob>,
+}
+
+/// The node must have reported with this very key (an agent key polls and uploads for its own
+/// node only).
+async fn own_node(svc: &Service, caller: &api::Caller, node_id: &str) -> Result<(), ServiceError> {
+    check_node_id(node_id)?;
+    let hosts = svc.store.node_hosts(caller.account).await?;
+    match hosts.iter().find(|h| h.facts.host_id == node_id) {
+        Some(h) if h.reported_by == caller.secret_id => Ok(()),
+        _ => Err(ServiceError::NotFound { what: "node (reported with this key)", id: node_id.to_string() }),
+    }
+}
+
+/// `PollNodeWork`: what the server wants of this node now.
+pub async fn poll(svc: &Service, caller: api::Caller, req: PollNodeWorkRequest) -> Result<PollNodeWorkResponse, ServiceError> {
+    own_node(svc, &caller, &req.node_id).await?;
+    let jobs = svc.store.poll_node_image_scans(caller.account, &req.node_id).await?;
+    let image_scans = jobs
+        .into_iter()
+        .map(|j| NodeImageScanJob {
+            task_id: j.task_id,
+            image_id: j.image_id,
+            scan_vul: j.scan_vul,
+            scan_virus: j.scan_virus,
+            scan_risk: j.scan_risk,
+        })
+        .collect();
+    Ok(PollNodeWorkResponse { image_scans })
+}
+
+/// Most packages one uploaded image may list (an image with 100,000 packages is far beyond any
+/// seen; the 10 MB body limit bounds the rest).
+const MAX_PACKAGES: usize = 200_000;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ReportNodeImageScanResponse {
+    /// The image's results are computed from this upload (vulnerabilities matched on the server).
+    pub accepted: bool,
+}
+
+fn check_image_id(id: &str) -> Result<(), ServiceError> {
+    let hex = id.strip_prefix("sha256:").unwrap_or_default();
+    if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err(ServiceError::InvalidFormat { field: "ImageID", reason: "`sha256:` and 64 hex digits".into() })
+    }
+}
+
+/// `ReportNodeImageScan`: an agent's index of an image it was asked to scan. Kept as the input of
+/// the image's scan, which a server worker finishes (matching, results, task progress); refused,
+/// changing nothing, unless this node's agent was asked for this image in this task.
+pub async fn report_image_scan(
+    svc: &Service,
+    caller: api::Caller,
+    req: NodeImageScan,
+) -> Result<ReportNodeImageScanResponse, ServiceError> {
+    own_node(svc, &caller, &req.node_id).await?;
+    check_image_id(&req.image_id)?;
+    if req.task_id.is_empty() || req.task_id.len() > 64 || !req.task_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(ServiceError::InvalidFormat { field: "TaskID", reason: "1 to 64 letters or digits".into() });
+    }
+    let sizes =
+        [("Packages", req.packages.len(), MAX_PACKAGES), ("Risks", req.risks.len(), MAX_ROWS), ("Malware", req.malware.len(), MAX_ROWS)];
+    if let Some((field, n, max)) = sizes.into_iter().find(|(_, n, max)| n > max) {
+        return Err(ServiceError::LengthLimit { field, reason: format!("{n} entries, at most {max}") });
+    }
+    if req.error.len() > 4096 {
+        return Err(ServiceError::LengthLimit { field: "Error", reason: "at most 4096 bytes".into() });
+    }
+    let data = serde_json::to_string(&req).map_err(|e| ServiceError::FailedOperation { reason: e.to_string() })?;
+    if !svc.store.accept_node_image_scan(caller.account, &req.node_id, &req.task_id, &req.image_id, &data).await? {
+        return Err(ServiceError::NotFound { what: "image scan waiting for this node", id: format!("{}/{}", req.task_id, req.image_id) });
+    }
+    Ok(ReportNodeImageScanResponse { accepted: true })
 }

@@ -138,12 +138,14 @@ fn implemented(svc: &Arc<Service>) -> Vec<Action> {
 }
 
 /// The full dispatch list: implemented actions plus an `UnsupportedOperation` entry for every other
-/// TCSS action, plus Shipshape's one extension ([`agents`]: for agent keys only).
+/// TCSS action, plus Shipshape's extensions for node agents ([`agents`]: for agent keys only).
 pub fn actions(svc: &Arc<Service>) -> Vec<Action> {
     let mut list = implemented(svc);
     let done: Vec<&'static str> = list.iter().map(|a| a.name).collect();
     list.extend(tcss_action_names().filter(|n| !done.contains(n)).map(api::unsupported));
     list.push(handler!(svc, "ReportNodeAssets", agents::report).agent_only());
+    list.push(handler!(svc, "PollNodeWork", agents::poll).agent_only());
+    list.push(handler!(svc, "ReportNodeImageScan", agents::report_image_scan).agent_only());
     list
 }
 
@@ -184,14 +186,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let svc = Service::new(store::Store::open(dir.path(), None).await.unwrap());
         let list = actions(&svc);
-        assert_eq!(list.len(), 357 + 1, "the TCSS actions and the one extension");
-        assert!(!tcss_action_names().any(|n| n == agents::REPORT_NODE_ASSETS), "the extension is outside TCSS");
+        assert_eq!(list.len(), 357 + 3, "the TCSS actions and the agents' three extensions");
+        for ext in [agents::REPORT_NODE_ASSETS, agents::POLL_NODE_WORK, agents::REPORT_NODE_IMAGE_SCAN] {
+            assert!(!tcss_action_names().any(|n| n == ext), "{ext}: the extensions are outside TCSS");
+        }
         for a in implemented(&svc) {
             assert!(tcss_action_names().any(|n| n == a.name), "{} is not a TCSS action", a.name);
             let entry = list.iter().find(|x| x.name == a.name).unwrap();
             assert!(!entry.is_unsupported());
         }
-        assert_eq!(list.iter().filter(|a| !a.is_unsupported()).count(), implemented(&svc).len() + 1);
+        assert_eq!(list.iter().filter(|a| !a.is_unsupported()).count(), implemented(&svc).len() + 3);
         assert!(api::ActionTable::new(list).is_ok(), "no duplicates");
     }
 

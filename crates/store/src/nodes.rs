@@ -369,22 +369,19 @@ impl Store {
         row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
     }
 
-    /// Drops the upload of an image once its scan ended.
-    pub async fn forget_node_image_scan(&self, claim: &ImageScanClaim) -> Result<(), Error> {
-        sqlx::query("DELETE FROM node_image_scans WHERE account_id = $1 AND task_id = $2 AND image_id = $3")
-            .bind(claim.account)
-            .bind(&claim.task_id)
-            .bind(&claim.image_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     /// Fails the images whose node agent stopped polling: a row waiting for a node longer than
     /// the node's lease (its offline time, three reporting intervals; else `default_lease`) is
     /// `failed` with the reason, which also becomes the image's scan error; a task left with
-    /// nothing to scan ends. Returns how many.
+    /// nothing to scan ends. Returns how many. Uploads whose image is no longer to be scanned
+    /// (finished, failed, cancelled) are dropped here too.
     pub async fn fail_lapsed_node_image_scans(&self, now: i64, default_lease: i64) -> Result<u64, Error> {
+        sqlx::query(
+            "DELETE FROM node_image_scans WHERE NOT EXISTS (SELECT 1 FROM image_scan_queue q \
+             WHERE q.task_id = node_image_scans.task_id AND q.image_id = node_image_scans.image_id \
+             AND q.state IN ('pending', 'running'))",
+        )
+        .execute(&self.pool)
+        .await?;
         let rows = sqlx::query(
             "SELECT q.account_id, q.task_id, q.image_id, q.worker, q.heartbeat_at, COALESCE(h.offline_after, 0) \
              FROM image_scan_queue q LEFT JOIN node_hosts h ON h.account_id = q.account_id AND ('node:' || h.host_id) = q.worker \
@@ -522,12 +519,11 @@ mod tests {
             assert_eq!((c1.image_id.as_str(), c1.attempts), ("sha256:i1", 1));
             assert_eq!(store.node_image_scan(&c1).await.unwrap(), Some(("N1".into(), "{\"x\":1}".into())));
             store.finish_image_scan(&c1, "w2", None, None).await.unwrap();
-            store.forget_node_image_scan(&c1).await.unwrap();
-            assert_eq!(store.node_image_scan(&c1).await.unwrap(), None);
             // The other waits for its agent: within the lease nothing lapses, after it the image
             // fails with the reason and the task ends.
             let now = now_unix();
             assert_eq!(store.fail_lapsed_node_image_scans(now, DEFAULT_NODE_LEASE).await.unwrap(), 0);
+            assert_eq!(store.node_image_scan(&c1).await.unwrap(), None, "an upload goes once its image is done");
             assert_eq!(store.image_scan_task(a, Some(&task)).await.unwrap().unwrap().status, "SCANNING");
             assert_eq!(store.fail_lapsed_node_image_scans(now + 31, DEFAULT_NODE_LEASE).await.unwrap(), 1);
             let t = store.image_scan_task(a, Some(&task)).await.unwrap().unwrap();
