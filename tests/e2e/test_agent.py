@@ -22,11 +22,11 @@ from test_image_scan import IMAGE, docker_image_id
 PRIVILEGED = 2001
 
 
-def start_agent(server, key_file, data_dir, name):
+def start_agent(server, key_file, data_dir, name, extra=()):
     data_dir.mkdir(parents=True, exist_ok=True)
     log = open(data_dir / "agent.log", "ab")
     return subprocess.Popen([shipshape_bin(), "agent", "--server", f"http://{server.endpoint}", "--key-file", str(key_file),
-                             "--data-dir", str(data_dir), "--node-name", name, "--interval", "1s", "--compliance-every", "1h"],
+                             "--data-dir", str(data_dir), "--node-name", name, "--interval", "1s", "--compliance-every", "1h", *extra],
                             stdout=log, stderr=log, env={**os.environ, "RUST_LOG": "info"})
 
 
