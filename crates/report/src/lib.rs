@@ -1,20 +1,28 @@
-//! Renders a content report (what an image is, which distribution it runs, which packages it
-//! holds) as CycloneDX 1.5 JSON, SPDX 2.3 JSON, a text table, or Shipshape's own JSON.
+//! Every report format Shipshape writes, as pure functions over plain inputs: no I/O, no clock (the
+//! caller passes the creation time, so the same input renders to the same bytes).
 //!
-//! Pure functions over a [`Report`]: no I/O, no clock (the caller passes the creation time, so
-//! the same report renders to the same bytes).
+//! - A content report ([`Report`]: what an image or tree is, its distribution, its packages) as
+//!   CycloneDX 1.5 ([`cyclonedx`]), SPDX 2.3 ([`spdx`]), a text table ([`table::packages`]) or
+//!   Shipshape's JSON ([`json`]); [`render`] picks one by [`Format`].
+//! - A scan's findings ([`findings::FindingsReport`]) as Shipshape's JSON, SARIF 2.1.0 ([`sarif`]),
+//!   CycloneDX with `vulnerabilities` ([`add_vulnerabilities`]) or a text table: [`findings::render`].
+//! - [`table::Table`]: the one text table renderer, for these and the CLI's status tables.
+//!
+//! Not here: Harbor's wire reports (`harbor::report`, the Harbor API's own types) and the
+//! compliance check report (`compliance::report`, over the catalog's types).
 
 mod cyclonedx;
+pub mod findings;
+pub mod sarif;
 mod spdx;
-mod table;
+pub mod table;
 
 use model::{Distribution, Package};
 use serde::Serialize;
 use std::str::FromStr;
 
-pub use cyclonedx::cyclonedx;
+pub use cyclonedx::{add_vulnerabilities, cyclonedx, cyclonedx_source_tree};
 pub use spdx::spdx;
-pub use table::table;
 
 /// What the scanned image is.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -44,48 +52,86 @@ pub struct Report {
     pub created: time::OffsetDateTime,
 }
 
-/// Output formats, as the CLI names them.
+/// Output formats, as `--format` names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
-    CycloneDx,
-    SpdxJson,
     Table,
     Json,
+    CycloneDx,
+    SpdxJson,
+    Sarif,
 }
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum SbomError {
-    #[error("unknown SBOM format {0:?} (cyclonedx, spdx-json, table, json)")]
-    UnknownFormat(String),
+pub enum Error {
+    #[error("{given:?} is not {allowed}")]
+    UnknownFormat { given: String, allowed: String },
+    #[error("SARIF is a findings format: a content report has no findings")]
+    NotContentFormat,
     #[error("serialising JSON: {0}")]
     Json(#[from] serde_json::Error),
 }
 
-impl FromStr for Format {
-    type Err = SbomError;
-    fn from_str(s: &str) -> Result<Self, SbomError> {
-        match s {
-            "cyclonedx" | "cyclonedx-json" => Ok(Format::CycloneDx),
-            "spdx-json" | "spdx" => Ok(Format::SpdxJson),
-            "table" => Ok(Format::Table),
-            "json" => Ok(Format::Json),
-            other => Err(SbomError::UnknownFormat(other.to_string())),
+impl Format {
+    pub const ALL: [Format; 5] = [Format::Table, Format::Json, Format::CycloneDx, Format::SpdxJson, Format::Sarif];
+
+    /// The name `--format` takes (the SBOM formats also answer to `cyclonedx-json` and `spdx`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Json => "json",
+            Format::CycloneDx => "cyclonedx",
+            Format::SpdxJson => "spdx-json",
+            Format::Sarif => "sarif",
         }
+    }
+
+    /// `s` as one of `allowed` (a subcommand's formats); the error names them.
+    pub fn parse_one_of(s: &str, allowed: &[Format]) -> Result<Format, Error> {
+        let format = match s {
+            "table" => Some(Format::Table),
+            "json" => Some(Format::Json),
+            "cyclonedx" | "cyclonedx-json" => Some(Format::CycloneDx),
+            "spdx-json" | "spdx" => Some(Format::SpdxJson),
+            "sarif" => Some(Format::Sarif),
+            _ => None,
+        };
+        format.filter(|f| allowed.contains(f)).ok_or_else(|| {
+            let names: Vec<&str> = allowed.iter().map(|f| f.name()).collect();
+            let allowed = match names.split_last() {
+                Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+                _ => names.concat(),
+            };
+            Error::UnknownFormat { given: s.to_string(), allowed }
+        })
     }
 }
 
-/// Renders `report` in `format`; JSON formats are pretty-printed and end with a newline.
-pub fn render(report: &Report, format: Format) -> Result<String, SbomError> {
+impl FromStr for Format {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Format::parse_one_of(s, &Format::ALL)
+    }
+}
+
+/// Pretty JSON ending with a newline: how every JSON format is written.
+pub fn json_text(value: &serde_json::Value) -> Result<String, Error> {
+    let mut s = serde_json::to_string_pretty(value)?;
+    s.push('\n');
+    Ok(s)
+}
+
+/// Renders a content report in `format` (table, json, cyclonedx, spdx-json).
+pub fn render(report: &Report, format: Format) -> Result<String, Error> {
     let value = match format {
-        Format::Table => return Ok(table(report)),
+        Format::Table => return Ok(table::packages(report)),
         Format::CycloneDx => cyclonedx(report),
         Format::SpdxJson => spdx(report),
         Format::Json => json(report),
+        Format::Sarif => return Err(Error::NotContentFormat),
     };
-    let mut s = serde_json::to_string_pretty(&value)?;
-    s.push('\n');
-    Ok(s)
+    json_text(&value)
 }
 
 /// Shipshape's own JSON: the report as Shipshape's types serialise it.
@@ -121,7 +167,7 @@ pub(crate) fn package_key(p: &Package) -> String {
 
 /// The CycloneDX `bom-ref` of a package component (`pkg:<key>`), for documents that point at it
 /// (a vulnerability's `affects`).
-pub fn package_bom_ref(ecosystem: model::Ecosystem, name: &str, version: &str, location: &model::Location) -> String {
+pub(crate) fn package_bom_ref(ecosystem: model::Ecosystem, name: &str, version: &str, location: &model::Location) -> String {
     format!("pkg:{}", package_key_of(ecosystem, name, version, location))
 }
 
@@ -250,6 +296,10 @@ mod tests {
         assert_eq!("cyclonedx".parse::<Format>().ok(), Some(Format::CycloneDx));
         assert_eq!("spdx-json".parse::<Format>().ok(), Some(Format::SpdxJson));
         assert!("xml".parse::<Format>().is_err());
+        let scan = [Format::Table, Format::Json, Format::CycloneDx, Format::Sarif];
+        assert_eq!(Format::parse_one_of("sarif", &scan).ok(), Some(Format::Sarif));
+        let e = Format::parse_one_of("spdx-json", &scan).unwrap_err();
+        assert_eq!(e.to_string(), r#""spdx-json" is not table, json, cyclonedx or sarif"#);
     }
 
     #[test]

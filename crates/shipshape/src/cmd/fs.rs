@@ -11,7 +11,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use scan::{Engine, LayerCache, Progress};
 
-use super::image::{GateArgs, advisory_store, default_format, gate, load_signatures, parse_scanners, suppressed_json, table, write_out};
+use report::Format;
+use report::findings::{FindingsReport, Subject};
+
+use super::image::{GateArgs, advisory_store, findings, gate, load_signatures, parse_format, parse_scanners, sections, write_out};
 use crate::Global;
 
 /// Scan a source tree: dependencies from lock files, secrets, trojans
@@ -87,12 +90,9 @@ fn relative(loc: &mut model::Location) {
 
 async fn scan_cmd(a: ScanArgs, global: &Global) -> anyhow::Result<()> {
     let mut sc = parse_scanners(&a.scanners)?;
-    let format = a.format.clone().unwrap_or_else(|| default_format(&a.output));
-    if !matches!(format.as_str(), "table" | "json" | "sarif" | "cyclonedx" | "spdx-json") {
-        anyhow::bail!("--format: {format:?} is not table, json, cyclonedx, spdx-json or sarif");
-    }
+    let format = parse_format(a.format.as_deref(), &a.output, &Format::ALL)?;
     // The SBOM formats list the packages.
-    sc.packages = matches!(format.as_str(), "cyclonedx" | "spdx-json");
+    sc.packages = matches!(format, Format::CycloneDx | Format::SpdxJson);
     let gate = gate(&a.gate);
     if !a.dir.is_dir() {
         anyhow::bail!("{}: not a directory", a.dir.display());
@@ -115,55 +115,23 @@ async fn scan_cmd(a: ScanArgs, global: &Global) -> anyhow::Result<()> {
     };
     let today = time::OffsetDateTime::now_utc().date();
     let kept = gate.apply(vulns, c.malware.clone(), c.risks.clone(), &scan::vex::ImageIdentity::default(), today);
-    let target = a.dir.display().to_string();
-    let report = || report::Report {
-        image: report::ImageIdentity { name: target.clone(), ..Default::default() },
+    let content = report::Report {
+        image: report::ImageIdentity { name: a.dir.display().to_string(), ..Default::default() },
         distribution: c.distribution.clone(),
         packages: c.packages.clone(),
         created: time::OffsetDateTime::now_utc(),
     };
-    let text = match format.as_str() {
-        "cyclonedx" => {
-            let mut bom = report::cyclonedx(&report());
-            // The subject is a source tree, not a container image (Trivy says `application` too).
-            let component = &mut bom["metadata"]["component"];
-            component["type"] = "application".into();
-            if let Some(o) = component.as_object_mut() {
-                o.remove("properties");
-            }
-            scan::cyclonedx::add_vulnerabilities(&mut bom, &kept.vulns);
-            serde_json::to_string_pretty(&bom)? + "\n"
-        }
-        "spdx-json" => serde_json::to_string_pretty(&report::spdx(&report()))? + "\n",
-        "sarif" => {
-            let log = scan::sarif::render(&scan::sarif::SarifInput {
-                target: &target,
-                image_id: "",
-                vulns: &kept.vulns,
-                suppressed: &kept.suppressed,
-                malware: &kept.malware,
-                risks: &kept.risks,
-            });
-            serde_json::to_string_pretty(&log)? + "\n"
-        }
-        "json" => {
-            let v = serde_json::json!({
-                "schema": "shipshape-scan/1",
-                "target": { "type": "filesystem", "path": target },
-                "scanners": { "vuln": sc.vuln, "virus": sc.virus, "risk": sc.risk },
-                "packages": c.packages.len(),
-                "vulnerabilities": kept.vulns,
-                "suppressed": suppressed_json(&kept),
-                "malware": kept.malware,
-                "risks": kept.risks,
-                "warnings": warnings,
-                "partial": c.partial,
-                "files": { "entries": c.entries, "bytes": c.bytes },
-            });
-            serde_json::to_string_pretty(&v)? + "\n"
-        }
-        _ => table(&format!("{target} (filesystem, {} packages)", c.packages.len()), &kept.vulns, &kept.malware, &kept.risks, sc),
-    };
+    let text = report::findings::render(
+        &FindingsReport {
+            content: &content,
+            subject: Subject::Filesystem { entries: c.entries, bytes: c.bytes },
+            sections: sections(sc),
+            findings: findings(&kept),
+            warnings: &warnings,
+            partial: c.partial,
+        },
+        format,
+    )?;
     write_out(&a.output, &text)?;
     if a.gate.exit_code != 0 && !kept.is_empty() {
         std::process::exit(a.gate.exit_code);

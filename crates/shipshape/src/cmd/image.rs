@@ -8,7 +8,8 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::Context;
-use model::{MalwareFinding, RiskFinding};
+use report::Format;
+use report::findings::{Findings, Sections, Subject};
 use scan::{Cancel, DirCache, Engine, LayerCache, Progress, Scanners};
 
 use crate::Global;
@@ -120,8 +121,13 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     }
 }
 
-pub(crate) fn default_format(out: &Option<PathBuf>) -> String {
-    if out.is_none() && std::io::stdout().is_terminal() { "table".into() } else { "json".into() }
+/// `--format` as one of `allowed`; table on a terminal, else json, when not given (shared with `fs scan`).
+pub(crate) fn parse_format(given: Option<&str>, out: &Option<PathBuf>, allowed: &[Format]) -> anyhow::Result<Format> {
+    match given {
+        Some(s) => Format::parse_one_of(s, allowed).map_err(|e| anyhow::anyhow!("--format: {e}")),
+        None if out.is_none() && std::io::stdout().is_terminal() => Ok(Format::Table),
+        None => Ok(Format::Json),
+    }
 }
 
 fn open_options(s: &SourceArgs) -> anyhow::Result<image::OpenOptions> {
@@ -224,8 +230,7 @@ fn sbom_report(s: &SourceArgs, img: &image::Image, indexed: &scan::Indexed) -> r
 }
 
 async fn sbom(a: SbomArgs) -> anyhow::Result<()> {
-    let format: report::Format =
-        a.format.clone().unwrap_or_else(|| default_format(&a.source.output)).parse().map_err(|e| anyhow::anyhow!("--format: {e}"))?;
+    let format = parse_format(a.format.as_deref(), &a.source.output, &[Format::Table, Format::Json, Format::CycloneDx, Format::SpdxJson])?;
     let engine = Arc::new(Engine::new(None, cache(&a.source)?)?);
     let scanners = Scanners { packages: true, ..Default::default() };
     let (img, indexed) = index(&a.source, &engine, scanners).await?;
@@ -271,12 +276,9 @@ pub(crate) async fn advisory_store(global: &Global) -> anyhow::Result<store::Sto
 
 async fn scan_cmd(a: ScanArgs, global: &Global) -> anyhow::Result<()> {
     let mut sc = parse_scanners(&a.scanners)?;
-    let format = a.format.clone().unwrap_or_else(|| default_format(&a.source.output));
-    if !matches!(format.as_str(), "table" | "json" | "sarif" | "cyclonedx") {
-        anyhow::bail!("--format: {format:?} is not table, json, cyclonedx or sarif");
-    }
+    let format = parse_format(a.format.as_deref(), &a.source.output, &[Format::Table, Format::Json, Format::CycloneDx, Format::Sarif])?;
     // CycloneDX lists the packages the vulnerabilities point at.
-    sc.packages = format == "cyclonedx";
+    sc.packages = format == Format::CycloneDx;
     let gate = gate(&a.gate);
     // Fail before reading the image when there is nothing to match against.
     let store = if sc.vuln { Some(advisory_store(global).await?) } else { None };
@@ -291,47 +293,18 @@ async fn scan_cmd(a: ScanArgs, global: &Global) -> anyhow::Result<()> {
     let today = time::OffsetDateTime::now_utc().date();
     let identity = scan::vex::ImageIdentity { digests: std::iter::once(img.id.clone()).chain(img.repo_digests.iter().cloned()).collect() };
     let kept = gate.apply(vulns, c.malware.clone(), c.risks.clone(), &identity, today);
-    let (vulns, malware, risks) = (&kept.vulns, &kept.malware, &kept.risks);
-    let text = match format.as_str() {
-        "cyclonedx" => {
-            let mut bom = report::cyclonedx(&sbom_report(&a.source, &img, &indexed));
-            scan::cyclonedx::add_vulnerabilities(&mut bom, vulns);
-            serde_json::to_string_pretty(&bom)? + "\n"
-        }
-        "sarif" => {
-            let log = scan::sarif::render(&scan::sarif::SarifInput {
-                target: &a.source.source,
-                image_id: &img.id,
-                vulns,
-                suppressed: &kept.suppressed,
-                malware,
-                risks,
-            });
-            serde_json::to_string_pretty(&log)? + "\n"
-        }
-        "json" => {
-            let v = serde_json::json!({
-                "schema": "shipshape-scan/1",
-                "image": {
-                    "name": a.source.source, "id": img.id, "repo_tags": img.repo_tags, "repo_digests": img.repo_digests,
-                    "os": img.os, "architecture": img.architecture,
-                    "layers": img.layers.iter().map(|l| &l.diff_id).collect::<Vec<_>>(),
-                },
-                "distribution": c.distribution,
-                "scanners": { "vuln": sc.vuln, "virus": sc.virus, "risk": sc.risk },
-                "packages": c.packages.len(),
-                "vulnerabilities": vulns,
-                "suppressed": suppressed_json(&kept),
-                "malware": malware,
-                "risks": risks,
-                "warnings": c.warnings,
-                "partial": c.partial,
-                "layers": { "total": indexed.layers, "cached": indexed.cached_layers, "bytes_walked": indexed.bytes_walked },
-            });
-            serde_json::to_string_pretty(&v)? + "\n"
-        }
-        _ => table(&format!("{} ({})", a.source.source, img.id), vulns, malware, risks, sc),
-    };
+    let content = sbom_report(&a.source, &img, &indexed);
+    let text = report::findings::render(
+        &report::findings::FindingsReport {
+            content: &content,
+            subject: Subject::Image { layers: indexed.layers, cached_layers: indexed.cached_layers, bytes_walked: indexed.bytes_walked },
+            sections: sections(sc),
+            findings: findings(&kept),
+            warnings: &c.warnings,
+            partial: c.partial,
+        },
+        format,
+    )?;
     write_out(&a.source.output, &text)?;
     if a.gate.exit_code != 0 && !kept.is_empty() {
         std::process::exit(a.gate.exit_code);
@@ -339,9 +312,14 @@ async fn scan_cmd(a: ScanArgs, global: &Global) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// VEX-suppressed findings with their reasons, as the JSON reports list them.
-pub(crate) fn suppressed_json(kept: &scan::gate::Kept) -> Vec<serde_json::Value> {
-    kept.suppressed.iter().map(|(v, why)| serde_json::json!({"finding": v, "reason": why})).collect()
+/// The findings the gate kept, as the report formats take them (shared with `fs scan`).
+pub(crate) fn findings(kept: &scan::gate::Kept) -> Findings<'_> {
+    Findings { vulns: &kept.vulns, suppressed: &kept.suppressed, malware: &kept.malware, risks: &kept.risks }
+}
+
+/// The report's sections: the scanners that ran (shared with `fs scan`).
+pub(crate) fn sections(sc: Scanners) -> Sections {
+    Sections { vuln: sc.vuln, virus: sc.virus, risk: sc.risk }
 }
 
 /// The CI gate of a scan: severities, unfixed, the ignore file (exit 2 on a bad one).
@@ -365,56 +343,6 @@ pub(crate) fn gate(a: &GateArgs) -> scan::gate::Gate {
         vex.add(&name, &text).unwrap_or_else(|e| super::db::usage_error(format_args!("--vex {e}")));
     }
     scan::gate::Gate { severities, ignore_unfixed: a.ignore_unfixed, ignore, vex }
-}
-
-/// The findings as a text table under `header` (shared with `fs scan`).
-pub(crate) fn table(header: &str, vulns: &[vuln::VulnFinding], malware: &[MalwareFinding], risks: &[RiskFinding], sc: Scanners) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::new();
-    let _ = writeln!(s, "{header}");
-    if sc.vuln {
-        let _ = writeln!(s, "\nVulnerabilities: {}", vulns.len());
-        if !vulns.is_empty() {
-            let _ = writeln!(s, "{:<20} {:<9} {:<28} {:<24} {:<24} PATH", "ID", "SEVERITY", "PACKAGE", "INSTALLED", "FIXED");
-        }
-        for v in vulns {
-            let _ = writeln!(
-                s,
-                "{:<20} {:<9} {:<28} {:<24} {:<24} {}",
-                v.display_id,
-                v.severity.tcss_level(),
-                v.package.name,
-                v.installed_version,
-                v.fixed_versions.join(","),
-                v.location.path
-            );
-        }
-    }
-    if sc.virus {
-        let _ = writeln!(s, "\nTrojans: {}", malware.len());
-        for m in malware {
-            let member = m.archive_member.as_deref().map(|x| format!("!/{x}")).unwrap_or_default();
-            let deleted = m.deleted_in_layer.map(|d| format!(" (deleted in layer {d})")).unwrap_or_default();
-            let _ = writeln!(s, "{:<40} {}{member}  layer {}{deleted}", m.signature, m.location.path, m.location.layer_index);
-        }
-    }
-    if sc.risk {
-        let _ = writeln!(s, "\nRisks: {}", risks.len());
-        for r in risks {
-            let line = if r.line > 0 { format!(":{}", r.line) } else { String::new() };
-            let deleted = r.deleted_in_layer.map(|d| format!(" (deleted in layer {d})")).unwrap_or_default();
-            let _ = writeln!(
-                s,
-                "{:<9} {:<32} {}{line}  layer {}{deleted}  {}",
-                r.severity.tcss_level(),
-                r.rule_id,
-                r.location.path,
-                r.location.layer_index,
-                r.masked
-            );
-        }
-    }
-    s
 }
 
 pub(crate) fn load_signatures(global: &Global) -> anyhow::Result<Arc<malware::Signatures>> {

@@ -2,20 +2,20 @@
 //! malware signature, secret rule). Artifact URIs are image paths without the leading `/`;
 //! an archive member is `outer.zip!/inner`. The layer goes in the result's properties.
 
-use model::{Location, MalwareFinding, RiskFinding, Severity};
+use model::{Location, Severity};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
+use crate::findings::Findings;
+
 /// What a SARIF log is built from.
 pub struct SarifInput<'a> {
-    /// The scanned image as the user named it.
+    /// The scanned image or tree as the user named it.
     pub target: &'a str,
+    /// Empty for a source tree.
     pub image_id: &'a str,
-    pub vulns: &'a [vuln::VulnFinding],
-    /// Findings a VEX statement suppresses, with its reason (SARIF `suppressions`).
-    pub suppressed: &'a [(vuln::VulnFinding, String)],
-    pub malware: &'a [MalwareFinding],
-    pub risks: &'a [RiskFinding],
+    /// VEX-suppressed vulnerabilities become results with SARIF `suppressions`.
+    pub findings: Findings<'a>,
 }
 
 fn level(s: Severity) -> &'static str {
@@ -74,7 +74,8 @@ impl Rules {
 pub fn render(input: &SarifInput<'_>) -> Value {
     let mut rules = Rules { list: Vec::new(), index: BTreeMap::new() };
     let mut results = Vec::new();
-    let vulns = input.vulns.iter().map(|v| (v, None)).chain(input.suppressed.iter().map(|(v, why)| (v, Some(why))));
+    let f = &input.findings;
+    let vulns = f.vulns.iter().map(|v| (v, None)).chain(f.suppressed.iter().map(|(v, why)| (v, Some(why))));
     for (v, suppressed) in vulns {
         let idx = rules.add(&v.display_id, || {
             json!({
@@ -107,7 +108,7 @@ pub fn render(input: &SarifInput<'_>) -> Value {
         }
         results.push(result);
     }
-    for m in input.malware {
+    for m in f.malware {
         let idx = rules.add(&m.signature, || {
             json!({
                 "id": m.signature,
@@ -129,7 +130,7 @@ pub fn render(input: &SarifInput<'_>) -> Value {
             "properties": props,
         }));
     }
-    for r in input.risks {
+    for r in f.risks {
         let idx = rules.add(&r.rule_id, || {
             json!({
                 "id": r.rule_id,
@@ -172,6 +173,7 @@ pub fn render(input: &SarifInput<'_>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use model::{MalwareFinding, RiskFinding};
 
     fn loc(path: &str) -> Location {
         Location { path: path.into(), layer_index: 2, layer_digest: "sha256:ab".into() }
@@ -203,7 +205,7 @@ mod tests {
         let risks = [risk(3), risk(0)];
         let malware = [mal];
         let log =
-            render(&SarifInput { target: "img:1", image_id: "sha256:1", vulns: &[], suppressed: &[], malware: &malware, risks: &risks });
+            render(&SarifInput { target: "img:1", image_id: "sha256:1", findings: Findings { vulns: &[], suppressed: &[], malware: &malware, risks: &risks } });
         let run = &log["runs"][0];
         assert_eq!(log["version"], "2.1.0");
         assert_eq!(run["results"].as_array().unwrap().len(), 3);
