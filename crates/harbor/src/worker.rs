@@ -9,6 +9,7 @@
 
 use crate::wire::{ScanRequest, Target};
 use base64::Engine as _;
+use scan::claims::{self, ClaimJob, LoopConfig, WorkerHandle};
 use scan::results::{self, ImageFindings};
 use scan::{Cancel, Engine, Progress, Scanners};
 use std::sync::Arc;
@@ -16,7 +17,6 @@ use std::time::Duration;
 use store::Store;
 use store::harbor::{HarborClaim, HarborResult};
 use time::OffsetDateTime;
-use tokio::sync::Notify;
 
 /// Inventory source prefix of Harbor-scanned images.
 pub const SOURCE_PREFIX: &str = "harbor:";
@@ -50,66 +50,63 @@ struct Ctx {
     store: Store,
     engine: Arc<Engine>,
     cfg: WorkerConfig,
-    id: String,
-    wake: Arc<Notify>,
     stop: Cancel,
 }
 
-/// Starts the claim loops on the current runtime; `stop` ends them, `wake` is what
-/// [`crate::Adapter`] pokes after queueing a request.
-pub fn spawn(store: Store, engine: Arc<Engine>, cfg: WorkerConfig, wake: Arc<Notify>, stop: Cancel) {
-    let id = format!("harbor:{}:{:x}", std::process::id(), OffsetDateTime::now_utc().unix_timestamp_nanos() & 0xffff_ffff);
-    let ctx = Arc::new(Ctx { store, engine, cfg, id, wake, stop });
-    for n in 0..ctx.cfg.concurrency.max(1) {
-        let c = Arc::clone(&ctx);
-        tokio::spawn(async move { claim_loop(c, n).await });
+/// Starts the claim loops and the pruning of ended requests on the current runtime; the
+/// handle's waker is what [`crate::Adapter`] pokes after queueing a request.
+pub fn spawn(store: Store, engine: Arc<Engine>, cfg: WorkerConfig) -> WorkerHandle {
+    let handle = WorkerHandle::new();
+    let ctx = Arc::new(Ctx { store, engine, cfg, stop: handle.stop() });
+    let loops = LoopConfig { loops: ctx.cfg.concurrency, stale_after: ctx.cfg.stale_after, idle: Duration::from_millis(500) };
+    handle.spawn_loops(Arc::clone(&ctx), "harbor", &loops);
+    tokio::spawn(prune_loop(ctx));
+    handle
+}
+
+/// Forgets ended requests once Harbor has had its time to fetch their reports.
+async fn prune_loop(ctx: Arc<Ctx>) {
+    while !ctx.stop.is_cancelled() {
+        let before = OffsetDateTime::now_utc().unix_timestamp() - ctx.cfg.keep_ended.as_secs() as i64;
+        match ctx.store.prune_harbor_scans(before).await {
+            Ok(0) => {}
+            Ok(k) => tracing::info!(requests = k, "forgot ended Harbor scan requests"),
+            Err(e) => tracing::warn!(error = %e, "pruning Harbor scan requests failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(600)) => {}
+            _ = ctx.stop.cancelled() => {}
+        }
     }
 }
 
-async fn claim_loop(ctx: Arc<Ctx>, n: usize) {
-    let worker = format!("{}#{n}", ctx.id);
-    let mut next_prune = tokio::time::Instant::now();
-    while !ctx.stop.is_cancelled() {
-        if n == 0 && tokio::time::Instant::now() >= next_prune {
-            let before = OffsetDateTime::now_utc().unix_timestamp() - ctx.cfg.keep_ended.as_secs() as i64;
-            match ctx.store.prune_harbor_scans(before).await {
-                Ok(0) => {}
-                Ok(k) => tracing::info!(requests = k, "forgot ended Harbor scan requests"),
-                Err(e) => tracing::warn!(error = %e, "pruning Harbor scan requests failed"),
+impl ClaimJob for Ctx {
+    type Claim = HarborClaim;
+    const WHAT: &'static str = "a harbor scan";
+
+    async fn claim(&self, worker: &str, stale_before: i64) -> Result<Option<HarborClaim>, store::Error> {
+        self.store.claim_harbor_scan(worker, stale_before).await
+    }
+
+    /// Harbor's scan id is the request's task id.
+    fn span(claim: &HarborClaim) -> tracing::Span {
+        tracing::info_span!("harbor_scan", task = %claim.scan_id)
+    }
+
+    async fn run(&self, worker: &str, claim: HarborClaim) {
+        let outcome = scan_claim(self, worker, &claim).await;
+        let written = match &outcome {
+            Ok(Some(r)) => self.store.finish_harbor_scan(&claim, worker, Ok(r)).await,
+            Ok(None) => return, // cancelled: the claim goes stale and is taken again
+            Err(msg) => {
+                tracing::warn!(scan = %claim.scan_id, error = %msg, "harbor scan failed");
+                self.store.finish_harbor_scan(&claim, worker, Err(msg)).await
             }
-            next_prune = tokio::time::Instant::now() + Duration::from_secs(600);
-        }
-        let stale = OffsetDateTime::now_utc().unix_timestamp() - ctx.cfg.stale_after.as_secs() as i64;
-        match ctx.store.claim_harbor_scan(&worker, stale).await {
-            Ok(Some(claim)) => {
-                // Every line logged for this request carries its id (Harbor's scan id is its task id).
-                let span = tracing::info_span!("harbor_scan", task = %claim.scan_id);
-                let outcome = tracing::Instrument::instrument(scan_claim(&ctx, &worker, &claim), span).await;
-                let written = match &outcome {
-                    Ok(Some(r)) => ctx.store.finish_harbor_scan(&claim, &worker, Ok(r)).await,
-                    Ok(None) => continue, // cancelled: the claim goes stale and is taken again
-                    Err(msg) => {
-                        tracing::warn!(scan = %claim.scan_id, error = %msg, "harbor scan failed");
-                        ctx.store.finish_harbor_scan(&claim, &worker, Err(msg)).await
-                    }
-                };
-                match written {
-                    Ok(true) => tracing::info!(scan = %claim.scan_id, ok = outcome.is_ok(), "harbor scan ended"),
-                    Ok(false) => tracing::info!(scan = %claim.scan_id, "harbor scan claim lost: result dropped"),
-                    Err(e) => tracing::error!(scan = %claim.scan_id, error = %e, "writing a harbor scan result failed"),
-                }
-            }
-            Ok(None) => {
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                    _ = ctx.wake.notified() => {}
-                    _ = ctx.stop.cancelled() => {}
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "claiming a harbor scan failed");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
+        };
+        match written {
+            Ok(true) => tracing::info!(scan = %claim.scan_id, ok = outcome.is_ok(), "harbor scan ended"),
+            Ok(false) => tracing::info!(scan = %claim.scan_id, "harbor scan claim lost: result dropped"),
+            Err(e) => tracing::error!(scan = %claim.scan_id, error = %e, "writing a harbor scan result failed"),
         }
     }
 }
@@ -141,7 +138,7 @@ pub fn open_options(target: &Target, authorization: Option<&str>) -> Result<imag
 }
 
 /// Scans one claimed request. `Ok(None)`: cancelled (shutdown or the claim was lost).
-async fn scan_claim(ctx: &Arc<Ctx>, worker: &str, claim: &HarborClaim) -> Result<Option<HarborResult>, String> {
+async fn scan_claim(ctx: &Ctx, worker: &str, claim: &HarborClaim) -> Result<Option<HarborResult>, String> {
     if claim.attempts > ctx.cfg.max_attempts {
         return Err(format!("given up after {} attempts", claim.attempts - 1));
     }
@@ -159,23 +156,10 @@ async fn scan_claim(ctx: &Arc<Ctx>, worker: &str, claim: &HarborClaim) -> Result
     let cancel = Cancel::new();
     let progress = Arc::new(Progress::default());
     let hb = {
-        let (store, claim, worker, cancel, every, stop) =
-            (store.clone(), claim.clone(), worker.to_string(), cancel.clone(), ctx.cfg.heartbeat_every, ctx.stop.clone());
-        scan::spawn_in_span(async move {
-            loop {
-                tokio::select! {
-                    _ = tokio::time::sleep(every) => {}
-                    _ = stop.cancelled() => { cancel.cancel(); return; }
-                }
-                match store.heartbeat_harbor_scan(&claim, &worker).await {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        cancel.cancel();
-                        return;
-                    }
-                    Err(e) => tracing::warn!(error = %e, "harbor scan heartbeat failed"),
-                }
-            }
+        let (store, claim, worker) = (store.clone(), claim.clone(), worker.to_string());
+        claims::heartbeat(ctx.cfg.heartbeat_every, ctx.stop.clone(), cancel.clone(), move || {
+            let (store, claim, worker) = (store.clone(), claim.clone(), worker.clone());
+            async move { store.heartbeat_harbor_scan(&claim, &worker).await }
         })
     };
     let scanners = Scanners { packages: true, vuln: true, virus: ctx.engine.signatures.is_some(), risk: true };
@@ -185,7 +169,7 @@ async fn scan_claim(ctx: &Arc<Ctx>, worker: &str, claim: &HarborClaim) -> Result
         Ok(_) => Some(Err("no vulnerability data is loaded".to_string())),
         Err(_) => None,
     };
-    hb.abort();
+    drop(hb);
     let (img, indexed) = match indexed {
         Ok(x) => x,
         Err(e) if e.is_cancelled() => return Ok(None),

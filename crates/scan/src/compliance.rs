@@ -14,6 +14,7 @@ use store::compliance::{ComplianceResult, ComplianceTask, DiscoveredAsset, Perio
 use time::OffsetDateTime;
 
 use crate::Cancel;
+use crate::claims::{self, ClaimJob, LoopConfig, WorkerHandle};
 
 /// Compliance worker settings.
 #[derive(Debug, Clone)]
@@ -40,21 +41,20 @@ struct Ctx {
     store: Store,
     engine: Arc<Engine>,
     cfg: ComplianceConfig,
-    worker: String,
     stop: Cancel,
 }
 
-/// Starts discovery, the claim loop and the periodic trigger; they end when `stop` is cancelled.
-pub fn spawn(store: Store, engine: Arc<Engine>, cfg: ComplianceConfig, stop: Cancel) {
-    let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
-    let worker = format!("{host}:{}:compliance:{:x}", std::process::id(), OffsetDateTime::now_utc().unix_timestamp_nanos() & 0xffff_ffff);
-    let ctx = Arc::new(Ctx { store, engine, cfg, worker, stop });
+/// Starts discovery, the claim loop and the periodic trigger; they end at the handle's shutdown.
+pub fn spawn(store: Store, engine: Arc<Engine>, cfg: ComplianceConfig) -> WorkerHandle {
+    let handle = WorkerHandle::new();
+    let ctx = Arc::new(Ctx { store, engine, cfg, stop: handle.stop() });
     let c = Arc::clone(&ctx);
     tokio::spawn(async move { discover_loop(c).await });
-    let c = Arc::clone(&ctx);
-    tokio::spawn(async move { claim_loop(c).await });
+    let loops = LoopConfig { loops: 1, stale_after: ctx.cfg.stale_after, idle: Duration::from_millis(300) };
+    handle.spawn_loops(Arc::clone(&ctx), "compliance", &loops);
     let c = Arc::clone(&ctx);
     tokio::spawn(async move { period_loop(c).await });
+    handle
 }
 
 /// One discovery pass: every account sees this machine's assets. Types whose listing failed keep
@@ -104,40 +104,39 @@ async fn discover_loop(ctx: Arc<Ctx>) {
     }
 }
 
-async fn claim_loop(ctx: Arc<Ctx>) {
-    while !ctx.stop.is_cancelled() {
-        let stale = OffsetDateTime::now_utc().unix_timestamp() - ctx.cfg.stale_after.as_secs() as i64;
-        match ctx.store.claim_compliance_task(&ctx.worker, stale).await {
-            Ok(Some(task)) => {
-                // Every line logged for this task carries its id.
-                let span = tracing::info_span!("compliance_task", task = task.task_id);
-                tracing::Instrument::instrument(run_claimed(&ctx, &task), span).await;
-            }
-            Ok(None) => tokio::time::sleep(Duration::from_millis(300)).await,
-            Err(e) => {
-                tracing::warn!(error = %e, "claiming a compliance task failed");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        }
+impl ClaimJob for Ctx {
+    type Claim = ComplianceTask;
+    const WHAT: &'static str = "a compliance task";
+
+    async fn claim(&self, worker: &str, stale_before: i64) -> Result<Option<ComplianceTask>, store::Error> {
+        self.store.claim_compliance_task(worker, stale_before).await
+    }
+
+    fn span(task: &ComplianceTask) -> tracing::Span {
+        tracing::info_span!("compliance_task", task = task.task_id)
+    }
+
+    async fn run(&self, worker: &str, task: ComplianceTask) {
+        run_claimed(self, worker, &task).await
     }
 }
 
-async fn run_claimed(ctx: &Ctx, task: &ComplianceTask) {
+async fn run_claimed(ctx: &Ctx, worker: &str, task: &ComplianceTask) {
     tracing::info!(kind = %task.kind, assets = task.targets.len(), attempt = task.attempts, "compliance task");
-    let error = match run_task(ctx, task).await {
+    let error = match run_task(ctx, worker, task).await {
         Ok(true) => Some(String::new()),
         Ok(false) => None, // claim lost or shutting down: another claim finishes it
         Err(e) => Some(e.to_string()),
     };
     if let Some(error) = error
-        && let Err(e) = ctx.store.finish_compliance_task(task.task_id, &ctx.worker, &error).await
+        && let Err(e) = ctx.store.finish_compliance_task(task.task_id, worker, &error).await
     {
         tracing::error!(error = %e, "finishing a compliance task failed");
     }
 }
 
 /// Runs a claimed task. Ok(false): the claim was lost or the server is stopping.
-async fn run_task(ctx: &Ctx, task: &ComplianceTask) -> Result<bool, store::Error> {
+async fn run_task(ctx: &Ctx, worker: &str, task: &ComplianceTask) -> Result<bool, store::Error> {
     let store = &ctx.store;
     let assets: HashMap<u64, store::compliance::ComplianceAsset> =
         store.compliance_assets(task.account).await?.into_iter().map(|a| (a.asset_id, a)).collect();
@@ -150,14 +149,10 @@ async fn run_task(ctx: &Ctx, task: &ComplianceTask) -> Result<bool, store::Error
 
     // Heartbeat while facts are collected (a whole-daemon refresh can take seconds).
     let hb = {
-        let (store, id, worker, every) = (store.clone(), task.task_id, ctx.worker.clone(), ctx.cfg.heartbeat_every);
-        crate::spawn_in_span(async move {
-            loop {
-                tokio::time::sleep(every).await;
-                if !matches!(store.heartbeat_compliance_task(id, &worker, 0).await, Ok(true)) {
-                    return;
-                }
-            }
+        let (store, id, worker) = (store.clone(), task.task_id, worker.to_string());
+        claims::heartbeat(ctx.cfg.heartbeat_every, ctx.stop.clone(), Cancel::new(), move || {
+            let (store, worker) = (store.clone(), worker.clone());
+            async move { store.heartbeat_compliance_task(id, &worker, 0).await }
         })
     };
     let mut wanted = Vec::new();
@@ -169,7 +164,7 @@ async fn run_task(ctx: &Ctx, task: &ComplianceTask) -> Result<bool, store::Error
         }
     }
     let fresh = compliance::refresh(&ctx.cfg.sources, &wanted).await;
-    hb.abort();
+    drop(hb);
     let by_key: HashMap<(AssetType, &str), &Asset> = fresh.iter().map(|a| ((a.asset_type, a.key.as_str()), a)).collect();
 
     for (n, t) in task.targets.iter().enumerate() {
@@ -190,7 +185,7 @@ async fn run_task(ctx: &Ctx, task: &ComplianceTask) -> Result<bool, store::Error
                 }
             },
         };
-        if !store.write_compliance_results(task, &ctx.worker, n as u64 + 1, &rows).await? {
+        if !store.write_compliance_results(task, worker, n as u64 + 1, &rows).await? {
             return Ok(false);
         }
     }

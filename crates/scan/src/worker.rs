@@ -8,6 +8,7 @@
 //! held, in the transaction that marks the image done. A graceful stop ([`WorkerHandle::shutdown`],
 //! then [`WorkerHandle::stopped`]) hands each claimed image back at once, not counted as an attempt.
 
+use crate::claims::{self, ClaimJob, LoopConfig};
 use crate::results::{self, ImageFindings};
 use crate::schedule::{self, ScheduleSettings};
 use crate::{Cancel, Engine, Error, Progress, Scanners, inventory};
@@ -61,47 +62,13 @@ impl Default for WorkerConfig {
     }
 }
 
-/// Handle of the running worker: poke it after creating a task, stop it on shutdown.
-#[derive(Clone)]
-pub struct WorkerHandle {
-    wake: Arc<Notify>,
-    refresh: Arc<Notify>,
-    registry_refresh: Arc<Notify>,
-    stop: Cancel,
-    /// The claim loops, awaited by [`WorkerHandle::stopped`].
-    claim_loops: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
-}
-
-impl WorkerHandle {
-    /// Wakes idle claim loops (a task was just queued).
-    pub fn wake(&self) {
-        self.wake.notify_waiters();
-    }
-    /// Lists every inventory source now instead of at the next period (`serve` on SIGHUP).
-    pub fn refresh_inventory(&self) {
-        self.refresh.notify_one();
-        self.registry_refresh.notify_one();
-    }
-    pub fn shutdown(&self) {
-        self.stop.cancel();
-        self.wake.notify_waiters();
-    }
-    /// After [`shutdown`](Self::shutdown): waits until every claim loop has ended, each having handed
-    /// its image back to the queue, for at most `grace` (a scan slow to notice the stop is then left
-    /// to go stale, as after a crash).
-    pub async fn stopped(&self, grace: Duration) {
-        let loops: Vec<_> = std::mem::take(&mut *self.claim_loops.lock().unwrap_or_else(|e| e.into_inner()));
-        if tokio::time::timeout(grace, futures::future::join_all(loops)).await.is_err() {
-            tracing::warn!(grace = ?grace, "image scans still running at shutdown: their claims are resumed once stale");
-        }
-    }
-}
+/// The image worker's handle ([`WorkerHandle::refresh`] lists the inventory now).
+pub use crate::claims::WorkerHandle;
 
 struct Ctx {
     store: Store,
     engine: Arc<Engine>,
     cfg: WorkerConfig,
-    id: String,
     wake: Arc<Notify>,
     refresh: Arc<Notify>,
     stop: Cancel,
@@ -116,27 +83,20 @@ const ENGINE_RETRY: Duration = Duration::from_secs(2);
 
 /// Starts the claim loops, the inventory refresher and the scheduler on the current runtime.
 pub fn spawn(store: Store, engine: Arc<Engine>, cfg: WorkerConfig) -> WorkerHandle {
-    let wake = Arc::new(Notify::new());
-    let stop = Cancel::new();
-    let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
-    let id = format!("{host}:{}:{:x}", std::process::id(), OffsetDateTime::now_utc().unix_timestamp_nanos() & 0xffff_ffff);
+    let mut handle = WorkerHandle::new();
+    let (wake, stop) = (handle.waker(), handle.stop());
     let refresh = Arc::new(Notify::new());
     let ctx = Arc::new(Ctx {
         store,
         engine,
         cfg,
-        id,
         wake: Arc::clone(&wake),
         refresh: Arc::clone(&refresh),
         stop: stop.clone(),
         engine_down_since: std::sync::Mutex::new(None),
     });
-    let claim_loops: Vec<_> = (0..ctx.cfg.concurrency.max(1))
-        .map(|n| {
-            let c = Arc::clone(&ctx);
-            tokio::spawn(async move { claim_loop(c, n).await })
-        })
-        .collect();
+    let loops = LoopConfig { loops: ctx.cfg.concurrency, stale_after: ctx.cfg.stale_after, idle: Duration::from_millis(500) };
+    handle.spawn_loops(Arc::clone(&ctx), "image", &loops);
     let c = Arc::clone(&ctx);
     tokio::spawn(async move { inventory_loop(c).await });
     let c = Arc::clone(&ctx);
@@ -159,9 +119,11 @@ pub fn spawn(store: Store, engine: Arc<Engine>, cfg: WorkerConfig) -> WorkerHand
         every: ctx.cfg.inventory_every,
         refresh: Arc::clone(&registry_refresh),
         wake: Arc::clone(&wake),
-        stop: stop.clone(),
+        stop,
     }));
-    WorkerHandle { wake, refresh, registry_refresh, stop, claim_loops: Arc::new(std::sync::Mutex::new(claim_loops)) }
+    handle.on_refresh(refresh);
+    handle.on_refresh(registry_refresh);
+    handle
 }
 
 /// The schedulers' "now": the real time, in every build. There is no test clock to set: when a slot
@@ -338,28 +300,21 @@ pub async fn rematch_stored(store: &Store, version: &str) -> Result<usize, Error
     Ok(n)
 }
 
-async fn claim_loop(ctx: Arc<Ctx>, n: usize) {
-    let worker = format!("{}#{n}", ctx.id);
-    while !ctx.stop.is_cancelled() {
-        let stale = OffsetDateTime::now_utc().unix_timestamp() - ctx.cfg.stale_after.as_secs() as i64;
-        match ctx.store.claim_image_scan(&worker, stale).await {
-            Ok(Some(claim)) => {
-                // Every line logged for this image carries its task id (and the image).
-                let span = tracing::info_span!("image_scan", task = %claim.task_id, image = %claim.image_id);
-                if let Err(e) = tracing::Instrument::instrument(scan_claim(&ctx, &worker, &claim), span).await {
-                    tracing::error!(error = %e, task = %claim.task_id, image = %claim.image_id, "image scan bookkeeping failed");
-                }
-            }
-            Ok(None) => {
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                    _ = ctx.wake.notified() => {}
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "claiming an image scan failed");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
+impl ClaimJob for Ctx {
+    type Claim = ImageScanClaim;
+    const WHAT: &'static str = "an image scan";
+
+    async fn claim(&self, worker: &str, stale_before: i64) -> Result<Option<ImageScanClaim>, store::Error> {
+        self.store.claim_image_scan(worker, stale_before).await
+    }
+
+    fn span(claim: &ImageScanClaim) -> tracing::Span {
+        tracing::info_span!("image_scan", task = %claim.task_id, image = %claim.image_id)
+    }
+
+    async fn run(&self, worker: &str, claim: ImageScanClaim) {
+        if let Err(e) = scan_claim(self, worker, &claim).await {
+            tracing::error!(error = %e, "image scan bookkeeping failed");
         }
     }
 }
@@ -383,7 +338,7 @@ fn read_from(cfg: &WorkerConfig, asset: &store::scan_tasks::ImageAsset) -> Vec<(
     out
 }
 
-async fn scan_claim(ctx: &Arc<Ctx>, worker: &str, claim: &ImageScanClaim) -> Result<(), Error> {
+async fn scan_claim(ctx: &Ctx, worker: &str, claim: &ImageScanClaim) -> Result<(), Error> {
     let store = &ctx.store;
     let previous = store.image_scan_result(claim.account, &claim.image_id).await?.map(|r| r.summary);
     let fail = |msg: String| {
@@ -402,36 +357,30 @@ async fn scan_claim(ctx: &Arc<Ctx>, worker: &str, claim: &ImageScanClaim) -> Res
     };
     tracing::info!(image = %claim.image_id, attempt = claim.attempts, "scanning image");
 
-    let mut places = crate::registries::api_places(&ctx.store, claim.account, &asset).await;
-    places.extend(read_from(&ctx.cfg, &asset));
-    // An image only on a node (reported by its agent, in no registry this server reads): its agent
-    // reads it and uploads the index, which a worker then matches like a scan's (`crate::nodes`).
-    let uploaded = store.node_image_scan(claim).await?;
-    if uploaded.is_none() && places.is_empty() && let Some(node) = crate::nodes::only_node(&asset) {
-        return crate::nodes::hand_to_node(store, claim, worker, node).await;
-    }
     let cancel = Cancel::new();
     let progress = Arc::new(Progress::default());
-    // Heartbeat: keeps the claim and notices a stop (then cancels the scan).
+    // Heartbeat: keeps the claim and notices a stop of the task or of the server (then cancels
+    // the scan; on shutdown the image is handed back to the queue).
     let hb = {
-        let (store, claim, worker, cancel, progress, every) =
-            (store.clone(), claim.clone(), worker.to_string(), cancel.clone(), Arc::clone(&progress), ctx.cfg.heartbeat_every);
-        crate::spawn_in_span(async move {
-            loop {
-                tokio::time::sleep(every).await;
-                match store.heartbeat_image_scan(&claim, &worker, progress.bytes_done()).await {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        cancel.cancel();
-                        return;
-                    }
-                    Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
-                }
-            }
+        let (store, claim, worker, progress) = (store.clone(), claim.clone(), worker.to_string(), Arc::clone(&progress));
+        claims::heartbeat(ctx.cfg.heartbeat_every, ctx.stop.clone(), cancel.clone(), move || {
+            let (store, claim, worker, bytes) = (store.clone(), claim.clone(), worker.clone(), progress.bytes_done());
+            async move { store.heartbeat_image_scan(&claim, &worker, bytes).await }
         })
     };
     let scanners = Scanners { packages: false, vuln: claim.scan_vul, virus: claim.scan_virus, risk: claim.scan_risk };
-    let nowhere = "the image is in no source this server reads".to_string();
+    let mut places = crate::registries::api_places(&ctx.store, claim.account, &asset).await;
+    places.extend(read_from(&ctx.cfg, &asset));
+    // An image only a node agent reported: its layers are on that node, which nothing reads yet.
+    let nodes: Vec<&str> = asset.sources.iter().filter_map(|s| s.strip_prefix(store::nodes::NODE_SOURCE_PREFIX)).collect();
+    let nowhere = if places.is_empty() && !nodes.is_empty() {
+        format!(
+            "the image is only on node {} (reported by its agent) and in no registry this server reads: scanning on the node is not built",
+            nodes.join(", ")
+        )
+    } else {
+        "the image is in no source this server reads".to_string()
+    };
     let open: crate::Opener = Box::new(move || {
         let fut: futures::future::BoxFuture<'static, Result<Arc<image::OpenedImage>, Error>> = Box::pin(async move {
             let mut last = Error::Internal(nowhere.clone());
@@ -451,21 +400,7 @@ async fn scan_claim(ctx: &Arc<Ctx>, worker: &str, claim: &ImageScanClaim) -> Res
         });
         fut
     });
-    let stop = ctx.stop.clone();
-    let cancel2 = cancel.clone();
-    // Server shutdown also stops the scan (the image is then handed back to the queue).
-    let watch = crate::spawn_in_span(async move {
-        while !cancel2.is_cancelled() {
-            if stop.is_cancelled() {
-                cancel2.cancel();
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    });
-    let indexed = match &uploaded {
-        Some((node, data)) => crate::nodes::uploaded_index(node, data),
-        None => crate::index(&ctx.engine, scanners, &asset.layers, open, &progress, &cancel).await,
-    };
+    let indexed = crate::index(&ctx.engine, scanners, &asset.layers, open, &progress, &cancel).await;
     let result = match indexed {
         Ok(indexed) => {
             let vulns =
@@ -474,9 +409,8 @@ async fn scan_claim(ctx: &Arc<Ctx>, worker: &str, claim: &ImageScanClaim) -> Res
         }
         Err(e) => Err(e),
     };
-    hb.abort();
+    drop(hb);
     cancel.cancel();
-    watch.abort();
     match result {
         Ok((indexed, vulns)) => {
             engine_outage(ctx, false);
@@ -545,7 +479,7 @@ fn engine_outage(ctx: &Ctx, unreachable: bool) -> bool {
 }
 
 /// After the last image of a scheduled task, records `LastScanTime` / `ScanResult`.
-async fn after_finish(ctx: &Arc<Ctx>, claim: &ImageScanClaim, ended: Option<bool>) -> Result<(), Error> {
+async fn after_finish(ctx: &Ctx, claim: &ImageScanClaim, ended: Option<bool>) -> Result<(), Error> {
     if ended != Some(true) {
         return Ok(());
     }

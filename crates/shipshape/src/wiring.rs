@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use scan::claims::WorkerHandle;
 use tokio::sync::Notify;
 
 use crate::Global;
@@ -58,8 +59,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// The running background work; [`Background::shutdown`] stops it.
 pub struct Background {
-    image: Option<scan::worker::WorkerHandle>,
-    stop: scan::Cancel,
+    /// The image, Harbor and compliance workers, in that order (none with `--workers 0`).
+    workers: Vec<WorkerHandle>,
     feeds: Option<(tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
     /// Poked by the Harbor adapter after queueing a request (a no-op when no worker runs here).
     pub harbor_wake: Arc<Notify>,
@@ -68,11 +69,9 @@ pub struct Background {
 impl Background {
     /// Starts everything `args` asks for (nothing with `--workers 0`).
     pub fn start(store: &store::Store, args: &WorkerArgs, global: &Global) -> anyhow::Result<Background> {
-        let harbor_wake = Arc::new(Notify::new());
-        let stop = scan::Cancel::new();
         if args.workers == 0 {
             tracing::info!("--workers 0: no background work in this process (API only)");
-            return Ok(Background { image: None, stop, feeds: None, harbor_wake });
+            return Ok(Background { workers: Vec::new(), feeds: None, harbor_wake: Arc::new(Notify::new()) });
         }
         let feed_cfg = args.feeds.config();
         let registries = match &args.registries {
@@ -96,40 +95,42 @@ impl Background {
         };
         let image = scan::worker::spawn(store.clone(), Arc::clone(&engine), cfg);
         // Harbor's scan requests: queued by the adapter's routes, scanned with the same engine.
-        harbor::worker::spawn(store.clone(), engine, harbor::worker::WorkerConfig::default(), Arc::clone(&harbor_wake), stop.clone());
-        start_compliance(store, args, stop.clone())?;
+        let harbor = harbor::worker::spawn(store.clone(), engine, harbor::worker::WorkerConfig::default());
+        let harbor_wake = harbor.waker();
+        let compliance = start_compliance(store, args)?;
         // The image worker re-matches stored images when the advisory data version changes.
         let (feeds_stop, feeds_stopped) = tokio::sync::watch::channel(false);
         let feeds_task = tokio::spawn(feed::run_every(store.clone(), feed_cfg, args.db_update_every, feeds_stopped));
-        Ok(Background { image: Some(image), stop, feeds: Some((feeds_stop, feeds_task)), harbor_wake })
+        Ok(Background { workers: vec![image, harbor, compliance], feeds: Some((feeds_stop, feeds_task)), harbor_wake })
     }
 
     /// The image worker's handle (SIGHUP refreshes its inventory); `None` with `--workers 0`.
-    pub fn image_worker(&self) -> Option<scan::worker::WorkerHandle> {
-        self.image.clone()
+    pub fn image_worker(&self) -> Option<WorkerHandle> {
+        self.workers.first().cloned()
     }
 
     /// Stops the loops; the image scans claimed here are handed back to the queue (waited for up to
     /// [`SHUTDOWN_GRACE`]; past it a claim goes back when its heartbeat is stale, as after a crash).
     pub async fn shutdown(self) {
-        if let Some(w) = &self.image {
+        for w in &self.workers {
             w.shutdown();
         }
-        self.stop.cancel();
         if let Some((stop, task)) = self.feeds {
             stop.send_replace(true);
             if let Err(e) = task.await {
                 tracing::warn!(error = %e, "advisory feed task ended abnormally");
             }
         }
-        if let Some(w) = &self.image {
-            w.stopped(SHUTDOWN_GRACE).await;
+        // One grace for all: the workers were stopped together.
+        let grace_ends = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+        for w in &self.workers {
+            w.stopped(grace_ends.saturating_duration_since(tokio::time::Instant::now())).await;
         }
     }
 }
 
 /// The compliance worker: discovery of this machine's assets, check tasks, periodic tasks.
-fn start_compliance(store: &store::Store, args: &WorkerArgs, stop: scan::Cancel) -> anyhow::Result<()> {
+fn start_compliance(store: &store::Store, args: &WorkerArgs) -> anyhow::Result<WorkerHandle> {
     let docker = args.docker_host.clone().unwrap_or_else(|| "unix:///var/run/docker.sock".into());
     let sources = compliance::Sources {
         docker: Some(docker),
@@ -142,8 +143,7 @@ fn start_compliance(store: &store::Store, args: &WorkerArgs, stop: scan::Cancel)
     let engine = Arc::new(compliance::Engine::new(&compliance::Catalog::builtin())?);
     let mut cfg = scan::compliance::ComplianceConfig::new(sources);
     cfg.discover_every = Duration::from_secs(args.discover_every.max(1));
-    scan::compliance::spawn(store.clone(), engine, cfg, stop);
-    Ok(())
+    Ok(scan::compliance::spawn(store.clone(), engine, cfg))
 }
 
 /// Resolves on SIGTERM or SIGINT.

@@ -178,7 +178,7 @@ fn refresh_on_sighup(
     tokio::spawn(async move {
         while hup.recv().await.is_some() {
             if let Some(w) = &worker {
-                w.refresh_inventory();
+                w.refresh();
             }
             match tls.as_deref().map(api::tls::Tls::reload) {
                 Some(Ok(cert)) => tracing::info!(%cert, "SIGHUP: TLS certificate reloaded"),

@@ -24,7 +24,7 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     tokio::spawn(async move {
         while hup.recv().await.is_some() {
             if let Some(w) = &refresh {
-                w.refresh_inventory();
+                w.refresh();
             }
         }
     });
