@@ -1,0 +1,3 @@
+//! service's integration tests: one binary, one module per file.
+
+mod router;
