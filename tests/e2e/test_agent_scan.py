@@ -14,7 +14,7 @@ import time
 import pytest
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
-from conftest import Key, Server, make_call, shipshape_bin
+from conftest import Key, Server, create_pg_database, make_call, shipshape_bin
 from test_agent import start_agent, until
 from test_image_scan import SHARED, docker_image_id, poll_until_end
 
@@ -25,9 +25,15 @@ def error_code(f):
     return e.value.code
 
 
-def test_agent_scans_an_image_only_on_its_node(tmp_path):
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_agent_scans_an_image_only_on_its_node(tmp_path, backend):
     image_id = docker_image_id()
-    srv = Server("sqlite", tmp_path / "server", extra=["--docker-host", f"unix://{tmp_path}/no-docker.sock"])
+    database = None
+    if backend == "postgres":
+        database = create_pg_database()
+        if database is None:
+            pytest.skip("SHIPSHAPE_TEST_PG unset")
+    srv = Server(backend, tmp_path / "server", database=database, extra=["--docker-host", f"unix://{tmp_path}/no-docker.sock"])
     srv.data_dir.mkdir(parents=True, exist_ok=True)
     for eco in ("Debian", "PyPI", "npm"):
         srv.cli("db", "import", str(SHARED / "vulndata" / "osv" / eco))
