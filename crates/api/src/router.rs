@@ -212,37 +212,36 @@ async fn ip_limit_layer(State(state): State<Arc<AppState>>, req: Request, next: 
 }
 
 /// Records writes and authentication failures in the audit trail ([`crate::audit`]), after the
-/// inner layers answered and before the response leaves.
+/// inner layers answered and before the response leaves. Only cheap handles are kept on the way
+/// in; the entry's fields are parsed and copied for the requests that are audited, not for reads.
 async fn audit_layer(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let Some(sink) = state.audit.clone() else {
         return next.run(req).await;
     };
-    let action = header_string(req.headers(), "x-tc-action").unwrap_or_default();
-    let secret_id = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| tc3::parse_authorization(v).ok())
-        .map(|a| a.secret_id.chars().take(128).collect::<String>())
-        .unwrap_or_default();
-    let client = req
-        .extensions()
-        .get::<axum::extract::ConnectInfo<ClientAddr>>()
-        .map(|axum::extract::ConnectInfo(ClientAddr(peer))| peer.ip().to_string())
-        .unwrap_or_default();
+    let action = req.headers().get("x-tc-action").cloned();
+    let authorization = req.headers().get(header::AUTHORIZATION).cloned();
+    let peer = req.extensions().get::<axum::extract::ConnectInfo<ClientAddr>>().map(|axum::extract::ConnectInfo(ClientAddr(p))| p.ip());
     let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
     let resp = next.run(req).await;
-    let (code, message) = resp.extensions().get::<ApiError>().map(|e| (e.code.as_str().to_string(), e.message.clone())).unwrap_or_default();
-    if audited(&action, &code) {
+    let action = action.as_ref().and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let code = resp.extensions().get::<ApiError>().map_or("", |e| e.code.as_str());
+    if audited(action, code) {
+        let secret_id = authorization
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| tc3::parse_authorization(v).ok())
+            .map(|a| a.secret_id.chars().take(128).collect::<String>())
+            .unwrap_or_default();
+        let message = resp.extensions().get::<ApiError>().map(|e| e.message.chars().take(1024).collect()).unwrap_or_default();
         let entry = AuditEntry {
             at: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0),
             request_id,
             action: action.chars().take(128).collect(),
             account: resp.extensions().get::<LogFields>().map(|f| f.account),
             secret_id,
-            client,
-            code,
-            message: message.chars().take(1024).collect(),
+            client: peer.map(|ip| ip.to_string()).unwrap_or_default(),
+            code: code.to_string(),
+            message,
         };
         if let Err(e) = sink.record(entry).await {
             tracing::error!(error = %e, "audit entry not written");
