@@ -357,6 +357,14 @@ async fn scan_claim(ctx: &Ctx, worker: &str, claim: &ImageScanClaim) -> Result<(
     };
     tracing::info!(image = %claim.image_id, attempt = claim.attempts, "scanning image");
 
+    let mut places = crate::registries::api_places(&ctx.store, claim.account, &asset).await;
+    places.extend(read_from(&ctx.cfg, &asset));
+    // An image only on a node (reported by its agent, in no registry this server reads): its agent
+    // reads it and uploads the index, which a worker then matches like a scan's (`crate::nodes`).
+    let uploaded = store.node_image_scan(claim).await?;
+    if uploaded.is_none() && places.is_empty() && let Some(node) = crate::nodes::only_node(&asset) {
+        return crate::nodes::hand_to_node(store, claim, worker, node).await;
+    }
     let cancel = Cancel::new();
     let progress = Arc::new(Progress::default());
     // Heartbeat: keeps the claim and notices a stop of the task or of the server (then cancels
@@ -369,18 +377,7 @@ async fn scan_claim(ctx: &Ctx, worker: &str, claim: &ImageScanClaim) -> Result<(
         })
     };
     let scanners = Scanners { packages: false, vuln: claim.scan_vul, virus: claim.scan_virus, risk: claim.scan_risk };
-    let mut places = crate::registries::api_places(&ctx.store, claim.account, &asset).await;
-    places.extend(read_from(&ctx.cfg, &asset));
-    // An image only a node agent reported: its layers are on that node, which nothing reads yet.
-    let nodes: Vec<&str> = asset.sources.iter().filter_map(|s| s.strip_prefix(store::nodes::NODE_SOURCE_PREFIX)).collect();
-    let nowhere = if places.is_empty() && !nodes.is_empty() {
-        format!(
-            "the image is only on node {} (reported by its agent) and in no registry this server reads: scanning on the node is not built",
-            nodes.join(", ")
-        )
-    } else {
-        "the image is in no source this server reads".to_string()
-    };
+    let nowhere = "the image is in no source this server reads".to_string();
     let open: crate::Opener = Box::new(move || {
         let fut: futures::future::BoxFuture<'static, Result<Arc<image::OpenedImage>, Error>> = Box::pin(async move {
             let mut last = Error::Internal(nowhere.clone());
@@ -400,7 +397,10 @@ async fn scan_claim(ctx: &Ctx, worker: &str, claim: &ImageScanClaim) -> Result<(
         });
         fut
     });
-    let indexed = crate::index(&ctx.engine, scanners, &asset.layers, open, &progress, &cancel).await;
+    let indexed = match &uploaded {
+        Some((node, data)) => crate::nodes::uploaded_index(node, data),
+        None => crate::index(&ctx.engine, scanners, &asset.layers, open, &progress, &cancel).await,
+    };
     let result = match indexed {
         Ok(indexed) => {
             let vulns =
