@@ -7,6 +7,7 @@ then equals `shipshape image scan` of the same image. Only an agent key may uplo
 is refused and changes nothing, and a scan waiting for an agent that stopped fails with the reason.
 """
 import json
+import re
 import signal
 import subprocess
 import time
@@ -76,6 +77,17 @@ def test_agent_scans_an_image_only_on_its_node(tmp_path, backend):
         assert detail["ScanStatus"] == "SCANNED" and detail["ScanError"] == "", detail
         print(f"node-only image scanned through its agent in {took:.1f}s: {vuls['TotalCount']} vulnerabilities, "
               f"{risks['TotalCount']} risks")
+
+        # Scanned again: the agent's layer cache answers every layer (the image is not exported).
+        again = call("CreateAssetImageScanTask", {"Images": [image_id], "ScanVul": True, "ScanRisk": True})["TaskID"]
+        last, _ = poll_until_end(call, again)
+        assert last["SuccessCount"] == 1, last
+        log = re.sub(r"\x1b\[[0-9;]*m", "", (tmp_path / "agent" / "agent.log").read_text(errors="replace"))
+        indexed = re.findall(r"image indexed on the node seconds=([0-9.]+) layers=(\d+) cached=(\d+)", log)
+        assert len(indexed) == 2 and int(indexed[1][1]) == int(indexed[1][2]) > 0, indexed
+        assert call("DescribeAssetImageVulList", {"ImageID": image_id, "Limit": 100})["TotalCount"] == vuls["TotalCount"]
+        uploads = re.findall(r"upload_bytes=(\d+)", log)
+        print(f"agent index: cold {float(indexed[0][0]):.2f}s, all layers cached {float(indexed[1][0]):.2f}s; uploads {uploads} bytes")
 
         # Only agent keys upload; a bad upload is refused and changes nothing.
         upload = {"NodeId": node_id, "TaskID": task, "ImageID": image_id, "Packages": [], "Layers": 1}

@@ -49,6 +49,8 @@ pub enum Error {
     Docker(String),
     #[error("compliance: {0}")]
     Compliance(String),
+    #[error("image scan: {0}")]
+    Scan(String),
     #[error("signing: {0}")]
     Sign(#[from] api::tc3::Tc3Error),
     #[error("sending the report: {0}")]
@@ -217,16 +219,14 @@ impl Scans {
 }
 
 /// Indexes one image from the node's Docker Engine; a failure is reported as the upload's error.
+/// Layers already in the agent's cache are not read, and when all are the image is not even
+/// exported ([`scan::index`] opens it only for a layer it misses).
 async fn scan_image(engine: &Arc<scan::Engine>, docker_host: &str, node_id: &str, job: &NodeImageScanJob) -> NodeImageScan {
     let started = std::time::Instant::now();
-    let scanners = scan::Scanners { packages: false, vuln: job.scan_vul, virus: job.scan_virus, risk: job.scan_risk };
-    let source = image::Source::Docker { name: job.image_id.clone() };
-    let opts = image::OpenOptions { docker_host: Some(docker_host.to_string()), ..Default::default() };
-    let progress = Arc::new(scan::Progress::default());
     let mut out =
         NodeImageScan { node_id: node_id.to_string(), task_id: job.task_id.clone(), image_id: job.image_id.clone(), ..Default::default() };
-    match scan::index_source(engine, scanners, &source, &opts, &progress, &scan::Cancel::new()).await {
-        Ok((_, ix)) => {
+    match index_image(engine, docker_host, job).await {
+        Ok(ix) => {
             tracing::info!(
                 seconds = started.elapsed().as_secs_f64(),
                 layers = ix.layers,
@@ -250,6 +250,18 @@ async fn scan_image(engine: &Arc<scan::Engine>, docker_host: &str, node_id: &str
         }
     }
     out
+}
+
+async fn index_image(engine: &Arc<scan::Engine>, docker_host: &str, job: &NodeImageScanJob) -> Result<scan::Indexed, Error> {
+    let docker = connect(docker_host)?;
+    let inspected = docker.inspect_image(&job.image_id).await.map_err(|e| Error::Docker(format!("inspect {}: {e}", job.image_id)))?;
+    let diff_ids = inspected.root_fs.and_then(|r| r.layers).unwrap_or_default();
+    let scanners = scan::Scanners { packages: false, vuln: job.scan_vul, virus: job.scan_virus, risk: job.scan_risk };
+    let source = image::Source::Docker { name: job.image_id.clone() };
+    let opts = image::OpenOptions { docker_host: Some(docker_host.to_string()), ..Default::default() };
+    let open: scan::Opener = Box::new(move || Box::pin(async move { Ok(Arc::new(image::open(&source, &opts).await?)) }));
+    let progress = Arc::new(scan::Progress::default());
+    scan::index(engine, scanners, &diff_ids, open, &progress, &scan::Cancel::new()).await.map_err(|e| Error::Scan(e.to_string()))
 }
 
 struct Agent {
