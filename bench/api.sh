@@ -9,7 +9,10 @@
 # --tls: SQLite over plain HTTP, then the same over HTTPS (`serve --tls-cert/--tls-key`, a P-256 certificate
 # made here; wrk keeps its connections, so this is the steady cost of TLS records, not of handshakes).
 # Builds the release binary in $CARGO_TARGET_DIR (default target/). The rate limits (per account and
-# action, per client address) are disabled (0).
+# action, per client address) are disabled (0). Each run also prints the load average before it (the
+# machine is shared: wrk's tail is mostly time the server or wrk waited for a CPU) and the server's own
+# p50/p99 from its /metrics histogram (time inside the API layers, over all its requests, the 1 s
+# sanity run included; buckets 0.25 ms × 2^k, so "≤").
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
@@ -19,6 +22,8 @@ DURATION=${1:-10}
 CONNS=${2:-32}
 THREADS=${BENCH_THREADS:-2}
 TARGET=${CARGO_TARGET_DIR:-$REPO/target}
+PY=$REPO/.venv/bin/python
+[ -x "$PY" ] || PY=python3
 command -v wrk >/dev/null || { echo "wrk not found: apt-get install wrk" >&2; exit 2; }
 
 # SHIPSHAPE_BIN overrides the binary (e.g. a debug build when a release build is not at hand).
@@ -45,9 +50,11 @@ run_one() {  # $1 = label, $2 = database URL or "", $3 = http (default) or https
   python3 "$HERE/sign.py" "$dir/credentials.json" "127.0.0.1:$port" DescribeAssetImageScanSetting > "$WORK/req.lua"
   # Sanity: the pre-signed request succeeds.
   wrk -t1 -c1 -d1s -s "$WORK/req.lua" "$scheme://127.0.0.1:$port/" >/dev/null
-  echo "== $label: wrk -t$THREADS -c$CONNS -d${DURATION}s $scheme"
+  echo "== $label: wrk -t$THREADS -c$CONNS -d${DURATION}s $scheme (load average $(cut -d' ' -f1-3 /proc/loadavg))"
   wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency -s "$WORK/req.lua" "$scheme://127.0.0.1:$port/" \
     | awk '/API errors|Requests\/sec|Non-2xx|Socket errors|^ +50%|^ +75%|^ +90%|^ +99%|requests in/'
+  curl -sk "$scheme://127.0.0.1:$port/metrics" | "$PY" "$HERE/server_latency.py" DescribeAssetImageScanSetting \
+    || echo "server-side: not read (the parser is prometheus_client, in the e2e venv)"
   kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""
 }
 
