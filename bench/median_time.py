@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Runs each command N times under /usr/bin/time -v; prints a markdown row per command with
-median wall time, median peak RSS, every run's wall time and exit codes.
-Usage: median_time.py RUNS 'label' -- cmd args ... [';;' 'label2' -- cmd2 ...]"""
+median wall time, median peak RSS, every run's wall time and exit codes. With --cpu (before RUNS)
+a median CPU time column (user + sys, all threads) follows the wall time.
+Usage: median_time.py [--cpu] RUNS 'label' -- cmd args ... [';;' 'label2' -- cmd2 ...]"""
 import re, statistics, subprocess, sys
 
 def timed(cmd):
@@ -9,12 +10,17 @@ def timed(cmd):
     m = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)", p.stderr)
     wall = (int(m.group(1) or 0) * 3600 + int(m.group(2)) * 60 + float(m.group(3))) if m else float("nan")
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr).group(1))
-    return wall, rss, p.returncode
+    cpu = sum(float(re.search(rf"{k} time \(seconds\): ([\d.]+)", p.stderr).group(1)) for k in ("User", "System"))
+    return wall, rss, cpu, p.returncode
 
 def main():
-    runs = int(sys.argv[1])
+    args = sys.argv[1:]
+    show_cpu = args[0] == "--cpu"
+    if show_cpu:
+        args = args[1:]
+    runs = int(args[0])
     groups, cur = [], []
-    for a in sys.argv[2:]:
+    for a in args[1:]:
         if a == ";;":
             groups.append(cur); cur = []
         else:
@@ -23,11 +29,12 @@ def main():
         groups.append(cur)
     for g in groups:
         label, cmd = g[0], g[2:]
-        walls, rss, rcs = [], [], []
+        walls, rss, cpus, rcs = [], [], [], []
         for _ in range(runs):
-            w, r, rc = timed(cmd)
-            walls.append(w); rss.append(r); rcs.append(rc)
-        print(f"| {label} | {statistics.median(walls):.2f} | {statistics.median(rss)/1024:.0f} | "
+            w, r, c, rc = timed(cmd)
+            walls.append(w); rss.append(r); cpus.append(c); rcs.append(rc)
+        cpu = f" {statistics.median(cpus):.2f} |" if show_cpu else ""
+        print(f"| {label} | {statistics.median(walls):.2f} |{cpu} {statistics.median(rss)/1024:.0f} | "
               f"{', '.join(f'{w:.2f}' for w in walls)} | {','.join(map(str, rcs))} |", flush=True)
 
 if __name__ == "__main__":
