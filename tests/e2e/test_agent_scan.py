@@ -101,6 +101,17 @@ def test_agent_scans_an_image_only_on_its_node(tmp_path, backend):
         assert call("DescribeAssetImageVulList", {"ImageID": image_id, "Limit": 100})["TotalCount"] == vuls["TotalCount"]
         assert as_agent("PollNodeWork", {"NodeId": node_id})["ImageScans"] == []
 
+        # A compliance task reaches the agent at its next poll: it checks and reports at once,
+        # though its --compliance-every is an hour.
+        def compliance_reports():
+            text = re.sub(r"\x1b\[[0-9;]*m", "", (tmp_path / "agent" / "agent.log").read_text(errors="replace"))
+            return len(re.findall(r'"ComplianceAssetCnt":[1-9]', text))
+
+        before = until("the agent's first compliance report", compliance_reports)
+        asset = call("DescribeComplianceAssetList", {"Limit": 100})["AssetInfoList"][0]
+        call("ScanComplianceAssets", {"CustomerAssetIdSet": [asset["CustomerAssetId"]], "AssetType": asset["AssetType"]})
+        until("the agent checked again for the task", lambda: compliance_reports() > before, timeout=60)
+
         # The agent stops: a new scan waits for it, then fails with the reason once its lease
         # (three reporting intervals) passes.
         agent.send_signal(signal.SIGTERM)

@@ -17,6 +17,10 @@
 //! a layer cache in the data directory) and the index uploaded (`ReportNodeImageScan`,
 //! [`model::node::NodeImageScan`]). Vulnerabilities are matched on the server: advisory data never
 //! leaves it (Clair's indexer/matcher split).
+//!
+//! The poll also says when a compliance task was created since the node's last checks (an API
+//! call, a periodic rule): the agent then checks and reports at once, not at its next
+//! `compliance_every`.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -160,7 +164,16 @@ pub async fn run(cfg: Config, stop: impl std::future::Future<Output = ()>) -> Re
         // The server knows the node once it reported.
         if reported {
             match agent.poll().await {
-                Ok(jobs) => scans.offer(jobs),
+                Ok(work) => {
+                    scans.offer(work.image_scans);
+                    if work.compliance_due && agent.last_compliance.is_some() {
+                        // A compliance task since the last checks: check and report now.
+                        tracing::info!("a compliance task is due: checking now");
+                        agent.last_compliance = None;
+                        next_report = tokio::time::Instant::now();
+                        continue;
+                    }
+                }
                 Err(e) => tracing::warn!(error = %e, "asking the server for work failed"),
             }
         }
@@ -170,6 +183,14 @@ pub async fn run(cfg: Config, stop: impl std::future::Future<Output = ()>) -> Re
             _ = &mut stop => return Ok(()),
         }
     }
+}
+
+/// The answer to `PollNodeWork`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Work {
+    image_scans: Vec<NodeImageScanJob>,
+    compliance_due: bool,
 }
 
 /// The images being scanned or queued here, and the one task that scans them in turn.
@@ -302,12 +323,11 @@ impl Agent {
         Ok(answer)
     }
 
-    /// The images the server asks this node to scan.
-    async fn poll(&self) -> Result<Vec<NodeImageScanJob>, Error> {
+    /// What the server asks of this node now.
+    async fn poll(&self) -> Result<Work, Error> {
         let body = serde_json::to_vec(&serde_json::json!({ "NodeId": self.node_id })).map_err(|e| Error::Answer(e.to_string()))?;
         let answer = self.server.call(POLL_ACTION, &self.cfg.key, &body).await?;
-        let jobs = answer.get("ImageScans").cloned().unwrap_or_default();
-        serde_json::from_value(jobs).map_err(|e| Error::Answer(format!("ImageScans: {e}")))
+        serde_json::from_value(answer).map_err(|e| Error::Answer(format!("{POLL_ACTION}: {e}")))
     }
 
     /// Discovers the node's compliance assets and evaluates every item of each one's type.

@@ -99,6 +99,7 @@ pub async fn report(svc: &Service, caller: api::Caller, req: NodeReport) -> Resu
             .collect();
         compliance_asset_cnt = report.len() as u64;
         svc.store.report_node_compliance(account, &node_id, &report).await?;
+        svc.store.mark_node_compliance_reported(account, &node_id).await?;
     }
     Ok(ReportNodeAssetsResponse {
         host_id: node_id,
@@ -121,6 +122,9 @@ pub struct PollNodeWorkResponse {
     /// each with `ReportNodeImageScan`. Each poll keeps them waiting (their lease: three of the
     /// node's reporting intervals).
     pub image_scans: Vec<NodeImageScanJob>,
+    /// A compliance task was created since this node last reported its checks (an API call or a
+    /// periodic rule): the agent runs its checks now instead of at its next `--compliance-every`.
+    pub compliance_due: bool,
 }
 
 /// The node must have reported with this very key (an agent key polls and uploads for its own
@@ -148,7 +152,8 @@ pub async fn poll(svc: &Service, caller: api::Caller, req: PollNodeWorkRequest) 
             scan_risk: j.scan_risk,
         })
         .collect();
-    Ok(PollNodeWorkResponse { image_scans })
+    let compliance_due = svc.store.node_compliance_due(caller.account, &req.node_id).await?;
+    Ok(PollNodeWorkResponse { image_scans, compliance_due })
 }
 
 /// Most packages one uploaded image may list (an image with 100,000 packages is far beyond any

@@ -369,6 +369,31 @@ impl Store {
         row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
     }
 
+    /// Records that the node's agent reported its compliance checks now.
+    pub async fn mark_node_compliance_reported(&self, account: AccountId, node_id: &str) -> Result<(), Error> {
+        sqlx::query("UPDATE node_hosts SET compliance_at = $1 WHERE account_id = $2 AND host_id = $3")
+            .bind(now_unix())
+            .bind(account)
+            .bind(node_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Whether a compliance task of the account was created since the node last reported its
+    /// checks (same second included: a task is never missed, at worst checked twice).
+    pub async fn node_compliance_due(&self, account: AccountId, node_id: &str) -> Result<bool, Error> {
+        let row = sqlx::query(
+            "SELECT 1 FROM compliance_tasks t JOIN node_hosts h ON h.account_id = t.account_id AND h.host_id = $2 \
+             WHERE t.account_id = $1 AND t.created_at >= h.compliance_at LIMIT 1",
+        )
+        .bind(account)
+        .bind(node_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
+    }
+
     /// Fails the images whose node agent stopped polling: a row waiting for a node longer than
     /// the node's lease (its offline time, three reporting intervals; else `default_lease`) is
     /// `failed` with the reason, which also becomes the image's scan error; a task left with
@@ -530,6 +555,23 @@ mod tests {
             assert_eq!((t.status.as_str(), t.sub_status.as_str()), ("END", "Success"));
             let r = store.image_scan_result(a, "sha256:i2").await.unwrap().unwrap();
             assert!(r.summary.contains("node N1") && r.summary.contains("not scanned"), "{}", r.summary);
+        }
+    }
+    #[tokio::test]
+    async fn compliance_tasks_are_due_to_nodes_that_checked_before_them() {
+        let dir = tempfile::tempdir().unwrap();
+        for store in testing::stores(dir.path()).await {
+            let a = store.create_account_with_key().await.unwrap().app_id;
+            let reporter = Reporter { secret_id: "AKIDagent", offline_after: 30 };
+            store.report_node(a, &reporter, &HostFacts { host_id: "N1".into(), ..Default::default() }, &[]).await.unwrap();
+            assert!(!store.node_compliance_due(a, "N1").await.unwrap(), "no task");
+            store.create_compliance_task(a, "manual", &[], &[]).await.unwrap();
+            assert!(store.node_compliance_due(a, "N1").await.unwrap());
+            assert!(!store.node_compliance_due(a, "N2").await.unwrap(), "an unknown node");
+            // Reported in a later second: covered.
+            sqlx::query("UPDATE compliance_tasks SET created_at = created_at - 5").execute(&store.pool).await.unwrap();
+            store.mark_node_compliance_reported(a, "N1").await.unwrap();
+            assert!(!store.node_compliance_due(a, "N1").await.unwrap());
         }
     }
 }
