@@ -5,13 +5,12 @@
 //! rule digests, see [`cache`]) merged into one content report ([`index_dir`]: the same for a
 //! source tree, one walk, uncached), and [`match_vulns`] joins the merged packages with the
 //! advisory data: cheap, re-run when advisories change without re-reading any image. On top of that: the Docker Engine [`inventory`], the durable image
-//! scan task [`worker`] and the [`schedule`] driven by the image scan settings, and the
-//! [`sarif`] rendering of findings. No HTTP here (see `service`), no SQL (see `store`).
+//! scan task [`worker`] and the [`schedule`] driven by the image scan settings. Report formats
+//! live in the `report` crate. No HTTP here (see `service`), no SQL (see `store`).
 
 pub mod cache;
 pub mod claims;
 pub mod compliance;
-pub mod cyclonedx;
 mod error;
 pub mod gate;
 pub mod inventory;
@@ -20,7 +19,6 @@ pub mod once;
 mod pipeline;
 pub mod registries;
 pub mod results;
-pub mod sarif;
 pub mod schedule;
 pub mod vex;
 pub mod worker;
