@@ -55,11 +55,9 @@ pub fn render(r: &FindingsReport<'_>, format: Format) -> Result<String, Error> {
     let value = match format {
         Format::Table => return Ok(crate::table::findings(&table_header(r), f, r.sections)),
         Format::Json => json(r),
-        Format::Sarif => crate::sarif::render(&crate::sarif::SarifInput {
-            target: &r.content.image.name,
-            image_id: &r.content.image.id,
-            findings: *f,
-        }),
+        Format::Sarif => {
+            crate::sarif::render(&crate::sarif::SarifInput { target: &r.content.image.name, image_id: &r.content.image.id, findings: *f })
+        }
         Format::CycloneDx => {
             let mut bom = match r.subject {
                 Subject::Image { .. } => crate::cyclonedx(r.content),

@@ -204,8 +204,11 @@ mod tests {
         };
         let risks = [risk(3), risk(0)];
         let malware = [mal];
-        let log =
-            render(&SarifInput { target: "img:1", image_id: "sha256:1", findings: Findings { vulns: &[], suppressed: &[], malware: &malware, risks: &risks } });
+        let log = render(&SarifInput {
+            target: "img:1",
+            image_id: "sha256:1",
+            findings: Findings { vulns: &[], suppressed: &[], malware: &malware, risks: &risks },
+        });
         let run = &log["runs"][0];
         assert_eq!(log["version"], "2.1.0");
         assert_eq!(run["results"].as_array().unwrap().len(), 3);

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
+mod output;
 mod probes;
 mod wiring;
 

@@ -5,18 +5,13 @@ use std::path::PathBuf;
 use compliance::{AssetType, Catalog, ContainerdSource, Engine, K8sSource, Sources};
 
 use crate::Global;
+use crate::output::{Format, print};
 
 /// Compliance checks (CIS-based catalog in Rego) on this machine's Docker, containerd and Kubernetes assets
 #[derive(clap::Args, Debug)]
 pub struct Args {
     #[command(subcommand)]
     command: ComplianceCommand,
-}
-
-#[derive(clap::ValueEnum, Clone, Copy, Debug)]
-enum Format {
-    Table,
-    Json,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -50,8 +45,7 @@ enum ComplianceCommand {
 }
 
 pub async fn run(args: Args, _global: &Global) -> anyhow::Result<()> {
-    let ComplianceCommand::Check { asset_type, format, docker, containerd_socket, k8s_root, k8s_pods, root, no_image_files } =
-        args.command;
+    let ComplianceCommand::Check { asset_type, format, docker, containerd_socket, k8s_root, k8s_pods, root, no_image_files } = args.command;
     let asset_types = match asset_type {
         Some(t) => Some(vec![t.parse::<AssetType>()?]),
         None => None,
@@ -69,9 +63,5 @@ pub async fn run(args: Args, _global: &Global) -> anyhow::Result<()> {
     let catalog = Catalog::builtin();
     let engine = Engine::new(&catalog)?;
     let (reports, errors) = compliance::report::check(&sources, &engine).await;
-    match format {
-        Format::Table => print!("{}", compliance::report::to_table(&catalog, &reports, &errors)),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&compliance::report::to_json(&catalog, &reports, &errors))?),
-    }
-    Ok(())
+    print(format, || compliance::report::to_json(&catalog, &reports, &errors), || compliance::report::to_table(&catalog, &reports, &errors))
 }

@@ -5,30 +5,23 @@
 
 use std::path::PathBuf;
 
+use report::table::Table;
 use serde_json::json;
 use store::advisories::{AdvisoryStatus, ImportReport, SourceOutcome};
 
 use crate::Global;
+use crate::output::{Format, print, usage_error};
 
 #[path = "db_bundle.rs"]
 mod bundle;
 #[path = "db_update.rs"]
 pub mod update;
 
-/// Exit code for a user error (bad path, nothing importable).
-pub const EXIT_USAGE: i32 = 2;
-
 /// Vulnerability advisory data (OSV JSON, Alpine secdb, Debian security tracker)
 #[derive(clap::Args, Debug)]
 pub struct Args {
     #[command(subcommand)]
     command: DbCommand,
-}
-
-#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Table,
-    Json,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -54,19 +47,9 @@ enum DbCommand {
     Update(update::UpdateArgs),
 }
 
-/// Prints `error: msg` and exits with [`EXIT_USAGE`].
-pub fn usage_error(msg: impl std::fmt::Display) -> ! {
-    eprintln!("error: {msg}");
-    std::process::exit(EXIT_USAGE)
-}
-
 pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     match args.command {
-        DbCommand::Import {
-            paths,
-            format,
-            verify_key,
-        } => match bundle::route(&paths, verify_key.as_deref()) {
+        DbCommand::Import { paths, format, verify_key } => match bundle::route(&paths, verify_key.as_deref()) {
             Some(key) => bundle::import(paths, &key, format, global).await,
             None => import(paths, format, global).await,
         },
@@ -97,17 +80,9 @@ async fn import(paths: Vec<PathBuf>, format: Format, global: &Global) -> anyhow:
     store.close().await;
 
     let failed_paths = results.iter().filter(|(_, r)| r.is_err()).count();
-    let imported_any = results.iter().any(|(_, r)| {
-        r.as_ref().is_ok_and(|rep| {
-            rep.sources
-                .iter()
-                .any(|s| !matches!(s.outcome, SourceOutcome::Empty))
-        })
-    });
-    match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&import_json(&results))?),
-        Format::Table => print!("{}", import_table(&results)),
-    }
+    let imported_any =
+        results.iter().any(|(_, r)| r.as_ref().is_ok_and(|rep| rep.sources.iter().any(|s| !matches!(s.outcome, SourceOutcome::Empty))));
+    print(format, || import_json(&results), || import_table(&results))?;
     // Bad files also go to stderr so they are seen when stdout is piped away.
     for (p, r) in &results {
         match r {
@@ -120,9 +95,7 @@ async fn import(paths: Vec<PathBuf>, format: Format, global: &Global) -> anyhow:
         }
     }
     if !imported_any {
-        usage_error(
-            "no advisory data found in the given paths (OSV JSON, Alpine secdb, Debian DSA/DLA lists)",
-        );
+        usage_error("no advisory data found in the given paths (OSV JSON, Alpine secdb, Debian DSA/DLA lists)");
     }
     if failed_paths > 0 {
         anyhow::bail!("{failed_paths} path(s) could not be imported");
@@ -133,12 +106,7 @@ async fn import(paths: Vec<PathBuf>, format: Format, global: &Global) -> anyhow:
 fn outcome_fields(o: &SourceOutcome) -> (&'static str, [u64; 4]) {
     match o {
         SourceOutcome::Unchanged => ("unchanged", [0; 4]),
-        SourceOutcome::Imported {
-            added,
-            updated,
-            removed,
-            unchanged,
-        } => ("imported", [*added, *updated, *removed, *unchanged]),
+        SourceOutcome::Imported { added, updated, removed, unchanged } => ("imported", [*added, *updated, *removed, *unchanged]),
         SourceOutcome::Empty => ("empty", [0; 4]),
     }
 }
@@ -170,21 +138,7 @@ fn import_json(results: &[(PathBuf, Result<ImportReport, String>)]) -> serde_jso
 }
 
 fn import_table(results: &[(PathBuf, Result<ImportReport, String>)]) -> String {
-    let mut rows = vec![
-        [
-            "PATH",
-            "SOURCE",
-            "OUTCOME",
-            "ADDED",
-            "UPDATED",
-            "REMOVED",
-            "UNCHANGED",
-            "BAD",
-            "SKIPPED",
-        ]
-        .map(String::from)
-        .to_vec(),
-    ];
+    let mut t = Table::fit(["PATH", "SOURCE", "OUTCOME", "ADDED", "UPDATED", "REMOVED", "UNCHANGED", "BAD", "SKIPPED"]);
     let mut bad = Vec::new();
     for (p, r) in results {
         let path = p.display().to_string();
@@ -196,24 +150,14 @@ fn import_table(results: &[(PathBuf, Result<ImportReport, String>)]) -> String {
                     row.extend(nums.iter().map(|n| n.to_string()));
                     row.push(s.problems.len().to_string());
                     row.push(s.skipped_files.to_string());
-                    rows.push(row);
+                    t.row(row);
                     bad.extend(s.problems.iter().cloned());
                 }
             }
-            Err(e) => rows.push(vec![
-                path,
-                "-".into(),
-                format!("failed: {e}"),
-                "".into(),
-                "".into(),
-                "".into(),
-                "".into(),
-                "".into(),
-                "".into(),
-            ]),
+            Err(e) => t.row([path, "-".into(), format!("failed: {e}"), "".into(), "".into(), "".into(), "".into(), "".into(), "".into()]),
         }
     }
-    let mut out = render(&rows);
+    let mut out = t.render();
     if !bad.is_empty() {
         out.push_str(&format!("\nBad files skipped ({}):\n", bad.len()));
         for b in bad {
@@ -228,24 +172,21 @@ async fn status(format: Format, global: &Global) -> anyhow::Result<()> {
     let st = store.advisory_status().await?;
     let feeds = store.feed_states().await?;
     store.close().await;
-    match format {
-        Format::Json => {
+    print(
+        format,
+        || {
             let mut v = status_json(&st);
             v["feeds"] = update::feeds_json(&feeds);
-            println!("{}", serde_json::to_string_pretty(&v)?)
-        }
-        Format::Table => print!("{}{}", status_table(&st), update::feeds_table(&feeds)),
-    }
-    Ok(())
+            v
+        },
+        || status_table(&st) + &update::feeds_table(&feeds),
+    )
 }
 
 fn unix_to_rfc3339(t: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(t)
         .ok()
-        .and_then(|d| {
-            d.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
+        .and_then(|d| d.format(&time::format_description::well_known::Rfc3339).ok())
         .unwrap_or_else(|| t.to_string())
 }
 
@@ -269,63 +210,27 @@ fn status_table(st: &AdvisoryStatus) -> String {
     if st.sources.is_empty() {
         return "No advisory data loaded. Load some with: shipshape db import PATH (e.g. ../shared/vulndata)\n".into();
     }
-    let mut rows = vec![
-        ["SOURCE", "ADVISORIES", "NEWEST", "IMPORTED"]
-            .map(String::from)
-            .to_vec(),
-    ];
+    let mut t = Table::fit(["SOURCE", "ADVISORIES", "NEWEST", "IMPORTED"]);
     for s in &st.sources {
-        rows.push(vec![
+        t.row([
             s.name.clone(),
             s.advisories.to_string(),
             s.newest_modified.clone().unwrap_or_else(|| "-".into()),
             unix_to_rfc3339(s.imported_at),
         ]);
     }
-    let mut out = render(&rows);
+    let mut out = t.render();
     out.push('\n');
-    let mut rows = vec![["ECOSYSTEM", "ADVISORIES"].map(String::from).to_vec()];
-    rows.extend(
-        st.per_ecosystem
-            .iter()
-            .map(|(e, n)| vec![e.clone(), n.to_string()]),
-    );
-    out.push_str(&render(&rows));
+    let mut t = Table::fit(["ECOSYSTEM", "ADVISORIES"]);
+    for (e, n) in &st.per_ecosystem {
+        t.row([e.clone(), n.to_string()]);
+    }
+    out.push_str(&t.render());
     out.push_str(&format!(
         "\nTotal: {} advisories stored (withdrawn included), newest {}, data version {}\n",
         st.total,
         st.newest_modified.as_deref().unwrap_or("-"),
         &st.data_version[..st.data_version.len().min(12)]
     ));
-    out
-}
-
-/// Left-aligned columns separated by two spaces; the first row is the header.
-pub fn render(rows: &[Vec<String>]) -> String {
-    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..cols)
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(|s| s.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for r in rows {
-        let mut line = String::new();
-        for (c, cell) in r.iter().enumerate() {
-            if c > 0 {
-                line.push_str("  ");
-            }
-            line.push_str(cell);
-            if c + 1 < r.len() {
-                line.push_str(&" ".repeat(widths[c].saturating_sub(cell.chars().count())));
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
     out
 }

@@ -16,8 +16,9 @@ use anyhow::Context;
 use serde_json::json;
 use vuln::bundle::{BundleWriter, PublicKey, SigningKey, VerifiedBundle};
 
-use super::{Format, render, usage_error};
 use crate::Global;
+use crate::output::{Format, print, usage_error};
+use report::table::Table;
 
 /// Rows per store query while exporting (bounds memory on any source size).
 const EXPORT_PAGE: u32 = 1000;
@@ -52,11 +53,7 @@ enum BundleCommand {
 pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     match args.command {
         BundleCommand::Keygen { out } => keygen(&out),
-        BundleCommand::Export {
-            out,
-            sign_key,
-            format,
-        } => export(&out, &sign_key, format, global).await,
+        BundleCommand::Export { out, sign_key, format } => export(&out, &sign_key, format, global).await,
     }
 }
 
@@ -70,10 +67,7 @@ fn keygen(out: &Path) -> anyhow::Result<()> {
     let public = pub_path(out);
     for p in [out, public.as_path()] {
         if p.exists() {
-            usage_error(format_args!(
-                "{} exists; a key is never overwritten",
-                p.display()
-            ));
+            usage_error(format_args!("{} exists; a key is never overwritten", p.display()));
         }
     }
     let key = SigningKey::generate()?;
@@ -84,9 +78,7 @@ fn keygen(out: &Path) -> anyhow::Result<()> {
             .mode(mode)
             .open(path)
             .with_context(|| format!("creating {}", path.display()))?;
-        f.write_all(text.as_bytes())
-            .and_then(|()| f.sync_all())
-            .with_context(|| format!("writing {}", path.display()))
+        f.write_all(text.as_bytes()).and_then(|()| f.sync_all()).with_context(|| format!("writing {}", path.display()))
     };
     write(out, 0o600, &key.to_pem()?)?;
     write(&public, 0o644, &key.public_key().to_line())?;
@@ -101,42 +93,27 @@ fn keygen(out: &Path) -> anyhow::Result<()> {
 
 /// The private key, refused when group or others may read it (like the store's master.key).
 fn read_signing_key(path: &Path) -> SigningKey {
-    let meta = std::fs::metadata(path)
-        .unwrap_or_else(|e| usage_error(format_args!("{}: {e}", path.display())));
+    let meta = std::fs::metadata(path).unwrap_or_else(|e| usage_error(format_args!("{}: {e}", path.display())));
     let mode = meta.permissions().mode();
     if mode & 0o077 != 0 {
-        usage_error(format_args!(
-            "{}: permissions {:o} are too open for a private key; run chmod 600",
-            path.display(),
-            mode & 0o777
-        ));
+        usage_error(format_args!("{}: permissions {:o} are too open for a private key; run chmod 600", path.display(), mode & 0o777));
     }
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| usage_error(format_args!("{}: {e}", path.display())));
-    SigningKey::from_pem(&text)
-        .unwrap_or_else(|e| usage_error(format_args!("{}: {e}", path.display())))
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| usage_error(format_args!("{}: {e}", path.display())));
+    SigningKey::from_pem(&text).unwrap_or_else(|e| usage_error(format_args!("{}: {e}", path.display())))
 }
 
 fn read_public_key(path: &Path) -> PublicKey {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| usage_error(format_args!("{}: {e}", path.display())));
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| usage_error(format_args!("{}: {e}", path.display())));
     PublicKey::parse(&text).unwrap_or_else(|e| usage_error(format_args!("{}: {e}", path.display())))
 }
 
-async fn export(
-    out: &Path,
-    key_path: &Path,
-    format: Format,
-    global: &Global,
-) -> anyhow::Result<()> {
+async fn export(out: &Path, key_path: &Path, format: Format, global: &Global) -> anyhow::Result<()> {
     let key = read_signing_key(key_path);
     let store = global.open_store().await?;
     let st = store.advisory_status().await?;
     if st.sources.is_empty() {
         store.close().await;
-        usage_error(
-            "the store holds no advisory data to export (load some with `shipshape db import PATH`)",
-        );
+        usage_error("the store holds no advisory data to export (load some with `shipshape db import PATH`)");
     }
     // Written beside the target and renamed at the end: FILE is either the old bundle or a
     // complete new one, never half of one.
@@ -157,18 +134,15 @@ async fn export(
     }
     let manifest = result?;
     if changed {
-        anyhow::bail!(
-            "the advisory data changed during the export (an import or update ran); run it again"
-        );
+        anyhow::bail!("the advisory data changed during the export (an import or update ran); run it again");
     }
-    std::fs::rename(&partial, out)
-        .with_context(|| format!("renaming {} to {}", partial.display(), out.display()))?;
+    std::fs::rename(&partial, out).with_context(|| format!("renaming {} to {}", partial.display(), out.display()))?;
     let bytes = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
     let advisories: u64 = manifest.sources.iter().map(|s| s.advisories).sum();
-    match format {
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({
+    print(
+        format,
+        || {
+            json!({
                 "path": out.display().to_string(),
                 "bytes": bytes,
                 "key_id": manifest.key_id,
@@ -177,26 +151,22 @@ async fn export(
                 "sources": manifest.sources.iter().map(|s| json!({
                     "name": s.name, "fingerprint": s.fingerprint, "advisories": s.advisories,
                 })).collect::<Vec<_>>(),
-            }))?
-        ),
-        Format::Table => {
-            let mut rows = vec![vec!["SOURCE".to_owned(), "ADVISORIES".to_owned()]];
-            rows.extend(
-                manifest
-                    .sources
-                    .iter()
-                    .map(|s| vec![s.name.clone(), s.advisories.to_string()]),
-            );
-            print!("{}", render(&rows));
-            println!(
-                "\nWrote {} ({} sources, {advisories} advisories, {bytes} bytes), signed by key {}",
+            })
+        },
+        || {
+            let mut t = Table::fit(["SOURCE", "ADVISORIES"]);
+            for s in &manifest.sources {
+                t.row([s.name.clone(), s.advisories.to_string()]);
+            }
+            format!(
+                "{}\nWrote {} ({} sources, {advisories} advisories, {bytes} bytes), signed by key {}\n",
+                t.render(),
                 out.display(),
                 manifest.sources.len(),
                 manifest.key_id
-            );
-        }
-    }
-    Ok(())
+            )
+        },
+    )
 }
 
 async fn write_bundle(
@@ -211,9 +181,7 @@ async fn write_bundle(
         w.begin_source(&src.name, &src.fingerprint)?;
         let mut after: Option<String> = None;
         loop {
-            let page = store
-                .source_advisories_page(&src.name, after.as_deref(), EXPORT_PAGE)
-                .await?;
+            let page = store.source_advisories_page(&src.name, after.as_deref(), EXPORT_PAGE).await?;
             for (_, json) in &page {
                 w.add_advisory(json)?;
             }
@@ -223,15 +191,10 @@ async fn write_bundle(
             }
         }
     }
-    let created =
-        time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339)?;
+    let created = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339)?;
     let (buf, manifest) = w.finish(key, &created)?;
-    let file = buf
-        .into_inner()
-        .map_err(|e| e.into_error())
-        .with_context(|| format!("writing {}", path.display()))?;
-    file.sync_all()
-        .with_context(|| format!("writing {}", path.display()))?;
+    let file = buf.into_inner().map_err(|e| e.into_error()).with_context(|| format!("writing {}", path.display()))?;
+    file.sync_all().with_context(|| format!("writing {}", path.display()))?;
     Ok(manifest)
 }
 
@@ -268,19 +231,13 @@ fn is_bundle(p: &Path) -> bool {
     if !p.is_file() {
         return false;
     }
-    p.extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("bundle"))
+    p.extension().is_some_and(|e| e.eq_ignore_ascii_case("bundle"))
         || File::open(p).is_ok_and(|f| vuln::bundle::looks_like_bundle(std::io::BufReader::new(f)))
 }
 
 /// `db import --verify-key`: verifies every bundle, then (only if all verify) imports them.
 /// Strict: a payload that does not parse fails its bundle rather than importing in part.
-pub async fn import(
-    paths: Vec<PathBuf>,
-    key: &PublicKey,
-    format: Format,
-    global: &Global,
-) -> anyhow::Result<()> {
+pub async fn import(paths: Vec<PathBuf>, key: &PublicKey, format: Format, global: &Global) -> anyhow::Result<()> {
     let mut verified: Vec<(PathBuf, VerifiedBundle)> = Vec::new();
     let mut refused = 0;
     for p in paths {
@@ -306,20 +263,11 @@ pub async fn import(
     let mut results = Vec::new();
     for (p, b) in verified {
         let sources = b.into_sources(&p.display().to_string());
-        let r = store
-            .import_sources(sources, true)
-            .await
-            .map_err(|e| e.to_string());
+        let r = store.import_sources(sources, true).await.map_err(|e| e.to_string());
         results.push((p, r));
     }
     store.close().await;
-    match format {
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&super::import_json(&results))?
-        ),
-        Format::Table => print!("{}", super::import_table(&results)),
-    }
+    print(format, || super::import_json(&results), || super::import_table(&results))?;
     let failed = results.iter().filter(|(_, r)| r.is_err()).count();
     for (p, r) in &results {
         if let Err(e) = r {

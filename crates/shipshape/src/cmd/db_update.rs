@@ -9,8 +9,10 @@ use feed::{Feed, FeedOutcome, FeedReport, Progress, UpdateConfig, UpdateReport};
 use serde_json::json;
 use store::advisories::FeedState;
 
-use super::{Format, render, unix_to_rfc3339, usage_error};
+use super::unix_to_rfc3339;
 use crate::Global;
+use crate::output::{Format, print, usage_error};
+use report::table::Table;
 
 /// Where the advisory feeds come from (each URL can point at a mirror).
 #[derive(clap::Args, Debug, Clone)]
@@ -31,12 +33,7 @@ pub struct FeedArgs {
     #[arg(long, value_name = "URL")]
     pub debian_tracker_url: Option<String>,
     /// Milliseconds before the first retry of a failed request, doubled for each next one
-    #[arg(
-        long,
-        hide = true,
-        env = "SHIPSHAPE_FEED_RETRY_DELAY_MS",
-        default_value_t = 1000
-    )]
+    #[arg(long, hide = true, env = "SHIPSHAPE_FEED_RETRY_DELAY_MS", default_value_t = 1000)]
     pub feed_retry_delay_ms: u64,
     /// Download size cap for every feed, in bytes [default: 4 GiB for all.zip, 256 MiB for JSON]
     #[arg(long, hide = true, env = "SHIPSHAPE_FEED_MAX_BYTES")]
@@ -85,28 +82,18 @@ pub async fn run(args: UpdateArgs, global: &Global) -> anyhow::Result<()> {
     let report = feed::update(&store, &cfg, progress).await;
     store.close().await;
 
-    match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report_json(&report))?),
-        Format::Table => print!("{}", report_table(&report)),
-    }
+    print(args.format, || report_json(&report), || report_table(&report))?;
     // Also on stderr, to be seen when stdout is piped away.
     for f in &report.feeds {
         match &f.outcome {
             FeedOutcome::Failed(e) => eprintln!("error: feed {}: {e}", f.name),
-            FeedOutcome::Empty => eprintln!(
-                "warning: feed {}: no advisory in a format Shipshape reads; nothing imported",
-                f.name
-            ),
+            FeedOutcome::Empty => eprintln!("warning: feed {}: no advisory in a format Shipshape reads; nothing imported", f.name),
             _ => {}
         }
     }
     let failed: Vec<&str> = report.failures().map(|f| f.name.as_str()).collect();
     if !failed.is_empty() {
-        anyhow::bail!(
-            "{} feed(s) failed, their previous data is kept: {}",
-            failed.len(),
-            failed.join(", ")
-        );
+        anyhow::bail!("{} feed(s) failed, their previous data is kept: {}", failed.len(), failed.join(", "));
     }
     Ok(())
 }
@@ -116,12 +103,7 @@ fn outcome_fields(o: &FeedOutcome) -> (&'static str, [u64; 4]) {
     match o {
         FeedOutcome::NotModified => ("not-modified", [0; 4]),
         FeedOutcome::Unchanged => ("unchanged", [0; 4]),
-        FeedOutcome::Imported {
-            added,
-            updated,
-            removed,
-            unchanged,
-        } => ("imported", [*added, *updated, *removed, *unchanged]),
+        FeedOutcome::Imported { added, updated, removed, unchanged } => ("imported", [*added, *updated, *removed, *unchanged]),
         FeedOutcome::Empty => ("empty", [0; 4]),
         FeedOutcome::Absent => ("absent", [0; 4]),
         FeedOutcome::Failed(_) => ("failed", [0; 4]),
@@ -148,31 +130,15 @@ fn report_json(report: &UpdateReport) -> serde_json::Value {
 }
 
 fn report_table(report: &UpdateReport) -> String {
-    let mut rows = vec![
-        [
-            "FEED",
-            "OUTCOME",
-            "ADDED",
-            "UPDATED",
-            "REMOVED",
-            "UNCHANGED",
-            "DOWNLOADED",
-        ]
-        .map(String::from)
-        .to_vec(),
-    ];
+    let mut t = Table::fit(["FEED", "OUTCOME", "ADDED", "UPDATED", "REMOVED", "UNCHANGED", "DOWNLOADED"]);
     for f in &report.feeds {
         let (outcome, nums) = outcome_fields(&f.outcome);
         let mut row = vec![f.name.clone(), outcome.to_string()];
         row.extend(nums.iter().map(u64::to_string));
-        row.push(if f.bytes > 0 {
-            human_bytes(f.bytes)
-        } else {
-            "-".into()
-        });
-        rows.push(row);
+        row.push(if f.bytes > 0 { human_bytes(f.bytes) } else { "-".into() });
+        t.row(row);
     }
-    render(&rows)
+    t.render()
 }
 
 fn human_bytes(n: u64) -> String {
@@ -207,26 +173,14 @@ pub fn feeds_table(feeds: &[FeedState]) -> String {
     if feeds.is_empty() {
         return String::new();
     }
-    let mut rows = vec![
-        [
-            "FEED",
-            "RECORDS",
-            "UPDATED",
-            "CHECKED",
-            "VALIDATOR",
-            "URL",
-            "LAST ERROR",
-        ]
-        .map(String::from)
-        .to_vec(),
-    ];
+    let mut t = Table::fit(["FEED", "RECORDS", "UPDATED", "CHECKED", "VALIDATOR", "URL", "LAST ERROR"]);
     for f in feeds {
         let validator = match (&f.etag, &f.last_modified) {
             (Some(e), _) => format!("ETag {e}"),
             (None, Some(m)) => format!("Last-Modified {m}"),
             (None, None) => "-".into(),
         };
-        rows.push(vec![
+        t.row([
             f.name.clone(),
             f.records.to_string(),
             f.updated_at.map_or_else(|| "never".into(), unix_to_rfc3339),
@@ -236,7 +190,7 @@ pub fn feeds_table(feeds: &[FeedState]) -> String {
             f.error.clone().unwrap_or_else(|| "-".into()),
         ]);
     }
-    format!("\n{}", render(&rows))
+    format!("\n{}", t.render())
 }
 
 /// One progress bar per feed on a terminal: bytes while downloading, then the import.
@@ -268,11 +222,9 @@ impl Progress for Bars {
         self.with(|b| {
             b.set_length(total);
             b.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                .progress_chars("=> "),
+                indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> "),
             );
         });
     }

@@ -14,8 +14,9 @@ use scan::{Engine, LayerCache, Progress};
 use report::Format;
 use report::findings::{FindingsReport, Subject};
 
-use super::image::{GateArgs, advisory_store, findings, gate, load_signatures, parse_format, parse_scanners, sections, write_out};
+use super::image::{GateArgs, advisory_store, findings, gate, load_signatures, parse_scanners, sections};
 use crate::Global;
+use crate::output::{report_format, write_out};
 
 /// Scan a source tree: dependencies from lock files, secrets, trojans
 #[derive(clap::Args, Debug)]
@@ -90,7 +91,7 @@ fn relative(loc: &mut model::Location) {
 
 async fn scan_cmd(a: ScanArgs, global: &Global) -> anyhow::Result<()> {
     let mut sc = parse_scanners(&a.scanners)?;
-    let format = parse_format(a.format.as_deref(), &a.output, &Format::ALL)?;
+    let format = report_format(a.format.as_deref(), &a.output, &Format::ALL)?;
     // The SBOM formats list the packages.
     sc.packages = matches!(format, Format::CycloneDx | Format::SpdxJson);
     let gate = gate(&a.gate);

@@ -1,7 +1,7 @@
 //! `shipshape image sbom|scan SOURCE`: an image's packages, or its vulnerabilities, trojans and
 //! risks, from the Docker Engine, a docker-archive, an OCI layout or a registry.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -13,6 +13,7 @@ use report::findings::{Findings, Sections, Subject};
 use scan::{Cancel, DirCache, Engine, LayerCache, Progress, Scanners};
 
 use crate::Global;
+use crate::output::{report_format, usage_error, write_out};
 
 /// Inspect an image: list its packages (sbom) or scan it for vulnerabilities, trojans and risks
 #[derive(clap::Args, Debug)]
@@ -121,15 +122,6 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     }
 }
 
-/// `--format` as one of `allowed`; table on a terminal, else json, when not given (shared with `fs scan`).
-pub(crate) fn parse_format(given: Option<&str>, out: &Option<PathBuf>, allowed: &[Format]) -> anyhow::Result<Format> {
-    match given {
-        Some(s) => Format::parse_one_of(s, allowed).map_err(|e| anyhow::anyhow!("--format: {e}")),
-        None if out.is_none() && std::io::stdout().is_terminal() => Ok(Format::Table),
-        None => Ok(Format::Json),
-    }
-}
-
 fn open_options(s: &SourceArgs) -> anyhow::Result<image::OpenOptions> {
     let auth = match (&s.registry_username, &s.registry_password) {
         (Some(u), Some(p)) => image::RegistryAuth::Basic { username: u.clone(), password: p.clone() },
@@ -186,18 +178,6 @@ fn progress_bar(progress: &Arc<Progress>, what: &str) -> Option<(indicatif::Prog
     Some((bar, h))
 }
 
-pub(crate) fn write_out(out: &Option<PathBuf>, text: &str) -> anyhow::Result<()> {
-    match out {
-        Some(p) => std::fs::write(p, text).with_context(|| format!("writing {}", p.display())),
-        None => {
-            let mut o = std::io::stdout().lock();
-            o.write_all(text.as_bytes())?;
-            o.flush()?;
-            Ok(())
-        }
-    }
-}
-
 async fn index(s: &SourceArgs, engine: &Arc<Engine>, scanners: Scanners) -> anyhow::Result<(image::Image, scan::Indexed)> {
     let source = image::parse_source(&s.source).map_err(|e| anyhow::anyhow!("{e}"))?;
     let opts = open_options(s)?;
@@ -230,7 +210,7 @@ fn sbom_report(s: &SourceArgs, img: &image::Image, indexed: &scan::Indexed) -> r
 }
 
 async fn sbom(a: SbomArgs) -> anyhow::Result<()> {
-    let format = parse_format(a.format.as_deref(), &a.source.output, &[Format::Table, Format::Json, Format::CycloneDx, Format::SpdxJson])?;
+    let format = report_format(a.format.as_deref(), &a.source.output, &[Format::Table, Format::Json, Format::CycloneDx, Format::SpdxJson])?;
     let engine = Arc::new(Engine::new(None, cache(&a.source)?)?);
     let scanners = Scanners { packages: true, ..Default::default() };
     let (img, indexed) = index(&a.source, &engine, scanners).await?;
@@ -276,7 +256,7 @@ pub(crate) async fn advisory_store(global: &Global) -> anyhow::Result<store::Sto
 
 async fn scan_cmd(a: ScanArgs, global: &Global) -> anyhow::Result<()> {
     let mut sc = parse_scanners(&a.scanners)?;
-    let format = parse_format(a.format.as_deref(), &a.source.output, &[Format::Table, Format::Json, Format::CycloneDx, Format::Sarif])?;
+    let format = report_format(a.format.as_deref(), &a.source.output, &[Format::Table, Format::Json, Format::CycloneDx, Format::Sarif])?;
     // CycloneDX lists the packages the vulnerabilities point at.
     sc.packages = format == Format::CycloneDx;
     let gate = gate(&a.gate);
@@ -326,21 +306,21 @@ pub(crate) fn sections(sc: Scanners) -> Sections {
 pub(crate) fn gate(a: &GateArgs) -> scan::gate::Gate {
     let severities =
         a.severity.iter().filter(|s| !s.trim().is_empty()).map(|s| scan::gate::parse_severity(s)).collect::<Result<Vec<_>, _>>();
-    let severities = severities.unwrap_or_else(|e| super::db::usage_error(format_args!("--severity: {e}")));
+    let severities = severities.unwrap_or_else(|e| usage_error(format_args!("--severity: {e}")));
     let default = PathBuf::from(".shipshapeignore");
     let path = a.ignore_file.clone().or_else(|| default.is_file().then_some(default));
     let ignore = match path {
         Some(p) => {
-            let text = std::fs::read_to_string(&p).unwrap_or_else(|e| super::db::usage_error(format_args!("{}: {e}", p.display())));
-            scan::gate::IgnoreList::parse(&text).unwrap_or_else(|e| super::db::usage_error(format_args!("{}: {e}", p.display())))
+            let text = std::fs::read_to_string(&p).unwrap_or_else(|e| usage_error(format_args!("{}: {e}", p.display())));
+            scan::gate::IgnoreList::parse(&text).unwrap_or_else(|e| usage_error(format_args!("{}: {e}", p.display())))
         }
         None => scan::gate::IgnoreList::default(),
     };
     let mut vex = scan::vex::Vex::default();
     for p in &a.vex {
-        let text = std::fs::read_to_string(p).unwrap_or_else(|e| super::db::usage_error(format_args!("--vex {}: {e}", p.display())));
+        let text = std::fs::read_to_string(p).unwrap_or_else(|e| usage_error(format_args!("--vex {}: {e}", p.display())));
         let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        vex.add(&name, &text).unwrap_or_else(|e| super::db::usage_error(format_args!("--vex {e}")));
+        vex.add(&name, &text).unwrap_or_else(|e| usage_error(format_args!("--vex {e}")));
     }
     scan::gate::Gate { severities, ignore_unfixed: a.ignore_unfixed, ignore, vex }
 }

@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use malware::{ImportReport, RuleStatus, RuleStore};
 use serde_json::json;
 
-use super::db::{Format, render, usage_error};
 use crate::Global;
+use crate::output::{Format, print, usage_error};
+use report::table::Table;
 
 /// Malware rules: YARA sources and ClamAV .hdb/.hsb/.ndb/.ldb/.cvd/.cld databases
 #[derive(clap::Args, Debug)]
@@ -65,8 +66,9 @@ async fn import(paths: Vec<PathBuf>, format: Format, global: &Global) -> anyhow:
             .collect::<Vec<_>>()
     })
     .await?;
-    match format {
-        Format::Json => {
+    print(
+        format,
+        || {
             let items: Vec<serde_json::Value> = results
                 .iter()
                 .map(|(p, r)| match r {
@@ -74,28 +76,13 @@ async fn import(paths: Vec<PathBuf>, format: Format, global: &Global) -> anyhow:
                     Err(e) => json!({"path": p.display().to_string(), "error": e}),
                 })
                 .collect();
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&json!({ "imports": items }))?
-            );
-        }
-        Format::Table => {
-            let mut rows = vec![
-                [
-                    "PATH",
-                    "SET",
-                    "YARA",
-                    "CLAMAV",
-                    "LICENSE",
-                    "SKIPPED",
-                    "YARA FAILED",
-                ]
-                .map(String::from)
-                .to_vec(),
-            ];
+            json!({ "imports": items })
+        },
+        || {
+            let mut t = Table::fit(["PATH", "SET", "YARA", "CLAMAV", "LICENSE", "SKIPPED", "YARA FAILED"]);
             for (p, r) in &results {
                 let path = p.display().to_string();
-                rows.push(match r {
+                t.row(match r {
                     Ok(rep) => vec![
                         path,
                         rep.set.clone(),
@@ -108,24 +95,20 @@ async fn import(paths: Vec<PathBuf>, format: Format, global: &Global) -> anyhow:
                     Err(e) => vec![path, "-".into(), format!("failed: {e}")],
                 });
             }
-            print!("{}", render(&rows));
-        }
-    }
+            t.render()
+        },
+    )?;
     for (p, r) in &results {
         match r {
             Ok(rep) => {
                 for f in &rep.yara_failed {
-                    eprintln!(
-                        "warning: {}: YARA file does not compile (kept, not used): {}",
-                        f.file, f.error
-                    );
+                    eprintln!("warning: {}: YARA file does not compile (kept, not used): {}", f.file, f.error);
                 }
             }
             Err(e) => eprintln!("error: {}: {e}", p.display()),
         }
     }
-    let failed: Vec<&(PathBuf, Result<ImportReport, String>)> =
-        results.iter().filter(|(_, r)| r.is_err()).collect();
+    let failed: Vec<&(PathBuf, Result<ImportReport, String>)> = results.iter().filter(|(_, r)| r.is_err()).collect();
     if failed.len() == results.len() {
         usage_error("nothing imported");
     }
@@ -158,11 +141,7 @@ fn yara_sets(root: &Path) -> BTreeMap<String, usize> {
 
 /// The set a ClamAV file belongs to: its first path component.
 fn clam_set(file: &str) -> String {
-    Path::new(file)
-        .components()
-        .next()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .unwrap_or_default()
+    Path::new(file).components().next().map(|c| c.as_os_str().to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 async fn status(format: Format, global: &Global) -> anyhow::Result<()> {
@@ -170,78 +149,47 @@ async fn status(format: Format, global: &Global) -> anyhow::Result<()> {
     let root = rs.root().to_path_buf();
     let default = rs.is_empty();
     let st: RuleStatus = tokio::task::spawn_blocking(move || rs.status()).await??;
-    let src_root = if default {
-        malware::default_rules_dir()
-    } else {
-        root.clone()
-    };
+    let src_root = if default { malware::default_rules_dir() } else { root.clone() };
     let sets = yara_sets(&src_root);
-    match format {
-        Format::Json => {
-            let v = json!({
+    print(
+        format,
+        || {
+            json!({
                 "rules_dir": root.display().to_string(),
                 "source": if default { "default (shipped with Shipshape)" } else { "imported" },
                 "yara_sets": sets,
                 "status": st,
-            });
-            println!("{}", serde_json::to_string_pretty(&v)?);
-        }
-        Format::Table => print!("{}", status_table(&root, default, &sets, &st)),
-    }
-    Ok(())
+            })
+        },
+        || status_table(&root, default, &sets, &st),
+    )
 }
 
-fn status_table(
-    root: &Path,
-    default: bool,
-    sets: &BTreeMap<String, usize>,
-    st: &RuleStatus,
-) -> String {
+fn status_table(root: &Path, default: bool, sets: &BTreeMap<String, usize>, st: &RuleStatus) -> String {
     let mut out = format!(
         "Rules: {}\n\n",
         if default {
-            format!(
-                "default set shipped with Shipshape (nothing imported into {})",
-                root.display()
-            )
+            format!("default set shipped with Shipshape (nothing imported into {})", root.display())
         } else {
             root.display().to_string()
         }
     );
-    let mut rows = vec![
-        ["SOURCE", "TYPE", "FILE", "LOADED", "UNSUPPORTED"]
-            .map(String::from)
-            .to_vec(),
-    ];
+    let mut t = Table::fit(["SOURCE", "TYPE", "FILE", "LOADED", "UNSUPPORTED"]);
     for (set, n) in sets {
-        rows.push(vec![
-            set.clone(),
-            "yara".into(),
-            format!("{n} files"),
-            "-".into(),
-            "-".into(),
-        ]);
+        t.row([set.clone(), "yara".into(), format!("{n} files"), "-".into(), "-".into()]);
     }
     for c in &st.clamav {
         let uns: usize = c.unsupported.values().sum();
-        let why: Vec<String> = c
-            .unsupported
-            .iter()
-            .map(|(w, n)| format!("{n} {w}"))
-            .collect();
-        rows.push(vec![
+        let why: Vec<String> = c.unsupported.iter().map(|(w, n)| format!("{n} {w}")).collect();
+        t.row([
             clam_set(&c.file),
             format!("clamav {}", c.kind),
             c.file.clone(),
             c.loaded.to_string(),
-            if uns == 0 {
-                "0".into()
-            } else {
-                format!("{uns} ({})", why.join(", "))
-            },
+            if uns == 0 { "0".into() } else { format!("{uns} ({})", why.join(", ")) },
         ]);
     }
-    out.push_str(&render(&rows));
+    out.push_str(&t.render());
     out.push('\n');
     match &st.yara {
         Some(y) => {
@@ -251,11 +199,7 @@ fn status_table(
                 y.compiled_files,
                 y.files,
                 y.failed.len(),
-                if y.from_cache {
-                    " (compiled rules from cache)"
-                } else {
-                    ""
-                }
+                if y.from_cache { " (compiled rules from cache)" } else { "" }
             ));
             for f in &y.failed {
                 out.push_str(&format!("  failed {}: {}\n", f.file, f.error));
@@ -263,9 +207,6 @@ fn status_table(
         }
         None => out.push_str("YARA: no rules\n"),
     }
-    out.push_str(&format!(
-        "ClamAV: {} signatures loaded, {} unsupported (not evaluated)\n",
-        st.clamav_signatures, st.clamav_unsupported
-    ));
+    out.push_str(&format!("ClamAV: {} signatures loaded, {} unsupported (not evaluated)\n", st.clamav_signatures, st.clamav_unsupported));
     out
 }
