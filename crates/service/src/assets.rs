@@ -31,11 +31,11 @@
 //! - `AppCnt`, `WebServiceCnt`, `DbCnt`: Shipshape does not classify applications; always 0.
 //!   `ImageUntrustCnt`: no trusted-image list; 0. `HostUnInstallCnt`, super node counts: 0.
 
-use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use api::Caller;
-use model::node::{ContainerFacts, PortFacts, ProcessFacts};
+use model::node::{PortFacts, ProcessFacts};
 use serde::{Deserialize, Serialize};
 use store::nodes::{NodeContainer, NodeHost};
 use store::scan_tasks::format_utc;
@@ -43,7 +43,7 @@ use store::scan_tasks::format_utc;
 use crate::Service;
 use crate::error::ServiceError;
 use crate::images::image_rows;
-use crate::list::{AssetFilters, ListRequest, check_filters, descending, invalid, page, paged, sorted, text_match};
+use crate::list::{AssetFilters, Filter, ListRequest, ListSpec, invalid};
 
 /// A host that reported within this many seconds is online.
 pub const ONLINE_WITHIN_SECS: i64 = 300;
@@ -87,26 +87,27 @@ impl Nodes {
     }
 }
 
-fn filters(f: &Option<Vec<AssetFilters>>) -> Result<&[AssetFilters], ServiceError> {
-    let f = f.as_deref().unwrap_or_default();
-    check_filters(f)?;
-    Ok(f)
+/// A row of a container's: the container (shared by its rows) and its host's address, which
+/// the `HostIP` filter reads.
+struct InContainer<P> {
+    c: Arc<NodeContainer>,
+    host_ip: String,
+    item: P,
 }
 
-/// Keeps the rows every filter accepts; `matches` answers one (row, filter), `None` for an
-/// unknown filter name (then `InvalidParameter` naming it; with no rows there is nothing to ask).
-fn filter<T>(rows: Vec<T>, fs: &[AssetFilters], matches: impl Fn(&T, &AssetFilters) -> Option<bool>) -> Result<Vec<T>, ServiceError> {
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let mut keep = true;
-        for f in fs {
-            keep &= matches(&r, f).ok_or_else(|| invalid("Filters", format!("unknown filter name {:?}", f.name)))?;
-        }
-        if keep {
-            out.push(r);
-        }
-    }
-    Ok(out)
+/// The rows of every container, `items` of each.
+fn in_containers<P: Clone>(n: &Nodes, items: impl Fn(&NodeContainer) -> &[P]) -> Vec<InContainer<P>> {
+    n.containers
+        .iter()
+        .flat_map(|c| {
+            let host_ip = n.host_of(c).map(|h| h.facts.ip.clone()).unwrap_or_default();
+            let shared = Arc::new(c.clone());
+            items(c)
+                .iter()
+                .map(move |p| InContainer { c: Arc::clone(&shared), host_ip: host_ip.clone(), item: p.clone() })
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 // ---- summaries ----
@@ -301,27 +302,47 @@ pub struct DescribeAssetContainerListResponse {
 /// TCSS's container status filter codes.
 const STATUS_CODES: [&str; 7] = ["created", "running", "paused", "restarting", "removing", "exited", "dead"];
 
-fn container_matches(n: &Nodes, c: &NodeContainer, f: &AssetFilters) -> Option<bool> {
-    let host = n.host_of(c);
-    let x = &c.facts;
-    Some(match f.name.as_str() {
-        "ContainerName" => text_match(f, &x.name),
-        "ContainerID" => text_match(f, &x.container_id),
-        "Status" => f.values.iter().any(|v| {
-            let v = v.trim().to_ascii_lowercase();
-            v == x.status || v.parse::<usize>().ok().and_then(|i| STATUS_CODES.get(i)).is_some_and(|s| *s == x.status)
-        }),
-        "RunAs" | "Runas" => text_match(f, &x.run_as),
-        "ImageName" => text_match(f, &x.image_name),
-        "ImageID" => text_match(f, &x.image_id),
-        "HostIP" => text_match(f, host.map_or("", |h| h.facts.ip.as_str())),
-        "HostID" => text_match(f, &c.host_id),
-        "NetStatus" => f.values.iter().any(|v| v.eq_ignore_ascii_case("normal")),
-        "PodName" | "PodID" | "PodUid" => text_match(f, &x.pod_name),
-        "PodIP" | "NodeUniqueID" => false,
-        _ => return None,
-    })
-}
+/// DescribeAssetContainerList's filters and sort keys, over each container and its host's address.
+const CONTAINER_LIST: ListSpec<InContainer<()>> = ListSpec {
+    filters: &[
+        ("ContainerName", Filter::Text(&[|r| &r.c.facts.name])),
+        ("ContainerID", Filter::Text(&[|r| &r.c.facts.container_id])),
+        (
+            "Status",
+            Filter::Each(|r, v| {
+                let v = v.trim().to_ascii_lowercase();
+                v == r.c.facts.status || v.parse::<usize>().ok().and_then(|i| STATUS_CODES.get(i)).is_some_and(|s| *s == r.c.facts.status)
+            }),
+        ),
+        ("RunAs", Filter::Text(&[|r| &r.c.facts.run_as])),
+        ("Runas", Filter::Text(&[|r| &r.c.facts.run_as])),
+        ("ImageName", Filter::Text(&[|r| &r.c.facts.image_name])),
+        ("ImageID", Filter::Text(&[|r| &r.c.facts.image_id])),
+        ("HostIP", Filter::Text(&[|r| &r.host_ip])),
+        ("HostID", Filter::Text(&[|r| &r.c.host_id])),
+        // Shipshape isolates nothing: every container's network is NORMAL.
+        ("NetStatus", Filter::Each(|_, v| v.eq_ignore_ascii_case("normal"))),
+        ("PodName", Filter::Text(&[|r| &r.c.facts.pod_name])),
+        ("PodID", Filter::Text(&[|r| &r.c.facts.pod_name])),
+        ("PodUid", Filter::Text(&[|r| &r.c.facts.pod_name])),
+        // No pod addresses or super nodes: nothing matches.
+        ("PodIP", Filter::Each(|_, _| false)),
+        ("NodeUniqueID", Filter::Each(|_, _| false)),
+    ],
+    sorts: &[
+        ("", |a, b| a.c.facts.container_id.cmp(&b.c.facts.container_id)),
+        ("ContainerID", |a, b| a.c.facts.container_id.cmp(&b.c.facts.container_id)),
+        ("ContainerName", |a, b| a.c.facts.name.cmp(&b.c.facts.name)),
+        ("CreateTime", |a, b| a.c.facts.created.cmp(&b.c.facts.created)),
+        ("Status", |a, b| a.c.facts.status.cmp(&b.c.facts.status)),
+        ("CPUUsage", |a, b| a.c.facts.cpu_usage_milli.cmp(&b.c.facts.cpu_usage_milli)),
+        ("cpu_usage", |a, b| a.c.facts.cpu_usage_milli.cmp(&b.c.facts.cpu_usage_milli)),
+        ("RamUsage", |a, b| a.c.facts.memory_kib.cmp(&b.c.facts.memory_kib)),
+        ("mem_usage", |a, b| a.c.facts.memory_kib.cmp(&b.c.facts.memory_kib)),
+        ("ImageName", |a, b| a.c.facts.image_name.cmp(&b.c.facts.image_name)),
+    ],
+    tie_break: Some(|a, b| a.c.facts.container_id.cmp(&b.c.facts.container_id)),
+};
 
 fn container_info(n: &Nodes, c: &NodeContainer) -> ContainerInfo {
     let host = n.host_of(c);
@@ -365,27 +386,10 @@ pub async fn describe_container_list(
     caller: Caller,
     req: ListRequest,
 ) -> Result<DescribeAssetContainerListResponse, ServiceError> {
-    let paging = page(req.limit, req.offset)?;
-    let desc = descending(req.order.as_deref())?;
-    let fs = filters(&req.filters)?;
+    let query = CONTAINER_LIST.query(req.limit, req.offset, req.filters.as_deref(), req.by.as_deref(), req.order.as_deref())?;
     let n = Nodes::load(svc, caller.account).await?;
-    let rows: Vec<&NodeContainer> = filter(n.containers.iter().collect(), fs, |c, f| container_matches(&n, c, f))?;
-    let key: fn(&ContainerFacts, &ContainerFacts) -> Ordering = match req.by.as_deref().unwrap_or("") {
-        "" | "ContainerID" => |a, b| a.container_id.cmp(&b.container_id),
-        "ContainerName" => |a, b| a.name.cmp(&b.name),
-        "CreateTime" => |a, b| a.created.cmp(&b.created),
-        "Status" => |a, b| a.status.cmp(&b.status),
-        "CPUUsage" | "cpu_usage" => |a, b| a.cpu_usage_milli.cmp(&b.cpu_usage_milli),
-        "RamUsage" | "mem_usage" => |a, b| a.memory_kib.cmp(&b.memory_kib),
-        "ImageName" => |a, b| a.image_name.cmp(&b.image_name),
-        other => return Err(invalid("By", format!("cannot sort by {other:?}"))),
-    };
-    let rows = sorted(rows, desc, |a, b| key(&a.facts, &b.facts).then_with(|| a.facts.container_id.cmp(&b.facts.container_id)));
-    let total = rows.len() as u64;
-    Ok(DescribeAssetContainerListResponse {
-        list: paged(rows, paging).into_iter().map(|c| container_info(&n, c)).collect(),
-        total_count: total,
-    })
+    let page = query.run(in_containers(&n, |_| &[()]));
+    Ok(DescribeAssetContainerListResponse { list: page.rows.iter().map(|r| container_info(&n, &r.c)).collect(), total_count: page.total })
 }
 
 #[derive(Debug, Deserialize)]
@@ -671,39 +675,44 @@ fn host_info(h: &NodeHost) -> HostInfo {
     }
 }
 
-fn host_matches(h: &NodeHost, f: &AssetFilters) -> Option<bool> {
-    let all = |f: &AssetFilters| f.values.iter().any(|v| v.eq_ignore_ascii_case("ALL"));
-    Some(match f.name.as_str() {
-        "Status" => all(f) || f.values.iter().any(|v| v.eq_ignore_ascii_case(host_status(h))),
-        "HostName" => text_match(f, &h.facts.hostname),
-        "HostIP" => text_match(f, &h.facts.ip),
-        "HostID" => text_match(f, &h.facts.host_id),
-        "DockerVersion" => text_match(f, &h.facts.docker_version),
-        "MachineType" => all(f) || f.values.iter().any(|v| v.eq_ignore_ascii_case("Other")),
-        "DockerStatus" => all(f) || f.values.iter().any(|v| v.eq_ignore_ascii_case("INSTALL")),
-        "Group" | "ProjectID" | "Tag" | "ClusterID" => false,
-        _ => return None,
-    })
+/// `ALL`, or the one value every Shipshape host has.
+fn all_or(v: &str, only: &str) -> bool {
+    v.eq_ignore_ascii_case("ALL") || v.eq_ignore_ascii_case(only)
 }
 
+/// DescribeAssetHostList's filters and sort keys.
+const HOST_LIST: ListSpec<NodeHost> = ListSpec {
+    filters: &[
+        ("Status", Filter::Each(|h, v| all_or(v, host_status(h)))),
+        ("HostName", Filter::Text(&[|h| &h.facts.hostname])),
+        ("HostIP", Filter::Text(&[|h| &h.facts.ip])),
+        ("HostID", Filter::Text(&[|h| &h.facts.host_id])),
+        ("DockerVersion", Filter::Text(&[|h| &h.facts.docker_version])),
+        ("MachineType", Filter::Each(|_, v| all_or(v, "Other"))),
+        ("DockerStatus", Filter::Each(|_, v| all_or(v, "INSTALL"))),
+        // No groups, projects, tags or clusters: nothing matches.
+        ("Group", Filter::Each(|_, _| false)),
+        ("ProjectID", Filter::Each(|_, _| false)),
+        ("Tag", Filter::Each(|_, _| false)),
+        ("ClusterID", Filter::Each(|_, _| false)),
+    ],
+    sorts: &[
+        ("", |a, b| a.facts.host_id.cmp(&b.facts.host_id)),
+        ("HostID", |a, b| a.facts.host_id.cmp(&b.facts.host_id)),
+        ("HostName", |a, b| a.facts.hostname.cmp(&b.facts.hostname)),
+        ("HostIP", |a, b| a.facts.ip.cmp(&b.facts.ip)),
+        ("ContainerCnt", |a, b| a.facts.container_cnt.cmp(&b.facts.container_cnt)),
+        ("ImageCnt", |a, b| a.facts.image_cnt.cmp(&b.facts.image_cnt)),
+        ("LastOnlineTime", |a, b| a.seen_at.cmp(&b.seen_at)),
+    ],
+    tie_break: Some(|a, b| a.facts.host_id.cmp(&b.facts.host_id)),
+};
+
 pub async fn describe_host_list(svc: &Service, caller: Caller, req: ListRequest) -> Result<DescribeAssetHostListResponse, ServiceError> {
-    let paging = page(req.limit, req.offset)?;
-    let desc = descending(req.order.as_deref())?;
-    let fs = filters(&req.filters)?;
+    let query = HOST_LIST.query(req.limit, req.offset, req.filters.as_deref(), req.by.as_deref(), req.order.as_deref())?;
     let n = Nodes::load(svc, caller.account).await?;
-    let rows = filter(n.hosts.values().collect::<Vec<_>>(), fs, |h, f| host_matches(h, f))?;
-    let key: fn(&NodeHost, &NodeHost) -> Ordering = match req.by.as_deref().unwrap_or("") {
-        "" | "HostID" => |a, b| a.facts.host_id.cmp(&b.facts.host_id),
-        "HostName" => |a, b| a.facts.hostname.cmp(&b.facts.hostname),
-        "HostIP" => |a, b| a.facts.ip.cmp(&b.facts.ip),
-        "ContainerCnt" => |a, b| a.facts.container_cnt.cmp(&b.facts.container_cnt),
-        "ImageCnt" => |a, b| a.facts.image_cnt.cmp(&b.facts.image_cnt),
-        "LastOnlineTime" => |a, b| a.seen_at.cmp(&b.seen_at),
-        other => return Err(invalid("By", format!("cannot sort by {other:?}"))),
-    };
-    let rows = sorted(rows, desc, |a, b| key(a, b).then_with(|| a.facts.host_id.cmp(&b.facts.host_id)));
-    let total = rows.len() as u64;
-    Ok(DescribeAssetHostListResponse { list: paged(rows, paging).into_iter().map(host_info).collect(), total_count: total })
+    let page = query.run(n.hosts.into_values().collect());
+    Ok(DescribeAssetHostListResponse { list: page.rows.iter().map(host_info).collect(), total_count: page.total })
 }
 
 #[derive(Debug, Deserialize)]
@@ -843,38 +852,35 @@ pub struct DescribeAssetProcessListResponse {
     pub total_count: u64,
 }
 
-/// Filters every per-container row family shares.
-fn in_container(n: &Nodes, c: &NodeContainer, f: &AssetFilters) -> Option<bool> {
-    Some(match f.name.as_str() {
-        "ContainerID" => text_match(f, &c.facts.container_id),
-        "ContainerName" => text_match(f, &c.facts.name),
-        "HostID" => text_match(f, &c.host_id),
-        "HostIP" => text_match(f, n.host_of(c).map_or("", |h| h.facts.ip.as_str())),
-        _ => return None,
-    })
-}
+/// DescribeAssetProcessList's filters: the process's and its container's.
+const PROCESS_LIST: ListSpec<InContainer<ProcessFacts>> = ListSpec {
+    filters: &[
+        ("RunAs", Filter::Text(&[|r| &r.item.user])),
+        ("ProcessName", Filter::Text(&[|r| &r.item.name])),
+        ("Pid", Filter::Equals(|r| r.item.pid.to_string())),
+        ("PID", Filter::Equals(|r| r.item.pid.to_string())),
+        ("ContainerID", Filter::Text(&[|r| &r.c.facts.container_id])),
+        ("ContainerName", Filter::Text(&[|r| &r.c.facts.name])),
+        ("HostID", Filter::Text(&[|r| &r.c.host_id])),
+        ("HostIP", Filter::Text(&[|r| &r.host_ip])),
+    ],
+    sorts: ListSpec::STORED_ORDER,
+    tie_break: None,
+};
 
 pub async fn describe_process_list(
     svc: &Service,
     caller: Caller,
     req: FlatListRequest,
 ) -> Result<DescribeAssetProcessListResponse, ServiceError> {
-    let paging = page(req.limit, req.offset)?;
-    let fs = filters(&req.filters)?;
+    let query = PROCESS_LIST.query(req.limit, req.offset, req.filters.as_deref(), None, None)?;
     let n = Nodes::load(svc, caller.account).await?;
-    let rows: Vec<(&NodeContainer, &ProcessFacts)> =
-        n.containers.iter().flat_map(|c| c.facts.processes.iter().map(move |p| (c, p))).collect();
-    let rows = filter(rows, fs, |(c, p), f| match f.name.as_str() {
-        "RunAs" => Some(text_match(f, &p.user)),
-        "ProcessName" => Some(text_match(f, &p.name)),
-        "Pid" | "PID" => Some(f.values.iter().any(|v| v.trim() == p.pid.to_string())),
-        _ => in_container(&n, c, f),
-    })?;
-    let total = rows.len() as u64;
-    let list = paged(rows, paging)
+    let page = query.run(in_containers(&n, |c| &c.facts.processes));
+    let list = page
+        .rows
         .into_iter()
-        .map(|(c, p)| {
-            let host = n.host_of(c);
+        .map(|InContainer { c, host_ip, item: p }| {
+            let host = n.host_of(&c);
             ProcessInfo {
                 start_time: tcss_time(&p.start_time),
                 run_as: p.user.clone(),
@@ -884,7 +890,7 @@ pub async fn describe_process_list(
                 container_pid: p.container_pid,
                 container_name: c.facts.name.clone(),
                 host_id: c.host_id.clone(),
-                host_ip: host.map(|h| h.facts.ip.clone()).unwrap_or_default(),
+                host_ip,
                 process_name: p.name.clone(),
                 host_name: host.map(|h| h.facts.hostname.clone()).unwrap_or_default(),
                 public_ip: String::new(),
@@ -896,7 +902,7 @@ pub async fn describe_process_list(
             }
         })
         .collect();
-    Ok(DescribeAssetProcessListResponse { list, total_count: total })
+    Ok(DescribeAssetProcessListResponse { list, total_count: page.total })
 }
 
 #[derive(Debug, Serialize)]
@@ -938,28 +944,47 @@ pub struct DescribeAssetPortListResponse {
     pub total_count: u64,
 }
 
+/// DescribeAssetPortList's filters: the port's, `All` (any of its texts) and its container's.
+const PORT_LIST: ListSpec<InContainer<PortFacts>> = ListSpec {
+    filters: &[
+        ("RunAs", Filter::Text(&[|r| &r.item.user])),
+        ("ProcessName", Filter::Text(&[|r| &r.item.process_name])),
+        (
+            "All",
+            Filter::TextsOf(|r| {
+                let p = &r.item;
+                vec![
+                    p.process_name.clone(),
+                    p.listen.clone(),
+                    p.host_listen.clone(),
+                    r.c.facts.name.clone(),
+                    p.user.clone(),
+                    p.port.to_string(),
+                ]
+            }),
+        ),
+        ("ContainerID", Filter::Text(&[|r| &r.c.facts.container_id])),
+        ("ContainerName", Filter::Text(&[|r| &r.c.facts.name])),
+        ("HostID", Filter::Text(&[|r| &r.c.host_id])),
+        ("HostIP", Filter::Text(&[|r| &r.host_ip])),
+    ],
+    sorts: ListSpec::STORED_ORDER,
+    tie_break: None,
+};
+
 pub async fn describe_port_list(
     svc: &Service,
     caller: Caller,
     req: FlatListRequest,
 ) -> Result<DescribeAssetPortListResponse, ServiceError> {
-    let paging = page(req.limit, req.offset)?;
-    let fs = filters(&req.filters)?;
+    let query = PORT_LIST.query(req.limit, req.offset, req.filters.as_deref(), None, None)?;
     let n = Nodes::load(svc, caller.account).await?;
-    let rows: Vec<(&NodeContainer, &PortFacts)> = n.containers.iter().flat_map(|c| c.facts.ports.iter().map(move |p| (c, p))).collect();
-    let rows = filter(rows, fs, |(c, p), f| match f.name.as_str() {
-        "RunAs" => Some(text_match(f, &p.user)),
-        "ProcessName" => Some(text_match(f, &p.process_name)),
-        "All" => {
-            Some([&p.process_name, &p.listen, &p.host_listen, &c.facts.name, &p.user, &p.port.to_string()].iter().any(|v| text_match(f, v)))
-        }
-        _ => in_container(&n, c, f),
-    })?;
-    let total = rows.len() as u64;
-    let list = paged(rows, paging)
+    let page = query.run(in_containers(&n, |c| &c.facts.ports));
+    let list = page
+        .rows
         .into_iter()
-        .map(|(c, p)| {
-            let host = n.host_of(c);
+        .map(|InContainer { c, host_ip, item: p }| {
+            let host = n.host_of(&c);
             let container_pid = c.facts.processes.iter().find(|x| x.pid == p.pid && p.pid > 0).map_or(0, |x| x.container_pid);
             PortInfo {
                 kind: p.protocol.clone(),
@@ -969,7 +994,7 @@ pub async fn describe_port_list(
                 container_pid,
                 container_name: c.facts.name.clone(),
                 host_id: c.host_id.clone(),
-                host_ip: host.map(|h| h.facts.ip.clone()).unwrap_or_default(),
+                host_ip,
                 process_name: p.process_name.clone(),
                 listen_container: p.listen.clone(),
                 listen_host: p.host_listen.clone(),
@@ -984,7 +1009,7 @@ pub async fn describe_port_list(
             }
         })
         .collect();
-    Ok(DescribeAssetPortListResponse { list, total_count: total })
+    Ok(DescribeAssetPortListResponse { list, total_count: page.total })
 }
 
 #[derive(Debug, Deserialize)]
@@ -1011,13 +1036,23 @@ pub struct DescribeAssetComponentListResponse {
     pub total_count: u64,
 }
 
+const COMPONENT_LIST: ListSpec<ComponentInfo> = ListSpec {
+    filters: &[
+        ("Name", Filter::Text(&[|r| &r.name])),
+        ("ComponentName", Filter::Text(&[|r| &r.name])),
+        ("Version", Filter::Text(&[|r| &r.version])),
+        ("ComponentVersion", Filter::Text(&[|r| &r.version])),
+    ],
+    sorts: ListSpec::STORED_ORDER,
+    tie_break: None,
+};
+
 pub async fn describe_component_list(
     svc: &Service,
     caller: Caller,
     req: DescribeAssetComponentListRequest,
 ) -> Result<DescribeAssetComponentListResponse, ServiceError> {
-    let paging = page(req.limit, req.offset)?;
-    let fs = filters(&req.filters)?;
+    let query = COMPONENT_LIST.query(req.limit, req.offset, req.filters.as_deref(), None, None)?;
     let n = Nodes::load(svc, caller.account).await?;
     let c = n.container(&req.container_id)?;
     let mut rows: Vec<ComponentInfo> = image_components(svc, caller.account, &c.facts.image_id)
@@ -1026,13 +1061,8 @@ pub async fn describe_component_list(
         .map(|p| ComponentInfo { name: p.name, version: p.version })
         .collect();
     rows.dedup_by(|a, b| a.name == b.name && a.version == b.version);
-    let rows = filter(rows, fs, |r, f| match f.name.as_str() {
-        "Name" | "ComponentName" => Some(text_match(f, &r.name)),
-        "Version" | "ComponentVersion" => Some(text_match(f, &r.version)),
-        _ => None,
-    })?;
-    let total = rows.len() as u64;
-    Ok(DescribeAssetComponentListResponse { list: paged(rows, paging), total_count: total })
+    let page = query.run(rows);
+    Ok(DescribeAssetComponentListResponse { list: page.rows, total_count: page.total })
 }
 
 // ---- refresh ----
@@ -1138,14 +1168,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn times_and_filters() {
+    fn times() {
         assert_eq!(tcss_time("2024-05-01T10:00:00.123456789Z"), "2024-05-01 10:00:00");
         assert_eq!(tcss_time("garbage"), "");
-        let f = |name: &str, v: &str| AssetFilters { name: name.into(), values: vec![v.into()], exact_match: Some(false) };
-        let rows = vec![1, 2, 3];
-        let odd = |r: &i32, f: &AssetFilters| (f.name == "Odd").then(|| (*r % 2 == 1) == (f.values[0] == "1"));
-        assert_eq!(filter(rows.clone(), &[f("Odd", "1")], odd).unwrap(), [1, 3]);
-        assert!(filter(rows.clone(), &[f("Nope", "1")], odd).is_err(), "an unknown filter name is refused");
-        assert!(filter(Vec::<i32>::new(), &[f("Odd", "1")], odd).unwrap().is_empty());
     }
 }

@@ -43,7 +43,7 @@ use workbook::Cell;
 
 use crate::Service;
 use crate::error::ServiceError;
-use crate::list::{AssetFilters, ListRequest, all_match, check_filters, page, paged, text_match};
+use crate::list::{AssetFilters, Filter, ListRequest, ListSpec};
 use crate::registries::{
     self, DescribeAssetImageRegistryListRequest, ImageInfoIn, ImageRepoInfo, ImageRisk, ImageVirus, ImageVul, RegistryFindingsRequest,
 };
@@ -395,47 +395,20 @@ pub struct DescribeExportJobManageListResponse {
     pub list: Vec<ExportJobInfo>,
 }
 
-fn job_matches(j: &ExportJob, f: &AssetFilters) -> Result<bool, ServiceError> {
-    Ok(match f.name.as_str() {
-        "ExportStatus" => text_match(f, &j.status),
-        "ExportSource" => text_match(f, &j.source),
-        other => {
-            return Err(ServiceError::InvalidParameter {
-                field: "Filters",
-                reason: format!("unknown filter name {other:?} (ExportStatus, ExportSource)"),
-            });
-        }
-    })
-}
+/// DescribeExportJobManageList's filters and its one sort key; newest first unless asked otherwise
+/// (the store's order: newest first, then job id).
+const JOB_LIST: ListSpec<ExportJob> = ListSpec {
+    filters: &[("ExportStatus", Filter::Text(&[|j| &j.status])), ("ExportSource", Filter::Text(&[|j| &j.source]))],
+    sorts: &[("", |a, b| a.created_at.cmp(&b.created_at)), ("InsertTime", |a, b| a.created_at.cmp(&b.created_at))],
+    tie_break: Some(|a, b| b.job_id.cmp(&a.job_id)),
+};
 
 pub async fn job_list(svc: &Service, caller: Caller, req: ListRequest) -> Result<DescribeExportJobManageListResponse, ServiceError> {
-    let paging = page(req.limit, req.offset)?;
-    let filters = req.filters.unwrap_or_default();
-    check_filters(&filters)?;
-    match req.by.as_deref().map(str::trim) {
-        None | Some("") | Some("InsertTime") => {}
-        Some(other) => {
-            return Err(ServiceError::InvalidParameter { field: "By", reason: format!("cannot sort by {other:?} (InsertTime)") });
-        }
-    }
-    // Newest first unless asked otherwise.
-    let ascending = match req.order.as_deref() {
-        None => false,
-        o => !crate::list::descending(o)?,
-    };
-    // Names and values are checked even when the account has no job.
-    all_match(&filters, |f| job_matches(&ExportJob::default(), f))?;
-    let mut jobs = Vec::new();
-    for j in svc.store.export_jobs(caller.account, now()).await? {
-        if all_match(&filters, |f| job_matches(&j, f))? {
-            jobs.push(j);
-        }
-    }
-    if ascending {
-        jobs.reverse();
-    }
-    let total = jobs.len() as u64;
-    let list = paged(jobs, paging)
+    let order = req.order.as_deref().or(Some("DESC"));
+    let query = JOB_LIST.query(req.limit, req.offset, req.filters.as_deref(), req.by.as_deref().map(str::trim), order)?;
+    let page = query.run(svc.store.export_jobs(caller.account, now()).await?);
+    let list = page
+        .rows
         .into_iter()
         .map(|j| ExportJobInfo {
             export_progress: 100,
@@ -448,12 +421,36 @@ pub async fn job_list(svc: &Service, caller: Caller, req: ListRequest) -> Result
             failure_msg: j.failure,
         })
         .collect();
-    Ok(DescribeExportJobManageListResponse { total_count: total, list })
+    Ok(DescribeExportJobManageListResponse { total_count: page.total, list })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn job_list_order_is_the_stores_or_its_reverse() {
+        // As the store lists them: newest first, then job id.
+        let stored: Vec<ExportJob> = [(2, "a"), (2, "b"), (1, "c")]
+            .into_iter()
+            .map(|(t, id)| ExportJob { job_id: id.into(), created_at: t, ..Default::default() })
+            .collect();
+        let ids = |order: Option<&str>, by: Option<&str>| -> Vec<String> {
+            JOB_LIST
+                .query(None, None, None, by, order.or(Some("DESC")))
+                .unwrap()
+                .run(stored.clone())
+                .rows
+                .into_iter()
+                .map(|j| j.job_id)
+                .collect()
+        };
+        assert_eq!(ids(None, None), ["a", "b", "c"]);
+        assert_eq!(ids(None, Some("InsertTime")), ["a", "b", "c"]);
+        assert_eq!(ids(Some("ASC"), None), ["c", "b", "a"]);
+        let filter = AssetFilters { name: "ExportStatus".into(), values: vec!["x".into()], exact_match: None };
+        assert!(JOB_LIST.query(None, None, Some(&[AssetFilters { name: "Bogus".into(), ..filter }]), None, None).is_err());
+    }
 
     #[test]
     fn columns_follow_export_field_with_the_examples_names() {

@@ -73,19 +73,9 @@ pub fn check_filters(filters: &[AssetFilters]) -> Result<(), ServiceError> {
     Ok(())
 }
 
-pub fn sorted<T>(mut list: Vec<T>, desc: bool, key: impl Fn(&T, &T) -> Ordering) -> Vec<T> {
+fn sorted<T>(mut list: Vec<T>, desc: bool, key: impl Fn(&T, &T) -> Ordering) -> Vec<T> {
     list.sort_by(|a, b| if desc { key(b, a) } else { key(a, b) });
     list
-}
-
-/// Whether every filter accepts a row. All are evaluated, so an unknown filter name is reported
-/// even when an earlier filter already rejected the row.
-pub fn all_match(filters: &[AssetFilters], mut one: impl FnMut(&AssetFilters) -> Result<bool, ServiceError>) -> Result<bool, ServiceError> {
-    let mut keep = true;
-    for f in filters {
-        keep &= one(f)?;
-    }
-    Ok(keep)
 }
 
 /// A filter value naming a TCSS level: `1`..`4` or `LOW`..`CRITICAL`; the level number.
@@ -118,15 +108,22 @@ pub enum Filter<T: 'static> {
     Text(&'static [fn(&T) -> &str]),
     /// A computed text, matched the same way.
     TextOf(fn(&T) -> String),
-    /// A list of texts (an image's names): the row passes when any of them matches.
-    TextList(fn(&T) -> &[String]),
+    /// Computed texts (an image's names, a port's texts and number): the row passes when any of
+    /// them matches.
+    TextsOf(fn(&T) -> Vec<String>),
     /// The values are TCSS levels ([`parse_level`], errors name the field); the row's severity
     /// must be at one of them.
     Level(&'static str, fn(&T) -> Severity),
     /// The values are numbers (errors name the field); the row's number must be one of them.
     Number(&'static str, fn(&T) -> u64),
-    /// An id: the row passes when one value is exactly its text (`ExactMatch` does not apply).
+    /// An id: the row passes when one value, trimmed, is exactly its text (`ExactMatch` does not apply).
     Equals(fn(&T) -> String),
+    /// A test of the row against one value (no value is an error): the row passes when it holds
+    /// for any value.
+    Each(fn(&T, &str) -> bool),
+    /// A yes/no question (errors name the field): `true`/`1` keeps the rows where it holds,
+    /// `false`/`0` the others, `all` every row (any case).
+    Flag(&'static str, RowTest<T>),
     /// Each value names one of `tests` (compared after `key`, errors name `field`); the row passes
     /// when any named test holds.
     OneOf { field: &'static str, key: fn(&str) -> String, tests: &'static [(&'static str, RowTest<T>)] },
@@ -136,10 +133,13 @@ pub enum Filter<T: 'static> {
 enum Test<T: 'static> {
     Text(&'static [fn(&T) -> &str], AssetFilters),
     TextOf(fn(&T) -> String, AssetFilters),
-    TextList(fn(&T) -> &[String], AssetFilters),
+    TextsOf(fn(&T) -> Vec<String>, AssetFilters),
     Level(fn(&T) -> Severity, Vec<u64>),
     Number(fn(&T) -> u64, Vec<u64>),
     Equals(fn(&T) -> String, Vec<String>),
+    Each(fn(&T, &str) -> bool, Vec<String>),
+    /// `None`: `all`.
+    Flag(RowTest<T>, Vec<Option<bool>>),
     Any(Vec<RowTest<T>>),
 }
 
@@ -148,10 +148,12 @@ impl<T> Test<T> {
         match self {
             Test::Text(fields, f) => fields.iter().any(|field| text_match(f, field(r))),
             Test::TextOf(field, f) => text_match(f, &field(r)),
-            Test::TextList(list, f) => list(r).iter().any(|t| text_match(f, t)),
+            Test::TextsOf(texts, f) => texts(r).iter().any(|t| text_match(f, t)),
             Test::Level(severity, levels) => levels.contains(&severity(r).tcss_level_number()),
             Test::Number(number, wanted) => wanted.contains(&number(r)),
             Test::Equals(text, wanted) => wanted.contains(&text(r)),
+            Test::Each(test, values) => values.iter().any(|v| test(r, v)),
+            Test::Flag(holds, wanted) => wanted.iter().any(|w| w.is_none_or(|w| w == holds(r))),
             Test::Any(tests) => tests.iter().any(|t| t(r)),
         }
     }
@@ -189,7 +191,7 @@ impl<T> ListSpec<T> {
         Ok(match filter {
             Filter::Text(fields) => Test::Text(fields, f.clone()),
             Filter::TextOf(field) => Test::TextOf(*field, f.clone()),
-            Filter::TextList(list) => Test::TextList(*list, f.clone()),
+            Filter::TextsOf(texts) => Test::TextsOf(*texts, f.clone()),
             Filter::Level(field, severity) => {
                 Test::Level(*severity, f.values.iter().map(|v| parse_level(field, v)).collect::<Result<_, _>>()?)
             }
@@ -200,7 +202,20 @@ impl<T> ListSpec<T> {
                     .map(|v| v.trim().parse::<u64>().map_err(|_| invalid(field, format!("{v:?} is not a number"))))
                     .collect::<Result<_, _>>()?,
             ),
-            Filter::Equals(text) => Test::Equals(*text, f.values.clone()),
+            Filter::Equals(text) => Test::Equals(*text, f.values.iter().map(|v| v.trim().to_string()).collect()),
+            Filter::Each(test) => Test::Each(*test, f.values.clone()),
+            Filter::Flag(field, holds) => Test::Flag(
+                *holds,
+                f.values
+                    .iter()
+                    .map(|v| match v.trim().to_ascii_lowercase().as_str() {
+                        "all" => Ok(None),
+                        "1" | "true" => Ok(Some(true)),
+                        "0" | "false" => Ok(Some(false)),
+                        _ => Err(invalid(field, format!("{v:?} is not true, false or all"))),
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
             Filter::OneOf { field, key, tests } => {
                 Test::Any(
                     f.values
@@ -254,6 +269,13 @@ impl<T> ListSpec<T> {
 }
 
 impl<T> ListQuery<T> {
+    /// The query with other paging: `Some((limit, offset))` as checked by [`page`], `None` every
+    /// row (exports write the whole list).
+    pub fn with_paging(mut self, paging: Option<(usize, usize)>) -> Self {
+        self.paging = paging.unwrap_or((usize::MAX, 0));
+        self
+    }
+
     /// Keeps the rows every filter accepts, sorts them (`desc` reverses the key and its tie break;
     /// the sort is stable) and cuts the page.
     pub fn run(self, mut rows: Vec<T>) -> Page<T> {
@@ -284,6 +306,8 @@ mod tests {
             ("Level", Filter::Level("Filters.Level", |r| r.severity)),
             ("N", Filter::Number("Filters.N", |r| r.n)),
             ("Id", Filter::Equals(|r| r.n.to_string())),
+            ("Big", Filter::Flag("Filters.Big", |r| r.n > 1)),
+            ("Above", Filter::Each(|r, v| v.parse().is_ok_and(|x: u64| r.n > x))),
             (
                 "Kind",
                 Filter::OneOf {
@@ -327,7 +351,15 @@ mod tests {
         assert_eq!(names(&[filter("Level", &["low"])], None, None), ["beta", "gamma"]);
         assert_eq!(names(&[filter("Level", &["3"]), filter("N", &["3", "1"])], None, None), ["alpha"]);
         // Equals ignores ExactMatch and substrings: "1" is not "12".
-        assert_eq!(names(&[filter("Id", &["2", "9"])], None, None), ["gamma"]);
+        assert_eq!(names(&[filter("Id", &[" 2", "9"])], None, None), ["gamma"]);
+        // Flag: true/1, false/0, all (any case).
+        assert_eq!(names(&[filter("Big", &["TRUE"])], None, None), ["alpha", "gamma"]);
+        assert_eq!(names(&[filter("Big", &["0"])], None, None), ["beta"]);
+        assert_eq!(names(&[filter("Big", &["0", "1"])], None, None), ["alpha", "beta", "gamma"]);
+        assert_eq!(names(&[filter("Big", &["all"])], None, None), ["alpha", "beta", "gamma"]);
+        // Each: any value's test; a value it cannot read matches nothing.
+        assert_eq!(names(&[filter("Above", &["2", "x"])], None, None), ["alpha"]);
+        assert_eq!(names(&[filter("Above", &["x"])], None, None), Vec::<String>::new());
         assert_eq!(names(&[AssetFilters { exact_match: Some(false), ..filter("Id", &[""]) }], None, None), Vec::<String>::new());
         // OneOf: any named test, names compared after the key (case, underscores).
         assert_eq!(names(&[filter("Kind", &["odd"])], None, None), ["alpha", "beta"]);
@@ -385,9 +417,10 @@ mod tests {
         let q = |filters: &[AssetFilters], by| SPEC.query(None, None, Some(filters), by, None);
         let (f, reason) = field(q(&[filter("Nope", &["x"])], None));
         assert_eq!(f, "Filters");
-        assert_eq!(reason, r#"unknown filter name "Nope" (Name, Upper, Level, N, Id, Kind)"#);
+        assert_eq!(reason, r#"unknown filter name "Nope" (Name, Upper, Level, N, Id, Big, Above, Kind)"#);
         assert_eq!(field(q(&[filter("Level", &["5"])], None)).0, "Filters.Level");
         assert_eq!(field(q(&[filter("N", &["x"])], None)).0, "Filters.N");
+        assert_eq!(field(q(&[filter("Big", &["yes"])], None)).0, "Filters.Big");
         let (f, reason) = field(q(&[filter("Kind", &["even"])], None));
         assert_eq!((f, reason.as_str()), ("Filters.Kind", r#""even" is not one of Odd, BigN"#));
         let (f, reason) = field(q(&[], Some("Size")));

@@ -64,7 +64,7 @@ use store::scan_tasks::{CreatedTask, ImageScanResult, NewImageScanTask, format_u
 use crate::Service;
 use crate::error::ServiceError;
 use crate::images;
-use crate::list::{AssetFilters, ListRequest, all_match, check_filters, descending, invalid, page, paged, sorted, text_match};
+use crate::list::{AssetFilters, Filter, ListRequest, ListSpec, check_filters, descending, invalid, page, paged, text_match};
 
 const MAX_TEXT: usize = 512;
 const MAX_NAME: usize = 128;
@@ -577,63 +577,38 @@ pub struct DescribeAssetImageRegistryRegistryListResponse {
     pub total_count: u64,
 }
 
-/// `IsAuthorized`: every image is authorised in Shipshape (no licences): `all`/`1` keep, `0` drops.
-fn authorized_match(f: &AssetFilters) -> Result<bool, ServiceError> {
-    let mut any = false;
-    for v in &f.values {
-        any |= match v.trim().to_ascii_lowercase().as_str() {
-            "all" | "1" | "true" => true,
-            "0" | "false" => false,
-            _ => return Err(invalid("Filters.IsAuthorized", format!("{v:?} is not all, 0 or 1"))),
-        };
-    }
-    Ok(any)
-}
+/// DescribeAssetImageRegistryRegistryList's filters and sort keys.
+const REGISTRY_LIST: ListSpec<Registry> = ListSpec {
+    filters: &[
+        ("Name", Filter::Text(&[|r| &r.spec.name])),
+        ("RegistryType", Filter::Text(&[|r| &r.spec.registry_type])),
+        ("Url", Filter::Text(&[|r| &r.spec.url])),
+        ("NetType", Filter::Text(&[|r| &r.spec.net_type])),
+        ("RegistryRegion", Filter::Text(&[|r| &r.spec.registry_region])),
+        ("SyncStatus", Filter::Text(&[|r| &r.sync_status])),
+        ("ConnDetectStatus", Filter::Text(&[|r| &r.conn.status])),
+        ("RegistryId", Filter::Equals(|r| r.registry_id.to_string())),
+        // Every image is authorised in Shipshape (no licences): `all`/`1` keep, `0` drops.
+        ("IsAuthorized", Filter::Flag("Filters.IsAuthorized", |_| true)),
+    ],
+    sorts: &[
+        ("", |a, b| a.registry_id.cmp(&b.registry_id)),
+        ("RegistryId", |a, b| a.registry_id.cmp(&b.registry_id)),
+        ("Name", |a, b| a.spec.name.cmp(&b.spec.name)),
+        ("RegistryType", |a, b| a.spec.registry_type.cmp(&b.spec.registry_type)),
+        ("LatestSyncTime", |a, b| a.sync_success_at.cmp(&b.sync_success_at)),
+    ],
+    tie_break: Some(|a, b| a.registry_id.cmp(&b.registry_id)),
+};
 
 pub async fn describe_registry_list(
     svc: &Service,
     caller: Caller,
     req: ListRequest,
 ) -> Result<DescribeAssetImageRegistryRegistryListResponse, ServiceError> {
-    let paging = page(req.limit, req.offset)?;
-    let desc = descending(req.order.as_deref())?;
-    let filters = req.filters.unwrap_or_default();
-    check_filters(&filters)?;
-    const NAMES: &[&str] =
-        &["Name", "RegistryType", "Url", "NetType", "RegistryRegion", "SyncStatus", "ConnDetectStatus", "RegistryId", "IsAuthorized"];
-    if let Some(f) = filters.iter().find(|f| !NAMES.contains(&f.name.as_str())) {
-        return Err(invalid("Filters", format!("unknown filter name {:?} ({})", f.name, NAMES.join(", "))));
-    }
-    let mut rows = Vec::new();
-    for r in svc.store.registries(caller.account).await? {
-        let keep = all_match(&filters, |f| {
-            Ok(match f.name.as_str() {
-                "Name" => text_match(f, &r.spec.name),
-                "RegistryType" => text_match(f, &r.spec.registry_type),
-                "Url" => text_match(f, &r.spec.url),
-                "NetType" => text_match(f, &r.spec.net_type),
-                "RegistryRegion" => text_match(f, &r.spec.registry_region),
-                "SyncStatus" => text_match(f, &r.sync_status),
-                "ConnDetectStatus" => text_match(f, &r.conn.status),
-                "RegistryId" => f.values.iter().any(|v| v.trim() == r.registry_id.to_string()),
-                "IsAuthorized" => authorized_match(f)?,
-                other => return Err(invalid("Filters", format!("unknown filter name {other:?}"))),
-            })
-        })?;
-        if keep {
-            rows.push(r);
-        }
-    }
-    let key: fn(&Registry, &Registry) -> Ordering = match req.by.as_deref().unwrap_or("") {
-        "" | "RegistryId" => |a, b| a.registry_id.cmp(&b.registry_id),
-        "Name" => |a, b| a.spec.name.cmp(&b.spec.name),
-        "RegistryType" => |a, b| a.spec.registry_type.cmp(&b.spec.registry_type),
-        "LatestSyncTime" => |a, b| a.sync_success_at.cmp(&b.sync_success_at),
-        other => return Err(invalid("By", format!("cannot sort by {other:?}"))),
-    };
-    let rows = sorted(rows, desc, |a, b| key(a, b).then_with(|| a.registry_id.cmp(&b.registry_id)));
-    let total = rows.len() as u64;
-    Ok(DescribeAssetImageRegistryRegistryListResponse { list: paged(rows, paging).iter().map(registry_info).collect(), total_count: total })
+    let query = REGISTRY_LIST.query(req.limit, req.offset, req.filters.as_deref(), req.by.as_deref(), req.order.as_deref())?;
+    let page = query.run(svc.store.registries(caller.account).await?);
+    Ok(DescribeAssetImageRegistryRegistryListResponse { list: page.rows.iter().map(registry_info).collect(), total_count: page.total })
 }
 
 #[derive(Serialize, Default)]
@@ -816,86 +791,67 @@ async fn rows_of(svc: &Service, account: AccountId, imgs: Vec<RegistryImage>, la
         .collect())
 }
 
-fn scan_status_match(f: &AssetFilters, status: &str) -> Result<bool, ServiceError> {
-    let mut any = false;
-    for v in &f.values {
-        let want = match v.to_ascii_lowercase().replace('_', "").as_str() {
-            "notscan" => "NOT_SCAN",
-            "scanning" => "SCANNING",
-            "scanned" => "SCANNED",
-            "scanerr" => "SCAN_ERR",
-            "all" => status,
-            _ => return Err(invalid("Filters.ScanStatus", format!("{v:?} is not NOT_SCAN, SCANNING, SCANNED or SCAN_ERR"))),
-        };
-        any |= status == want;
-    }
-    Ok(any)
-}
-
-fn bool_match(field: &'static str, f: &AssetFilters, v: bool) -> Result<bool, ServiceError> {
-    let mut any = false;
-    for x in &f.values {
-        any |= match x.trim().to_ascii_lowercase().as_str() {
-            "all" => true,
-            "1" | "true" => v,
-            "0" | "false" => !v,
-            _ => return Err(invalid(field, format!("{x:?} is not true or false"))),
-        };
-    }
-    Ok(any)
-}
-
-/// The filters of the registry image list (also used to select images to scan or stop).
-fn row_matches(r: &Row, f: &AssetFilters) -> Result<bool, ServiceError> {
-    let i = &r.img;
-    Ok(match f.name.as_str() {
-        "ImageName" => text_match(f, &i.tag.repository),
-        "ImageTag" => text_match(f, &i.tag.tag),
-        "ImageId" | "ImageID" => text_match(f, &i.tag.image_id),
-        "ImageDigest" => text_match(f, &i.tag.digest),
-        "ImageRepoAddress" => text_match(f, &i.address()),
-        "Namespace" => text_match(f, i.namespace()),
-        "RegistryType" => text_match(f, &i.registry_type),
-        "InstanceName" => text_match(f, &i.registry_name),
-        "InstanceId" => text_match(f, &i.instance_id),
-        "RegistryId" => f.values.iter().any(|v| v.trim() == i.registry_id.to_string()),
-        "Id" => f.values.iter().any(|v| v.trim() == i.id.to_string()),
-        "OsName" => text_match(f, &os_name(r)),
-        "ScanStatus" => scan_status_match(f, r.status)?,
-        "IsAuthorized" => authorized_match(f)?,
-        "IsLatestImage" => bool_match("Filters.IsLatestImage", f, r.latest)?,
-        "IsRunning" => bool_match("Filters.IsRunning", f, r.running > 0)?,
-        "HasNeedFixVul" => bool_match("Filters.HasNeedFixVul", f, need_fix(r))?,
-        other => return Err(invalid("Filters", format!("unknown filter name {other:?}"))),
-    })
-}
-
-/// Filter names and values checked even when no row is there to test them.
-fn check_row_filters(filters: &[AssetFilters]) -> Result<(), ServiceError> {
-    check_filters(filters)?;
-    // Names and values are checked even when no row is there to test them.
-    let probe = Row {
-        img: RegistryImage::default(),
-        summary: Summary::default(),
-        scanned_at: None,
-        status: "NOT_SCAN",
-        latest: false,
-        containers: 0,
-        running: 0,
-    };
-    all_match(filters, |f| row_matches(&probe, f))?;
-    Ok(())
-}
+/// The filters of the registry image list (also used to select images to scan or stop) and its
+/// sort keys.
+const REGISTRY_IMAGE_LIST: ListSpec<Row> = ListSpec {
+    filters: &[
+        ("ImageName", Filter::Text(&[|r| &r.img.tag.repository])),
+        ("ImageTag", Filter::Text(&[|r| &r.img.tag.tag])),
+        ("ImageId", Filter::Text(&[|r| &r.img.tag.image_id])),
+        ("ImageID", Filter::Text(&[|r| &r.img.tag.image_id])),
+        ("ImageDigest", Filter::Text(&[|r| &r.img.tag.digest])),
+        ("ImageRepoAddress", Filter::TextOf(|r| r.img.address())),
+        ("Namespace", Filter::Text(&[|r| r.img.namespace()])),
+        ("RegistryType", Filter::Text(&[|r| &r.img.registry_type])),
+        ("InstanceName", Filter::Text(&[|r| &r.img.registry_name])),
+        ("InstanceId", Filter::Text(&[|r| &r.img.instance_id])),
+        ("RegistryId", Filter::Equals(|r| r.img.registry_id.to_string())),
+        ("Id", Filter::Equals(|r| r.img.id.to_string())),
+        ("OsName", Filter::TextOf(os_name)),
+        (
+            "ScanStatus",
+            Filter::OneOf {
+                field: "Filters.ScanStatus",
+                key: |v| v.to_ascii_lowercase().replace('_', ""),
+                tests: &[
+                    ("NOT_SCAN", |r| r.status == "NOT_SCAN"),
+                    ("SCANNING", |r| r.status == "SCANNING"),
+                    ("SCANNED", |r| r.status == "SCANNED"),
+                    ("SCAN_ERR", |r| r.status == "SCAN_ERR"),
+                    ("all", |_| true),
+                ],
+            },
+        ),
+        // Every image is authorised in Shipshape (no licences).
+        ("IsAuthorized", Filter::Flag("Filters.IsAuthorized", |_| true)),
+        ("IsLatestImage", Filter::Flag("Filters.IsLatestImage", |r| r.latest)),
+        ("IsRunning", Filter::Flag("Filters.IsRunning", |r| r.running > 0)),
+        ("HasNeedFixVul", Filter::Flag("Filters.HasNeedFixVul", need_fix)),
+    ],
+    sorts: &[
+        ("", |_, _| Ordering::Equal),
+        ("Id", |_, _| Ordering::Equal),
+        ("ImageName", |a, b| a.img.tag.repository.cmp(&b.img.tag.repository)),
+        ("ImageTag", |a, b| a.img.tag.tag.cmp(&b.img.tag.tag)),
+        ("ImageSize", |a, b| a.img.tag.size.cmp(&b.img.tag.size)),
+        ("ImageCreateTime", |a, b| a.img.tag.created.cmp(&b.img.tag.created)),
+        ("ScanTime", |a, b| a.scanned_at.cmp(&b.scanned_at)),
+        ("VulCnt", |a, b| a.vul().cmp(&b.vul())),
+        ("VirusCnt", |a, b| a.virus().cmp(&b.virus())),
+        ("RiskCnt", |a, b| a.risk().cmp(&b.risk())),
+        ("SentiveInfoCnt", |a, b| a.risk().cmp(&b.risk())),
+        ("SensitiveInfoCnt", |a, b| a.risk().cmp(&b.risk())),
+        ("CriticalLevelVulCnt", |a, b| a.levels(|k| k.critical).cmp(&b.levels(|k| k.critical))),
+        ("HighLevelVulCnt", |a, b| a.levels(|k| k.high).cmp(&b.levels(|k| k.high))),
+        ("ComponentCnt", |a, b| a.summary.component_cnt.cmp(&b.summary.component_cnt)),
+        ("ContainerCnt", |a, b| a.containers.cmp(&b.containers)),
+    ],
+    // Ties keep id order, so pages never overlap.
+    tie_break: Some(|a, b| a.img.id.cmp(&b.img.id)),
+};
 
 fn filtered(rows: Vec<Row>, filters: &[AssetFilters]) -> Result<Vec<Row>, ServiceError> {
-    check_row_filters(filters)?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        if all_match(filters, |f| row_matches(&r, f))? {
-            out.push(r);
-        }
-    }
-    Ok(out)
+    REGISTRY_IMAGE_LIST.filter(rows, filters)
 }
 
 fn os_name(r: &Row) -> String {
@@ -1067,26 +1023,9 @@ pub(crate) async fn image_list(
     req: &DescribeAssetImageRegistryListRequest,
     paging: Option<(usize, usize)>,
 ) -> Result<(Vec<ImageRepoInfo>, u64), ServiceError> {
-    let desc = descending(req.order.as_deref())?;
-    let key: fn(&Row, &Row) -> Ordering = match req.by.as_deref().unwrap_or("") {
-        "" | "Id" => |_, _| Ordering::Equal,
-        "ImageName" => |a, b| a.img.tag.repository.cmp(&b.img.tag.repository),
-        "ImageTag" => |a, b| a.img.tag.tag.cmp(&b.img.tag.tag),
-        "ImageSize" => |a, b| a.img.tag.size.cmp(&b.img.tag.size),
-        "ImageCreateTime" => |a, b| a.img.tag.created.cmp(&b.img.tag.created),
-        "ScanTime" => |a, b| a.scanned_at.cmp(&b.scanned_at),
-        "VulCnt" => |a, b| a.vul().cmp(&b.vul()),
-        "VirusCnt" => |a, b| a.virus().cmp(&b.virus()),
-        "RiskCnt" | "SentiveInfoCnt" | "SensitiveInfoCnt" => |a, b| a.risk().cmp(&b.risk()),
-        "CriticalLevelVulCnt" => |a, b| a.levels(|k| k.critical).cmp(&b.levels(|k| k.critical)),
-        "HighLevelVulCnt" => |a, b| a.levels(|k| k.high).cmp(&b.levels(|k| k.high)),
-        "ComponentCnt" => |a, b| a.summary.component_cnt.cmp(&b.summary.component_cnt),
-        "ContainerCnt" => |a, b| a.containers.cmp(&b.containers),
-        other => return Err(invalid("By", format!("cannot sort by {other:?}"))),
-    };
-    let filters = req.filters.as_deref().unwrap_or_default();
+    let query = REGISTRY_IMAGE_LIST.query(None, None, req.filters.as_deref(), req.by.as_deref(), req.order.as_deref())?;
     if let Some(paging) = paging {
-        check_row_filters(filters)?;
+        let desc = descending(req.order.as_deref())?;
         if let Some(q) = page_query(svc, account, req, desc, paging).await? {
             let (imgs, total) = svc.store.registry_image_page(account, &q).await?;
             let ids: Vec<i64> = imgs.iter().map(|i| i.id).collect();
@@ -1094,17 +1033,15 @@ pub(crate) async fn image_list(
             return Ok((rows_of(svc, account, imgs, latest).await?.iter().map(repo_info).collect(), total));
         }
     }
-    let mut list = filtered(rows(svc, account).await?, filters)?;
+    let mut list = rows(svc, account).await?;
     if req.only_show_latest.unwrap_or(false) {
         list.retain(|r| r.latest);
     }
     if req.is_running.unwrap_or(false) {
         list.retain(|r| r.running > 0);
     }
-    // Ties keep id order, so pages never overlap.
-    let list = sorted(list, desc, |a, b| key(a, b).then_with(|| a.img.id.cmp(&b.img.id)));
-    let total = list.len() as u64;
-    Ok((maybe_paged(list, paging).iter().map(repo_info).collect(), total))
+    let page = query.with_paging(paging).run(list);
+    Ok((page.rows.iter().map(repo_info).collect(), page.total))
 }
 
 /// The page as the database can cut it: every filter on a stored column (or on the registry,
@@ -1330,6 +1267,10 @@ pub struct DescribeImageRegistryNamespaceListResponse {
     pub namespace_detail: Vec<NamespaceInfo>,
 }
 
+/// Namespaces in name order (the map's), filtered by name.
+const NAMESPACE_LIST: ListSpec<NamespaceInfo> =
+    ListSpec { filters: &[("Namespace", Filter::Text(&[|n| &n.namespace]))], sorts: ListSpec::STORED_ORDER, tie_break: None };
+
 /// Namespaces (a top-level repository has none and is not listed). `RegistryCnt`: repositories in
 /// it; `ImageCnt`: its tags; `RiskImageCnt`: tags whose image has findings.
 pub async fn describe_namespace_list(
@@ -1337,12 +1278,7 @@ pub async fn describe_namespace_list(
     caller: Caller,
     req: DescribeImageRegistryNamespaceListRequest,
 ) -> Result<DescribeImageRegistryNamespaceListResponse, ServiceError> {
-    let paging = page(req.limit, req.offset)?;
-    let filters = req.filters.unwrap_or_default();
-    check_filters(&filters)?;
-    if let Some(f) = filters.iter().find(|f| f.name != "Namespace") {
-        return Err(invalid("Filters", format!("unknown filter name {:?} (Namespace)", f.name)));
-    }
+    let query = NAMESPACE_LIST.query(req.limit, req.offset, req.filters.as_deref(), None, None)?;
     // Namespace → (its repositories, tags, tags with findings).
     type Counts = (HashSet<(i64, String)>, i64, i64);
     let mut by_ns: BTreeMap<String, Counts> = BTreeMap::new();
@@ -1356,20 +1292,19 @@ pub async fn describe_namespace_list(
         e.1 += 1;
         e.2 += i64::from(r.vul() + r.virus() + r.risk() > 0);
     }
-    let mut list = Vec::new();
-    for (ns, (repos, images, risky)) in by_ns {
-        let keep = all_match(&filters, |f| match f.name.as_str() {
-            "Namespace" => Ok(text_match(f, &ns)),
-            other => Err(invalid("Filters", format!("unknown filter name {other:?} (Namespace)"))),
-        })?;
-        if keep {
-            list.push(NamespaceInfo { namespace: ns, registry_cnt: repos.len() as i64, image_cnt: images, risk_image_cnt: risky });
-        }
-    }
-    let total = list.len() as u64;
-    let detail = paged(list, paging);
+    let list = by_ns
+        .into_iter()
+        .map(|(ns, (repos, images, risky))| NamespaceInfo {
+            namespace: ns,
+            registry_cnt: repos.len() as i64,
+            image_cnt: images,
+            risk_image_cnt: risky,
+        })
+        .collect();
+    let page = query.run(list);
+    let detail = page.rows;
     Ok(DescribeImageRegistryNamespaceListResponse {
-        total_count: total,
+        total_count: page.total,
         namespace_list: detail.iter().map(|n| n.namespace.clone()).collect(),
         namespace_detail: detail,
     })

@@ -54,7 +54,7 @@ pub(crate) async fn image_rows(svc: &Service, account: model::AccountId) -> Resu
 /// DescribeAssetImageList's filters and sort keys (the filters also select images to scan or stop).
 pub(super) const IMAGE_LIST: ListSpec<ImageRow> = ListSpec {
     filters: &[
-        ("ImageName", Filter::TextList(|r| &r.asset.names)),
+        ("ImageName", Filter::TextsOf(|r| r.asset.names.clone())),
         ("ImageID", Filter::Text(&[|r| &r.asset.image_id])),
         (
             "ScanStatus",
