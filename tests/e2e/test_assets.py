@@ -48,7 +48,16 @@ def node(request, tmp_path_factory):
         subprocess.run(["docker", "rm", "-f", cid], capture_output=True, timeout=120)
 
 
+_last_refresh_second = [0]
+
+
 def refresh(call):
+    # The SDK signs with whole seconds: a second `CreateRefreshTask {}` within the same second as the
+    # previous one carries the same signature and is refused as a replay (a mutating action accepts a
+    # signature once). Sign it in a new second.
+    while int(time.time()) <= _last_refresh_second[0]:
+        time.sleep(0.05)
+    _last_refresh_second[0] = int(time.time())
     r = call("CreateRefreshTask", {})
     assert r["CreateResult"] == "Succ" and r["TaskId"] >= 1 and r["NewTaskID"] == str(r["TaskId"])
     deadline = time.time() + 120
