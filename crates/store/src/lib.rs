@@ -40,8 +40,9 @@ pub use sealing::MASTER_KEY_FILE;
 /// File name of the SQLite database inside the data dir.
 pub const SQLITE_FILE: &str = "shipshape.db";
 
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+// sqlx::migrate!'s own expansion, from sqlx-macros directly (see Cargo.toml).
+static SQLITE_MIGRATIONS: Migrator = sqlx_macros::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx_macros::migrate!("./migrations/postgres");
 
 /// Which database is behind the pool, for the few statements that differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
