@@ -133,3 +133,38 @@ pub(crate) fn uploaded_index(node: &str, data: &str) -> Result<crate::Indexed, E
     };
     Ok(crate::Indexed { content, layers: up.layers as usize, cached_layers: up.cached_layers as usize, bytes_walked: up.bytes_walked })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_agents_upload_is_the_scans_index() {
+        let up = model::node::NodeImageScan {
+            node_id: "N1".into(),
+            packages: vec![model::Package {
+                ecosystem: model::Ecosystem::Debian,
+                name: "openssl".into(),
+                version: "3.0.0".into(),
+                source_name: None,
+                source_version: None,
+                purl: String::new(),
+                licenses: Vec::new(),
+                location: model::Location::default(),
+            }],
+            partial: true,
+            layers: 5,
+            cached_layers: 2,
+            bytes_walked: 1000,
+            ..Default::default()
+        };
+        let ix = uploaded_index("N1", &serde_json::to_string(&up).unwrap()).unwrap();
+        assert_eq!((ix.layers, ix.cached_layers, ix.bytes_walked), (5, 2, 1000));
+        assert!(ix.content.partial && ix.content.packages == up.packages);
+        // The agent could not read the image: the scan fails with its reason, naming the node.
+        let failed = model::node::NodeImageScan { error: "no such image".into(), ..up };
+        let e = uploaded_index("N1", &serde_json::to_string(&failed).unwrap()).unwrap_err();
+        assert_eq!(e.to_string(), "node N1: no such image");
+        assert!(uploaded_index("N1", "{not json").unwrap_err().to_string().starts_with("node N1: unreadable upload"));
+    }
+}
