@@ -19,24 +19,17 @@ fn content(format: Format) -> String {
     redact(report::render(&report::sample_report(), format).expect("render"))
 }
 
+/// Each snapshot is named after what it renders (`tests/it/snapshots/it__formats__<name>.snap`).
 #[test]
-fn content_table() {
-    insta::assert_snapshot!(content(Format::Table));
-}
-
-#[test]
-fn content_json() {
-    insta::assert_snapshot!(content(Format::Json));
-}
-
-#[test]
-fn content_cyclonedx() {
-    insta::assert_snapshot!(content(Format::CycloneDx));
-}
-
-#[test]
-fn content_spdx() {
-    insta::assert_snapshot!(content(Format::SpdxJson));
+fn content_formats() {
+    for (name, format) in [
+        ("content_table", Format::Table),
+        ("content_json", Format::Json),
+        ("content_cyclonedx", Format::CycloneDx),
+        ("content_spdx", Format::SpdxJson),
+    ] {
+        insta::assert_snapshot!(name, content(format));
+    }
 }
 
 #[test]
@@ -125,23 +118,16 @@ fn findings(s: &Scan, subject: Subject, format: Format) -> String {
 const IMAGE: Subject = Subject::Image { layers: 3, cached_layers: 1, bytes_walked: 123_456 };
 
 #[test]
-fn image_findings_table() {
-    insta::assert_snapshot!(findings(&scan(), IMAGE, Format::Table));
-}
-
-#[test]
-fn image_findings_json() {
-    insta::assert_snapshot!(findings(&scan(), IMAGE, Format::Json));
-}
-
-#[test]
-fn image_findings_sarif() {
-    insta::assert_snapshot!(findings(&scan(), IMAGE, Format::Sarif));
-}
-
-#[test]
-fn image_findings_cyclonedx() {
-    insta::assert_snapshot!(findings(&scan(), IMAGE, Format::CycloneDx));
+fn image_findings_formats() {
+    let s = scan();
+    for (name, format) in [
+        ("image_findings_table", Format::Table),
+        ("image_findings_json", Format::Json),
+        ("image_findings_sarif", Format::Sarif),
+        ("image_findings_cyclonedx", Format::CycloneDx),
+    ] {
+        insta::assert_snapshot!(name, findings(&s, IMAGE, format));
+    }
 }
 
 /// A source tree: no image id, the path as its name, an `application` in CycloneDX.
@@ -158,26 +144,15 @@ fn tree() -> Scan {
 const TREE: Subject = Subject::Filesystem { entries: 42, bytes: 9_876 };
 
 #[test]
-fn tree_findings_table() {
-    insta::assert_snapshot!(findings(&tree(), TREE, Format::Table));
-}
-
-#[test]
-fn tree_findings_json() {
-    insta::assert_snapshot!(findings(&tree(), TREE, Format::Json));
-}
-
-#[test]
-fn tree_findings_sarif() {
-    insta::assert_snapshot!(findings(&tree(), TREE, Format::Sarif));
-}
-
-#[test]
-fn tree_findings_cyclonedx() {
-    insta::assert_snapshot!(findings(&tree(), TREE, Format::CycloneDx));
-}
-
-#[test]
-fn tree_findings_spdx() {
-    insta::assert_snapshot!(findings(&tree(), TREE, Format::SpdxJson));
+fn tree_findings_formats() {
+    let s = tree();
+    for (name, format) in [
+        ("tree_findings_table", Format::Table),
+        ("tree_findings_json", Format::Json),
+        ("tree_findings_sarif", Format::Sarif),
+        ("tree_findings_cyclonedx", Format::CycloneDx),
+        ("tree_findings_spdx", Format::SpdxJson),
+    ] {
+        insta::assert_snapshot!(name, findings(&s, TREE, format));
+    }
 }
