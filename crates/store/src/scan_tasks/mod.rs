@@ -42,14 +42,3 @@ pub(crate) fn now_micros() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formats_utc() {
-        assert_eq!(format_utc(0), "1970-01-01 00:00:00");
-        assert_eq!(format_utc(1_700_000_000), "2023-11-14 22:13:20");
-        assert_eq!(format_utc(951_782_400), "2000-02-29 00:00:00");
-    }
-}
