@@ -22,10 +22,13 @@ RULES="$REPO/crates/malware/rules"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/virus-image-XXXXXX")"; trap 'rm -rf "$WORK"' EXIT
 python3 "$REPO/bench/docker_archive_rootfs.py" "$ARCHIVE" "$WORK/rootfs"
 
-# The default rule set (YARA + ClamAV, no data dir rules) and a data dir holding the YARA rules
-# alone (what yr scans with). XDG_CACHE_HOME holds the compiled-rules cache, warmed once below.
+# The bundled rule set (YARA + ClamAV) and a data dir holding the YARA rules alone (what yr
+# scans with). XDG_CACHE_HOME holds the compiled-rules cache, warmed once below.
 export XDG_CACHE_HOME="$WORK/xdg"
 "$SHIPSHAPE" --data-dir "$WORK/yara-only" rules import "$RULES/yara" >/dev/null
+# The same two sets in a data dir, so a BEFORE binary built elsewhere (its compiled-in default
+# rules path gone) scans with them too.
+"$SHIPSHAPE" --data-dir "$WORK/default" rules import "$RULES/yara" "$RULES/clamav" >/dev/null
 # One scan with an empty layer cache; sh -c "$(scan DATA_DIR)" sh [PREFIX…] runs it under PREFIX.
 scan() {
   echo "rm -rf '$WORK/layers'; exec \"\$@\" '${BIN:-$SHIPSHAPE}' --data-dir '$WORK/$1' image scan --scanners virus \
@@ -43,7 +46,7 @@ if [ -n "${BEFORE:-}" ]; then
   ROWS+=(";;" "BEFORE binary, image scan --scanners virus (all cores; YARA + ClamAV)" -- sh -c "$(BIN="$BEFORE" scan default)" sh)
 fi
 if [ -x "$YR" ]; then
-  "$YR" compile --path-as-namespace -o "$WORK/rules.yarc" "$RULES/yara" >/dev/null
+  "$YR" compile -w --path-as-namespace -o "$WORK/rules.yarc" "$RULES/yara" >/dev/null 2>&1
   ROWS+=(";;" "yr scan -r (same YARA rules, compiled each run)" -- "$YR" scan -r --path-as-namespace -w "$RULES/yara" "$WORK/rootfs")
   ROWS+=(";;" "yr scan -r -C (precompiled rules)" -- "$YR" scan -r -w -C "$WORK/rules.yarc" "$WORK/rootfs")
   ROWS+=(";;" "yr scan -r -C, one thread" -- "$YR" scan -r -w -p 1 -C "$WORK/rules.yarc" "$WORK/rootfs")
