@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Runs each command N times under /usr/bin/time -v; prints a markdown row per command with
+"""Runs each command N times under /usr/bin/time -v (in rounds: every command once per round); prints a markdown row per command with
 median wall time, median peak RSS, every run's wall time and exit codes. With --cpu (before RUNS)
 a median CPU time column (user + sys, all threads) follows the wall time.
 Usage: median_time.py [--cpu] RUNS 'label' -- cmd args ... [';;' 'label2' -- cmd2 ...]"""
@@ -27,12 +27,14 @@ def main():
             cur.append(a)
     if cur:
         groups.append(cur)
-    for g in groups:
-        label, cmd = g[0], g[2:]
-        walls, rss, cpus, rcs = [], [], [], []
-        for _ in range(runs):
-            w, r, c, rc = timed(cmd)
-            walls.append(w); rss.append(r); cpus.append(c); rcs.append(rc)
+    # Rounds of every command once, so a change in the machine's load falls on all of them alike.
+    res = [([], [], [], []) for _ in groups]
+    for _ in range(runs):
+        for g, acc in zip(groups, res):
+            for a, v in zip(acc, timed(g[2:])):
+                a.append(v)
+    for g, (walls, rss, cpus, rcs) in zip(groups, res):
+        label = g[0]
         cpu = f" {statistics.median(cpus):.2f} |" if show_cpu else ""
         print(f"| {label} | {statistics.median(walls):.2f} |{cpu} {statistics.median(rss)/1024:.0f} | "
               f"{', '.join(f'{w:.2f}' for w in walls)} | {','.join(map(str, rcs))} |", flush=True)
