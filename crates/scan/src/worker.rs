@@ -362,7 +362,10 @@ async fn scan_claim(ctx: &Ctx, worker: &str, claim: &ImageScanClaim) -> Result<(
     // An image only on a node (reported by its agent, in no registry this server reads): its agent
     // reads it and uploads the index, which a worker then matches like a scan's (`crate::nodes`).
     let uploaded = store.node_image_scan(claim).await?;
-    if uploaded.is_none() && places.is_empty() && let Some(node) = crate::nodes::only_node(&asset) {
+    if uploaded.is_none()
+        && places.is_empty()
+        && let Some(node) = crate::nodes::only_node(&asset)
+    {
         return crate::nodes::hand_to_node(store, claim, worker, node).await;
     }
     let cancel = Cancel::new();

@@ -41,4 +41,3 @@ type Tx = sqlx::Transaction<'static, sqlx::Any>;
 pub(crate) fn now_micros() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
 }
-
