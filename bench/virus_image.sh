@@ -8,7 +8,8 @@
 # Usage: bench/virus_image.sh [DOCKER_ARCHIVE] [RUNS]
 #   default archive: $SHIPSHAPE_TESTIMAGES/bookworm-app.docker.tar; RUNS default 3
 # Env: SHIPSHAPE (default target-release/release/shipshape, built if missing), YR (default: yr on
-#   PATH, else /work/state/yr/bin/yr; `cargo install --locked yara-x-cli@1.22.1`; rows skipped without it),
+#   PATH, else .peers/bin/yr beside the other peers: `cargo install --locked --root .peers yara-x-cli@1.22.1`;
+#   rows skipped without it),
 #   BEFORE (optional: another shipshape binary, e.g. a build before a change, scanned the same way).
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,7 +18,7 @@ RUNS="${2:-3}"
 : "${CARGO_TARGET_DIR:=$REPO/target-release}"
 SHIPSHAPE="${SHIPSHAPE:-$CARGO_TARGET_DIR/release/shipshape}"
 if [ ! -x "$SHIPSHAPE" ]; then CARGO_TARGET_DIR="$CARGO_TARGET_DIR" cargo build -q --release -p shipshape; fi
-YR="${YR:-$(command -v yr || echo /work/state/yr/bin/yr)}"
+YR="${YR:-$(command -v yr || echo "$REPO/.peers/bin/yr")}"
 RULES="$REPO/crates/malware/rules"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/virus-image-XXXXXX")"; trap 'rm -rf "$WORK"' EXIT
 python3 "$REPO/bench/docker_archive_rootfs.py" "$ARCHIVE" "$WORK/rootfs"
