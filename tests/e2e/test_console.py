@@ -80,7 +80,9 @@ def ui(tmp_path_factory):
     # One repository and tag, overwritten by each run, so the registry does not grow run by run.
     registry_repo = "shipshape-e2e/console"
     registry_image = push_to_anonymous_registry(root, registry_repo)
-    srv = Server("sqlite", root / "server")
+    # dockerd is shared with tests running beside this one: the inventory is listed once at the
+    # start, so the images the pages show and those the API lists afterwards are the same set.
+    srv = Server("sqlite", root / "server", extra=["--inventory-every", "3600"])
     srv.data_dir.mkdir(parents=True)
     srv.cli("db", "import", str(SHARED / "vulndata" / "osv" / "Debian"))
     srv.start()

@@ -49,6 +49,18 @@ async function shot(page, name) {
   if (shotDir) await page.screenshot({ path: `${shotDir}/${name}.png`, fullPage: true });
 }
 
+// After a page-size change the pager shows the new range at once, from the old total, while the
+// rows are those of the old page until the new list arrives: wait until the rows fill the range.
+async function imagesPageLoaded(page) {
+  await page.waitForFunction(() => {
+    const table = document.querySelector('#images-table');
+    const m = document.querySelector('.pager .range')?.innerText.match(/^(\d+)–(\d+) of (\d+)$/);
+    if (!table || !m || table.getAttribute('aria-busy') !== 'false') return false;
+    const want = Number(m[3]) === 0 ? 0 : Number(m[2]) - Number(m[1]) + 1;
+    return table.querySelectorAll("tbody tr[data-image-id]").length === want;
+  });
+}
+
 let lastPage = null; // for a screenshot of a failure
 const navLabels = (page) => page.locator('header nav a').allInnerTexts();
 const nav = (page, name) => page.locator('header nav').getByRole('link', { name, exact: true });
@@ -111,8 +123,7 @@ try {
   step('images listed');
   await nav(page, 'Images').click();
   await page.getByLabel('Rows per page').selectOption('100');
-  await page.locator('#images-table tbody tr').first().waitFor();
-  await page.waitForFunction(() => document.querySelector('#images-table')?.getAttribute('aria-busy') === 'false');
+  await imagesPageLoaded(page);
   report.images = await page.locator('#images-table tbody tr').evaluateAll((rs) =>
     rs.map((r) => ({ id: r.dataset.imageId, name: r.querySelector('.image-link').innerText })),
   );
@@ -464,8 +475,7 @@ try {
   step('images at the end (the registry brought its images into the inventory)');
   await nav(page, 'Images').click();
   await page.locator('#images-limit').selectOption('100');
-  await page.waitForFunction(() => document.querySelector('.pager .range')?.innerText.startsWith('1–'));
-  await page.waitForFunction(() => document.querySelector('#images-table')?.getAttribute('aria-busy') === 'false');
+  await imagesPageLoaded(page);
   report.imagesEnd = await page.locator('#images-table tbody tr').evaluateAll((rs) =>
     rs.map((r) => ({ id: r.dataset.imageId, name: r.querySelector('.image-link').innerText })),
   );
