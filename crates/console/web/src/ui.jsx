@@ -11,18 +11,22 @@ export const useCtx = () => useContext(Ctx);
  * not flicker. Late answers of an older key are dropped.
  */
 export function useAsync(fn, key) {
-  const [state, setState] = useState({ loading: true, data: undefined, error: null });
+  const [state, setState] = useState({ loading: true, data: undefined, error: null, key: undefined, n: -1 });
   const [n, setN] = useState(0);
   const seq = useRef(0);
   useEffect(() => {
     const mine = ++seq.current;
     setState((s) => ({ ...s, loading: true }));
     fn().then(
-      (data) => mine === seq.current && setState({ loading: false, data, error: null }),
-      (error) => mine === seq.current && setState({ loading: false, data: undefined, error }),
+      (data) => mine === seq.current && setState({ loading: false, data, error: null, key, n }),
+      (error) => mine === seq.current && setState({ loading: false, data: undefined, error, key, n }),
     );
   }, [key, n]);
-  return { ...state, reload: () => setN((x) => x + 1) };
+  // The render that changes the key (a new page size, filter or page) still holds the previous
+  // answer: it is loading from that render on, not from the effect's render after it, so a pager
+  // never shows the new range over the old rows with the table marked idle.
+  const current = state.key === key && state.n === n;
+  return { loading: state.loading || !current, data: state.data, error: state.error, reload: () => setN((x) => x + 1) };
 }
 
 export function fmtSize(bytes) {
