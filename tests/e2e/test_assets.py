@@ -121,6 +121,10 @@ def test_containers_processes_ports_hosts(node, tmp_path):
     kernel = subprocess.run(["uname", "-r"], capture_output=True, text=True).stdout.strip()
     assert hd["KernelVersion"] == kernel and hd["DockerVersion"] == server_version and hd["DockerRootDir"]
     assert call("DescribeAssetHostList", {"Filters": [{"Name": "Status", "Values": ["OFFLINE"]}]})["TotalCount"] == 0
+    # Process and port rows name their container and host the way the host list does.
+    place = {"ContainerName": name, "HostID": h["HostID"], "HostIP": h["HostIP"], "HostName": h["HostName"], "NodeType": "NORMAL"}
+    for row in (main[0], p):
+        assert {k: row[k] for k in place} == place, row
 
     summary = call("DescribeAssetSummary", {})
     all_containers = call("DescribeAssetContainerList", {"Limit": 100})

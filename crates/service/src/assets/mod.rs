@@ -50,7 +50,7 @@ pub use summary::*;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use store::nodes::{NodeContainer, NodeHost};
 use store::scan_tasks::format_utc;
 
@@ -121,6 +121,45 @@ fn in_containers<P: Clone>(n: &Nodes, items: impl Fn(&NodeContainer) -> &[P]) ->
                 .collect::<Vec<_>>()
         })
         .collect()
+}
+
+/// Where a process or port row runs: the fields `ProcessInfo` and `PortInfo` share. Shipshape
+/// knows no public addresses, super nodes or pod IPs: those are empty; `NodeType` is `NORMAL`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerPlace {
+    pub container_name: String,
+    #[serde(rename = "HostID")]
+    pub host_id: String,
+    #[serde(rename = "HostIP")]
+    pub host_ip: String,
+    pub host_name: String,
+    pub public_ip: String,
+    #[serde(rename = "NodeID")]
+    pub node_id: String,
+    #[serde(rename = "PodIP")]
+    pub pod_ip: String,
+    pub pod_name: String,
+    pub node_type: String,
+    #[serde(rename = "NodeUniqueID")]
+    pub node_unique_id: String,
+}
+
+impl ContainerPlace {
+    fn of(n: &Nodes, c: &NodeContainer, host_ip: String) -> ContainerPlace {
+        ContainerPlace {
+            container_name: c.facts.name.clone(),
+            host_id: c.host_id.clone(),
+            host_ip,
+            host_name: n.host_of(c).map(|h| h.facts.hostname.clone()).unwrap_or_default(),
+            public_ip: String::new(),
+            node_id: String::new(),
+            pod_ip: String::new(),
+            pod_name: c.facts.pod_name.clone(),
+            node_type: "NORMAL".into(),
+            node_unique_id: String::new(),
+        }
+    }
 }
 
 /// The request of the lists with a row per container item (processes, ports).

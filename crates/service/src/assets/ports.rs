@@ -4,7 +4,7 @@ use api::Caller;
 use model::node::PortFacts;
 use serde::Serialize;
 
-use super::{FlatListRequest, InContainer, Nodes, in_containers};
+use super::{ContainerPlace, FlatListRequest, InContainer, Nodes, in_containers};
 use crate::Service;
 use crate::error::ServiceError;
 use crate::list::{Filter, ListSpec};
@@ -20,25 +20,12 @@ pub struct PortInfo {
     pub container_port: u64,
     #[serde(rename = "ContainerPID")]
     pub container_pid: u64,
-    pub container_name: String,
-    #[serde(rename = "HostID")]
-    pub host_id: String,
-    #[serde(rename = "HostIP")]
-    pub host_ip: String,
     pub process_name: String,
     pub listen_container: String,
     pub listen_host: String,
     pub run_as: String,
-    pub host_name: String,
-    pub public_ip: String,
-    #[serde(rename = "NodeID")]
-    pub node_id: String,
-    #[serde(rename = "PodIP")]
-    pub pod_ip: String,
-    pub pod_name: String,
-    pub node_type: String,
-    #[serde(rename = "NodeUniqueID")]
-    pub node_unique_id: String,
+    #[serde(flatten)]
+    pub container: ContainerPlace,
 }
 
 #[derive(Debug, Serialize)]
@@ -88,7 +75,6 @@ pub async fn describe_port_list(
         .rows
         .into_iter()
         .map(|InContainer { c, host_ip, item: p }| {
-            let host = n.host_of(&c);
             let container_pid = c.facts.processes.iter().find(|x| x.pid == p.pid && p.pid > 0).map_or(0, |x| x.container_pid);
             PortInfo {
                 kind: p.protocol.clone(),
@@ -96,20 +82,11 @@ pub async fn describe_port_list(
                 public_port: p.host_port,
                 container_port: p.port,
                 container_pid,
-                container_name: c.facts.name.clone(),
-                host_id: c.host_id.clone(),
-                host_ip,
                 process_name: p.process_name.clone(),
                 listen_container: p.listen.clone(),
                 listen_host: p.host_listen.clone(),
                 run_as: p.user.clone(),
-                host_name: host.map(|h| h.facts.hostname.clone()).unwrap_or_default(),
-                public_ip: String::new(),
-                node_id: String::new(),
-                pod_ip: String::new(),
-                pod_name: c.facts.pod_name.clone(),
-                node_type: "NORMAL".into(),
-                node_unique_id: String::new(),
+                container: ContainerPlace::of(&n, &c, host_ip),
             }
         })
         .collect();

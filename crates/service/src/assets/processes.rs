@@ -4,7 +4,7 @@ use api::Caller;
 use model::node::ProcessFacts;
 use serde::Serialize;
 
-use super::{FlatListRequest, InContainer, Nodes, in_containers, tcss_time};
+use super::{ContainerPlace, FlatListRequest, InContainer, Nodes, in_containers, tcss_time};
 use crate::Service;
 use crate::error::ServiceError;
 use crate::list::{Filter, ListSpec};
@@ -20,22 +20,9 @@ pub struct ProcessInfo {
     pub pid: u64,
     #[serde(rename = "ContainerPID")]
     pub container_pid: u64,
-    pub container_name: String,
-    #[serde(rename = "HostID")]
-    pub host_id: String,
-    #[serde(rename = "HostIP")]
-    pub host_ip: String,
     pub process_name: String,
-    pub host_name: String,
-    pub public_ip: String,
-    #[serde(rename = "NodeID")]
-    pub node_id: String,
-    #[serde(rename = "PodIP")]
-    pub pod_ip: String,
-    pub pod_name: String,
-    pub node_type: String,
-    #[serde(rename = "NodeUniqueID")]
-    pub node_unique_id: String,
+    #[serde(flatten)]
+    pub container: ContainerPlace,
 }
 
 #[derive(Debug, Serialize)]
@@ -72,27 +59,15 @@ pub async fn describe_process_list(
     let list = page
         .rows
         .into_iter()
-        .map(|InContainer { c, host_ip, item: p }| {
-            let host = n.host_of(&c);
-            ProcessInfo {
-                start_time: tcss_time(&p.start_time),
-                run_as: p.user.clone(),
-                cmd_line: p.cmdline.clone(),
-                exe: p.exe.clone(),
-                pid: p.pid,
-                container_pid: p.container_pid,
-                container_name: c.facts.name.clone(),
-                host_id: c.host_id.clone(),
-                host_ip,
-                process_name: p.name.clone(),
-                host_name: host.map(|h| h.facts.hostname.clone()).unwrap_or_default(),
-                public_ip: String::new(),
-                node_id: String::new(),
-                pod_ip: String::new(),
-                pod_name: c.facts.pod_name.clone(),
-                node_type: "NORMAL".into(),
-                node_unique_id: String::new(),
-            }
+        .map(|InContainer { c, host_ip, item: p }| ProcessInfo {
+            start_time: tcss_time(&p.start_time),
+            run_as: p.user.clone(),
+            cmd_line: p.cmdline.clone(),
+            exe: p.exe.clone(),
+            pid: p.pid,
+            container_pid: p.container_pid,
+            process_name: p.name.clone(),
+            container: ContainerPlace::of(&n, &c, host_ip),
         })
         .collect();
     Ok(DescribeAssetProcessListResponse { list, total_count: page.total })
