@@ -129,6 +129,28 @@ pub enum Filter<T: 'static> {
     OneOf { field: &'static str, key: fn(&str) -> String, tests: &'static [(&'static str, RowTest<T>)] },
 }
 
+// Every variant holds `fn` pointers and `'static` tables, so a filter copies whatever the row
+// type (derive would ask `T: Copy`); copies let [`joined`] build a table from another.
+impl<T> Clone for Filter<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Filter<T> {}
+
+/// `a` then `b` as one table of `N` entries: a list that takes another list's filters and more
+/// (`joined::<_, 5>(OTHER.filters, &[…])`). A wrong `N` stops the build (const evaluation).
+pub const fn joined<E: Copy, const N: usize>(a: &[E], b: &[E]) -> [E; N] {
+    assert!(a.len() + b.len() == N && N > 0, "N must be the sum of the two lengths");
+    let mut out = if a.is_empty() { [b[0]; N] } else { [a[0]; N] };
+    let mut i = 0;
+    while i < N {
+        out[i] = if i < a.len() { a[i] } else { b[i - a.len()] };
+        i += 1;
+    }
+    out
+}
+
 /// One filter of a request, its values parsed.
 enum Test<T: 'static> {
     Text(&'static [fn(&T) -> &str], AssetFilters),
@@ -384,6 +406,20 @@ mod tests {
         };
         assert_eq!(sorted(None), ["gamma", "beta", "alpha", "delta"]);
         assert_eq!(sorted(Some("-")), ["delta", "alpha", "beta", "gamma"]);
+    }
+
+    #[test]
+    fn a_joined_table_has_both_tables_in_order() {
+        const MORE: ListSpec<Row> = ListSpec {
+            filters: &joined::<_, 9>(SPEC.filters, &[("Odd", Filter::Flag("Filters.Odd", |r| r.n % 2 == 1))]),
+            sorts: SPEC.sorts,
+            tie_break: None,
+        };
+        let names: Vec<&str> = MORE.filters.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, ["Name", "Upper", "Level", "N", "Id", "Big", "Above", "Kind", "Odd"]);
+        let rows = MORE.query(None, None, Some(&[filter("Odd", &["1"]), filter("Name", &["a"])]), Some("N"), None).unwrap().run(rows());
+        assert_eq!(rows.rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["beta", "alpha"]);
+        assert_eq!(joined::<u8, 3>(&[], &[1, 2, 3]), [1, 2, 3]);
     }
 
     #[test]

@@ -11,7 +11,9 @@
 //! Handlers read and write the store (`store::registries`); the `scan` worker syncs registries
 //! and scans their images on the one image scan queue (registry tasks are its `registry` family),
 //! so a registry image has the same results as the same image id in the local image actions —
-//! the finding lists here are the local ones (`images.rs`) in the registry shapes. The one
+//! the finding lists here are the local ones (`images/findings.rs`: rows, filters, sort keys,
+//! each registry list's table joining the local one's with its own filters) in the registry
+//! shapes. The one
 //! network call is the connection check on add and update (bounded, `scan`'s
 //! [`store::registries::ConnectionCheck`]).
 //!
@@ -54,6 +56,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use api::Caller;
 use model::AccountId;
+use model::scan_summary::FindingKind;
 use serde::{Deserialize, Serialize};
 use store::registries::{
     CONN_AUTH_FAILED, CONN_DETECTING, CONN_FAILED, CONN_SUCCESS, ConnStatus, FILE_NAME_PREFIX, ImagePageQuery, ImageRef, PasswordChange,
@@ -64,7 +67,7 @@ use store::scan_tasks::{CreatedTask, ImageScanResult, NewImageScanTask, format_u
 use crate::Service;
 use crate::error::ServiceError;
 use crate::images;
-use crate::list::{AssetFilters, Filter, ListRequest, ListSpec, check_filters, descending, invalid, page, paged, text_match};
+use crate::list::{AssetFilters, Filter, ListQuery, ListRequest, ListSpec, check_filters, descending, invalid, joined, page, text_match};
 
 const MAX_TEXT: usize = 512;
 const MAX_NAME: usize = 128;
@@ -1811,67 +1814,18 @@ async fn image_of(svc: &Service, account: AccountId, id: Option<u64>, info: &Opt
         .ok_or_else(|| not_found("Registry image", format!("{}:{}", r.image_name, r.image_tag)))
 }
 
-/// Filters the local list takes as they are, after dropping TCSS's `all` values; the rest are
-/// applied here after the local list (`post`).
-fn split_filters(filters: Vec<AssetFilters>, rename: &[(&str, &str)], post: &[&str]) -> (Vec<AssetFilters>, Vec<AssetFilters>) {
-    let mut local = Vec::new();
-    let mut here = Vec::new();
-    for mut f in filters {
+/// A registry finding list's query: the image list's filters and sort keys plus the registry
+/// list's own (`spec`). TCSS sends `all` as a value meaning "no restriction": such values are
+/// dropped, and a filter left without values with them (after the filters were checked, so a
+/// filter without values is still an error and one of only `all` is not).
+fn findings_query<T>(spec: &ListSpec<T>, req: &RegistryFindingsRequest) -> Result<ListQuery<T>, ServiceError> {
+    let mut filters = req.filters.clone().unwrap_or_default();
+    check_filters(&filters)?;
+    for f in &mut filters {
         f.values.retain(|v| !v.trim().eq_ignore_ascii_case("all"));
-        if f.values.is_empty() {
-            continue;
-        }
-        if post.contains(&f.name.as_str()) {
-            here.push(f);
-            continue;
-        }
-        if let Some((_, to)) = rename.iter().find(|(from, _)| *from == f.name) {
-            f.name = to.to_string();
-        }
-        local.push(f);
     }
-    (local, here)
-}
-
-fn maybe_paged<T>(list: Vec<T>, paging: Option<(usize, usize)>) -> Vec<T> {
-    match paging {
-        Some(p) => paged(list, p),
-        None => list,
-    }
-}
-
-/// Every page of a local list (the local handlers cap `Limit` at 100).
-async fn all_pages<T, F, Fut>(mut one: F) -> Result<Vec<T>, ServiceError>
-where
-    F: FnMut(u64) -> Fut,
-    Fut: std::future::Future<Output = Result<(Vec<T>, u64), ServiceError>>,
-{
-    let mut out = Vec::new();
-    loop {
-        let (page, total) = one(out.len() as u64).await?;
-        let got = page.len();
-        out.extend(page);
-        if got == 0 || out.len() as u64 >= total {
-            return Ok(out);
-        }
-    }
-}
-
-fn local_request(
-    image_id: &str,
-    offset: u64,
-    filters: &[AssetFilters],
-    by: &Option<String>,
-    order: &Option<String>,
-) -> images::ImageListRequest {
-    images::ImageListRequest {
-        image_id: image_id.to_string(),
-        limit: Some(crate::list::MAX_LIMIT),
-        offset: Some(offset),
-        filters: Some(filters.to_vec()),
-        by: by.clone(),
-        order: order.clone(),
-    }
+    filters.retain(|f| !f.values.is_empty());
+    spec.query(None, None, Some(&filters), req.by.as_deref(), req.order.as_deref())
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -1961,8 +1915,17 @@ fn vul_of(v: images::ImagesVul) -> ImageVul {
     }
 }
 
-/// `Level` (1 low … 4 critical, or the words; `all`), `Name`, `CVEID`, `Component`, `Tag`
-/// (`CanBeFixed`; `all`).
+/// The image list's filters (`Level` 1 low … 4 critical or the words, `Name`, `CVEID`,
+/// `Component`) and `Tag` (`CanBeFixed`, case-insensitive); any may be `all`.
+const REGISTRY_VUL_LIST: ListSpec<images::StoredVuln> = ListSpec {
+    filters: &joined::<_, 5>(
+        images::VUL_LIST.filters,
+        &[("Tag", Filter::Each(|v, want| images::vul_tags(v).iter().any(|t| t.eq_ignore_ascii_case(want.trim()))))],
+    ),
+    sorts: images::VUL_LIST.sorts,
+    tie_break: images::VUL_LIST.tie_break,
+};
+
 pub async fn describe_vul_list(svc: &Service, caller: Caller, req: RegistryFindingsRequest) -> Result<ListOf<ImageVul>, ServiceError> {
     let paging = page(req.limit, req.offset)?;
     vul_list(svc, caller, req, Some(paging)).await
@@ -1975,22 +1938,10 @@ pub(crate) async fn vul_list(
     req: RegistryFindingsRequest,
     paging: Option<(usize, usize)>,
 ) -> Result<ListOf<ImageVul>, ServiceError> {
-    let filters = req.filters.unwrap_or_default();
-    check_filters(&filters)?;
+    let query = findings_query(&REGISTRY_VUL_LIST, &req)?.with_paging(paging);
     let image_id = image_of(svc, caller.account, req.id, &req.image_info).await?;
-    let (local, post) = split_filters(filters, &[], &["Tag"]);
-    let list = all_pages(|offset| {
-        let r = local_request(&image_id, offset, &local, &req.by, &req.order);
-        let caller = caller.clone();
-        async move { images::describe_vul_list(svc, caller, r).await.map(|x| (x.list, x.total_count)) }
-    })
-    .await?;
-    let mut list: Vec<images::ImagesVul> = list;
-    for f in &post {
-        list.retain(|v| f.values.iter().any(|want| v.tag.iter().any(|t| t.eq_ignore_ascii_case(want.trim()))));
-    }
-    let total = list.len() as u64;
-    Ok(ListOf { list: maybe_paged(list, paging).into_iter().map(vul_of).collect(), total_count: total })
+    let page = images::selected(svc, caller.account, &image_id, FindingKind::Vul, query).await?;
+    Ok(ListOf { list: page.rows.iter().map(|v| vul_of(images::images_vul(v))).collect(), total_count: page.total })
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -2011,7 +1962,14 @@ pub struct ImageVirus {
     pub latest_scan_time: String,
 }
 
-/// `Level` (or `RiskLevel`), `Name`, `Path`.
+/// The image list's filters (`Name`, `VirusName`, `Path`, `RiskLevel`) and `Level` (=
+/// `RiskLevel`); any may be `all`.
+const REGISTRY_VIRUS_LIST: ListSpec<images::StoredVirus> = ListSpec {
+    filters: &joined::<_, 5>(images::VIRUS_LIST.filters, &[("Level", Filter::Level("Filters.RiskLevel", |v| v.severity))]),
+    sorts: images::VIRUS_LIST.sorts,
+    tie_break: images::VIRUS_LIST.tie_break,
+};
+
 pub async fn describe_virus_list(svc: &Service, caller: Caller, req: RegistryFindingsRequest) -> Result<ListOf<ImageVirus>, ServiceError> {
     let paging = page(req.limit, req.offset)?;
     virus_list(svc, caller, req, Some(paging)).await
@@ -2024,19 +1982,14 @@ pub(crate) async fn virus_list(
     req: RegistryFindingsRequest,
     paging: Option<(usize, usize)>,
 ) -> Result<ListOf<ImageVirus>, ServiceError> {
-    let filters = req.filters.unwrap_or_default();
-    check_filters(&filters)?;
+    let query = findings_query(&REGISTRY_VIRUS_LIST, &req)?.with_paging(paging);
     let image_id = image_of(svc, caller.account, req.id, &req.image_info).await?;
-    let (local, _) = split_filters(filters, &[("Level", "RiskLevel")], &[]);
-    let list = all_pages(|offset| {
-        let r = local_request(&image_id, offset, &local, &req.by, &req.order);
-        let caller = caller.clone();
-        async move { images::describe_virus_list(svc, caller, r).await.map(|x| (x.list, x.total_count)) }
-    })
-    .await?;
-    let total = list.len() as u64;
-    let list = maybe_paged(list, paging)
-        .into_iter()
+    let page = images::selected(svc, caller.account, &image_id, FindingKind::Virus, query).await?;
+    let (_, when) = images::virus_scan(svc, caller.account, &image_id).await?;
+    let list = page
+        .rows
+        .iter()
+        .map(|v| images::virus_info(v, &when))
         .map(|v| ImageVirus {
             file_type: v.file_name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default(),
             category: v.tags.first().cloned().unwrap_or_default(),
@@ -2053,7 +2006,7 @@ pub(crate) async fn virus_list(
             latest_scan_time: v.latest_scan_time,
         })
         .collect();
-    Ok(ListOf { list, total_count: total })
+    Ok(ListOf { list, total_count: page.total })
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -2067,7 +2020,14 @@ pub struct ImageRisk {
     pub instruction_content: String,
 }
 
-/// `Level`, `Behavior`, `Type`, `Name` (in the description); `By` `Level`/`Type`/`Behavior`.
+/// The image list's filters (`Level`, `Behavior`, `Type`) and `Name` (a text of `Desc`); any
+/// may be `all`. `By` `Level`/`Type`/`Behavior`.
+const REGISTRY_RISK_LIST: ListSpec<images::StoredRisk> = ListSpec {
+    filters: &joined::<_, 4>(images::RISK_LIST.filters, &[("Name", Filter::TextOf(images::risk_desc))]),
+    sorts: images::RISK_LIST.sorts,
+    tie_break: images::RISK_LIST.tie_break,
+};
+
 pub async fn describe_risk_list(svc: &Service, caller: Caller, req: RegistryFindingsRequest) -> Result<ListOf<ImageRisk>, ServiceError> {
     let paging = page(req.limit, req.offset)?;
     risk_list(svc, caller, req, Some(paging)).await
@@ -2080,22 +2040,13 @@ pub(crate) async fn risk_list(
     req: RegistryFindingsRequest,
     paging: Option<(usize, usize)>,
 ) -> Result<ListOf<ImageRisk>, ServiceError> {
-    let filters = req.filters.unwrap_or_default();
-    check_filters(&filters)?;
+    let query = findings_query(&REGISTRY_RISK_LIST, &req)?.with_paging(paging);
     let image_id = image_of(svc, caller.account, req.id, &req.image_info).await?;
-    let (local, post) = split_filters(filters, &[], &["Name"]);
-    let mut list = all_pages(|offset| {
-        let r = local_request(&image_id, offset, &local, &req.by, &req.order);
-        let caller = caller.clone();
-        async move { images::describe_risk_list(svc, caller, r).await.map(|x| (x.list, x.total_count)) }
-    })
-    .await?;
-    for f in &post {
-        list.retain(|r| text_match(f, &r.desc));
-    }
-    let total = list.len() as u64;
-    let list = maybe_paged(list, paging)
-        .into_iter()
+    let page = images::selected(svc, caller.account, &image_id, FindingKind::Risk, query).await?;
+    let list = page
+        .rows
+        .iter()
+        .map(images::risk_info)
         .map(|r| ImageRisk {
             behavior: r.behavior,
             kind: r.kind,
@@ -2104,7 +2055,7 @@ pub(crate) async fn risk_list(
             instruction_content: r.instruction_content,
         })
         .collect();
-    Ok(ListOf { list, total_count: total })
+    Ok(ListOf { list, total_count: page.total })
 }
 
 // ---- the schedule ----
@@ -2533,8 +2484,8 @@ mod tests {
             assert_eq!(claim.image_id, "sha256:3");
             let o = ImageScanOutcome {
                 summary: serde_json::json!({"os_name": "alpine 3.20", "risk": {"count": 1, "critical": 1}}).to_string(),
-                kinds: vec![model::scan_summary::FindingKind::Risk],
-                findings: vec![(model::scan_summary::FindingKind::Risk, risk_json("/app/.env"))],
+                kinds: vec![FindingKind::Risk],
+                findings: vec![(FindingKind::Risk, risk_json("/app/.env"))],
                 risk_count: 1,
             };
             svc.store.finish_image_scan(&claim, "w", Some(&o), None).await.unwrap();
@@ -2560,6 +2511,22 @@ mod tests {
             assert_eq!((risks.list[0].desc.as_str(), risks.list[0].level.as_str()), (local.list[0].desc.as_str(), "4"));
             let by_info = describe_risk_list(&svc, c(), fr(serde_json::json!({"ImageInfo": {"ImageName": "solo", "ImageTag": "latest", "InstanceName": "r1"}, "Filters": [{"Name": "Level", "Values": ["all"]}]}))).await.unwrap();
             assert_eq!(by_info.total_count, 1);
+            // `Name` reads the description; the image list's filters and sort keys apply too.
+            let svc_ref = &svc;
+            let count = |filters: serde_json::Value, by: &str| {
+                let req = fr(serde_json::json!({"Id": solo, "Filters": filters, "By": by, "Order": "DESC"}));
+                async move { describe_risk_list(svc_ref, c(), req).await.map(|l| l.total_count) }
+            };
+            assert_eq!(count(serde_json::json!([{"Name": "Name", "Values": ["APP/.ENV"]}]), "Level").await.unwrap(), 1);
+            assert_eq!(count(serde_json::json!([{"Name": "Name", "Values": ["line 2"]}]), "Type").await.unwrap(), 0);
+            assert_eq!(
+                count(serde_json::json!([{"Name": "Type", "Values": ["1"]}, {"Name": "Level", "Values": ["CRITICAL"]}]), "").await.unwrap(),
+                1
+            );
+            assert_eq!(count(serde_json::json!([{"Name": "Behavior", "Values": ["2"]}]), "Behavior").await.unwrap(), 0);
+            for (filters, by) in [(serde_json::json!([{"Name": "Tag", "Values": ["x"]}]), ""), (serde_json::json!([]), "Size")] {
+                assert_eq!(code(count(filters, by).await.unwrap_err()), "InvalidParameter");
+            }
             assert_eq!(
                 code(describe_risk_list(&svc, c(), fr(serde_json::json!({}))).await.unwrap_err()),
                 "InvalidParameter.MissingParameter"
@@ -2670,23 +2637,43 @@ mod tests {
         assert_eq!(scope_of(None, &[1], &[]).unwrap(), 1);
         assert!(matches!(scope_of(Some(1), &[], &[]), Err(ServiceError::MissingParameter { .. })));
         assert!(scope_of(Some(3), &[], &[]).is_err());
-        let (local, post) = split_filters(
-            vec![
-                AssetFilters { name: "Level".into(), values: vec!["all".into()], exact_match: None },
-                AssetFilters { name: "Tag".into(), values: vec!["CanBeFixed".into()], exact_match: None },
-                AssetFilters { name: "Level".into(), values: vec!["HIGH".into()], exact_match: None },
-            ],
-            &[("Level", "RiskLevel")],
-            &["Tag"],
+    }
+
+    #[test]
+    fn registry_finding_filters() {
+        let query = |spec: &ListSpec<images::StoredVirus>, filters: serde_json::Value| {
+            findings_query(spec, &serde_json::from_value(serde_json::json!({"Filters": filters, "By": "Size"})).unwrap()).map(|_| ())
+        };
+        let field = |r: Result<(), ServiceError>| match r {
+            Err(ServiceError::InvalidParameter { field, reason }) => (field, reason),
+            other => panic!("expected InvalidParameter, got {other:?}"),
+        };
+        // `all` is dropped from any filter, and so is a filter of only `all`, whatever its name.
+        let all = serde_json::json!([{"Name": "Level", "Values": ["all"]}, {"Name": "Nope", "Values": [" ALL"]},
+            {"Name": "Level", "Values": ["HIGH", "all"]}, {"Name": "RiskLevel", "Values": ["1"]}]);
+        assert!(query(&REGISTRY_VIRUS_LIST, all).is_ok());
+        // A filter without values is an error before `all` is dropped.
+        assert_eq!(field(query(&REGISTRY_VIRUS_LIST, serde_json::json!([{"Name": "Level", "Values": []}]))).0, "Filters");
+        // `Level` is `RiskLevel` here, and its errors name the field the image list names.
+        assert_eq!(field(query(&REGISTRY_VIRUS_LIST, serde_json::json!([{"Name": "Level", "Values": ["9"]}]))).0, "Filters.RiskLevel");
+        assert_eq!(
+            field(query(&REGISTRY_VIRUS_LIST, serde_json::json!([{"Name": "Tag", "Values": ["x"]}]))),
+            ("Filters", r#"unknown filter name "Tag" (Name, VirusName, Path, RiskLevel, Level)"#.to_string())
         );
-        assert_eq!(local.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["RiskLevel"]);
-        assert_eq!(post.len(), 1);
+        // The image list's sort keys.
+        assert!(query(&images::VIRUS_LIST, serde_json::json!([])).is_ok());
+        fn names<T>(spec: &ListSpec<T>) -> String {
+            spec.filters.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(",")
+        }
+        assert_eq!(names(&REGISTRY_VUL_LIST), "Name,CVEID,Component,Level,Tag");
+        assert_eq!(names(&REGISTRY_RISK_LIST), "Level,Behavior,Type,Name");
     }
 }
 
 #[cfg(test)]
 mod paging_in_sql {
     use super::*;
+    use crate::list::paged;
 
     /// The database's page equals the in-memory list's page for every filter and sort it takes.
     #[tokio::test(flavor = "multi_thread")]

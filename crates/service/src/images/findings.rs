@@ -2,7 +2,7 @@
 //! `DescribeAssetImageRiskList` (finding rows read back as the types the scan wrote).
 
 use super::*;
-use crate::list::{Filter, ListSpec};
+use crate::list::{Filter, ListQuery, ListSpec, Page};
 
 pub(super) async fn image_of(svc: &Service, account: model::AccountId, image_id: &str) -> Result<ImageAsset, ServiceError> {
     svc.store.image_asset(account, image_id).await?.ok_or_else(|| ServiceError::NotFound { what: "Image", id: image_id.to_string() })
@@ -70,7 +70,7 @@ pub struct DescribeAssetImageVulListResponse {
     pub total_count: u64,
 }
 
-pub(super) fn images_vul(v: &StoredVuln) -> ImagesVul {
+pub(crate) fn images_vul(v: &StoredVuln) -> ImagesVul {
     let fixable = !v.fixed_versions.is_empty();
     let v3 = v.cvss_vector.as_deref().is_some_and(|x| x.starts_with("CVSS:3."));
     ImagesVul {
@@ -108,7 +108,7 @@ pub(super) fn images_vul(v: &StoredVuln) -> ImagesVul {
         cvss_v3_desc: if v3 { v.cvss_vector.clone().unwrap_or_default() } else { String::new() },
         is_suggest: fixable && v.severity >= Severity::High,
         fixed_versions: v.fixed_versions.join(","),
-        tag: if fixable { vec!["CanBeFixed".into()] } else { Vec::new() },
+        tag: vul_tags(v),
         attack_level: match v.cvss_vector.as_deref().and_then(vuln::attack_vector) {
             Some('N') => 3,
             Some('A') => 2,
@@ -118,8 +118,13 @@ pub(super) fn images_vul(v: &StoredVuln) -> ImagesVul {
     }
 }
 
-/// DescribeAssetImageVulList's filters and sort keys.
-const VUL_LIST: ListSpec<StoredVuln> = ListSpec {
+/// A vulnerability's `Tag`s: `CanBeFixed` when a fixed version is known.
+pub(crate) fn vul_tags(v: &StoredVuln) -> Vec<String> {
+    if v.fixed_versions.is_empty() { Vec::new() } else { vec!["CanBeFixed".into()] }
+}
+
+/// DescribeAssetImageVulList's filters and sort keys (the registry list takes them and more).
+pub(crate) const VUL_LIST: ListSpec<StoredVuln> = ListSpec {
     filters: &[
         ("Name", Filter::Text(&[|v| &v.title, |v| &v.display_id])),
         ("CVEID", Filter::Text(&[|v| &v.display_id])),
@@ -142,10 +147,21 @@ pub async fn describe_vul_list(
     req: ImageListRequest,
 ) -> Result<DescribeAssetImageVulListResponse, ServiceError> {
     let query = VUL_LIST.query(req.limit, req.offset, req.filters.as_deref(), req.by.as_deref(), req.order.as_deref())?;
-    image_of(svc, caller.account, &req.image_id).await?;
-    let list: Vec<StoredVuln> = findings(svc, caller.account, &req.image_id, FindingKind::Vul).await?;
-    let page = query.run(list);
+    let page = selected(svc, caller.account, &req.image_id, FindingKind::Vul, query).await?;
     Ok(DescribeAssetImageVulListResponse { list: page.rows.iter().map(images_vul).collect(), total_count: page.total })
+}
+
+/// The findings of `kind` of one image that the query selects: the rows of this family's lists
+/// and of the registry's.
+pub(crate) async fn selected<T: for<'de> Deserialize<'de>>(
+    svc: &Service,
+    account: model::AccountId,
+    image_id: &str,
+    kind: FindingKind,
+    query: ListQuery<T>,
+) -> Result<Page<T>, ServiceError> {
+    image_of(svc, account, image_id).await?;
+    Ok(query.run(findings(svc, account, image_id, kind).await?))
 }
 
 #[derive(Debug, Serialize)]
@@ -190,8 +206,8 @@ pub(super) fn scan_state(row_status: &str, kind: &Option<KindSummary>) -> u64 {
     }
 }
 
-/// DescribeAssetImageVirusList's filters and sort keys.
-const VIRUS_LIST: ListSpec<StoredVirus> = ListSpec {
+/// DescribeAssetImageVirusList's filters and sort keys (the registry list takes them and more).
+pub(crate) const VIRUS_LIST: ListSpec<StoredVirus> = ListSpec {
     filters: &[
         ("Name", Filter::Text(&[|v| &v.signature])),
         ("VirusName", Filter::Text(&[|v| &v.signature])),
@@ -216,34 +232,37 @@ pub async fn describe_virus_list(
     req: ImageListRequest,
 ) -> Result<DescribeAssetImageVirusListResponse, ServiceError> {
     let query = VIRUS_LIST.query(req.limit, req.offset, req.filters.as_deref(), req.by.as_deref(), req.order.as_deref())?;
-    image_of(svc, caller.account, &req.image_id).await?;
-    let row = image_rows(svc, caller.account).await?.into_iter().find(|r| r.asset.image_id == req.image_id);
+    let page = selected(svc, caller.account, &req.image_id, FindingKind::Virus, query).await?;
+    let (virus_scan_status, when) = virus_scan(svc, caller.account, &req.image_id).await?;
+    let list = page.rows.iter().map(|v| virus_info(v, &when)).collect();
+    Ok(DescribeAssetImageVirusListResponse { list, total_count: page.total, virus_scan_status })
+}
+
+/// The image's `VirusScanStatus` and when its trojan scan ran (empty: never).
+pub(crate) async fn virus_scan(svc: &Service, account: model::AccountId, image_id: &str) -> Result<(u64, String), ServiceError> {
+    let row = image_rows(svc, account).await?.into_iter().find(|r| r.asset.image_id == image_id);
     let (status, summary) = row.map(|r| (r.status, r.summary)).unwrap_or(("NOT_SCAN", Summary::default()));
     let when = summary.virus.as_ref().map(|k| format_utc(k.scanned_at)).unwrap_or_default();
-    let list: Vec<StoredVirus> = findings(svc, caller.account, &req.image_id, FindingKind::Virus).await?;
-    let page = query.run(list);
-    let list = page
-        .rows
-        .iter()
-        .map(|v| {
-            let path = virus_path(v);
-            ImageVirusInfo {
-                file_name: path.rsplit(['/', '!']).next().unwrap_or(&path).to_string(),
-                path,
-                risk_level: v.severity.tcss_level_number(),
-                virus_name: v.signature.clone(),
-                tags: vec![v.source.clone()],
-                desc: format!("Signature {} ({}) matched; {}.", v.signature, v.source, layer_desc(&v.location, v.deleted_in_layer)),
-                solution: "Remove the file from the image (and the layer that adds it), rebuild, and check how it got there.".into(),
-                size: v.size,
-                first_scan_time: when.clone(),
-                latest_scan_time: when.clone(),
-                md5: v.md5.clone(),
-                check_platform: Vec::new(),
-            }
-        })
-        .collect();
-    Ok(DescribeAssetImageVirusListResponse { list, total_count: page.total, virus_scan_status: scan_state(status, &summary.virus) })
+    Ok((scan_state(status, &summary.virus), when))
+}
+
+/// A trojan as the list shows it; `when` is the scan's time.
+pub(crate) fn virus_info(v: &StoredVirus, when: &str) -> ImageVirusInfo {
+    let path = virus_path(v);
+    ImageVirusInfo {
+        file_name: path.rsplit(['/', '!']).next().unwrap_or(&path).to_string(),
+        path,
+        risk_level: v.severity.tcss_level_number(),
+        virus_name: v.signature.clone(),
+        tags: vec![v.source.clone()],
+        desc: format!("Signature {} ({}) matched; {}.", v.signature, v.source, layer_desc(&v.location, v.deleted_in_layer)),
+        solution: "Remove the file from the image (and the layer that adds it), rebuild, and check how it got there.".into(),
+        size: v.size,
+        first_scan_time: when.to_string(),
+        latest_scan_time: when.to_string(),
+        md5: v.md5.clone(),
+        check_platform: Vec::new(),
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -272,8 +291,20 @@ pub(super) fn risk_behavior(r: &StoredRisk) -> u64 {
     if r.deleted_in_layer.is_some() { 2 } else { 1 }
 }
 
-/// DescribeAssetImageRiskList's filters and sort keys.
-const RISK_LIST: ListSpec<StoredRisk> = ListSpec {
+/// A finding's `Desc`: the rule, path, line and layer.
+pub(crate) fn risk_desc(r: &StoredRisk) -> String {
+    format!(
+        "{} [{}] in {}{}, {}",
+        r.title,
+        r.rule_id,
+        r.location.path,
+        if r.line > 0 { format!(" line {}", r.line) } else { String::new() },
+        layer_desc(&r.location, r.deleted_in_layer)
+    )
+}
+
+/// DescribeAssetImageRiskList's filters and sort keys (the registry list takes them and more).
+pub(crate) const RISK_LIST: ListSpec<StoredRisk> = ListSpec {
     filters: &[
         ("Level", Filter::Level("Filters.Level", |r| r.severity)),
         ("Behavior", Filter::Number("Filters.Behavior", risk_behavior)),
@@ -294,30 +325,21 @@ pub async fn describe_risk_list(
     req: ImageListRequest,
 ) -> Result<DescribeAssetImageRiskListResponse, ServiceError> {
     let query = RISK_LIST.query(req.limit, req.offset, req.filters.as_deref(), req.by.as_deref(), req.order.as_deref())?;
-    image_of(svc, caller.account, &req.image_id).await?;
-    let list: Vec<StoredRisk> = findings(svc, caller.account, &req.image_id, FindingKind::Risk).await?;
-    let page = query.run(list);
-    let list = page
-        .rows
-        .iter()
-        .map(|r| ImageRiskInfo {
-            behavior: risk_behavior(r),
-            kind: risk_type(r),
-            level: r.severity.tcss_level_number(),
-            desc: format!(
-                "{} [{}] in {}{}, {}",
-                r.title,
-                r.rule_id,
-                r.location.path,
-                if r.line > 0 { format!(" line {}", r.line) } else { String::new() },
-                layer_desc(&r.location, r.deleted_in_layer)
-            ),
-            instruction_content: if r.masked.is_empty() {
-                "Remove the file from the image; deleting it in a later layer does not remove it from the image.".into()
-            } else {
-                format!("Remove it from the image and rotate the credential (value {}).", r.masked)
-            },
-        })
-        .collect();
-    Ok(DescribeAssetImageRiskListResponse { list, total_count: page.total })
+    let page = selected(svc, caller.account, &req.image_id, FindingKind::Risk, query).await?;
+    Ok(DescribeAssetImageRiskListResponse { list: page.rows.iter().map(risk_info).collect(), total_count: page.total })
+}
+
+/// A finding as the list shows it.
+pub(crate) fn risk_info(r: &StoredRisk) -> ImageRiskInfo {
+    ImageRiskInfo {
+        behavior: risk_behavior(r),
+        kind: risk_type(r),
+        level: r.severity.tcss_level_number(),
+        desc: risk_desc(r),
+        instruction_content: if r.masked.is_empty() {
+            "Remove the file from the image; deleting it in a later layer does not remove it from the image.".into()
+        } else {
+            format!("Remove it from the image and rotate the credential (value {}).", r.masked)
+        },
+    }
 }

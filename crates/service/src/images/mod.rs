@@ -50,9 +50,9 @@ use model::scan_summary::FindingKind;
 pub(crate) use model::scan_summary::{ImageSummary as Summary, KindSummary};
 
 // Findings are read back as the types the scan wrote them with (one definition each).
-type StoredVuln = vuln::VulnFinding;
-type StoredVirus = model::MalwareFinding;
-type StoredRisk = model::RiskFinding;
+pub(crate) type StoredVuln = vuln::VulnFinding;
+pub(crate) type StoredVirus = model::MalwareFinding;
+pub(crate) type StoredRisk = model::RiskFinding;
 
 /// `ScanError`: the whole scan's error, else a note that a walk limit cut the scan short (the
 /// stored `partial`; TCSS has no field of its own for it), else empty.
