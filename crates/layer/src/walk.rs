@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, mpsc};
 
 /// Limits of one walk. Part of the layer cache key ([`WalkOptions::cache_key`]), except the
 /// shared image budget and the progress counters.
@@ -152,16 +152,18 @@ pub fn walk_layer(
     if threads <= 1 || !analyzers.analyzers().iter().any(|a| a.stateless()) {
         return walk_tar(reader, diff_id, layer_index, analyzers, opts, &mut Pool::sequential());
     }
+    // Declared first: the pool borrows it for as long as the job channel lives.
+    let finished = Finished::new(threads);
     let (job_tx, job_rx) = mpsc::channel::<Job<'_>>();
     let (done_tx, done_rx) = mpsc::channel::<Done>();
     let job_rx = Mutex::new(job_rx);
     std::thread::scope(|s| {
         for _ in 0..threads {
-            let (jobs, done) = (&job_rx, done_tx.clone());
-            s.spawn(move || worker(jobs, &done));
+            let (jobs, done, finished) = (&job_rx, done_tx.clone(), &finished);
+            s.spawn(move || worker(jobs, &done, finished));
         }
         drop(done_tx);
-        let mut pool = Pool::new(Some(job_tx), Some(done_rx));
+        let mut pool = Pool::new(Some(job_tx), Some((done_rx, &finished)));
         // Dropping the pool closes the job channel, so the workers end and the scope joins them.
         walk_tar(reader, diff_id, layer_index, analyzers, opts, &mut pool)
     })
@@ -191,7 +193,62 @@ struct Done {
     findings: LayerFindings,
 }
 
-fn worker(jobs: &Mutex<mpsc::Receiver<Job<'_>>>, done: &mpsc::Sender<Done>) {
+/// How many files the workers have finished, and how many workers still run: the walker waits
+/// on it for a number of files at once and is woken once, at the last of them, instead of at
+/// every file (a futex wake and a context switch per file cost 3-5 % of a scan's CPU).
+struct Finished {
+    counts: Mutex<FinishedCounts>,
+    changed: Condvar,
+}
+
+struct FinishedCounts {
+    files: u64,
+    /// The walker sleeps until `files` reaches this.
+    wake_at: u64,
+    workers: usize,
+}
+
+impl Finished {
+    fn new(workers: usize) -> Finished {
+        Finished { counts: Mutex::new(FinishedCounts { files: 0, wake_at: u64::MAX, workers }), changed: Condvar::new() }
+    }
+
+    // Nothing panics while holding the lock, so a poisoned one still has sound counts.
+    fn lock(&self) -> MutexGuard<'_, FinishedCounts> {
+        self.counts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A worker has sent the findings of one more file.
+    fn file_done(&self) {
+        let mut c = self.lock();
+        c.files += 1;
+        if c.files == c.wake_at {
+            self.changed.notify_one();
+        }
+    }
+
+    /// Waits until `files` files are finished in all, or no worker is left.
+    fn wait_for(&self, files: u64) {
+        let mut c = self.lock();
+        c.wake_at = files;
+        while c.files < files && c.workers > 0 {
+            c = self.changed.wait(c).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+}
+
+/// Counts a worker out when it ends, however it ends.
+struct WorkerExit<'a>(&'a Finished);
+
+impl Drop for WorkerExit<'_> {
+    fn drop(&mut self) {
+        self.0.lock().workers -= 1;
+        self.0.changed.notify_one();
+    }
+}
+
+fn worker(jobs: &Mutex<mpsc::Receiver<Job<'_>>>, done: &mpsc::Sender<Done>, finished: &Finished) {
+    let _exit = WorkerExit(finished);
     loop {
         // The guard is dropped at the end of the statement: only the wait is serialised.
         let next = match jobs.lock() {
@@ -208,6 +265,7 @@ fn worker(jobs: &Mutex<mpsc::Receiver<Job<'_>>>, done: &mpsc::Sender<Done>) {
         if done.send(Done { seq, bytes: job.data.len() as u64, findings }).is_err() {
             return;
         }
+        finished.file_done();
     }
 }
 
@@ -215,7 +273,7 @@ fn worker(jobs: &Mutex<mpsc::Receiver<Job<'_>>>, done: &mpsc::Sender<Done>) {
 /// back in the same order (`flush` before anything else is written to the findings).
 struct Pool<'s> {
     jobs: Option<mpsc::Sender<Job<'s>>>,
-    done: Option<mpsc::Receiver<Done>>,
+    done: Option<(mpsc::Receiver<Done>, &'s Finished)>,
     /// Sequence number of the next job / of the next findings to merge.
     next: u64,
     merged: u64,
@@ -229,7 +287,7 @@ impl<'s> Pool<'s> {
         Pool::new(None, None)
     }
 
-    fn new(jobs: Option<mpsc::Sender<Job<'s>>>, done: Option<mpsc::Receiver<Done>>) -> Pool<'s> {
+    fn new(jobs: Option<mpsc::Sender<Job<'s>>>, done: Option<(mpsc::Receiver<Done>, &'s Finished)>) -> Pool<'s> {
         Pool { jobs, done, next: 0, merged: 0, ready: BTreeMap::new(), bytes_in_flight: 0, files_in_flight: 0 }
     }
 
@@ -249,12 +307,19 @@ impl<'s> Pool<'s> {
         }
     }
 
-    /// Waits for one worker result. False when the workers are gone (cannot happen while the
-    /// pool holds the job sender, as analyzer panics are caught).
-    fn receive_one(&mut self) -> bool {
-        let Some(Ok(d)) = self.done.as_ref().map(mpsc::Receiver::recv) else { return false };
-        self.accept(d);
-        true
+    /// Waits until `n` more files' findings have arrived (n ≤ files in flight). False when
+    /// the workers are gone first (cannot happen while the pool holds the job sender, as
+    /// analyzer panics are caught).
+    fn receive(&mut self, n: u64) -> bool {
+        let Some((rx, finished)) = &self.done else { return false };
+        let target = self.next - self.files_in_flight + n;
+        // A worker counts a file finished after sending its findings, so they are all queued.
+        finished.wait_for(target);
+        let arrived: Vec<Done> = rx.try_iter().collect();
+        for d in arrived {
+            self.accept(d);
+        }
+        self.next - self.files_in_flight >= target
     }
 
     fn accept(&mut self, d: Done) {
@@ -264,7 +329,7 @@ impl<'s> Pool<'s> {
     }
 
     fn merge_ready(&mut self, idx: &mut LayerIndex) {
-        if let Some(rx) = &self.done {
+        if let Some((rx, _)) = &self.done {
             let arrived: Vec<Done> = rx.try_iter().collect();
             for d in arrived {
                 self.accept(d);
@@ -276,12 +341,14 @@ impl<'s> Pool<'s> {
         }
     }
 
-    /// Waits until a file of `bytes` fits within the in-flight caps (one always fits).
+    /// Waits until a file of `bytes` fits within the in-flight caps (one always fits). At a
+    /// cap it waits for half the files in flight at a time, not for one: the walker then reads
+    /// ahead in long runs and sleeps once per run.
     fn make_room(&mut self, idx: &mut LayerIndex, bytes: u64) {
         while self.files_in_flight > 0
             && (self.bytes_in_flight + bytes > MAX_BYTES_IN_FLIGHT || self.files_in_flight >= MAX_FILES_IN_FLIGHT)
         {
-            if !self.receive_one() {
+            if !self.receive(self.files_in_flight.div_ceil(2)) {
                 break;
             }
         }
@@ -291,15 +358,15 @@ impl<'s> Pool<'s> {
     /// Merges every submitted file's findings, in walk order.
     fn flush(&mut self, idx: &mut LayerIndex) {
         self.merge_ready(idx);
-        while self.merged < self.next {
-            if !self.receive_one() {
+        if self.merged < self.next {
+            let all = self.receive(self.files_in_flight);
+            self.merge_ready(idx);
+            if !all {
                 let lost = self.next - self.merged;
                 idx.findings.warnings.push(format!("analyzer threads stopped: {lost} files not analysed"));
                 idx.partial = true;
                 self.merged = self.next;
-                break;
             }
-            self.merge_ready(idx);
         }
     }
 }
