@@ -30,12 +30,12 @@ impl Store {
     /// The backlog of each durable queue. The image scan queue's age is its task's creation time;
     /// a registry refresh's is the registry's last sync (or its creation when never synced).
     pub async fn queue_stats(&self) -> Result<Vec<QueueStats>, Error> {
+        let image_scan = format!(
+            "SELECT COUNT(*), MIN(t.created_at) FROM image_scan_queue q JOIN image_scan_tasks t ON t.task_id = q.task_id WHERE {}",
+            crate::scan_tasks::to_scan("q.state")
+        );
         let queries: [(&'static str, &str); 4] = [
-            (
-                "image_scan",
-                "SELECT COUNT(*), MIN(t.created_at) FROM image_scan_queue q JOIN image_scan_tasks t ON t.task_id = q.task_id \
-                 WHERE q.state IN ('pending', 'running', 'node')",
-            ),
+            ("image_scan", &image_scan),
             ("compliance", "SELECT COUNT(*), MIN(created_at) FROM compliance_tasks WHERE state IN ('pending', 'running')"),
             ("harbor", "SELECT COUNT(*), MIN(created_at) FROM harbor_scans WHERE state IN ('pending', 'running')"),
             ("registry_refresh", "SELECT COUNT(*), MIN(COALESCE(synced_at, created_at)) FROM registries WHERE sync_requested = 1"),

@@ -14,8 +14,8 @@ pub(crate) use inventory::upsert_asset_row;
 pub(crate) use results::write_outcome;
 pub use results::{ImageScanOutcome, ImageScanResult};
 pub use schedules::ImageScanSchedule;
-pub(crate) use tasks::end_task_if_drained;
 pub use tasks::{CreatedTask, FAMILY_LOCAL, FAMILY_REGISTRY, ImageScanClaim, ImageScanProgress, ImageScanTask, NewImageScanTask};
+pub(crate) use tasks::{end_task_if_drained, to_scan};
 
 // TCSS time format: one definition in `model`, re-exported for the store's callers.
 pub use model::format_utc;

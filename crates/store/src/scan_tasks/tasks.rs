@@ -22,6 +22,17 @@ pub(crate) const IMAGE_QUEUE: Queue = Queue {
     on_release: "bytes_done = 0",
 };
 
+/// The states of an image queue row still to scan: waiting (`pending`), claimed by a worker
+/// (`running`) or handed to a node's agent (`node`). A task ends when none of its rows is in one;
+/// a stop cancels the rows that are; the metrics count them as the backlog.
+const TO_SCAN: &[&str] = &["pending", "running", "node"];
+
+/// `COLUMN IN ('pending', …)`: the rows of [`TO_SCAN`], for the state column as the statement
+/// names it (`state`, `q.state`). Both backends take the same SQL.
+pub(crate) fn to_scan(column: &str) -> String {
+    format!("{column} IN ({})", TO_SCAN.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", "))
+}
+
 /// A task to create.
 #[derive(Debug, Clone, Default)]
 pub struct NewImageScanTask {
@@ -130,13 +141,14 @@ fn task_from_row(r: &AnyRow) -> Result<ImageScanTask, Error> {
 /// Ends the task (`Success` when some image is done, else `Error`) once none of its rows is
 /// still to scan: pending, running, or waiting for a node agent (`node`). True when it ended now.
 pub(crate) async fn end_task_if_drained(tx: &mut sqlx::Transaction<'static, sqlx::Any>, task_id: &str, now: i64) -> Result<bool, Error> {
-    let ended = sqlx::query(
+    let ended = sqlx::query(&format!(
         "UPDATE image_scan_tasks SET status = 'END', \
          sub_status = CASE WHEN EXISTS (SELECT 1 FROM image_scan_queue WHERE task_id = $1 AND state = 'done') \
                       THEN 'Success' ELSE 'Error' END, finished_at = $2 \
          WHERE task_id = $1 AND status <> 'END' AND NOT EXISTS \
-         (SELECT 1 FROM image_scan_queue WHERE task_id = $1 AND state IN ('pending', 'running', 'node'))",
-    )
+         (SELECT 1 FROM image_scan_queue WHERE task_id = $1 AND {})",
+        to_scan("state")
+    ))
     .bind(task_id)
     .bind(now)
     .execute(&mut **tx)
@@ -291,10 +303,11 @@ impl Store {
 
     /// Image ids of the account that are queued or being scanned now, with their queue state.
     pub async fn image_scan_active_images(&self, account: AccountId) -> Result<Vec<(String, String)>, Error> {
-        let rows = sqlx::query(
+        let rows = sqlx::query(&format!(
             "SELECT q.image_id, q.state FROM image_scan_queue q JOIN image_scan_tasks t ON t.task_id = q.task_id \
-             WHERE q.account_id = $1 AND t.status <> 'END' AND q.state IN ('pending', 'running', 'node')",
-        )
+             WHERE q.account_id = $1 AND t.status <> 'END' AND {}",
+            to_scan("q.state")
+        ))
         .bind(account)
         .fetch_all(&self.pool)
         .await?;
@@ -318,10 +331,10 @@ impl Store {
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        sqlx::query(
-            "UPDATE image_scan_queue SET state = 'cancelled', finished_at = $1 \
-             WHERE account_id = $2 AND task_id = $3 AND state IN ('pending', 'running', 'node')",
-        )
+        sqlx::query(&format!(
+            "UPDATE image_scan_queue SET state = 'cancelled', finished_at = $1 WHERE account_id = $2 AND task_id = $3 AND {}",
+            to_scan("state")
+        ))
         .bind(now)
         .bind(account)
         .bind(task_id)
@@ -337,24 +350,20 @@ impl Store {
         let now = now_unix();
         let mut tx = self.begin_write().await?;
         let mut n = 0;
+        let cancel = format!(
+            "UPDATE image_scan_queue SET state = 'cancelled', finished_at = $1 \
+             WHERE account_id = $2 AND task_id = $3 AND image_id = $4 AND {}",
+            to_scan("state")
+        );
         for id in image_ids {
-            n += sqlx::query(
-                "UPDATE image_scan_queue SET state = 'cancelled', finished_at = $1 \
-                 WHERE account_id = $2 AND task_id = $3 AND image_id = $4 AND state IN ('pending', 'running', 'node')",
-            )
-            .bind(now)
-            .bind(account)
-            .bind(task_id)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            n += sqlx::query(&cancel).bind(now).bind(account).bind(task_id).bind(id).execute(&mut *tx).await?.rows_affected();
         }
-        sqlx::query(
+        sqlx::query(&format!(
             "UPDATE image_scan_tasks SET status = 'END', sub_status = 'Cancel', finished_at = $1 \
              WHERE account_id = $2 AND task_id = $3 AND status <> 'END' AND NOT EXISTS \
-             (SELECT 1 FROM image_scan_queue WHERE task_id = $3 AND state IN ('pending', 'running', 'node'))",
-        )
+             (SELECT 1 FROM image_scan_queue WHERE task_id = $3 AND {})",
+            to_scan("state")
+        ))
         .bind(now)
         .bind(account)
         .bind(task_id)
