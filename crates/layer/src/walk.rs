@@ -920,4 +920,66 @@ mod tests {
             assert_eq!(walk(threads), one, "threads = {threads}");
         }
     }
+
+    /// Reports every file as a finding (warnings are capped), slower than the walker reads.
+    struct Slow;
+    impl Analyzer for Slow {
+        fn name(&self) -> &'static str {
+            "slow"
+        }
+        fn version(&self) -> u32 {
+            1
+        }
+        fn wants(&self, _: &str, _: &FileMeta) -> bool {
+            true
+        }
+        fn analyze(&self, f: &FileInput<'_>, out: &mut LayerFindings) -> Result<(), AnalyzeError> {
+            std::thread::sleep(std::time::Duration::from_micros(20));
+            out.malware.push(model::MalwareFinding {
+                signature: "seen".into(),
+                source: "test".into(),
+                severity: model::Severity::Low,
+                location: f.location.clone(),
+                archive_member: None,
+                size: f.data.len() as u64,
+                md5: String::new(),
+                sha256: String::new(),
+                deleted_in_layer: None,
+            });
+            Ok(())
+        }
+        fn stateless(&self) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn read_ahead_caps_keep_every_file_in_order() {
+        // More files than may be in flight, then more bytes: the walker stops at each cap and
+        // waits for the workers to drain half of what is in flight.
+        let small = MAX_FILES_IN_FLIGHT as usize * 2 + 100;
+        let big = usize::try_from(MAX_BYTES_IN_FLIGHT >> 20).unwrap() + 10;
+        let mut entries: Vec<(Vec<u8>, T, Vec<u8>)> = Vec::new();
+        for i in 0..small {
+            entries.push((format!("s/{i}").into_bytes(), T::Regular, vec![b'x'; 1 + i % 3]));
+        }
+        for i in 0..big {
+            entries.push((format!("b/{i}").into_bytes(), T::Regular, vec![b'y'; 1 << 20]));
+        }
+        let refs: Vec<(&[u8], T, &[u8])> = entries.iter().map(|(n, t, d)| (&n[..], *t, &d[..])).collect();
+        let data = tar_of(&refs);
+        let set = AnalyzerSet::new(vec![Box::new(Slow)]).unwrap();
+        let walk = |threads| {
+            let opts = WalkOptions { threads, ..Default::default() };
+            walk_layer(&data[..], "d", 0, &set, &opts).unwrap()
+        };
+        let two = walk(2);
+        let seen: Vec<(&str, u64)> = two.findings.malware.iter().map(|m| (m.location.path.as_str(), m.size)).collect();
+        let want: Vec<(String, u64)> =
+            entries.iter().map(|(n, _, d)| (format!("/{}", String::from_utf8_lossy(n)), d.len() as u64)).collect();
+        assert_eq!(seen.len(), want.len());
+        assert!(seen.iter().zip(&want).all(|(s, w)| s.0 == w.0 && s.1 == w.1));
+        assert!(!two.partial && two.findings.warnings.is_empty(), "{:?}", two.findings.warnings);
+        assert_eq!(walk(1), two);
+    }
 }
