@@ -101,9 +101,12 @@ fn item(v: &VulnFinding) -> VulnerabilityItem {
 pub fn vulnerability_report(artifact: &Artifact, stored: &Stored) -> Result<VulnerabilityReport, ReportError> {
     match &stored.summary.vul {
         Some(k) if k.error.is_empty() => {}
-        Some(k) => return Err(ReportError::NoVulnerabilities { image: stored.asset.image_id.clone(), reason: k.error.clone() }),
+        Some(k) => return Err(ReportError::NoVulnerabilities { image: stored.asset.facts.image_id.clone(), reason: k.error.clone() }),
         None => {
-            return Err(ReportError::NoVulnerabilities { image: stored.asset.image_id.clone(), reason: "not scanned for them".into() });
+            return Err(ReportError::NoVulnerabilities {
+                image: stored.asset.facts.image_id.clone(),
+                reason: "not scanned for them".into(),
+            });
         }
     }
     let vulnerabilities: Vec<VulnerabilityItem> = stored.vulns.iter().map(item).collect();
@@ -119,17 +122,17 @@ pub fn vulnerability_report(artifact: &Artifact, stored: &Stored) -> Result<Vuln
 
 /// The SBOM report in `media_type` (SPDX 2.3 or CycloneDX 1.5 JSON, Shipshape's renderers).
 pub fn sbom_report(artifact: &Artifact, reference: &str, stored: &Stored, media_type: &'static str) -> Result<SbomReport, ReportError> {
-    let content = stored.content.as_ref().ok_or_else(|| ReportError::NoContent(stored.asset.image_id.clone()))?;
+    let content = stored.content.as_ref().ok_or_else(|| ReportError::NoContent(stored.asset.facts.image_id.clone()))?;
     let a = &stored.asset;
     let report = ::report::Report {
         image: ::report::ImageIdentity {
             name: reference.to_string(),
-            id: a.image_id.clone(),
-            repo_tags: a.names.clone(),
-            repo_digests: a.repo_digests.clone(),
-            os: a.os.clone(),
-            architecture: a.architecture.clone(),
-            layers: a.layers.clone(),
+            id: a.facts.image_id.clone(),
+            repo_tags: a.facts.names.clone(),
+            repo_digests: a.facts.repo_digests.clone(),
+            os: a.facts.os.clone(),
+            architecture: a.facts.architecture.clone(),
+            layers: a.facts.layers.clone(),
         },
         distribution: content.distribution.clone(),
         packages: content.packages.clone(),
@@ -138,7 +141,7 @@ pub fn sbom_report(artifact: &Artifact, reference: &str, stored: &Stored, media_
     let sbom = if media_type == wire::SBOM_SPDX { ::report::spdx(&report) } else { ::report::cyclonedx(&report) };
     let mut vendor_attributes = Map::new();
     vendor_attributes.insert("packages".into(), Value::from(content.packages.len()));
-    vendor_attributes.insert("image_id".into(), Value::from(a.image_id.clone()));
+    vendor_attributes.insert("image_id".into(), Value::from(a.facts.image_id.clone()));
     Ok(SbomReport {
         generated_at: rfc3339(stored.scanned_at),
         artifact: artifact.clone(),
@@ -170,7 +173,10 @@ mod tests {
         let summary =
             ImageSummary { vul: Some(scan::results::KindSummary { error: vul_error.into(), ..Default::default() }), ..Default::default() };
         Stored {
-            asset: ImageAsset { image_id: "sha256:img".into(), ..Default::default() },
+            asset: ImageAsset {
+                facts: model::node::ImageFacts { image_id: "sha256:img".into(), ..Default::default() },
+                ..Default::default()
+            },
             summary,
             scanned_at: 1_700_000_000,
             vulns,

@@ -193,8 +193,8 @@ async fn scan_claim(ctx: &Ctx, worker: &str, claim: &HarborClaim) -> Result<Opti
     let host_source = format!("{SOURCE_PREFIX}{}", target.host);
     let mut asset = scan::inventory::asset_of(&img, host_source.clone());
     let base = format!("{}/{}", target.host, target.repository);
-    asset.names = target.tag.iter().map(|t| format!("{base}:{t}")).collect();
-    asset.repo_digests = vec![format!("{base}@{}", target.digest)];
+    asset.facts.names = target.tag.iter().map(|t| format!("{base}:{t}")).collect();
+    asset.facts.repo_digests = vec![format!("{base}@{}", target.digest)];
     tracing::info!(
         scan = %claim.scan_id, image = %img.id, layers = indexed.layers, cached = indexed.cached_layers,
         bytes_walked = indexed.bytes_walked, "harbor scan indexed"

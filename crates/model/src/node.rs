@@ -128,14 +128,18 @@ pub struct PortFacts {
     pub host_port: u64,
 }
 
-/// An image on a node, as its engine lists it (one per image id, every repo tag kept).
+/// An image as a source lists it (one per image id, every repo tag kept): a node's engine (the
+/// server's or an agent's), a registry, Harbor. The one definition of an image's facts: the
+/// inventory (`store::scan_tasks::ImageAsset`) keeps these with the sources they came from.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageFacts {
     /// Config digest `sha256:…` (what Docker calls the image id).
     pub image_id: String,
-    /// Repo tags (`repo:tag`), sorted; empty for an untagged image.
+    /// Repo tags (`repo:tag`); empty for an untagged image. A node's engine lists them sorted;
+    /// the inventory merges several sources' (the Docker Engine's first).
     pub names: Vec<String>,
     pub repo_digests: Vec<String>,
+    /// Bytes: an engine's (uncompressed), else a registry's compressed blob sum.
     pub size: u64,
     /// RFC 3339, empty when unknown.
     pub created: String,
@@ -146,6 +150,7 @@ pub struct ImageFacts {
     pub history: String,
     /// Layer diff-ids, bottom first.
     pub layers: Vec<String>,
+    /// Containers of the image (a node's engine reports them; a registry has none).
     pub container_cnt: u64,
     pub running_cnt: u64,
 }

@@ -63,10 +63,18 @@ async fn main() -> anyhow::Result<()> {
     // Seed: n images scanned under an old data version, through the task path a real scan takes.
     let account = store.create_account().await?.app_id;
     let assets: Vec<ImageAsset> = (0..n)
-        .map(|i| ImageAsset { image_id: format!("sha256:{i:064x}"), names: vec![format!("bench/img:{i}")], ..Default::default() })
+        .map(|i| ImageAsset {
+            facts: model::node::ImageFacts {
+                image_id: format!("sha256:{i:064x}"),
+                names: vec![format!("bench/img:{i}")],
+                ..Default::default()
+            },
+            ..Default::default()
+        })
         .collect();
     store.sync_image_assets(account, "docker", &assets).await?;
-    let task = NewImageScanTask { scan_vul: true, images: assets.iter().map(|a| (a.image_id.clone(), 0)).collect(), ..Default::default() };
+    let task =
+        NewImageScanTask { scan_vul: true, images: assets.iter().map(|a| (a.facts.image_id.clone(), 0)).collect(), ..Default::default() };
     store.create_image_scan_task(account, &task).await?;
     let dist = Distribution { id: "debian".into(), version_id: "12".into(), codename: "bookworm".into(), pretty_name: "Debian 12".into() };
     let t = Instant::now();
@@ -98,7 +106,7 @@ async fn main() -> anyhow::Result<()> {
     let t = Instant::now();
     let done = scan::worker::rematch_stored(&store, &version).await?;
     let secs = t.elapsed().as_secs_f64();
-    let findings: usize = store.image_findings(account, &assets[0].image_id, FindingKind::Vul).await?.len();
+    let findings: usize = store.image_findings(account, &assets[0].facts.image_id, FindingKind::Vul).await?.len();
     println!(
         "re-matched {done} images ({} packages, {findings} findings each) in {secs:.2} s: {:.1} ms per image",
         debian.len() + pypi.len(),

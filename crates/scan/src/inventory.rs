@@ -5,6 +5,7 @@
 
 use crate::Error;
 use bollard::Docker;
+use model::node::ImageFacts;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::Path;
@@ -193,23 +194,23 @@ pub async fn registry_images(reg: &RegistryConfig) -> Result<Vec<ImageAsset>, Er
         };
         let img = opened.image();
         let a = by_id.entry(img.id.clone()).or_insert_with(|| asset_of(img, reg.source()));
-        a.names.push(reference);
-        a.repo_digests.extend(img.repo_digests.iter().cloned());
+        a.facts.names.push(reference);
+        a.facts.repo_digests.extend(img.repo_digests.iter().cloned());
     }
     // Names arrive sorted and unique (the references are); tags of one image share digests.
     let mut out: Vec<ImageAsset> = by_id.into_values().collect();
     for a in &mut out {
-        a.repo_digests.sort();
-        a.repo_digests.dedup();
+        a.facts.repo_digests.sort();
+        a.facts.repo_digests.dedup();
     }
-    out.sort_by(|a, b| a.image_id.cmp(&b.image_id));
+    out.sort_by(|a, b| a.facts.image_id.cmp(&b.facts.image_id));
     Ok(out)
 }
 
 /// The inventory row of an image read from a registry (no name yet: the caller adds the
 /// references it was found under).
 pub fn asset_of(img: &image::Image, source: String) -> ImageAsset {
-    ImageAsset {
+    let facts = ImageFacts {
         image_id: img.id.clone(),
         // The compressed blob sum: what the registry holds.
         size: img.layers.iter().filter_map(|l| l.size).sum(),
@@ -226,9 +227,9 @@ pub fn asset_of(img: &image::Image, source: String) -> ImageAsset {
             .collect::<Vec<_>>()
             .join("\n"),
         layers: img.layers.iter().map(|l| l.diff_id.clone()).collect(),
-        sources: vec![source],
         ..Default::default()
-    }
+    };
+    ImageAsset::from_facts(facts, source)
 }
 
 #[cfg(test)]

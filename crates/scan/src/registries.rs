@@ -18,6 +18,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use image::{ManifestInfo, RegistryClient};
 use model::AccountId;
+use model::node::ImageFacts;
 use store::Store;
 use store::registries::{
     API_SOURCE_PREFIX, CONN_AUTH_FAILED, CONN_FAILED, CONN_SUCCESS, ConnStatus, ConnectionCheck, FileRegistry, ORIGIN_FILE, Registry,
@@ -232,8 +233,9 @@ pub async fn list_registry(
         }
         if let Some(a) = images.get(&m.config_digest) {
             let mut a = a.clone();
-            (a.names, a.repo_digests, a.sources, a.container_cnt, a.running_cnt) = (vec![], vec![], vec![source.to_string()], 0, 0);
-            a.size = m.size();
+            (a.facts.names, a.facts.repo_digests, a.sources, a.facts.container_cnt, a.facts.running_cnt) =
+                (vec![], vec![], vec![source.to_string()], 0, 0);
+            a.facts.size = m.size();
             by_id.insert(m.config_digest.clone(), a);
             continue;
         }
@@ -250,46 +252,50 @@ pub async fn list_registry(
             listing.skipped += 1;
             continue;
         };
-        a.names.push(format!("{}/{repo}:{tag}", t.host));
-        a.repo_digests.push(format!("{}/{repo}@{}", t.host, m.digest));
+        a.facts.names.push(format!("{}/{repo}:{tag}", t.host));
+        a.facts.repo_digests.push(format!("{}/{repo}@{}", t.host, m.digest));
         listing.tags.push(RegistryTag {
             repository: repo,
             tag,
             image_id: m.config_digest.clone(),
             digest: m.digest.clone(),
             size: m.size(),
-            created: a.created.clone(),
-            os: a.os.clone(),
-            architecture: a.architecture.clone(),
+            created: a.facts.created.clone(),
+            os: a.facts.os.clone(),
+            architecture: a.facts.architecture.clone(),
         });
     }
     // Tags kept unread (incremental) still name their image.
     for k in kept {
         let entry = by_id.entry(k.image_id.clone()).or_insert_with(|| {
             let mut a = images.get(&k.image_id).cloned().unwrap_or_else(|| ImageAsset {
-                image_id: k.image_id.clone(),
-                size: k.size,
-                created: k.created.clone(),
-                os: k.os.clone(),
-                architecture: k.architecture.clone(),
+                facts: ImageFacts {
+                    image_id: k.image_id.clone(),
+                    size: k.size,
+                    created: k.created.clone(),
+                    os: k.os.clone(),
+                    architecture: k.architecture.clone(),
+                    ..Default::default()
+                },
                 ..Default::default()
             });
-            (a.names, a.repo_digests, a.sources, a.container_cnt, a.running_cnt) = (vec![], vec![], vec![source.to_string()], 0, 0);
-            a.size = k.size;
+            (a.facts.names, a.facts.repo_digests, a.sources, a.facts.container_cnt, a.facts.running_cnt) =
+                (vec![], vec![], vec![source.to_string()], 0, 0);
+            a.facts.size = k.size;
             a
         });
-        entry.names.push(format!("{}/{}:{}", t.host, k.repository, k.tag));
-        entry.repo_digests.push(format!("{}/{}@{}", t.host, k.repository, k.digest));
+        entry.facts.names.push(format!("{}/{}:{}", t.host, k.repository, k.tag));
+        entry.facts.repo_digests.push(format!("{}/{}@{}", t.host, k.repository, k.digest));
         listing.tags.push(k);
     }
-    let mut assets: Vec<ImageAsset> = by_id.into_values().filter(|a| !a.names.is_empty()).collect();
+    let mut assets: Vec<ImageAsset> = by_id.into_values().filter(|a| !a.facts.names.is_empty()).collect();
     for a in &mut assets {
-        a.names.sort();
-        a.names.dedup();
-        a.repo_digests.sort();
-        a.repo_digests.dedup();
+        a.facts.names.sort();
+        a.facts.names.dedup();
+        a.facts.repo_digests.sort();
+        a.facts.repo_digests.dedup();
     }
-    assets.sort_by(|a, b| a.image_id.cmp(&b.image_id));
+    assets.sort_by(|a, b| a.facts.image_id.cmp(&b.facts.image_id));
     listing.assets = assets;
     listing.requests = client.requests();
     Ok(listing)
@@ -320,7 +326,7 @@ pub async fn api_places(store: &Store, account: AccountId, asset: &ImageAsset) -
         };
         let t = RegistryTarget::of_spec(&reg.spec, password.as_deref());
         let prefix = format!("{}/", t.host);
-        if let Some(reference) = asset.repo_digests.iter().chain(&asset.names).find(|n| n.starts_with(&prefix)).cloned() {
+        if let Some(reference) = asset.facts.repo_digests.iter().chain(&asset.facts.names).find(|n| n.starts_with(&prefix)).cloned() {
             out.push((image::Source::Registry { reference }, t.opts));
         }
     }
@@ -459,7 +465,7 @@ pub async fn run(cfg: SyncConfig) {
 
 /// Every image the account's inventory knows, by id (spares the config request).
 async fn known_images(store: &Store, account: AccountId) -> HashMap<String, ImageAsset> {
-    store.image_assets(account).await.unwrap_or_default().into_iter().map(|a| (a.image_id.clone(), a)).collect()
+    store.image_assets(account).await.unwrap_or_default().into_iter().map(|a| (a.facts.image_id.clone(), a)).collect()
 }
 
 async fn sync_job(cfg: &SyncConfig, job: &Job) -> Result<(), Error> {
@@ -694,9 +700,9 @@ mod tests {
         let n = first.tags.len();
         assert!(n >= 1 && first.manifests == n, "{first:?}");
         assert!(first.tags.iter().any(|x| x.repository == "shipshape-test/bookworm-app" && x.tag == "1"));
-        assert!(first.assets.iter().all(|a| a.sources == ["registry-api:1"] && !a.names.is_empty() && !a.layers.is_empty()));
+        assert!(first.assets.iter().all(|a| a.sources == ["registry-api:1"] && !a.facts.names.is_empty() && !a.facts.layers.is_empty()));
         // Again, knowing the tags: one HEAD each, no manifest pulled, no config fetched.
-        let images: HashMap<String, ImageAsset> = first.assets.iter().map(|a| (a.image_id.clone(), a.clone())).collect();
+        let images: HashMap<String, ImageAsset> = first.assets.iter().map(|a| (a.facts.image_id.clone(), a.clone())).collect();
         let again = list_registry(&t, "registry-api:1", &first.tags, false, &images).await.unwrap();
         assert_eq!((again.manifests, again.unchanged, again.tags.len()), (0, n, n));
         let requests_per_tag = again.requests as f64 / n as f64;
@@ -707,7 +713,7 @@ mod tests {
         assert!(inc.requests < again.requests, "incremental {} vs full {requests_per_tag}/tag", inc.requests);
         let mut a = again.assets.clone();
         let mut b = first.assets.clone();
-        a.iter_mut().chain(b.iter_mut()).for_each(|x| x.size = 0);
+        a.iter_mut().chain(b.iter_mut()).for_each(|x| x.facts.size = 0);
         assert_eq!(a, b, "the same rows whichever way the tags were read");
 
         // The credential check, docker-login style.

@@ -326,14 +326,14 @@ fn read_from(cfg: &WorkerConfig, asset: &store::scan_tasks::ImageAsset) -> Vec<(
     let mut out = Vec::new();
     for reg in cfg.registries.iter().filter(|r| asset.seen_in(&r.source())) {
         let prefix = format!("{}/", reg.host);
-        let reference = asset.repo_digests.iter().chain(&asset.names).find(|n| n.starts_with(&prefix)).cloned();
+        let reference = asset.facts.repo_digests.iter().chain(&asset.facts.names).find(|n| n.starts_with(&prefix)).cloned();
         if let (Some(reference), Ok(opts)) = (reference, reg.open_options()) {
             out.push((image::Source::Registry { reference }, opts));
         }
     }
     if asset.seen_in(inventory::DOCKER_SOURCE) {
         let opts = image::OpenOptions { docker_host: cfg.docker_host.clone(), spool_dir: cfg.spool_dir.clone(), ..Default::default() };
-        out.push((image::Source::Docker { name: asset.image_id.clone() }, opts));
+        out.push((image::Source::Docker { name: asset.facts.image_id.clone() }, opts));
     }
     out
 }
@@ -402,7 +402,7 @@ async fn scan_claim(ctx: &Ctx, worker: &str, claim: &ImageScanClaim) -> Result<(
     });
     let indexed = match &uploaded {
         Some((node, data)) => crate::nodes::uploaded_index(node, data),
-        None => crate::index(&ctx.engine, scanners, &asset.layers, open, &progress, &cancel).await,
+        None => crate::index(&ctx.engine, scanners, &asset.facts.layers, open, &progress, &cancel).await,
     };
     let result = match indexed {
         Ok(indexed) => {
@@ -585,16 +585,16 @@ async fn fire_scheduled(
     let selected: Vec<(String, u64)> = assets
         .iter()
         .filter(|a| match st.scan_scope {
-            1 => st.images.iter().any(|i| i == &a.image_id || a.names.contains(i)),
+            1 => st.images.iter().any(|i| i == &a.facts.image_id || a.facts.names.contains(i)),
             // Recommended: images in use by some container.
-            2 => a.container_cnt > 0,
+            2 => a.facts.container_cnt > 0,
             // Cluster filter: Shipshape sees no clusters.
             3 => false,
             _ => true,
         })
-        .filter(|a| !st.container_running || a.running_cnt > 0)
-        .filter(|a| !st.exclude_images.iter().any(|x| x == &a.image_id || a.names.contains(x)))
-        .map(|a| (a.image_id.clone(), a.size))
+        .filter(|a| !st.container_running || a.facts.running_cnt > 0)
+        .filter(|a| !st.exclude_images.iter().any(|x| x == &a.facts.image_id || a.facts.names.contains(x)))
+        .map(|a| (a.facts.image_id.clone(), a.facts.size))
         .collect();
     if selected.is_empty() {
         ctx.store.record_scheduled_image_scan(s.account, &at, "ImageNeedIsEmpty").await?;

@@ -1200,7 +1200,9 @@ pub async fn describe_image_detail(
     };
     let asset = svc.store.image_asset(caller.account, &r.img.tag.image_id).await?;
     let layer_info = asset
-        .map(|a| serde_json::Value::from(a.layers.iter().map(|l| serde_json::json!({ "LayerId": l })).collect::<Vec<_>>()).to_string())
+        .map(|a| {
+            serde_json::Value::from(a.facts.layers.iter().map(|l| serde_json::json!({ "LayerId": l })).collect::<Vec<_>>()).to_string()
+        })
         .unwrap_or_else(|| "[]".into());
     let info = repo_info(&r);
     Ok(DescribeAssetImageRegistryDetailResponse {
@@ -2406,9 +2408,12 @@ mod tests {
                 .chain([tag("solo", "latest", "sha256:3", "2023-01-01")])
                 .collect();
             let asset = |i: &str| ImageAsset {
-                image_id: i.into(),
-                names: vec![format!("reg:5000/x:{i}")],
-                layers: vec!["sha256:l".into()],
+                facts: model::node::ImageFacts {
+                    image_id: i.into(),
+                    names: vec![format!("reg:5000/x:{i}")],
+                    layers: vec!["sha256:l".into()],
+                    ..Default::default()
+                },
                 ..Default::default()
             };
             let assets = [asset("sha256:1"), asset("sha256:2"), asset("sha256:3")];
@@ -2767,12 +2772,15 @@ mod cost {
                 .collect();
             let assets: Vec<store::scan_tasks::ImageAsset> = (0..4)
                 .map(|i| store::scan_tasks::ImageAsset {
-                    image_id: format!("sha256:{i}"),
-                    names: tags
-                        .iter()
-                        .filter(|t| t.image_id == format!("sha256:{i}"))
-                        .map(|t| format!("reg:5000/{}:{}", t.repository, t.tag))
-                        .collect(),
+                    facts: model::node::ImageFacts {
+                        image_id: format!("sha256:{i}"),
+                        names: tags
+                            .iter()
+                            .filter(|t| t.image_id == format!("sha256:{i}"))
+                            .map(|t| format!("reg:5000/{}:{}", t.repository, t.tag))
+                            .collect(),
+                        ..Default::default()
+                    },
                     ..Default::default()
                 })
                 .collect();

@@ -260,7 +260,7 @@ impl Store {
         let now = now_unix();
         let mut tx = self.begin_write().await?;
         let (state, image_id, error) = match result {
-            Ok(r) => ("done", r.asset.image_id.as_str(), ""),
+            Ok(r) => ("done", r.asset.facts.image_id.as_str(), ""),
             Err(e) => ("failed", "", e),
         };
         // The credential is erased whatever the end.
@@ -275,7 +275,7 @@ impl Store {
         }
         if let Ok(r) = result {
             upsert_asset_row(&mut tx, claim.account, &r.source, &r.asset, now_micros()).await?;
-            write_outcome(&mut tx, claim.account, &r.asset.image_id, &claim.scan_id, now, &r.outcome).await?;
+            write_outcome(&mut tx, claim.account, &r.asset.facts.image_id, &claim.scan_id, now, &r.outcome).await?;
         }
         tx.commit().await?;
         Ok(true)
@@ -305,15 +305,14 @@ fn uuid_like() -> Result<String, Error> {
 mod tests {
     use super::*;
     use crate::testing;
+    use model::node::ImageFacts;
 
     fn result(image_id: &str) -> HarborResult {
         HarborResult {
             source: "harbor:r:5000".into(),
             asset: ImageAsset {
-                image_id: image_id.into(),
-                names: vec!["r:5000/app:1".into()],
+                facts: ImageFacts { image_id: image_id.into(), names: vec!["r:5000/app:1".into()], ..Default::default() },
                 sources: vec!["harbor:r:5000".into()],
-                ..Default::default()
             },
             outcome: ImageScanOutcome {
                 summary: "{}".into(),

@@ -50,27 +50,6 @@ pub struct RefreshTask {
 /// Inventory source of the images a node agent reports: `node:<node id>`.
 pub const NODE_SOURCE_PREFIX: &str = "node:";
 
-impl crate::scan_tasks::ImageAsset {
-    /// The inventory row of an image a node's engine lists (the server's own, or an agent's).
-    pub fn from_facts(i: model::node::ImageFacts, source: String) -> Self {
-        crate::scan_tasks::ImageAsset {
-            image_id: i.image_id,
-            names: i.names,
-            repo_digests: i.repo_digests,
-            size: i.size,
-            created: i.created,
-            os: i.os,
-            architecture: i.architecture,
-            author: i.author,
-            history: i.history,
-            layers: i.layers,
-            container_cnt: i.container_cnt,
-            running_cnt: i.running_cnt,
-            sources: vec![source],
-        }
-    }
-}
-
 fn corrupt(table: &'static str, e: serde_json::Error) -> Error {
     Error::Corrupt { table, reason: e.to_string() }
 }

@@ -1269,6 +1269,7 @@ async fn write_tags(tx: &mut Tx, account: AccountId, registry_id: i64, tags: &[R
 mod tests {
     use super::*;
     use crate::scan_tasks::FAMILY_LOCAL;
+    use model::node::ImageFacts;
 
     fn spec(name: &str, host: &str) -> RegistrySpec {
         RegistrySpec {
@@ -1303,7 +1304,10 @@ mod tests {
     }
 
     fn asset(id: &str, names: &[&str]) -> ImageAsset {
-        ImageAsset { image_id: id.into(), names: names.iter().map(|s| s.to_string()).collect(), size: 10, ..Default::default() }
+        ImageAsset {
+            facts: ImageFacts { image_id: id.into(), names: names.iter().map(|s| s.to_string()).collect(), size: 10, ..Default::default() },
+            ..Default::default()
+        }
     }
 
     #[tokio::test]
@@ -1398,7 +1402,7 @@ mod tests {
             let moved = s.registry_image(a, first.id).await.unwrap().unwrap();
             assert_eq!((moved.tag.tag.as_str(), moved.tag.image_id.as_str()), ("t005", "sha256:2"));
             assert!(!rows.iter().any(|r| r.tag.tag == "t000"));
-            assert_eq!(s.image_assets(a).await.unwrap().iter().map(|x| x.image_id.as_str()).collect::<Vec<_>>(), ["sha256:2"]);
+            assert_eq!(s.image_assets(a).await.unwrap().iter().map(|x| x.facts.image_id.as_str()).collect::<Vec<_>>(), ["sha256:2"]);
             assert_eq!(s.registry_tags(a, id).await.unwrap().len(), 131);
 
             // A failed sync keeps the rows and says why; a sync of an edited registry is dropped.
@@ -1414,7 +1418,10 @@ mod tests {
             assert_eq!(s.registry_images(a).await.unwrap().len(), 131);
 
             // Container counts come from the Docker Engine's rows, summed per image.
-            let used = ImageAsset { image_id: "sha256:2".into(), container_cnt: 2, running_cnt: 1, ..Default::default() };
+            let used = ImageAsset {
+                facts: ImageFacts { image_id: "sha256:2".into(), container_cnt: 2, running_cnt: 1, ..Default::default() },
+                ..Default::default()
+            };
             s.sync_image_assets(a, "docker", &[used, asset("sha256:9", &["x:1"])]).await.unwrap();
             assert_eq!(s.image_container_counts(a).await.unwrap(), vec![("sha256:2".to_string(), 2, 1)]);
 

@@ -88,7 +88,7 @@ pub async fn describe_summary(svc: &Service, caller: Caller, _req: Empty) -> Res
         host_un_install_cnt: 0,
         super_node_cnt: 0,
         super_node_running_cnt: 0,
-        today_new_image_cnt: images.iter().filter(|r| tcss_time(&r.asset.created).starts_with(&today)).count() as u64,
+        today_new_image_cnt: images.iter().filter(|r| tcss_time(&r.asset.facts.created).starts_with(&today)).count() as u64,
         today_unsafe_image_cnt: images
             .iter()
             .filter(|r| unsafe_image(r) && r.scanned_at.is_some_and(|t| format_utc(t).starts_with(&today)))

@@ -54,19 +54,19 @@ pub async fn describe_image_detail(
     let row = image_rows(svc, caller.account)
         .await?
         .into_iter()
-        .find(|r| r.asset.image_id == req.image_id)
+        .find(|r| r.asset.facts.image_id == req.image_id)
         .ok_or_else(|| ServiceError::NotFound { what: "Image", id: req.image_id.clone() })?;
     let s = &row.summary;
     let progress = |k: &Option<KindSummary>| if k.is_some() { 100 } else { 0 };
-    let digest = row.asset.repo_digests.first().and_then(|d| d.split('@').nth(1)).unwrap_or_default().to_string();
+    let digest = row.asset.facts.repo_digests.first().and_then(|d| d.split('@').nth(1)).unwrap_or_default().to_string();
     Ok(DescribeAssetImageDetailResponse {
-        image_id: row.asset.image_id.clone(),
+        image_id: row.asset.facts.image_id.clone(),
         image_name: row.name(),
         image_digest: digest,
-        create_time: row.asset.created.clone(),
-        size: row.asset.size,
+        create_time: row.asset.facts.created.clone(),
+        size: row.asset.facts.size,
         host_cnt: 1,
-        container_cnt: row.asset.container_cnt,
+        container_cnt: row.asset.facts.container_cnt,
         super_node_cnt: 0,
         scan_time: row.scanned_at.map(format_utc).unwrap_or_default(),
         vul_cnt: row.vul_cnt(),
@@ -76,9 +76,9 @@ pub async fn describe_image_detail(
         os_name: s.os_name.clone(),
         agent_error: String::new(),
         scan_error: scan_error(s),
-        architecture: row.asset.architecture.clone(),
-        author: row.asset.author.clone(),
-        build_history: row.asset.history.clone(),
+        architecture: row.asset.facts.architecture.clone(),
+        author: row.asset.facts.author.clone(),
+        build_history: row.asset.facts.history.clone(),
         scan_virus_progress: progress(&s.virus),
         scan_vul_progress: progress(&s.vul),
         scan_risk_progress: progress(&s.risk),
@@ -95,6 +95,6 @@ pub async fn describe_image_detail(
         },
         remain_scan_time: 0,
         is_authorized: 1,
-        repo_digests: row.asset.repo_digests.clone(),
+        repo_digests: row.asset.facts.repo_digests.clone(),
     })
 }

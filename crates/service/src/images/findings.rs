@@ -240,7 +240,7 @@ pub async fn describe_virus_list(
 
 /// The image's `VirusScanStatus` and when its trojan scan ran (empty: never).
 pub(crate) async fn virus_scan(svc: &Service, account: model::AccountId, image_id: &str) -> Result<(u64, String), ServiceError> {
-    let row = image_rows(svc, account).await?.into_iter().find(|r| r.asset.image_id == image_id);
+    let row = image_rows(svc, account).await?.into_iter().find(|r| r.asset.facts.image_id == image_id);
     let (status, summary) = row.map(|r| (r.status, r.summary)).unwrap_or(("NOT_SCAN", Summary::default()));
     let when = summary.virus.as_ref().map(|k| format_utc(k.scanned_at)).unwrap_or_default();
     Ok((scan_state(status, &summary.virus), when))

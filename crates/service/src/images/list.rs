@@ -31,7 +31,7 @@ impl ImageRow {
         self.level_cnt(|k| k.critical + k.high) > 0 || self.virus_cnt() > 0
     }
     pub(super) fn name(&self) -> String {
-        self.asset.names.first().cloned().unwrap_or_else(|| "<none>:<none>".into())
+        self.asset.facts.names.first().cloned().unwrap_or_else(|| "<none>:<none>".into())
     }
 }
 
@@ -43,9 +43,9 @@ pub(crate) async fn image_rows(svc: &Service, account: model::AccountId) -> Resu
     Ok(assets
         .into_iter()
         .map(|asset| {
-            let r = results.get(&asset.image_id);
+            let r = results.get(&asset.facts.image_id);
             let summary = parse_summary(r);
-            let status = scan_status(active.get(&asset.image_id).is_some_and(|s| s == "running"), r, &summary);
+            let status = scan_status(active.get(&asset.facts.image_id).is_some_and(|s| s == "running"), r, &summary);
             ImageRow { asset, summary, scanned_at: r.map(|r| r.scanned_at), status }
         })
         .collect())
@@ -54,8 +54,8 @@ pub(crate) async fn image_rows(svc: &Service, account: model::AccountId) -> Resu
 /// DescribeAssetImageList's filters and sort keys (the filters also select images to scan or stop).
 pub(super) const IMAGE_LIST: ListSpec<ImageRow> = ListSpec {
     filters: &[
-        ("ImageName", Filter::TextsOf(|r| r.asset.names.clone())),
-        ("ImageID", Filter::Text(&[|r| &r.asset.image_id])),
+        ("ImageName", Filter::TextsOf(|r| r.asset.facts.names.clone())),
+        ("ImageID", Filter::Text(&[|r| &r.asset.facts.image_id])),
         (
             "ScanStatus",
             Filter::OneOf {
@@ -87,14 +87,14 @@ pub(super) const IMAGE_LIST: ListSpec<ImageRow> = ListSpec {
         ),
     ],
     sorts: &[
-        ("", |a, b| a.asset.image_id.cmp(&b.asset.image_id)),
-        ("ImageID", |a, b| a.asset.image_id.cmp(&b.asset.image_id)),
+        ("", |a, b| a.asset.facts.image_id.cmp(&b.asset.facts.image_id)),
+        ("ImageID", |a, b| a.asset.facts.image_id.cmp(&b.asset.facts.image_id)),
         ("ImageName", |a, b| a.name().cmp(&b.name())),
         // One host: every image is on it or not; the id keeps the order stable.
-        ("HostCnt", |a, b| a.asset.image_id.cmp(&b.asset.image_id)),
-        ("ContainerCnt", |a, b| a.asset.container_cnt.cmp(&b.asset.container_cnt)),
-        ("CreateTime", |a, b| a.asset.created.cmp(&b.asset.created)),
-        ("Size", |a, b| a.asset.size.cmp(&b.asset.size)),
+        ("HostCnt", |a, b| a.asset.facts.image_id.cmp(&b.asset.facts.image_id)),
+        ("ContainerCnt", |a, b| a.asset.facts.container_cnt.cmp(&b.asset.facts.container_cnt)),
+        ("CreateTime", |a, b| a.asset.facts.created.cmp(&b.asset.facts.created)),
+        ("Size", |a, b| a.asset.facts.size.cmp(&b.asset.facts.size)),
         ("ScanTime", |a, b| a.scanned_at.cmp(&b.scanned_at)),
         ("ComponentCnt", |a, b| a.summary.component_cnt.cmp(&b.summary.component_cnt)),
         ("VulCnt", |a, b| a.vul_cnt().cmp(&b.vul_cnt())),
@@ -103,7 +103,7 @@ pub(super) const IMAGE_LIST: ListSpec<ImageRow> = ListSpec {
         ("SensitiveCount", |a, b| a.risk_cnt().cmp(&b.risk_cnt())),
     ],
     // Ties keep image id order, so pages never overlap.
-    tie_break: Some(|a, b| a.asset.image_id.cmp(&b.asset.image_id)),
+    tie_break: Some(|a, b| a.asset.facts.image_id.cmp(&b.asset.facts.image_id)),
 };
 
 pub type DescribeAssetImageListRequest = crate::list::ListRequest;
@@ -154,15 +154,15 @@ pub(super) fn kind_error(k: &Option<KindSummary>) -> String {
 pub(super) fn images_info(r: &ImageRow) -> ImagesInfo {
     let s = &r.summary;
     ImagesInfo {
-        image_id: r.asset.image_id.clone(),
+        image_id: r.asset.facts.image_id.clone(),
         image_name: r.name(),
-        create_time: r.asset.created.clone(),
-        size: r.asset.size,
+        create_time: r.asset.facts.created.clone(),
+        size: r.asset.facts.size,
         // The server's Docker Engine is its one host: 1 when the image is there, 0 for an image
         // only in a registry.
         host_cnt: u64::from(r.asset.sources.iter().any(|s| s == "docker")),
         super_node_cnt: 0,
-        container_cnt: r.asset.container_cnt,
+        container_cnt: r.asset.facts.container_cnt,
         scan_time: r.scanned_at.map(format_utc).unwrap_or_default(),
         vul_cnt: r.vul_cnt(),
         virus_cnt: r.virus_cnt(),

@@ -106,7 +106,14 @@ mod tests {
     use crate::list::{descending, page, paged, parse_level, text_match};
 
     fn asset(id: &str, names: &[&str]) -> ImageAsset {
-        ImageAsset { image_id: id.into(), names: names.iter().map(|s| s.to_string()).collect(), ..Default::default() }
+        ImageAsset {
+            facts: model::node::ImageFacts {
+                image_id: id.into(),
+                names: names.iter().map(|s| s.to_string()).collect(),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -155,7 +162,7 @@ mod tests {
 
     fn row(id: &str, containers: u64) -> ImageRow {
         let mut a = asset(id, &[]);
-        a.container_cnt = containers;
+        a.facts.container_cnt = containers;
         ImageRow { asset: a, summary: Summary::default(), scanned_at: None, status: "NOT_SCAN" }
     }
 

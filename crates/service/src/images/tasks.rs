@@ -34,14 +34,14 @@ pub(super) fn names_image(a: &ImageAsset, wanted: &str) -> bool {
     if w.is_empty() {
         return false;
     }
-    let hex = a.image_id.strip_prefix("sha256:").unwrap_or(&a.image_id);
+    let hex = a.facts.image_id.strip_prefix("sha256:").unwrap_or(&a.facts.image_id);
     let w_hex = w.strip_prefix("sha256:").unwrap_or(w);
     if w_hex.len() >= 12 && w_hex.bytes().all(|b| b.is_ascii_hexdigit()) && hex.starts_with(&w_hex.to_ascii_lowercase()) {
         return true;
     }
     let last = w.rsplit('/').next().unwrap_or(w);
     let with_tag = if last.contains(':') { w.to_string() } else { format!("{w}:latest") };
-    a.names.iter().any(|n| *n == with_tag || n == w)
+    a.facts.names.iter().any(|n| *n == with_tag || n == w)
 }
 
 pub(super) fn check_list(field: &'static str, v: &[String]) -> Result<(), ServiceError> {
@@ -75,7 +75,7 @@ pub(super) fn select(
         rows
     } else {
         match scope {
-            2 => rows.into_iter().filter(|r| r.asset.container_cnt > 0).collect(),
+            2 => rows.into_iter().filter(|r| r.asset.facts.container_cnt > 0).collect(),
             3 => Vec::new(),
             _ => {
                 return Err(ServiceError::MissingParameter { field: "All", reason: "choose the images: All, Images or Filters".into() });
@@ -121,7 +121,7 @@ pub async fn create_scan_task(
         scope,
     )?;
     if req.container_running.unwrap_or(false) {
-        chosen.retain(|r| r.asset.running_cnt > 0);
+        chosen.retain(|r| r.asset.facts.running_cnt > 0);
     }
     if chosen.is_empty() {
         return Err(ServiceError::NotFound { what: "Image", id: "(no image matches the selection)".into() });
@@ -133,7 +133,7 @@ pub async fn create_scan_task(
         scan_risk: risk,
         scheduled: false,
         deadline: Some(now.saturating_add(timeout as i64)),
-        images: chosen.iter().map(|r| (r.asset.image_id.clone(), r.asset.size)).collect(),
+        images: chosen.iter().map(|r| (r.asset.facts.image_id.clone(), r.asset.facts.size)).collect(),
     };
     match svc.store.create_image_scan_task(caller.account, &new).await? {
         CreatedTask::Created(task_id) => Ok(CreateAssetImageScanTaskResponse { task_id }),
@@ -252,7 +252,7 @@ pub async fn stop_scan(
         let rows = image_rows(svc, caller.account).await?;
         let all = images.is_empty() && filters.is_empty();
         let chosen = select(rows, all, &images, &filters, &exclude, 0)?;
-        let ids: Vec<String> = chosen.into_iter().map(|r| r.asset.image_id).collect();
+        let ids: Vec<String> = chosen.into_iter().map(|r| r.asset.facts.image_id).collect();
         svc.store.cancel_image_scan_images(caller.account, &task.task_id, &ids).await?;
     }
     Ok(ModifyAssetImageScanStopResponse { status: "SUCCESS".into() })

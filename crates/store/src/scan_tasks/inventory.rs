@@ -3,6 +3,7 @@
 //! per image merged over its sources.
 
 use model::AccountId;
+use model::node::ImageFacts;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -12,29 +13,21 @@ use crate::{Error, Store};
 /// An image the account sees.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ImageAsset {
-    /// Config digest `sha256:…`.
-    pub image_id: String,
-    /// All repo tags (`repo:tag`); empty for an untagged image.
-    pub names: Vec<String>,
-    pub repo_digests: Vec<String>,
-    pub size: u64,
-    /// RFC 3339 creation time from the image config, empty when unknown.
-    pub created: String,
-    pub os: String,
-    pub architecture: String,
-    pub author: String,
-    /// Build history, one line per step.
-    pub history: String,
-    /// Layer diff-ids, bottom first (lets a scan find every layer cached without exporting).
-    pub layers: Vec<String>,
-    pub container_cnt: u64,
-    pub running_cnt: u64,
-    /// Where the image was seen, sorted: `docker` (the Docker Engine) and/or
-    /// `registry:HOST` (a configured registry). One asset per image id across all of them.
+    /// The image as its sources list it (merged over them): the one definition of an image's
+    /// facts, shared with what a node's agent reports. Its layers let a scan find every layer
+    /// cached without exporting.
+    pub facts: ImageFacts,
+    /// Where the image was seen, sorted: `docker` (the Docker Engine), `registry:HOST` (a
+    /// configured registry), `node:ID` (a node's agent)... One asset per image id across all.
     pub sources: Vec<String>,
 }
 
 impl ImageAsset {
+    /// The inventory row of an image as `source` lists it.
+    pub fn from_facts(facts: ImageFacts, source: String) -> Self {
+        ImageAsset { facts, sources: vec![source] }
+    }
+
     /// Whether the image was seen in `source`.
     pub fn seen_in(&self, source: &str) -> bool {
         self.sources.iter().any(|s| s == source)
@@ -42,7 +35,7 @@ impl ImageAsset {
 }
 
 fn asset_from_row(r: &AnyRow) -> Result<ImageAsset, Error> {
-    Ok(ImageAsset {
+    let facts = ImageFacts {
         image_id: r.try_get(0)?,
         names: parse_list("image_assets", &r.try_get::<String, _>(1)?)?,
         repo_digests: parse_list("image_assets", &r.try_get::<String, _>(2)?)?,
@@ -54,9 +47,9 @@ fn asset_from_row(r: &AnyRow) -> Result<ImageAsset, Error> {
         history: r.try_get(8)?,
         container_cnt: u(r.try_get(9)?),
         running_cnt: u(r.try_get(10)?),
-        sources: vec![r.try_get(11)?],
         layers: parse_list("image_assets", &r.try_get::<String, _>(12)?)?,
-    })
+    };
+    Ok(ImageAsset::from_facts(facts, r.try_get(11)?))
 }
 
 const ASSET_COLS: &str =
@@ -67,12 +60,13 @@ const ASSET_COLS: &str =
 /// reports any); the rest comes from the config, the same bytes wherever the image is.
 fn merge_sources(rows: Vec<ImageAsset>) -> Vec<ImageAsset> {
     let mut out: Vec<ImageAsset> = Vec::with_capacity(rows.len());
-    for r in rows {
+    for row in rows {
         match out.last_mut() {
-            Some(m) if m.image_id == r.image_id => {
+            Some(last) if last.facts.image_id == row.facts.image_id => {
+                let (m, r) = (&mut last.facts, row.facts);
                 // Rows come by source name, so the Docker Engine's names lead (`ImageName`
                 // shows the local name when there is one).
-                for (into, from) in [(&mut m.names, r.names), (&mut m.repo_digests, r.repo_digests), (&mut m.sources, r.sources)] {
+                for (into, from) in [(&mut m.names, r.names), (&mut m.repo_digests, r.repo_digests), (&mut last.sources, row.sources)] {
                     for x in from {
                         if !into.contains(&x) {
                             into.push(x);
@@ -101,7 +95,7 @@ fn merge_sources(rows: Vec<ImageAsset>) -> Vec<ImageAsset> {
                     m.layers = r.layers;
                 }
             }
-            _ => out.push(r),
+            _ => out.push(row),
         }
     }
     out
@@ -121,20 +115,20 @@ pub(crate) async fn upsert_asset_row(tx: &mut Tx, account: AccountId, source: &s
          layers = excluded.layers",
     )
     .bind(account)
-    .bind(&a.image_id)
-    .bind(json_list(&a.names))
-    .bind(json_list(&a.repo_digests))
-    .bind(i(a.size))
-    .bind(&a.created)
-    .bind(&a.os)
-    .bind(&a.architecture)
-    .bind(&a.author)
-    .bind(&a.history)
-    .bind(i(a.container_cnt))
-    .bind(i(a.running_cnt))
+    .bind(&a.facts.image_id)
+    .bind(json_list(&a.facts.names))
+    .bind(json_list(&a.facts.repo_digests))
+    .bind(i(a.facts.size))
+    .bind(&a.facts.created)
+    .bind(&a.facts.os)
+    .bind(&a.facts.architecture)
+    .bind(&a.facts.author)
+    .bind(&a.facts.history)
+    .bind(i(a.facts.container_cnt))
+    .bind(i(a.facts.running_cnt))
     .bind(source)
     .bind(seen_at)
-    .bind(json_list(&a.layers))
+    .bind(json_list(&a.facts.layers))
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -202,7 +196,10 @@ mod tests {
     use super::*;
 
     fn asset(id: &str, name: &str) -> ImageAsset {
-        ImageAsset { image_id: id.into(), names: vec![name.into()], size: 100, sources: vec!["docker".into()], ..Default::default() }
+        ImageAsset {
+            facts: ImageFacts { image_id: id.into(), names: vec![name.into()], size: 100, ..Default::default() },
+            sources: vec!["docker".into()],
+        }
     }
 
     #[tokio::test]
@@ -215,7 +212,7 @@ mod tests {
             s.sync_image_assets(a, "docker", &[asset("sha256:2", "b:2")]).await.unwrap();
             let all = s.image_assets(a).await.unwrap();
             assert_eq!(all.len(), 1);
-            assert_eq!(all[0].names, vec!["b:2".to_string()]);
+            assert_eq!(all[0].facts.names, vec!["b:2".to_string()]);
             // Another account sees nothing.
             let other = s.create_account().await.unwrap().app_id;
             assert!(s.image_assets(other).await.unwrap().is_empty());
@@ -227,27 +224,27 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for (s, a) in crate::testing::stores_with_account(dir.path()).await {
             let mut docker = asset("sha256:1", "app:1");
-            docker.container_cnt = 2;
-            docker.running_cnt = 1;
+            docker.facts.container_cnt = 2;
+            docker.facts.running_cnt = 1;
             s.sync_image_assets(a, "docker", &[docker, asset("sha256:2", "b:1")]).await.unwrap();
             let mut reg = asset("sha256:1", "reg:5000/app:1");
-            reg.repo_digests = vec!["reg:5000/app@sha256:m".into()];
+            reg.facts.repo_digests = vec!["reg:5000/app@sha256:m".into()];
             s.sync_image_assets(a, "registry:reg:5000", &[reg, asset("sha256:3", "reg:5000/only:1")]).await.unwrap();
             let all = s.image_assets(a).await.unwrap();
-            assert_eq!(all.iter().map(|x| x.image_id.as_str()).collect::<Vec<_>>(), ["sha256:1", "sha256:2", "sha256:3"]);
+            assert_eq!(all.iter().map(|x| x.facts.image_id.as_str()).collect::<Vec<_>>(), ["sha256:1", "sha256:2", "sha256:3"]);
             let both = &all[0];
-            assert_eq!(both.names, ["app:1", "reg:5000/app:1"]);
+            assert_eq!(both.facts.names, ["app:1", "reg:5000/app:1"]);
             assert_eq!(both.sources, ["docker", "registry:reg:5000"]);
-            assert_eq!(both.repo_digests, ["reg:5000/app@sha256:m"]);
-            assert_eq!((both.container_cnt, both.running_cnt), (2, 1));
+            assert_eq!(both.facts.repo_digests, ["reg:5000/app@sha256:m"]);
+            assert_eq!((both.facts.container_cnt, both.facts.running_cnt), (2, 1));
             assert_eq!(s.image_asset(a, "sha256:1").await.unwrap().as_ref(), Some(both));
             // A registry refresh that no longer sees the image leaves the Docker row alone.
             s.sync_image_assets(a, "registry:reg:5000", &[asset("sha256:3", "reg:5000/only:1")]).await.unwrap();
             let one = s.image_asset(a, "sha256:1").await.unwrap().unwrap();
-            assert_eq!((one.names.as_slice(), one.sources.as_slice()), (&["app:1".to_string()][..], &["docker".to_string()][..]));
+            assert_eq!((one.facts.names.as_slice(), one.sources.as_slice()), (&["app:1".to_string()][..], &["docker".to_string()][..]));
             s.sync_image_assets(a, "docker", &[]).await.unwrap();
             let left = s.image_assets(a).await.unwrap();
-            assert_eq!(left.iter().map(|x| x.image_id.as_str()).collect::<Vec<_>>(), ["sha256:3"]);
+            assert_eq!(left.iter().map(|x| x.facts.image_id.as_str()).collect::<Vec<_>>(), ["sha256:3"]);
             assert_eq!(s.image_asset_sources().await.unwrap(), ["registry:reg:5000"]);
             assert_eq!(s.forget_image_asset_source("registry:reg:5000").await.unwrap(), 1);
             assert!(s.image_assets(a).await.unwrap().is_empty());
