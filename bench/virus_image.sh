@@ -33,7 +33,7 @@ export XDG_CACHE_HOME="$WORK/xdg"
 # One scan with an empty layer cache; sh -c "$(scan DATA_DIR)" sh [PREFIX…] runs it under PREFIX.
 scan() {
   echo "rm -rf '$WORK/layers'; exec \"\$@\" '${BIN:-$SHIPSHAPE}' --data-dir '$WORK/$1' image scan --scanners virus \
-    --cache-dir '$WORK/layers' --format json -o '$WORK/$1.json' 'docker-archive:$ARCHIVE'"
+    --cache-dir '$WORK/layers' --format json -o '$WORK/$1${BIN:+-before}.json' 'docker-archive:$ARCHIVE'"
 }
 sh -c "$(scan default)" sh; sh -c "$(scan yara-only)" sh
 
@@ -43,8 +43,10 @@ ROWS=(
   "shipshape, YARA rules only (all cores)" -- sh -c "$(scan yara-only)" sh
 )
 if [ -n "${BEFORE:-}" ]; then
-  sh -c "$(BIN="$BEFORE" scan default)" sh  # warms its compiled-rules cache
+  # Warms its compiled-rules caches (another binary may key them differently).
+  sh -c "$(BIN="$BEFORE" scan default)" sh; sh -c "$(BIN="$BEFORE" scan yara-only)" sh
   ROWS+=(";;" "BEFORE binary, image scan --scanners virus (all cores; YARA + ClamAV)" -- sh -c "$(BIN="$BEFORE" scan default)" sh)
+  ROWS+=(";;" "BEFORE binary, YARA rules only (all cores)" -- sh -c "$(BIN="$BEFORE" scan yara-only)" sh)
 fi
 if [ -x "$YR" ]; then
   "$YR" compile -w --path-as-namespace -o "$WORK/rules.yarc" "$RULES/yara" >/dev/null 2>&1
@@ -60,6 +62,9 @@ echo
 echo "findings (one run each):"
 for d in default yara-only; do
   python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(sys.argv[2], len(r['malware']), 'findings', 'partial' if r['partial'] else '', r['warnings'][:3])" "$WORK/$d.json" "shipshape $d:"
+  if [ -f "$WORK/$d-before.json" ]; then
+    python3 -c "import json,sys; k=('malware','warnings','partial'); a,b=(json.load(open(p)) for p in sys.argv[1:3]); print(sys.argv[3], 'same findings, warnings and partial flag as BEFORE' if all(a[x]==b[x] for x in k) else 'DIFFERENT from BEFORE')" "$WORK/$d.json" "$WORK/$d-before.json" "  $d:"
+  fi
 done
 if [ -x "$YR" ]; then echo "yr: $("$YR" scan -r -w -C "$WORK/rules.yarc" "$WORK/rootfs" 2>/dev/null | wc -l) rule matches (rule, file)"; fi
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
