@@ -14,6 +14,9 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 # Licenses (an allow-list), sources (crates.io only) and bans (one TLS backend): deny.toml, offline, ~10 s.
 if cargo deny --version >/dev/null 2>&1; then
+  # `cargo metadata` under deny resolves every platform's dependencies: a build downloads only the
+  # host's, so a fresh machine fetches the rest first (crates.io, no build).
+  cargo fetch --locked --quiet
   cargo deny --offline check licenses sources bans
 else
   echo "cargo-deny not installed (cargo install --locked cargo-deny): licenses/sources/bans not checked" >&2
