@@ -1,6 +1,7 @@
 """The audit trail: every write through the API (whatever its outcome) and every authentication
 failure is recorded with who, what, from where and the outcome; reads are not. Read back with
 `shipshape audit list` on both backends."""
+import hashlib
 import json
 
 import pytest
@@ -32,8 +33,12 @@ def test_writes_and_auth_failures_are_audited(server, account):
     assert (e["Action"], e["AppId"], e["SecretId"], e["Client"], e["Code"]) == (
         "CreateAssetImageScanSetting", account.app_id, account.secret_id, "127.0.0.1", "")
     assert e["Time"].endswith("Z")
+    # The parameters are kept as their digest only: the SHA-256 of the body the SDK signed (json.dumps of them).
+    assert e["ParamsSha256"] == hashlib.sha256(json.dumps(SETTING).encode()).hexdigest()
+    assert "03:15" not in json.dumps(e)
     failed = mine[bad.value.requestId]
     assert failed["Code"] == bad.value.code and failed["Message"]
+    assert failed["ParamsSha256"] == hashlib.sha256(json.dumps({**SETTING, "ScanTime": "25:99"}).encode()).hexdigest()
     everyone = {e["RequestId"]: e for e in entries(server)}
     f = everyone[forged.value.requestId]
     assert (f["Code"], f["AppId"], f["SecretId"]) == ("AuthFailure.SignatureFailure", None, account.secret_id)

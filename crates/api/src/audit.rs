@@ -4,6 +4,7 @@
 //! changed its settings or started its scans, and who tried keys that do not work. The entry is
 //! written before the response leaves (a lost write is logged as an error; the request is not
 //! failed for it). Where entries go is the [`AuditSink`] the binary passes (the store).
+//! The parameters themselves are not kept, only their digest ([`AuditEntry::params_sha256`]).
 
 use futures::future::BoxFuture;
 
@@ -26,6 +27,11 @@ pub struct AuditEntry {
     /// The TCSS error code; empty on success.
     pub code: String,
     pub message: String,
+    /// Hex SHA-256 of the request body (the action's parameters): the `HashedRequestPayload` of the
+    /// client's TC3 signature, so an entry can be matched to what a client logged without the
+    /// parameters (which may hold registry passwords) being stored. Empty when the body was not read
+    /// (refused as too large before it was).
+    pub params_sha256: String,
 }
 
 /// Where audit entries are written.

@@ -19,6 +19,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use bytes::Bytes;
+use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
 use crate::action::{ActionTable, Caller};
@@ -242,6 +243,7 @@ async fn audit_layer(State(state): State<Arc<AppState>>, req: Request, next: Nex
             client: peer.map(|ip| ip.to_string()).unwrap_or_default(),
             code: code.to_string(),
             message,
+            params_sha256: resp.extensions().get::<RawBody>().map(|b| hex::encode(Sha256::digest(&b.0))).unwrap_or_default(),
         };
         if let Err(e) = sink.record(entry).await {
             tracing::error!(error = %e, "audit entry not written");
@@ -264,8 +266,11 @@ async fn body_limit_layer(State(state): State<Arc<AppState>>, req: Request, next
         Ok(b) => b,
         Err(_) => return too_large(),
     };
-    parts.extensions.insert(RawBody(bytes));
-    next.run(Request::from_parts(parts, Body::empty())).await
+    parts.extensions.insert(RawBody(bytes.clone()));
+    let mut resp = next.run(Request::from_parts(parts, Body::empty())).await;
+    // For the audit layer outside (a reference count, no copy): it digests the body of audited requests.
+    resp.extensions_mut().insert(RawBody(bytes));
+    resp
 }
 
 /// Verifies TC3, checks the version and resolves the action; inserts the `Caller`.

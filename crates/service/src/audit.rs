@@ -18,6 +18,7 @@ impl AuditSink for StoreAudit {
                 client: e.client,
                 code: e.code,
                 message: e.message,
+                params_sha256: e.params_sha256,
             };
             self.0.record_audit(&row).await.map_err(crate::error::lookup_error)
         })

@@ -21,14 +21,17 @@ pub struct AuditRow {
     pub client: String,
     pub code: String,
     pub message: String,
+    /// Hex SHA-256 of the request's parameters (`api::AuditEntry::params_sha256`); empty for entries
+    /// written before migration 0007 and for bodies never read.
+    pub params_sha256: String,
 }
 
 impl Store {
     /// Appends an entry (its `id` is ignored).
     pub async fn record_audit(&self, e: &AuditRow) -> Result<(), Error> {
         sqlx::query(
-            "INSERT INTO audit_log (at, account_id, request_id, action, secret_id, client, code, message) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO audit_log (at, account_id, request_id, action, secret_id, client, code, message, params_sha256) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(e.at)
         .bind(e.account)
@@ -38,6 +41,7 @@ impl Store {
         .bind(&e.client)
         .bind(&e.code)
         .bind(&e.message)
+        .bind(&e.params_sha256)
         .execute(&self.pool)
         .await?;
         if crate::sealing::random_bytes::<1>()?[0] == 0 {
@@ -49,7 +53,7 @@ impl Store {
     /// Entries newest first: of one account (`None`: all, failed authentications included), at or
     /// after `since`, at most `limit`.
     pub async fn audit_entries(&self, account: Option<AccountId>, since: i64, limit: i64) -> Result<Vec<AuditRow>, Error> {
-        const COLS: &str = "id, at, account_id, request_id, action, secret_id, client, code, message";
+        const COLS: &str = "id, at, account_id, request_id, action, secret_id, client, code, message, params_sha256";
         let rows = match account {
             Some(a) => {
                 sqlx::query(&format!("SELECT {COLS} FROM audit_log WHERE account_id = $1 AND at >= $2 ORDER BY id DESC LIMIT $3"))
@@ -79,6 +83,7 @@ impl Store {
                     client: r.try_get(6)?,
                     code: r.try_get(7)?,
                     message: r.try_get(8)?,
+                    params_sha256: r.try_get(9)?,
                 })
             })
             .collect()
@@ -105,6 +110,7 @@ mod tests {
                 client: "127.0.0.1".into(),
                 code: String::new(),
                 message: String::new(),
+                params_sha256: format!("{at:064x}"),
             };
             // Recent times: an insert may prune entries older than the retention.
             let t = now_unix();
@@ -116,6 +122,7 @@ mod tests {
             let mine = store.audit_entries(Some(a), t - 150, 10).await.unwrap();
             assert_eq!(mine.len(), 1);
             assert_eq!((mine[0].action.as_str(), mine[0].account), ("ModifyAssetImageScanStop", Some(a)));
+            assert_eq!(mine[0].params_sha256, format!("{:064x}", t - 100), "the digest is kept as written");
             assert_eq!(store.audit_entries(None, 0, 1).await.unwrap().len(), 1);
         }
     }

@@ -47,7 +47,7 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<()> {
             "{}",
             serde_json::json!({
                 "Time": at, "AppId": r.account, "Action": r.action, "SecretId": r.secret_id, "Client": r.client,
-                "RequestId": r.request_id, "Code": r.code, "Message": r.message,
+                "RequestId": r.request_id, "Code": r.code, "Message": r.message, "ParamsSha256": r.params_sha256,
             })
         );
     }
