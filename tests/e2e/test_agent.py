@@ -97,6 +97,9 @@ def test_two_agents_report_two_nodes(tmp_path, backend):
         call = make_call(srv.endpoint, owner)
         images = call("DescribeAssetImageList", {"Limit": 100, "Filters": [{"Name": "ImageID", "Values": [image_id], "ExactMatch": True}]})
         assert images["TotalCount"] == 1 and IMAGE in images["List"][0]["ImageName"]
+        # On both nodes: two hosts hold it, in the list and in the detail.
+        assert images["List"][0]["HostCnt"] == 2
+        assert call("DescribeAssetImageDetail", {"ImageID": image_id})["HostCnt"] == 2
 
         # The agents' compliance results: the privileged container fails item 2001 on each node.
         def compliance_assets():

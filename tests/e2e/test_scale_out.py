@@ -6,8 +6,10 @@ secrets at rest are sealed with it), as a deployment's shared secret would provi
 import os
 import shutil
 import subprocess
+import time
 
 import pytest
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
 from conftest import Server, create_pg_database, make_call, shipshape_bin
 from test_image_scan import docker_image_id, poll_until_end, wait_image
@@ -51,7 +53,16 @@ def test_api_replicas_and_a_worker_share_one_database(tmp_path):
             assert "no background work in this process" in replica.log()
         # A key created through the CLI on one replica's data works on the other replica.
         k2 = a.new_key()
-        assert make_call(b.endpoint, k2)("DescribeAssetImageScanSetting", {}) is not None
+        call_k2 = make_call(b.endpoint, k2)
+        assert "Enable" in call_k2("DescribeAssetImageScanSetting", {})
+        # Disabled through A's data (the CLI writes the shared database; B holds the key in its
+        # cache): B refuses it once its one-second cache entry has lapsed, with no restart or signal.
+        a.cli("keys", "disable", k2.secret_id)
+        time.sleep(1.1)
+        with pytest.raises(TencentCloudSDKException) as refused:
+            call_k2("DescribeAssetImageScanSetting", {})
+        assert refused.value.code == "AuthFailure.SecretIdNotFound"
+        assert "Enable" in call_b("DescribeAssetImageScanSetting", {}), "other keys are unaffected"
         # The worker stops cleanly on SIGTERM.
         worker.terminate()
         assert worker.wait(timeout=30) == 0

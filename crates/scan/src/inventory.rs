@@ -11,8 +11,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use store::scan_tasks::ImageAsset;
 
-/// Source name of inventory rows from the Docker Engine.
-pub const DOCKER_SOURCE: &str = "docker";
+pub use store::scan_tasks::DOCKER_SOURCE;
 
 /// Connects to `host` (`unix://…`, `tcp://…`), else `DOCKER_HOST`, else the local socket.
 pub fn connect(host: Option<&str>) -> Result<Docker, Error> {

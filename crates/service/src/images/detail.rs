@@ -65,7 +65,7 @@ pub async fn describe_image_detail(
         image_digest: digest,
         create_time: row.asset.facts.created.clone(),
         size: row.asset.facts.size,
-        host_cnt: 1,
+        host_cnt: row.asset.host_cnt(),
         container_cnt: row.asset.facts.container_cnt,
         super_node_cnt: 0,
         scan_time: row.scanned_at.map(format_utc).unwrap_or_default(),

@@ -90,8 +90,7 @@ pub(super) const IMAGE_LIST: ListSpec<ImageRow> = ListSpec {
         ("", |a, b| a.asset.facts.image_id.cmp(&b.asset.facts.image_id)),
         ("ImageID", |a, b| a.asset.facts.image_id.cmp(&b.asset.facts.image_id)),
         ("ImageName", |a, b| a.name().cmp(&b.name())),
-        // One host: every image is on it or not; the id keeps the order stable.
-        ("HostCnt", |a, b| a.asset.facts.image_id.cmp(&b.asset.facts.image_id)),
+        ("HostCnt", |a, b| a.asset.host_cnt().cmp(&b.asset.host_cnt())),
         ("ContainerCnt", |a, b| a.asset.facts.container_cnt.cmp(&b.asset.facts.container_cnt)),
         ("CreateTime", |a, b| a.asset.facts.created.cmp(&b.asset.facts.created)),
         ("Size", |a, b| a.asset.facts.size.cmp(&b.asset.facts.size)),
@@ -158,9 +157,7 @@ pub(super) fn images_info(r: &ImageRow) -> ImagesInfo {
         image_name: r.name(),
         create_time: r.asset.facts.created.clone(),
         size: r.asset.facts.size,
-        // The server's Docker Engine is its one host: 1 when the image is there, 0 for an image
-        // only in a registry.
-        host_cnt: u64::from(r.asset.sources.iter().any(|s| s == "docker")),
+        host_cnt: r.asset.host_cnt(),
         super_node_cnt: 0,
         container_cnt: r.asset.facts.container_cnt,
         scan_time: r.scanned_at.map(format_utc).unwrap_or_default(),

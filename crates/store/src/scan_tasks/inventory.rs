@@ -10,6 +10,9 @@ use sqlx::any::AnyRow;
 use super::{Tx, i, json_list, now_micros, parse_list, u};
 use crate::{Error, Store};
 
+/// Source name of inventory rows from the server's own Docker Engine.
+pub const DOCKER_SOURCE: &str = "docker";
+
 /// An image the account sees.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ImageAsset {
@@ -31,6 +34,12 @@ impl ImageAsset {
     /// Whether the image was seen in `source`.
     pub fn seen_in(&self, source: &str) -> bool {
         self.sources.iter().any(|s| s == source)
+    }
+
+    /// Hosts that hold the image (TCSS `HostCnt`): the server's own Docker Engine and each node
+    /// whose agent reports it. Registries and Harbor are not hosts.
+    pub fn host_cnt(&self) -> u64 {
+        self.sources.iter().filter(|s| *s == DOCKER_SOURCE || s.starts_with(crate::nodes::NODE_SOURCE_PREFIX)).count() as u64
     }
 }
 
@@ -237,6 +246,15 @@ mod tests {
             assert_eq!(both.sources, ["docker", "registry:reg:5000"]);
             assert_eq!(both.facts.repo_digests, ["reg:5000/app@sha256:m"]);
             assert_eq!((both.facts.container_cnt, both.facts.running_cnt), (2, 1));
+            // Hosts: the engine's and each agent node's; a registry is not one.
+            s.sync_image_assets(a, "node:n1", &[asset("sha256:1", "app:1"), asset("sha256:3", "reg:5000/only:1")]).await.unwrap();
+            s.sync_image_assets(a, "node:n2", &[asset("sha256:1", "app:1")]).await.unwrap();
+            let hosts = s.image_assets(a).await.unwrap().iter().map(ImageAsset::host_cnt).collect::<Vec<_>>();
+            assert_eq!(hosts, [3, 1, 1]);
+            s.sync_image_assets(a, "node:n1", &[]).await.unwrap();
+            s.sync_image_assets(a, "node:n2", &[]).await.unwrap();
+            let all = s.image_assets(a).await.unwrap();
+            let both = &all[0];
             assert_eq!(s.image_asset(a, "sha256:1").await.unwrap().as_ref(), Some(both));
             // A registry refresh that no longer sees the image leaves the Docker row alone.
             s.sync_image_assets(a, "registry:reg:5000", &[asset("sha256:3", "reg:5000/only:1")]).await.unwrap();

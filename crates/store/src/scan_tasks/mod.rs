@@ -9,8 +9,8 @@ mod results;
 mod schedules;
 mod tasks;
 
-pub use inventory::ImageAsset;
 pub(crate) use inventory::upsert_asset_row;
+pub use inventory::{DOCKER_SOURCE, ImageAsset};
 pub(crate) use results::write_outcome;
 pub use results::{ImageScanOutcome, ImageScanResult};
 pub use schedules::ImageScanSchedule;
