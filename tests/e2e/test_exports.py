@@ -214,3 +214,34 @@ def test_findings_exports_have_exactly_the_list_rows(scanned, action, list_actio
         assert [r[0] for r in got] == [x["CVEID"] for x in every_row(call, list_action, {"Id": image, "Filters": flt})]
     assert error_code(lambda: call(action, {"Id": 987654321})) == "ResourceNotFound"
     assert error_code(lambda: call(action, {"Id": image, "ExportField": ["NoSuchField"]})) == "InvalidParameterValue"
+
+
+@pytest.mark.parametrize("action,list_action,fields,answer", [
+    ("DescribeAssetImageVulListExport", "DescribeAssetImageVulList",
+     [("CVEID", "CVEID"), ("Component", "Component"), ("Version", "Version"), ("Level", "Level"),
+      ("FixedVersions", "FixedVersions"), ("CVSSV3Score", "CVSSV3Score")], {"DownloadUrl"}),
+    ("DescribeAssetImageVirusListExport", "DescribeAssetImageVirusList",
+     [("Path", "Path"), ("RiskLevel", "RiskLevel"), ("VirusName", "VirusName"), ("Md5", "Md5")], {"DownloadUrl", "JobId"}),
+    ("DescribeAssetImageRiskListExport", "DescribeAssetImageRiskList",
+     [("Behavior", "Behavior"), ("Type", "Type"), ("Level", "Level"), ("Desc", "Desc")], {"DownloadUrl"}),
+])
+def test_local_findings_exports_have_exactly_the_list_rows(scanned, action, list_action, fields, answer):
+    """The local image family's exports (no schema in the contract: the SDK models' fields): every row of the
+    local list of the same image, the answer shaped as the SDK model, the job listed with Source LocalImage."""
+    srv, call, row_id = scanned
+    image_id = call("DescribeAssetImageRegistryDetail", {"Id": row_id})["ImageId"]
+    resp = call(action, {"ImageID": image_id, "ExportField": [f for f, _ in fields]})
+    assert set(resp) - {"RequestId"} == answer, resp
+    header, got = sheet(download(resp["DownloadUrl"]))
+    listed = every_row(call, list_action, {"ImageID": image_id})
+    assert len(listed) >= 1, f"{list_action} of bookworm-app is empty"
+    expect(header, got, listed, fields)
+    jobs = call("DescribeExportJobManageList", {"Limit": 100, "Filters": [{"Name": "ExportSource", "Values": ["LocalImage"]}]})
+    assert jobs["TotalCount"] >= 1 and all(j["Source"] == "LocalImage" for j in jobs["List"]), jobs
+    # The typed SDK model parses the answer.
+    model = getattr(models, f"{action}Response")()
+    model._deserialize(resp)
+    assert model.DownloadUrl == resp["DownloadUrl"]
+    assert error_code(lambda: call(action, {"ImageID": "sha256:" + "0" * 64, "ExportField": ["Path"]})) == "ResourceNotFound"
+    assert error_code(lambda: call(action, {"ImageID": image_id, "ExportField": ["NoSuchField"]})) == "InvalidParameterValue"
+    assert error_code(lambda: call(action, {"ImageID": image_id})).startswith("MissingParameter")

@@ -1,6 +1,10 @@
 //! Exports (schemas: ../shared/spec/schema/<Action>.json): `DescribeAssetImageRegistryListExport`,
 //! `DescribeAssetImageRegistryVulListExport` / `VirusListExport` / `RiskListExport`,
-//! `DescribeExportJobResult`, `DescribeExportJobDownloadURL`, `DescribeExportJobManageList`.
+//! `DescribeExportJobResult`, `DescribeExportJobDownloadURL`, `DescribeExportJobManageList`; and the
+//! local image family's `DescribeAssetImageVulListExport` / `VirusListExport` / `RiskListExport`,
+//! which have no schema in the contract: their fields are the official SDK models' (the API
+//! description tccli ships; `ExportField` and `ImageID` required), the rows those of
+//! `DescribeAssetImageVulList` / `VirusList` / `RiskList` (`images/findings.rs`) without a page.
 //!
 //! An export writes an `.xlsx` workbook (crate `workbook`) of EVERY row of the list the matching
 //! `Describe…List` action would page through — the same code selects, filters and sorts them
@@ -28,8 +32,9 @@
 //!   one. The link itself is the capability: it is only ever handed to a request signed by the
 //!   account's key, which is how it "works only for the account that asked"; `serve` answers 404
 //!   for an unknown or expired token. Jobs and files are kept 24 hours.
-//! - `JobName`: `SOURCE-ACCOUNT-LIST-YYMMDDhhmmss`; `Source` `RegistryImage` (the local image
-//!   exports have no schema in the contract and stay `UnsupportedOperation`). `Timeout`: when the
+//! - `JobName`: `SOURCE-ACCOUNT-LIST-YYMMDDhhmmss`; `Source` `RegistryImage` or `LocalImage`. The
+//!   local exports are jobs too (listed, linked again); only the trojan export's response names
+//!   its `JobId`, as the SDK models have it. `Timeout`: when the
 //!   job and its file are removed. Another account's `JobId`: `ResourceNotFound`, as for an
 //!   unknown or expired one.
 //! - `DescribeExportJobManageList`: `Filters` `ExportStatus`, `ExportSource` (`ExactMatch`
@@ -43,6 +48,7 @@ use workbook::Cell;
 
 use crate::Service;
 use crate::error::ServiceError;
+use crate::images::{self, ImageListRequest, ImageRiskInfo, ImageVirusInfo, ImagesVul};
 use crate::list::{AssetFilters, Filter, ListRequest, ListSpec};
 use crate::registries::{
     self, DescribeAssetImageRegistryListRequest, ImageInfoIn, ImageRepoInfo, ImageRisk, ImageVirus, ImageVul, RegistryFindingsRequest,
@@ -50,6 +56,8 @@ use crate::registries::{
 
 /// `ExportSource` of the registry family.
 pub const SOURCE_REGISTRY: &str = "RegistryImage";
+/// `ExportSource` of the local image family.
+pub const SOURCE_LOCAL: &str = "LocalImage";
 /// Where `serve` answers download links.
 pub const DOWNLOAD_PATH: &str = "/exports/";
 const MAX_FIELDS: usize = 200;
@@ -93,6 +101,10 @@ const VUL_DEFAULT: &[&str] = &[
 ];
 const VIRUS_DEFAULT: &[&str] = &["Path", "RiskLevel", "Category", "VirusName", "Tags"];
 const RISK_DEFAULT: &[&str] = &["Behavior", "Type", "Level", "Desc", "InstructionContent"];
+// The local lists' items have their own field names (`ImagesVul`, `ImageVirusInfo`, `ImageRiskInfo`).
+const LOCAL_VUL_DEFAULT: &[&str] =
+    &["CVEID", "Name", "Component", "Version", "Category", "Level", "Des", "OfficialSolution", "Reference", "FixedVersions"];
+const LOCAL_VIRUS_DEFAULT: &[&str] = &["Path", "RiskLevel", "VirusName", "Tags", "Desc", "Solution", "Size", "Md5"];
 
 /// The official examples' names for fields the list item spells differently; `None`: a column
 /// with no stored value (see the module doc).
@@ -208,6 +220,7 @@ pub struct ExportResponse {
 async fn export<T: Serialize>(
     svc: &Service,
     caller: &Caller,
+    source: &str,
     list: &str,
     sheet: &str,
     cols: &[Column],
@@ -225,8 +238,8 @@ async fn export<T: Serialize>(
     .map_err(|e| ServiceError::FailedOperation { reason: format!("writing the workbook: {e}") })?
     .map_err(|e| ServiceError::FailedOperation { reason: e.to_string() })?;
     let t = now();
-    let name = format!("{SOURCE_REGISTRY}-{}-{list}-{}", caller.account, stamp(t));
-    let job = svc.store.create_export_job(caller.account, SOURCE_REGISTRY, &name, &bytes, items.len() as u64, t).await?;
+    let name = format!("{source}-{}-{list}-{}", caller.account, stamp(t));
+    let job = svc.store.create_export_job(caller.account, source, &name, &bytes, items.len() as u64, t).await?;
     let token = svc.store.create_export_link(caller.account, &job.job_id, t).await?.ok_or_else(|| not_found(&job.job_id))?;
     tracing::info!(account = caller.account, job_id = %job.job_id, rows = items.len(), bytes = bytes.len(), "export written");
     Ok(ExportResponse { download_url: link(caller, &token), job_id: job.job_id })
@@ -260,7 +273,7 @@ pub async fn registry_list(
         is_running: None,
     };
     let (items, _) = registries::image_list(svc, caller.account, &list, None).await?;
-    export(svc, &caller, "ImageList", "Registry images", &cols, &items).await
+    export(svc, &caller, SOURCE_REGISTRY, "ImageList", "Registry images", &cols, &items).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -289,7 +302,7 @@ fn findings(req: RegistryFindingsExportRequest) -> RegistryFindingsRequest {
 pub async fn registry_vul_list(svc: &Service, caller: Caller, req: RegistryFindingsExportRequest) -> Result<ExportResponse, ServiceError> {
     let cols = columns::<ImageVul>(&req.export_field, VUL_DEFAULT)?;
     let items = registries::vul_list(svc, caller.clone(), findings(req), None).await?.list;
-    export(svc, &caller, "VulList", "Vulnerabilities", &cols, &items).await
+    export(svc, &caller, SOURCE_REGISTRY, "VulList", "Vulnerabilities", &cols, &items).await
 }
 
 pub async fn registry_virus_list(
@@ -299,13 +312,61 @@ pub async fn registry_virus_list(
 ) -> Result<ExportResponse, ServiceError> {
     let cols = columns::<ImageVirus>(&req.export_field, VIRUS_DEFAULT)?;
     let items = registries::virus_list(svc, caller.clone(), findings(req), None).await?.list;
-    export(svc, &caller, "VirusList", "Trojans", &cols, &items).await
+    export(svc, &caller, SOURCE_REGISTRY, "VirusList", "Trojans", &cols, &items).await
 }
 
 pub async fn registry_risk_list(svc: &Service, caller: Caller, req: RegistryFindingsExportRequest) -> Result<ExportResponse, ServiceError> {
     let cols = columns::<ImageRisk>(&req.export_field, RISK_DEFAULT)?;
     let items = registries::risk_list(svc, caller.clone(), findings(req), None).await?.list;
-    export(svc, &caller, "RiskList", "Sensitive information", &cols, &items).await
+    export(svc, &caller, SOURCE_REGISTRY, "RiskList", "Sensitive information", &cols, &items).await
+}
+
+// ---- local image findings ----
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ImageFindingsExportRequest {
+    pub export_field: Vec<String>,
+    #[serde(rename = "ImageID")]
+    pub image_id: String,
+    // Only the vulnerability export's model has them; accepted and not applied (every row).
+    pub limit: Option<u64>,
+    pub offset: Option<u64>,
+    pub filters: Option<Vec<AssetFilters>>,
+}
+
+fn local(req: ImageFindingsExportRequest) -> (Option<Vec<String>>, ImageListRequest) {
+    let list = ImageListRequest { image_id: req.image_id, limit: None, offset: None, filters: req.filters, by: None, order: None };
+    (Some(req.export_field), list)
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DownloadUrlResponse {
+    pub download_url: String,
+}
+
+pub async fn local_vul_list(svc: &Service, caller: Caller, req: ImageFindingsExportRequest) -> Result<DownloadUrlResponse, ServiceError> {
+    let (fields, list) = local(req);
+    let cols = columns::<ImagesVul>(&fields, LOCAL_VUL_DEFAULT)?;
+    let items = images::vul_list(svc, caller.clone(), list, false).await?.list;
+    let r = export(svc, &caller, SOURCE_LOCAL, "VulList", "Vulnerabilities", &cols, &items).await?;
+    Ok(DownloadUrlResponse { download_url: r.download_url })
+}
+
+pub async fn local_virus_list(svc: &Service, caller: Caller, req: ImageFindingsExportRequest) -> Result<ExportResponse, ServiceError> {
+    let (fields, list) = local(req);
+    let cols = columns::<ImageVirusInfo>(&fields, LOCAL_VIRUS_DEFAULT)?;
+    let items = images::virus_list(svc, caller.clone(), list, false).await?.list;
+    export(svc, &caller, SOURCE_LOCAL, "VirusList", "Trojans", &cols, &items).await
+}
+
+pub async fn local_risk_list(svc: &Service, caller: Caller, req: ImageFindingsExportRequest) -> Result<DownloadUrlResponse, ServiceError> {
+    let (fields, list) = local(req);
+    let cols = columns::<ImageRiskInfo>(&fields, RISK_DEFAULT)?;
+    let items = images::risk_list(svc, caller.clone(), list, false).await?.list;
+    let r = export(svc, &caller, SOURCE_LOCAL, "RiskList", "Sensitive information", &cols, &items).await?;
+    Ok(DownloadUrlResponse { download_url: r.download_url })
 }
 
 // ---- jobs ----

@@ -37,7 +37,7 @@ pub struct ImageListRequest {
     pub order: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ImagesVul {
     #[serde(rename = "CVEID")]
@@ -146,7 +146,18 @@ pub async fn describe_vul_list(
     caller: Caller,
     req: ImageListRequest,
 ) -> Result<DescribeAssetImageVulListResponse, ServiceError> {
+    vul_list(svc, caller, req, true).await
+}
+
+/// One page of the vulnerability list (`paged`), or every row (exports).
+pub(crate) async fn vul_list(
+    svc: &Service,
+    caller: Caller,
+    req: ImageListRequest,
+    paged: bool,
+) -> Result<DescribeAssetImageVulListResponse, ServiceError> {
     let query = VUL_LIST.query(req.limit, req.offset, req.filters.as_deref(), req.by.as_deref(), req.order.as_deref())?;
+    let query = if paged { query } else { query.with_paging(None) };
     let page = selected(svc, caller.account, &req.image_id, FindingKind::Vul, query).await?;
     Ok(DescribeAssetImageVulListResponse { list: page.rows.iter().map(images_vul).collect(), total_count: page.total })
 }
@@ -164,7 +175,7 @@ pub(crate) async fn selected<T: for<'de> Deserialize<'de>>(
     Ok(query.run(findings(svc, account, image_id, kind).await?))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ImageVirusInfo {
     pub path: String,
@@ -231,7 +242,18 @@ pub async fn describe_virus_list(
     caller: Caller,
     req: ImageListRequest,
 ) -> Result<DescribeAssetImageVirusListResponse, ServiceError> {
+    virus_list(svc, caller, req, true).await
+}
+
+/// One page of the trojan list (`paged`), or every row (exports).
+pub(crate) async fn virus_list(
+    svc: &Service,
+    caller: Caller,
+    req: ImageListRequest,
+    paged: bool,
+) -> Result<DescribeAssetImageVirusListResponse, ServiceError> {
     let query = VIRUS_LIST.query(req.limit, req.offset, req.filters.as_deref(), req.by.as_deref(), req.order.as_deref())?;
+    let query = if paged { query } else { query.with_paging(None) };
     let page = selected(svc, caller.account, &req.image_id, FindingKind::Virus, query).await?;
     let (virus_scan_status, when) = virus_scan(svc, caller.account, &req.image_id).await?;
     let list = page.rows.iter().map(|v| virus_info(v, &when)).collect();
@@ -265,7 +287,7 @@ pub(crate) fn virus_info(v: &StoredVirus, when: &str) -> ImageVirusInfo {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ImageRiskInfo {
     pub behavior: u64,
@@ -324,7 +346,18 @@ pub async fn describe_risk_list(
     caller: Caller,
     req: ImageListRequest,
 ) -> Result<DescribeAssetImageRiskListResponse, ServiceError> {
+    risk_list(svc, caller, req, true).await
+}
+
+/// One page of the sensitive-information list (`paged`), or every row (exports).
+pub(crate) async fn risk_list(
+    svc: &Service,
+    caller: Caller,
+    req: ImageListRequest,
+    paged: bool,
+) -> Result<DescribeAssetImageRiskListResponse, ServiceError> {
     let query = RISK_LIST.query(req.limit, req.offset, req.filters.as_deref(), req.by.as_deref(), req.order.as_deref())?;
+    let query = if paged { query } else { query.with_paging(None) };
     let page = selected(svc, caller.account, &req.image_id, FindingKind::Risk, query).await?;
     Ok(DescribeAssetImageRiskListResponse { list: page.rows.iter().map(risk_info).collect(), total_count: page.total })
 }
