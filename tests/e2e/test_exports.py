@@ -242,6 +242,6 @@ def test_local_findings_exports_have_exactly_the_list_rows(scanned, action, list
     model = getattr(models, f"{action}Response")()
     model._deserialize(resp)
     assert model.DownloadUrl == resp["DownloadUrl"]
-    assert error_code(lambda: call(action, {"ImageID": "sha256:" + "0" * 64, "ExportField": ["Path"]})) == "ResourceNotFound"
+    assert error_code(lambda: call(action, {"ImageID": "sha256:" + "0" * 64, "ExportField": [fields[0][0]]})) == "ResourceNotFound"
     assert error_code(lambda: call(action, {"ImageID": image_id, "ExportField": ["NoSuchField"]})) == "InvalidParameterValue"
-    assert error_code(lambda: call(action, {"ImageID": image_id})).startswith("MissingParameter")
+    assert error_code(lambda: call(action, {"ImageID": image_id})) == "InvalidParameter.MissingParameter"
