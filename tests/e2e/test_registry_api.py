@@ -358,6 +358,13 @@ def test_registry_scan_equals_the_local_scan_and_the_cli(tmp_path):
             sorted((v["CVEID"], v["Component"], v["Version"], v["Level"], v["FixedVersions"]) for v in loc_vul)
         for v in reg_vul[:20]:
             assert_schema(v, "ImageVul")
+        # Each finding names the file its package was read from and the layer that holds it.
+        diff_ids = json.loads(subprocess.run(["docker", "image", "inspect", "--format", "{{json .RootFS.Layers}}", image_id],
+                                             capture_output=True, text=True, check=True).stdout)
+        for v in reg_vul:
+            assert v["Components"][0]["Path"].startswith("/"), v
+            assert [x["LayerId"] for x in v["LayerInfos"]] and all(x["LayerId"] in diff_ids for x in v["LayerInfos"]), v
+        assert any(v["Components"][0]["Path"].startswith("/var/lib/dpkg/") for v in reg_vul), "a Debian package: dpkg's database"
         reg_virus = all_pages("DescribeAssetImageRegistryVirusList", "List", {"Id": row["Id"]})
         loc_virus = all_pages("DescribeAssetImageVirusList", "List", {"ImageID": image_id})
         assert sorted((v["Path"], v["VirusName"]) for v in reg_virus) == sorted((v["Path"], v["VirusName"]) for v in loc_virus)

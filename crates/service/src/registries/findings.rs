@@ -101,13 +101,16 @@ pub struct ListOf<T> {
     pub total_count: u64,
 }
 
-fn vul_of(v: images::ImagesVul) -> ImageVul {
+/// A finding in the registry shape. `Components[].Path` is the file the package was read from and
+/// `LayerInfos` the layer that put it there (its diff-id); `LayerCmd` stays empty, as the stored
+/// build history does not say which steps made layers. `POCID` is empty: no advisory feed carries one.
+fn vul_of(v: images::ImagesVul, location: &model::Location) -> ImageVul {
     ImageVul {
         components: vec![ComponentsInfo {
             component: v.component.clone(),
             version: v.version.clone(),
             fixed_version: v.fixed_versions.clone(),
-            path: String::new(),
+            path: location.path.clone(),
             kind: v.category_type.clone(),
             name: v.component.clone(),
         }],
@@ -130,7 +133,7 @@ fn vul_of(v: images::ImagesVul) -> ImageVul {
         component: v.component,
         version: v.version,
         attack_level: v.attack_level,
-        layer_infos: Vec::new(),
+        layer_infos: vec![ImageVulLayerInfo { layer_id: location.layer_digest.clone(), layer_cmd: String::new() }],
     }
 }
 
@@ -160,7 +163,7 @@ pub(crate) async fn vul_list(
     let query = findings_query(&REGISTRY_VUL_LIST, &req)?.with_paging(paging);
     let image_id = image_of(svc, caller.account, req.id, &req.image_info).await?;
     let page = images::selected(svc, caller.account, &image_id, FindingKind::Vul, query).await?;
-    Ok(ListOf { list: page.rows.iter().map(|v| vul_of(images::images_vul(v))).collect(), total_count: page.total })
+    Ok(ListOf { list: page.rows.iter().map(|v| vul_of(images::images_vul(v), &v.location)).collect(), total_count: page.total })
 }
 
 #[derive(Debug, Default, Serialize)]
