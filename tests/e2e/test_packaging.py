@@ -95,6 +95,12 @@ def test_helm_chart_is_complete_and_consistent():
     assert "path: /healthz" in api and "path: /readyz" in api
     assert '"--workers", "0"' in api
     assert "master.key" in templates["secret.yaml"] and "registries.toml" in templates["configmap.yaml"]
+    # The agent reports containerd's containers when given its socket, and keeps its layer cache on the node when
+    # given a directory (both off by default: the values are empty).
+    agent = templates["agent.yaml"]
+    assert "--containerd-socket=/host-run/containerd.sock" in agent and "{{- if .Values.agent.containerdSocket }}" in agent
+    assert "hostPath: {path: {{ .Values.agent.cacheHostPath }}, type: DirectoryOrCreate}" in agent
+    assert values["agent"]["containerdSocket"] == "" and values["agent"]["cacheHostPath"] == ""
     # Each container's flags are ones its subcommand accepts.
     no_agent = False
     for name, sub in [("api.yaml", "serve"), ("worker.yaml", "worker"), ("agent.yaml", "agent")]:
