@@ -156,6 +156,24 @@ def create_pg_database() -> str | None:
     return f"{scheme}://{hostpart}/{name}" + (f"?{query}" if query else "")
 
 
+def copy_master_key(src: Server, *dirs: Path):
+    """Gives each data dir `src`'s master.key: every process on one database seals with the same key, as a
+    deployment's shared secret provides."""
+    for d in dirs:
+        d.mkdir(mode=0o700, exist_ok=True)
+        shutil.copy(src.data_dir / "master.key", d / "master.key")
+        os.chmod(d / "master.key", 0o600)
+
+
+def start_worker(src: Server, data_dir: Path, database: str, *, inventory_every=2, log_filter="info") -> subprocess.Popen:
+    """`shipshape worker` on `database` with `src`'s master key, its output in DATA_DIR/worker.log."""
+    copy_master_key(src, data_dir)
+    log = open(data_dir / "worker.log", "ab")
+    return subprocess.Popen([shipshape_bin(), "worker", "--data-dir", str(data_dir), "--database", database,
+                             "--db-update-every", "0", "--inventory-every", str(inventory_every)],
+                            stdout=log, stderr=log, env={**os.environ, "RUST_LOG": log_filter})
+
+
 BACKENDS = ["sqlite", "postgres"]
 
 

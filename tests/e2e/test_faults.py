@@ -39,7 +39,7 @@ import pytest
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
 import tc3sign
-from conftest import REPO, Server, create_pg_database, free_port, make_call, services_required, shipshape_bin
+from conftest import REPO, Server, create_pg_database, free_port, make_call, services_required, shipshape_bin, start_worker
 from test_image_scan import IMAGE, cli_scan, docker_image_id, poll_until_end, wait_image
 
 SHARED = Path(os.environ.get("SHIPSHAPE_SHARED") or REPO.parent / "shared")
@@ -473,17 +473,6 @@ def test_postgres_restart_mid_scan(tmp_path, uninterrupted):
 # One of two workers killed mid-image
 
 
-def start_worker(data_dir: Path, database: str, master_key: Path) -> subprocess.Popen:
-    """`shipshape worker` on `database` with the API's master key (a deployment's shared secret)."""
-    data_dir.mkdir(mode=0o700)
-    shutil.copy(master_key, data_dir / "master.key")
-    os.chmod(data_dir / "master.key", 0o600)
-    log = open(data_dir / "worker.log", "ab")
-    return subprocess.Popen([shipshape_bin(), "worker", "--data-dir", str(data_dir), "--database", database,
-                             "--db-update-every", "0", "--inventory-every", "2"],
-                            stdout=log, stderr=log, env={**os.environ, "RUST_LOG": "info"})
-
-
 def test_worker_killed_mid_image_the_other_finishes_it_once(tmp_path, uninterrupted):
     """Two workers and an API replica on PostgreSQL: `kill -9` of the worker scanning the image; the other
     claims it once the claim is stale (no heartbeat) and finishes it; every finding is stored exactly once
@@ -491,14 +480,12 @@ def test_worker_killed_mid_image_the_other_finishes_it_once(tmp_path, uninterrup
     image_id = docker_image_id()
     database = create_pg_database()
     if database is None:
-        if services_required():
-            pytest.fail("SHIPSHAPE_TEST_SERVICES=1 but SHIPSHAPE_TEST_PG is unset")
         pytest.skip("SHIPSHAPE_TEST_PG unset")
     api = Server("postgres", tmp_path / "api", database=database, extra=["--workers", "0"]).start()
     workers = {}
     try:
         for name in ("w1", "w2"):
-            workers[name] = start_worker(tmp_path / name, database, api.data_dir / "master.key")
+            workers[name] = start_worker(api, tmp_path / name, database)
         call = make_call(api.endpoint, api.first_key())
         wait_image(call, image_id, timeout=120)
         task = call("CreateAssetImageScanTask", {"Images": [image_id], "ScanVirus": True, "ScanRisk": True})["TaskID"]

@@ -3,7 +3,6 @@ parser), the per-(account, action) rate limit shared by two API replicas on Post
 schedulers and the inventory refresh firing once among two workers.
 """
 import os
-import shutil
 import subprocess
 import time
 import urllib.error
@@ -14,7 +13,7 @@ import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
-from conftest import Server, create_pg_database, make_call, shipshape_bin
+from conftest import Server, copy_master_key, create_pg_database, make_call, start_worker
 from test_image_scan import docker_image_id, poll_until_end, wait_image
 
 
@@ -42,13 +41,6 @@ def status(url):
             return r.status
     except urllib.error.HTTPError as e:
         return e.code
-
-
-def copy_master_key(src: Server, *dirs):
-    for d in dirs:
-        d.mkdir(mode=0o700, exist_ok=True)
-        shutil.copy(src.data_dir / "master.key", d / "master.key")
-        os.chmod(d / "master.key", 0o600)
 
 
 def test_metrics_move_after_a_scan_and_readyz(tmp_path):
@@ -162,15 +154,9 @@ def test_scheduler_and_inventory_fire_once_with_two_workers(tmp_path):
     api = Server("postgres", tmp_path / "api", database=database, extra=["--workers", "0"]).start()
     workers, logs = [], []
     try:
-        dirs = [tmp_path / "w1", tmp_path / "w2"]
-        copy_master_key(api, *dirs)
-        env = {**os.environ, "RUST_LOG": "info,scan=debug"}
-        for d in dirs:
-            log = d / "worker.log"
-            logs.append(log)
-            workers.append(subprocess.Popen(
-                [shipshape_bin(), "worker", "--data-dir", str(d), "--database", database, "--db-update-every", "0",
-                 "--inventory-every", "3"], stdout=open(log, "ab"), stderr=subprocess.STDOUT, env=env))
+        for d in (tmp_path / "w1", tmp_path / "w2"):
+            logs.append(d / "worker.log")
+            workers.append(start_worker(api, d, database, inventory_every=3, log_filter="info,scan=debug"))
         call = make_call(api.endpoint, api.first_key())
         wait_image(call, image_id, timeout=120)
         # No test clock: the slot is the next whole minute at least 30 s ahead (ScanTime has minutes), waited for

@@ -3,15 +3,13 @@ PostgreSQL. A task created through one replica is seen through the other and car
 worker; the replicas scan nothing themselves. Every process holds the same master.key (the
 secrets at rest are sealed with it), as a deployment's shared secret would provide.
 """
-import os
-import shutil
 import subprocess
 import time
 
 import pytest
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
-from conftest import Server, create_pg_database, make_call, shipshape_bin
+from conftest import Server, copy_master_key, create_pg_database, make_call, shipshape_bin, start_worker
 from test_image_scan import docker_image_id, poll_until_end, wait_image
 
 
@@ -26,15 +24,9 @@ def test_api_replicas_and_a_worker_share_one_database(tmp_path):
     worker = None
     try:
         # The other processes get the first one's master key.
-        for d in (tmp_path / "api-b", worker_dir):
-            d.mkdir(mode=0o700)
-            shutil.copy(a.data_dir / "master.key", d / "master.key")
-            os.chmod(d / "master.key", 0o600)
+        copy_master_key(a, tmp_path / "api-b")
         b = Server("postgres", tmp_path / "api-b", database=database, extra=["--workers", "0"]).start()
-        log = open(worker_dir / "worker.log", "ab")
-        worker = subprocess.Popen([shipshape_bin(), "worker", "--data-dir", str(worker_dir), "--database", database,
-                                   "--db-update-every", "0", "--inventory-every", "2"],
-                                  stdout=log, stderr=log, env={**os.environ, "RUST_LOG": "info"})
+        worker = start_worker(a, worker_dir, database)
         key = a.first_key()
         call_a, call_b = make_call(a.endpoint, key), make_call(b.endpoint, key)
         # The worker's inventory reaches both replicas.
